@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh Debian machine, as root: installs what the tests need
+# (local nodes run the real sshd, redis-server and chrony), then formatting, lints and tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq openssh-server openssh-client redis-server redis-tools chrony sudo \
+        iproute2 libssl-dev pkg-config >/dev/null
+fi
+cargo fmt --check
+cargo clippy --all-targets --quiet -- -D warnings
+cargo test --no-fail-fast 2>&1

@@ -1,0 +1,1 @@
+//! The `bootstrap` module (see ARCHITECTURE.md).

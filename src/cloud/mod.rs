@@ -1,0 +1,1 @@
+//! The `cloud` module (see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! Local nodes: emulated servers become real Linux namespace containers (see `backend::NodeBackend`).

@@ -1,0 +1,1 @@
+//! The `fittings` module (see ARCHITECTURE.md).

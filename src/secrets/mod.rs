@@ -1,0 +1,1 @@
+//! The `secrets` module (see ARCHITECTURE.md).
