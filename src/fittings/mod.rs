@@ -1,1 +1,6 @@
-//! The `fittings` module (see ARCHITECTURE.md).
+//! The plan language: parameter pre-pass, multi-document YAML, defaults and node classes, name ranges,
+//! the plumbery token dialect and validation with file:line:column.
+
+pub mod model;
+
+pub use model::*;
