@@ -272,10 +272,11 @@ pub struct Ethernet {
 }
 
 /// Gateway position in a VLAN (`subnet: a.b.c.d/NN low|high`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum GatewayAddressing {
     /// Gateway at the low end (prefix 16..=28). Default.
+    #[default]
     Low,
     /// Gateway at the high end (prefix 16..=24).
     High,
