@@ -7,6 +7,7 @@ pub mod load;
 pub mod model;
 pub mod params;
 pub mod scan;
+mod select;
 pub mod source;
 pub mod tokens;
 pub mod yaml;

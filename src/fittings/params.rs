@@ -94,10 +94,16 @@ pub fn prepass(file: &str, raw: &str, given: &Parameters) -> Result<Prepared, Lo
     let mut warnings = Vec::new();
     let mut specs = BTreeMap::new();
     let mut values = BTreeMap::new();
-    let chunk = raw.split("\n---").find(|c| c.contains('\n')).unwrap_or(raw);
-    let first = yaml::parse_documents(chunk)
-        .ok()
-        .and_then(|d| d.into_iter().next());
+    // The declarations are in the first chunk (up to a "\n---") holding a document; a chunk of only
+    // comments does not count (the original stopped at the first chunk with a newline).
+    let first = raw
+        .split("\n---")
+        .filter(|c| c.contains('\n'))
+        .find_map(|c| {
+            yaml::parse_documents(c)
+                .ok()
+                .and_then(|d| d.into_iter().next())
+        });
     if let Some(decls) = first.as_ref().and_then(|d| d.get("parameters")) {
         let entries = decls.as_map().ok_or_else(|| {
             LoadError::at(

@@ -87,6 +87,14 @@ impl MNode {
             .map(|(_, v)| v)
     }
 
+    /// The key node of an entry of a mapping (for positions of warnings about a key).
+    pub fn get_key(&self, key: &str) -> Option<&MNode> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.scalar_text().as_deref() == Some(key))
+            .map(|(k, _)| k)
+    }
+
     /// Whether this is null.
     pub fn is_null(&self) -> bool {
         matches!(self.value, MValue::Null)

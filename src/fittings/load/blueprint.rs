@@ -86,10 +86,10 @@ impl Cx<'_> {
         ];
         let what = format!("blueprint '{name}'");
         self.check_keys(bp, KNOWN, &what);
-        if let Some(l) = bp.get("listeners") {
+        if let Some(l) = bp.get_key("listeners") {
             self.warn(l, "'listeners' was never implemented by the original and is ignored; use 'balancers' and 'pool'");
         }
-        if let Some(m) = bp.get("multicloud") {
+        if let Some(m) = bp.get_key("multicloud") {
             self.warn(
                 m,
                 "'multicloud' (Terraform) is not supported and is ignored",

@@ -264,7 +264,7 @@ impl Cx<'_> {
         if let Some(actions) = doc.get("actions") {
             s.actions = self.actions(actions)?;
         }
-        if let Some(p) = doc.get("polishers") {
+        if let Some(p) = doc.get_key("polishers") {
             self.warn(p, "'polishers' is an old name that the original ignored; write 'actions:' to declare polishers");
         }
         if let Some(b) = doc.get("buildPolisher") {

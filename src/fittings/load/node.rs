@@ -73,10 +73,13 @@ impl Cx<'_> {
                 }
                 let names = expand_range(&label).map_err(|m| self.err(k, m))?;
                 let template = self.node(&label, k, v, defaults, ethernet)?;
+                if let Some(bad) = names.iter().find(|n| !is_valid_node_name(n)) {
+                    self.warn(
+                        k,
+                        format!("node name '{bad}' is not a valid host name (letters, digits and '-', at most 63)"),
+                    );
+                }
                 for name in names {
-                    if !is_valid_node_name(&name) {
-                        self.warn(k, format!("node name '{name}' is not a valid host name (letters, digits and '-', at most 63)"));
-                    }
                     let mut node = template.clone();
                     node.name = name;
                     out.push(node);
