@@ -259,11 +259,17 @@ impl MarkedEventReceiver for Builder {
                 ));
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = match self.stack.pop() {
+                let (mut node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq(n, a)) => (n, a),
                     Some(Frame::Map(n, a, _)) => (n, a),
                     None => return,
                 };
+                // a block mapping's start mark points past its first key: use the first key instead
+                if let MValue::Map(entries) = &node.value {
+                    if let Some((k, _)) = entries.first() {
+                        (node.line, node.column) = (k.line, k.column);
+                    }
+                }
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
