@@ -204,20 +204,20 @@ pub fn classify(token: &str) -> TokenKind {
         Some((b, "sha256")) => (b, Some(Digest::Sha256)),
         _ => (t, None),
     };
-    if let Some((a, b)) = body.split_once('.') {
-        if !b.contains('.') {
-            if a == "secret" || b == "secret" {
-                return TokenKind::Secret {
-                    id: body.to_string(),
-                    digest,
-                };
-            }
-            if a == "uuid" || b == "uuid" {
-                return TokenKind::Uuid {
-                    id: body.to_string(),
-                    digest,
-                };
-            }
+    if let Some((a, b)) = body.split_once('.')
+        && !b.contains('.')
+    {
+        if a == "secret" || b == "secret" {
+            return TokenKind::Secret {
+                id: body.to_string(),
+                digest,
+            };
+        }
+        if a == "uuid" || b == "uuid" {
+            return TokenKind::Uuid {
+                id: body.to_string(),
+                digest,
+            };
         }
     }
     if digest.is_some() {
