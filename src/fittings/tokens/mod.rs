@@ -447,3 +447,29 @@ mod tests {
         );
     }
 }
+
+/// Renders an (expanded) cloud-config as NoCloud user-data: `#cloud-config` then YAML that quotes
+/// whatever needs quoting (values holding `: `, leading `-`, `yes`/`no` ...), unlike the original.
+pub fn render_user_data(cloud_config: &serde_yaml::Value) -> Result<String, serde_yaml::Error> {
+    Ok(format!(
+        "#cloud-config\n{}",
+        serde_yaml::to_string(cloud_config)?
+    ))
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::render_user_data;
+
+    #[test]
+    fn user_data_round_trips_tricky_strings() {
+        let value: serde_yaml::Value = serde_yaml::from_str(
+            "runcmd: ['echo a: b', '- x', 'yes', \"it's\", \"line1\\nline2\"]\nn: '010'\n",
+        )
+        .unwrap();
+        let text = render_user_data(&value).unwrap();
+        assert!(text.starts_with("#cloud-config\n"));
+        let back: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(back, value);
+    }
+}
