@@ -89,6 +89,17 @@ pub fn load_text(
     }
     check::check_names(&locations)?;
     check::check_tokens(&mut cx, &locations)?;
+    tracing::debug!(
+        file,
+        locations = locations.len(),
+        nodes = locations
+            .iter()
+            .flat_map(|l| &l.blueprints)
+            .map(|b| b.nodes.len())
+            .sum::<usize>(),
+        warnings = cx.warnings.len(),
+        "plan loaded"
+    );
     let plan = Plan {
         origin: file.to_string(),
         settings,
@@ -255,11 +266,15 @@ impl Cx<'_> {
             }
         }
         if let Some(keys) = doc.get("keys") {
-            s.keys = self
-                .string_list(keys, "'keys'")?
-                .into_iter()
-                .map(|(k, _)| k)
-                .collect();
+            for (key, item) in self.string_list(keys, "'keys'")? {
+                if !expand_home(&key).is_file() {
+                    self.warn(
+                        &item,
+                        format!("SSH key file '{key}' does not exist on this machine"),
+                    );
+                }
+                s.keys.push(key);
+            }
         }
         if let Some(actions) = doc.get("actions") {
             s.actions = self.actions(actions)?;
@@ -473,4 +488,12 @@ pub(crate) fn leftover_parameter(text: &str) -> Option<String> {
     crate::fittings::scan::tags(text)
         .into_iter()
         .find_map(|(t, _)| t.strip_prefix("parameter.").map(|n| n.trim().to_string()))
+}
+
+/// `~/x` as `$HOME/x`.
+fn expand_home(path: &str) -> std::path::PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
+        _ => std::path::PathBuf::from(path),
+    }
 }
