@@ -100,6 +100,10 @@ pub fn load_text(
         warnings = cx.warnings.len(),
         "plan loaded"
     );
+    // a node class is checked once per node that uses it: keep each warning once
+    let mut seen = std::collections::HashSet::new();
+    cx.warnings
+        .retain(|w| seen.insert((w.pos.line, w.pos.column, w.message.clone())));
     let plan = Plan {
         origin: file.to_string(),
         settings,
@@ -477,7 +481,7 @@ pub(crate) fn list_names<'a>(names: impl IntoIterator<Item = &'a str>) -> String
     s
 }
 
-/// For `BTreeMap` users in submodules.
+/// Blueprint groups of a location: group name -> blueprint names.
 pub(crate) type Aliases = BTreeMap<String, Vec<String>>;
 
 /// The name of a `{{ parameter.X }}` token still in `text` (a declared parameter without a value).
