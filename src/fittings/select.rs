@@ -151,7 +151,7 @@ mod order_tests {
 
     #[test]
     fn basement_first_and_node_walk() {
-        let plan = "---\nlocationId: EU6\nbasement: db\nblueprints:\n  - web:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.0.0}\n      nodes: [{w[1..2]: {}}]\n  - db:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.0.0}\n      nodes: [{d1: {}}]\n";
+        let plan = "---\nlocationId: EU6\nbasement: db\nblueprints:\n  - web:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.0.0}\n      nodes:\n        - w[1..2]: {}\n  - db:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.0.0}\n      nodes: [{d1: {}}]\n";
         let (plan, _) = load_text("p.yaml", plan, &Parameters::new()).unwrap();
         let order: Vec<&str> = plan.locations[0]
             .build_order()
