@@ -53,7 +53,8 @@ fn pss_kb(pid: i32) -> u64 {
 
 fn tree(pid: i32, out: &mut Vec<i32>) {
     out.push(pid);
-    let kids = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    let kids =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
     for k in kids.split_whitespace().filter_map(|s| s.parse().ok()) {
         tree(k, out);
     }
@@ -68,7 +69,10 @@ fn main() {
         eprintln!("bench_nodes needs root");
         std::process::exit(2);
     }
-    let dir = tempfile::Builder::new().prefix("plbench").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("plbench")
+        .tempdir()
+        .unwrap();
     let exe = std::env::current_exe().unwrap();
     let nodes = LocalNodes::new(LocalNodesConfig::new(dir.path().join("state"), exe)).unwrap();
     nodes.create_domain("dom").unwrap();
@@ -87,8 +91,18 @@ fn main() {
     }
     times.sort_by(f64::total_cmp);
     println!("single node create -> sshd accepting, {SINGLE_RUNS} runs: {times:.3?} s");
-    report("create_server -> sshd accepting (median)", times[times.len() / 2], "s", 0.5);
-    report("create_server -> sshd accepting (worst)", times[times.len() - 1], "s", 0.5);
+    report(
+        "create_server -> sshd accepting (median)",
+        times[times.len() / 2],
+        "s",
+        0.5,
+    );
+    report(
+        "create_server -> sshd accepting (worst)",
+        times[times.len() - 1],
+        "s",
+        0.5,
+    );
 
     // Restart of an existing node (keys already on its disk).
     let s = spec(230);
@@ -96,7 +110,12 @@ fn main() {
     nodes.stop_server(&s.id, false).unwrap();
     let t = Instant::now();
     nodes.start_server(&s.id).unwrap();
-    report("start_server of a stopped node", t.elapsed().as_secs_f64(), "s", 0.5);
+    report(
+        "start_server of a stopped node",
+        t.elapsed().as_secs_f64(),
+        "s",
+        0.5,
+    );
     nodes.delete_server(&s.id).unwrap();
 
     // Twenty nodes in parallel.
@@ -109,7 +128,12 @@ fn main() {
             sc.spawn(move || nodes.create_server(&spec(i), true).unwrap());
         }
     });
-    report(&format!("{MANY} nodes, created in parallel"), t.elapsed().as_secs_f64(), "s", 10.0);
+    report(
+        &format!("{MANY} nodes, created in parallel"),
+        t.elapsed().as_secs_f64(),
+        "s",
+        10.0,
+    );
 
     // Memory of idle nodes.
     std::thread::sleep(Duration::from_secs(2));
@@ -123,7 +147,12 @@ fn main() {
         cg += nodes.memory_usage(&spec(i).id).unwrap_or(0);
     }
     let per_pss = pss as f64 / f64::from(MANY) / 1024.0;
-    report("memory per idle node (PSS of its processes)", per_pss, "MB", 10.0);
+    report(
+        "memory per idle node (PSS of its processes)",
+        per_pss,
+        "MB",
+        10.0,
+    );
     println!(
         "  for information: MemAvailable fell {:.1} MB per node (includes kernel objects, noisy); cgroup usage {:.1} MB per node",
         before.saturating_sub(after) as f64 / f64::from(MANY) / 1024.0,
@@ -132,5 +161,8 @@ fn main() {
 
     let t = Instant::now();
     nodes.shutdown();
-    println!("shutdown of {MANY} nodes: {:.3} s", t.elapsed().as_secs_f64());
+    println!(
+        "shutdown of {MANY} nodes: {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
 }

@@ -26,7 +26,10 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
 
     // NAT without a firewall rule: nothing is reachable.
     h.nodes.sync_public(DOMAIN, &nats, &[]).unwrap();
-    assert!(!ssh(h.public(1), "true").status.success(), "ssh must fail before a rule");
+    assert!(
+        !ssh(h.public(1), "true").status.success(),
+        "ssh must fail before a rule"
+    );
     assert!(!port_open(h.public(1), 22));
 
     // A port-22 rule for ANY destination opens ssh on every public address, at once.
@@ -42,11 +45,17 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
         "sed -i -e 's/^bind .*/bind 0.0.0.0/' -e 's/^protected-mode yes/protected-mode no/' \
          /etc/redis/redis.conf && systemctl restart redis-server && systemctl is-active redis-server",
     );
-    assert!(!port_open(h.public(1), 6379), "6379 must be closed without a rule");
+    assert!(
+        !port_open(h.public(1), 6379),
+        "6379 must be closed without a rule"
+    );
     rules.push(rule("redis", Some(h.public(1)), Some(6379)));
     h.nodes.sync_public(DOMAIN, &nats, &rules).unwrap();
     assert!(port_open(h.public(1), 6379), "6379 opens with the rule");
-    assert!(!port_open(h.public(2), 6379), "only for the rule's destination");
+    assert!(
+        !port_open(h.public(2), 6379),
+        "only for the rule's destination"
+    );
     let pong = std::process::Command::new("redis-cli")
         .args(["-h", &h.public(1).to_string(), "ping"])
         .output()
@@ -54,7 +63,10 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
     assert_eq!(String::from_utf8_lossy(&pong.stdout).trim(), "PONG");
     rules[1].enabled = false;
     h.nodes.sync_public(DOMAIN, &nats, &rules).unwrap();
-    assert!(!port_open(h.public(1), 6379), "disabling the rule closes the port");
+    assert!(
+        !port_open(h.public(1), 6379),
+        "disabling the rule closes the port"
+    );
 
     // Node-to-node traffic on private addresses.
     assert_eq!(ssh_ok(h.public(2), "redis-cli -h 10.0.0.11 ping"), "PONG");
@@ -71,36 +83,66 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
     for field in ["CapBnd", "CapEff", "CapPrm"] {
         let mask = parse_status_mask(&status, field).expect(field);
         assert_eq!(mask & (1 << num::SYS_TIME), 0, "{field} has CAP_SYS_TIME");
-        assert_eq!(mask & (1 << num::SYS_MODULE), 0, "{field} has CAP_SYS_MODULE");
+        assert_eq!(
+            mask & (1 << num::SYS_MODULE),
+            0,
+            "{field} has CAP_SYS_MODULE"
+        );
     }
     let sys = ssh_ok(h.public(1), "grep ' /proc/sys ' /proc/mounts");
     assert!(sys.contains(" ro,"), "/proc/sys is not read-only: {sys}");
-    let node_key = ssh_ok(h.public(1), "cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub");
+    let node_key = ssh_ok(
+        h.public(1),
+        "cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub",
+    );
     let host_key = std::fs::read_to_string("/etc/ssh/ssh_host_ed25519_key.pub").unwrap_or_default();
-    assert!(!node_key.is_empty() && !host_key.contains(&node_key), "node reuses a host key");
-    assert_eq!(ssh_ok(h.public(1), "ls /etc/ssh | grep -c rsa_key || true"), "0");
+    assert!(
+        !node_key.is_empty() && !host_key.contains(&node_key),
+        "node reuses a host key"
+    );
+    assert_eq!(
+        ssh_ok(h.public(1), "ls /etc/ssh | grep -c rsa_key || true"),
+        "0"
+    );
     let state = h.dir.path().display().to_string();
-    assert_eq!(ssh_ok(h.public(1), &format!("ls -A {state} 2>/dev/null | wc -l")), "0");
+    assert_eq!(
+        ssh_ok(h.public(1), &format!("ls -A {state} 2>/dev/null | wc -l")),
+        "0"
+    );
     assert_eq!(ssh_ok(h.public(1), "ip route | grep -c default"), "1");
     // chrony runs without touching the clock.
-    ssh_ok(h.public(1), "chronyd -x && sleep 0.5 && kill -0 $(cat /run/chrony/chronyd.pid)");
+    ssh_ok(
+        h.public(1),
+        "chronyd -x && sleep 0.5 && kill -0 $(cat /run/chrony/chronyd.pid)",
+    );
 
     // Stop (graceful) and start keep the disk; so does a hard stop.
     ssh_ok(h.public(2), "echo kept > /root/keep.txt");
     h.nodes.stop_server("srv-2", true).unwrap();
-    assert!(!ssh(h.public(2), "true").status.success(), "stopped node answers");
+    assert!(
+        !ssh(h.public(2), "true").status.success(),
+        "stopped node answers"
+    );
     h.nodes.start_server("srv-2").unwrap();
     assert_eq!(ssh_ok(h.public(2), "cat /root/keep.txt"), "kept");
     h.nodes.stop_server("srv-2", false).unwrap();
     h.nodes.start_server("srv-2").unwrap();
-    assert_eq!(ssh_ok(h.public(2), "cat /root/keep.txt && hostname"), "kept\nnode2");
+    assert_eq!(
+        ssh_ok(h.public(2), "cat /root/keep.txt && hostname"),
+        "kept\nnode2"
+    );
 
     // Reboot and reset: /run is fresh, the disk is not.
     for (graceful, i) in [(true, 3u8), (false, 4u8)] {
         ssh_ok(h.public(i), "touch /run/volatile /root/durable");
-        h.nodes.restart_server(&format!("srv-{i}"), graceful).unwrap();
+        h.nodes
+            .restart_server(&format!("srv-{i}"), graceful)
+            .unwrap();
         assert_eq!(
-            ssh_ok(h.public(i), "ls /run/volatile 2>/dev/null; ls /root/durable"),
+            ssh_ok(
+                h.public(i),
+                "ls /run/volatile 2>/dev/null; ls /root/durable"
+            ),
             "/root/durable"
         );
     }
@@ -121,6 +163,9 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
 
     h.nodes.shutdown();
     h.assert_clean();
-    assert!(!port_open(h.public(1), 22), "listeners must close on shutdown");
+    assert!(
+        !port_open(h.public(1), 22),
+        "listeners must close on shutdown"
+    );
     let _ = Ipv4Addr::LOCALHOST;
 }

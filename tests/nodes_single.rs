@@ -14,11 +14,66 @@ fn one_node_boots_and_answers_ssh_through_nat() {
     h.nodes.create_server(&h.spec(1), true).expect("create");
     assert!(!port_open(h.public(1), 22), "no NAT yet");
     h.nodes
-        .sync_public(DOMAIN, &[h.nat(1)], &[rule("ssh", Some(h.public(1)), Some(22))])
+        .sync_public(
+            DOMAIN,
+            &[h.nat(1)],
+            &[rule("ssh", Some(h.public(1)), Some(22))],
+        )
         .unwrap();
     assert_eq!(ssh_ok(h.public(1), "hostname"), "node1");
     h.nodes.delete_server("srv-1").unwrap();
     assert!(!h.dir.path().join("state/nodes/srv-1").exists());
     h.nodes.shutdown();
     h.assert_clean();
+}
+
+#[test]
+fn a_new_backend_clears_what_a_crashed_one_left() {
+    if !root_or_skip() {
+        return;
+    }
+    use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
+    let dir = tempfile::Builder::new()
+        .prefix("plcrash")
+        .tempdir()
+        .unwrap();
+    let state = dir.path().join("state");
+    let cfg = LocalNodesConfig::new(&state, env!("CARGO_BIN_EXE_plumbery"));
+    let crashed = LocalNodes::new(cfg.clone()).unwrap();
+    crashed.create_domain(DOMAIN).unwrap();
+    crashed
+        .create_vlan(DOMAIN, VLAN, std::net::Ipv4Addr::new(10, 0, 0, 1), 24)
+        .unwrap();
+    let h = Harness::new();
+    crashed.create_server(&h.spec(1), true).unwrap();
+    let keeper = crashed.keeper_pid("srv-1").unwrap();
+    let node = crashed.init_pid("srv-1").unwrap();
+    let prefix = crashed.prefix().to_string();
+    // The crash: the backend disappears without cleaning up.
+    std::mem::forget(crashed);
+    let listed = |p: &str| {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with(p))
+            .count()
+    };
+    assert_eq!(listed(&prefix), 2, "domain and node namespaces exist");
+
+    let fresh = LocalNodes::new(cfg).unwrap();
+    assert_eq!(fresh.prefix(), prefix);
+    assert_eq!(listed(&prefix), 0, "namespaces left by the crashed run");
+    for pid in [keeper, node] {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.contains(") Z"),
+            "process {pid} survived"
+        );
+    }
+    assert!(!state.join("nodes/srv-1").exists(), "node disk left");
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(keeper), None);
+    fresh.shutdown();
 }

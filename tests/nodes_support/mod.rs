@@ -43,7 +43,10 @@ fn random_u8() -> u8 {
 impl Harness {
     /// A backend with one domain and one VLAN 10.0.0.0/24 (gateway 10.0.0.1).
     pub fn new() -> Harness {
-        let dir = tempfile::Builder::new().prefix("plnodes").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("plnodes")
+            .tempdir()
+            .unwrap();
         let cfg = LocalNodesConfig::new(dir.path().join("state"), env!("CARGO_BIN_EXE_plumbery"));
         let nodes = Arc::new(LocalNodes::new(cfg).expect("backend"));
         nodes.create_domain(DOMAIN).unwrap();

@@ -110,7 +110,13 @@ fn set_own(mask: u64) -> Result<(), Errno> {
     };
     let mut data = [CapData::default(); 2];
     // SAFETY: capget fills the two-element array of version 3.
-    if unsafe { libc::syscall(libc::SYS_capget, &mut hdr as *mut CapHeader, data.as_mut_ptr()) } != 0
+    if unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut hdr as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    } != 0
     {
         return Err(Errno::last());
     }

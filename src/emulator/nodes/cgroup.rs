@@ -44,7 +44,10 @@ pub fn create(prefix: &str, node: &str, cpus: u32, memory_gb: u32) -> NodeCgroup
     for parent in parents(prefix) {
         let dir = parent.join(node);
         if let Err(e) = std::fs::create_dir_all(&dir) {
-            tracing::warn!("cgroup {}: {e}; node runs without this limit", dir.display());
+            tracing::warn!(
+                "cgroup {}: {e}; node runs without this limit",
+                dir.display()
+            );
             continue;
         }
         let writes: Vec<(&str, String)> = if is_v2() {

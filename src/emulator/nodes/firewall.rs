@@ -28,7 +28,11 @@ fn dest_matches(rule: &FirewallRuleSpec, addr: Ipv4Addr) -> bool {
         (None, _) => true,
         (Some(ip), None) | (Some(ip), Some(32)) => ip == addr,
         (Some(ip), Some(p)) => {
-            let mask = if p == 0 { 0 } else { u32::MAX << (32 - u32::from(p.min(32))) };
+            let mask = if p == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(p.min(32)))
+            };
             u32::from(ip) & mask == u32::from(addr) & mask
         }
     }
@@ -88,7 +92,12 @@ mod tests {
         }
     }
 
-    fn rule(accept: bool, proto: &str, dest: Option<Ipv4Addr>, ports: Option<(u16, u16)>) -> FirewallRuleSpec {
+    fn rule(
+        accept: bool,
+        proto: &str,
+        dest: Option<Ipv4Addr>,
+        ports: Option<(u16, u16)>,
+    ) -> FirewallRuleSpec {
         FirewallRuleSpec {
             id: "r".into(),
             accept,
@@ -107,16 +116,31 @@ mod tests {
 
     #[test]
     fn single_port_rule_opens_that_port_only() {
-        let rules = [rule(true, "TCP", Some(Ipv4Addr::new(127, 77, 0, 11)), Some((22, 22)))];
+        let rules = [rule(
+            true,
+            "TCP",
+            Some(Ipv4Addr::new(127, 77, 0, 11)),
+            Some((22, 22)),
+        )];
         assert_eq!(open_ports(&nat(), &rules), BTreeSet::from([22]));
     }
 
     #[test]
     fn internal_address_and_networks_match_too() {
-        let mut r = rule(true, "TCP", Some(Ipv4Addr::new(10, 0, 0, 0)), Some((6379, 6379)));
+        let mut r = rule(
+            true,
+            "TCP",
+            Some(Ipv4Addr::new(10, 0, 0, 0)),
+            Some((6379, 6379)),
+        );
         r.dest_prefix = Some(24);
         assert_eq!(open_ports(&nat(), &[r]), BTreeSet::from([6379]));
-        let other = rule(true, "TCP", Some(Ipv4Addr::new(10, 0, 0, 12)), Some((22, 22)));
+        let other = rule(
+            true,
+            "TCP",
+            Some(Ipv4Addr::new(10, 0, 0, 12)),
+            Some((22, 22)),
+        );
         assert!(open_ports(&nat(), &[other]).is_empty());
     }
 

@@ -90,7 +90,10 @@ pub fn run(hostname: &str, secret: Vec<u8>) -> Result<()> {
         0o644,
     )?;
     relax_pam_loginuid()?;
-    io("mkdir /usr/local/bin", std::fs::create_dir_all("/usr/local/bin"))?;
+    io(
+        "mkdir /usr/local/bin",
+        std::fs::create_dir_all("/usr/local/bin"),
+    )?;
     write_mode("/usr/local/bin/systemctl", SYSTEMCTL_SHIM.as_bytes(), 0o755)?;
     let _ = std::fs::remove_file("/usr/sbin/policy-rc.d");
     write_mode("/etc/hostname", format!("{hostname}\n").as_bytes(), 0o644)?;

@@ -157,7 +157,12 @@ impl Public {
         for d in domains {
             self.close_domain(&d);
         }
-        if let Some(rt) = self.runtime.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(rt) = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             rt.shutdown_background();
         }
     }

@@ -84,8 +84,7 @@ impl InitArgs {
                 other => return Err(NodesError::Invalid(format!("unknown argument {other}"))),
             }
         }
-        if a.netns.as_os_str().is_empty() || a.dir.as_os_str().is_empty() || a.hostname.is_empty()
-        {
+        if a.netns.as_os_str().is_empty() || a.dir.as_os_str().is_empty() || a.hostname.is_empty() {
             return Err(NodesError::Invalid(
                 "--netns, --dir and --hostname are required".into(),
             ));
@@ -108,7 +107,12 @@ pub fn main(args: &[String]) -> i32 {
 
 fn signals() -> SigSet {
     let mut set = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
+    for s in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGCHLD,
+    ] {
         set.add(s);
     }
     set
@@ -206,11 +210,17 @@ fn io<T>(what: &str, r: std::io::Result<T>) -> Result<T> {
 
 /// Mounts the node's root under `dir/merged` and everything in it.
 fn mount_root(a: &InitArgs) -> Result<PathBuf> {
-    let (upper, work, m) = (a.dir.join("upper"), a.dir.join("work"), a.dir.join("merged"));
+    let (upper, work, m) = (
+        a.dir.join("upper"),
+        a.dir.join("work"),
+        a.dir.join("merged"),
+    );
     for p in [&upper, &work] {
         let s = p.display().to_string();
         if s.contains([',', ':']) {
-            return Err(NodesError::Invalid(format!("overlay path {s} has ',' or ':'")));
+            return Err(NodesError::Invalid(format!(
+                "overlay path {s} has ',' or ':'"
+            )));
         }
     }
     let opts = format!(
@@ -227,7 +237,13 @@ fn mount_root(a: &InitArgs) -> Result<PathBuf> {
             bind(&t, &t, true)?;
         }
     }
-    mnt("sysfs", &m.join("sys"), "sysfs", nosx | MsFlags::MS_RDONLY, None)?;
+    mnt(
+        "sysfs",
+        &m.join("sys"),
+        "sysfs",
+        nosx | MsFlags::MS_RDONLY,
+        None,
+    )?;
     let dev = m.join("dev");
     mnt(
         "tmpfs",
@@ -241,11 +257,7 @@ fn mount_root(a: &InitArgs) -> Result<PathBuf> {
         io("create dev node", File::create(&t))?;
         bind(&Path::new("/dev").join(d), &t, false)?;
     }
-    for (p, src) in [
-        ("kcore", "null"),
-        ("keys", "null"),
-        ("timer_list", "null"),
-    ] {
+    for (p, src) in [("kcore", "null"), ("keys", "null"), ("timer_list", "null")] {
         let t = m.join("proc").join(p);
         if t.exists() {
             bind(&dev.join(src), &t, true)?;
@@ -270,7 +282,10 @@ fn mount_root(a: &InitArgs) -> Result<PathBuf> {
         ("stdout", "/proc/self/fd/1"),
         ("stderr", "/proc/self/fd/2"),
     ] {
-        io("symlink dev", std::os::unix::fs::symlink(target, dev.join(link)))?;
+        io(
+            "symlink dev",
+            std::os::unix::fs::symlink(target, dev.join(link)),
+        )?;
     }
     mnt(
         "tmpfs",
@@ -313,7 +328,8 @@ fn enter_root(m: &Path) -> Result<()> {
     pivot_root(".", old).map_err(|e| NodesError::sys("pivot_root", e))?;
     nix::unistd::chdir("/").map_err(|e| NodesError::sys("chdir /", e))?;
     let old = format!("/{old}");
-    umount2(old.as_str(), MntFlags::MNT_DETACH).map_err(|e| NodesError::sys("umount oldroot", e))?;
+    umount2(old.as_str(), MntFlags::MNT_DETACH)
+        .map_err(|e| NodesError::sys("umount oldroot", e))?;
     io("rmdir oldroot", std::fs::remove_dir(&old))
 }
 
@@ -341,7 +357,10 @@ fn set_env() {
         unsafe { std::env::remove_var(k) };
     }
     for (k, v) in [
-        ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        (
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ),
         ("HOME", "/root"),
         ("LANG", "C.UTF-8"),
     ] {

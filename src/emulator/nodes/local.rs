@@ -140,10 +140,7 @@ impl LocalNodes {
         let nodes_dir = state_dir.join("nodes");
         let hide = hidden_paths(&state_dir);
         let me = LocalNodes {
-            cfg: LocalNodesConfig {
-                state_dir,
-                ..cfg
-            },
+            cfg: LocalNodesConfig { state_dir, ..cfg },
             prefix,
             nodes_dir,
             hide,
@@ -206,7 +203,9 @@ impl LocalNodes {
 
     fn check_up(&self) -> Result<()> {
         if self.down.load(Ordering::SeqCst) {
-            return Err(NodesError::Invalid("the local nodes backend is shut down".into()));
+            return Err(NodesError::Invalid(
+                "the local nodes backend is shut down".into(),
+            ));
         }
         Ok(())
     }
@@ -302,7 +301,13 @@ impl LocalNodes {
         Ok(())
     }
 
-    fn do_create_vlan(&self, domain_id: &str, vlan_id: &str, gw: Ipv4Addr, prefix: u8) -> Result<()> {
+    fn do_create_vlan(
+        &self,
+        domain_id: &str,
+        vlan_id: &str,
+        gw: Ipv4Addr,
+        prefix: u8,
+    ) -> Result<()> {
         self.check_up()?;
         let n = self.next_n();
         let mut reg = lock(&self.reg);
@@ -344,14 +349,19 @@ impl LocalNodes {
             let mut reg = lock(&self.reg);
             if reg.servers.contains_key(&spec.id) {
                 drop(reg);
-                return if start { self.do_start(&spec.id) } else { Ok(()) };
+                return if start {
+                    self.do_start(&spec.id)
+                } else {
+                    Ok(())
+                };
             }
             let d = reg.domains.get(&spec.domain_id).ok_or_else(|| {
                 NodesError::Invalid(format!("unknown network domain {}", spec.domain_id))
             })?;
-            let v = d.vlans.get(&spec.vlan_id).ok_or_else(|| {
-                NodesError::Invalid(format!("unknown VLAN {}", spec.vlan_id))
-            })?;
+            let v = d
+                .vlans
+                .get(&spec.vlan_id)
+                .ok_or_else(|| NodesError::Invalid(format!("unknown VLAN {}", spec.vlan_id)))?;
             let server = Arc::new(Server {
                 id: spec.id.clone(),
                 name: spec.name.clone(),
@@ -360,7 +370,12 @@ impl LocalNodes {
                 domain_ns: d.ns.clone(),
                 ip: spec.private_ipv4,
                 dir: self.node_dir(&spec.id),
-                cg: cgroup::create(&self.prefix, &format!("n{n}"), spec.cpu_count, spec.memory_gb),
+                cg: cgroup::create(
+                    &self.prefix,
+                    &format!("n{n}"),
+                    spec.cpu_count,
+                    spec.memory_gb,
+                ),
                 st: Mutex::new(ServerState {
                     keeper: None,
                     password: Some(Secret(spec.admin_password.clone())),
@@ -387,13 +402,26 @@ impl LocalNodes {
     }
 
     /// Disk and network of a new server.
-    fn prepare(&self, s: &Server, spec: &ServerSpec, n: u32, domain_netns: &str, bridge: &str) -> Result<()> {
+    fn prepare(
+        &self,
+        s: &Server,
+        spec: &ServerSpec,
+        n: u32,
+        domain_netns: &str,
+        bridge: &str,
+    ) -> Result<()> {
         if spec.name.is_empty() || spec.name.len() > 64 || spec.name.contains(['/', '\0']) {
-            return Err(NodesError::Invalid(format!("bad server name {:?}", spec.name)));
+            return Err(NodesError::Invalid(format!(
+                "bad server name {:?}",
+                spec.name
+            )));
         }
         let upper = s.dir.join("upper");
         for d in [upper.clone(), s.dir.join("work"), s.dir.join("merged")] {
-            io(format!("create {}", d.display()), std::fs::create_dir_all(&d))?;
+            io(
+                format!("create {}", d.display()),
+                std::fs::create_dir_all(&d),
+            )?;
         }
         // Host home folders are hidden (opaque) but the node's own stay on its disk.
         for (d, mode) in [("root", 0o700), ("home", 0o755)] {
@@ -469,7 +497,10 @@ impl LocalNodes {
         cmd.arg("__node-init")
             .args(args.to_args())
             .env_clear()
-            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
             .stdout(Stdio::from(console))
             .stderr(Stdio::from(console2))
             .current_dir("/");
@@ -536,7 +567,12 @@ impl LocalNodes {
         }
     }
 
-    fn do_sync_public(&self, domain_id: &str, nats: &[NatSpec], rules: &[FirewallRuleSpec]) -> Result<()> {
+    fn do_sync_public(
+        &self,
+        domain_id: &str,
+        nats: &[NatSpec],
+        rules: &[FirewallRuleSpec],
+    ) -> Result<()> {
         self.check_up()?;
         let ns = lock(&self.reg)
             .domains
@@ -677,7 +713,13 @@ impl NodeBackend for LocalNodes {
     fn delete_domain(&self, domain_id: &str) -> Result<(), BackendError> {
         Ok(self.do_delete_domain(domain_id)?)
     }
-    fn create_vlan(&self, domain_id: &str, vlan_id: &str, gateway: Ipv4Addr, prefix: u8) -> Result<(), BackendError> {
+    fn create_vlan(
+        &self,
+        domain_id: &str,
+        vlan_id: &str,
+        gateway: Ipv4Addr,
+        prefix: u8,
+    ) -> Result<(), BackendError> {
         Ok(self.do_create_vlan(domain_id, vlan_id, gateway, prefix)?)
     }
     fn delete_vlan(&self, domain_id: &str, vlan_id: &str) -> Result<(), BackendError> {
@@ -699,7 +741,12 @@ impl NodeBackend for LocalNodes {
     fn delete_server(&self, server_id: &str) -> Result<(), BackendError> {
         Ok(self.do_delete_server(server_id)?)
     }
-    fn sync_public(&self, domain_id: &str, nats: &[NatSpec], rules: &[FirewallRuleSpec]) -> Result<(), BackendError> {
+    fn sync_public(
+        &self,
+        domain_id: &str,
+        nats: &[NatSpec],
+        rules: &[FirewallRuleSpec],
+    ) -> Result<(), BackendError> {
         Ok(self.do_sync_public(domain_id, nats, rules)?)
     }
     fn shutdown(&self) {

@@ -15,8 +15,8 @@ mod init;
 mod local;
 mod naming;
 mod netns;
-mod process;
 pub mod prereq;
+mod process;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,7 +32,9 @@ pub use local::{LocalNodes, LocalNodesConfig};
 pub fn local_backend(state_dir: &Path) -> Result<Arc<dyn NodeBackend>, BackendError> {
     let exe = std::env::current_exe()
         .map_err(|e| BackendError::Failed(format!("cannot find the plumbery executable: {e}")))?;
-    Ok(Arc::new(LocalNodes::new(LocalNodesConfig::new(state_dir, exe))?))
+    Ok(Arc::new(LocalNodes::new(LocalNodesConfig::new(
+        state_dir, exe,
+    ))?))
 }
 
 /// Entry point of a node's PID 1 when `plumbery` re-executes itself as `plumbery __node-init ARGS...`.

@@ -133,7 +133,11 @@ pub fn batch(netns: Option<&str>, lines: &[String]) -> Result<()> {
         .map_err(|e| NodesError::io("wait for ip -batch", e))?;
     if !out.status.success() {
         return Err(NodesError::Command {
-            command: format!("ip -n {} -batch: {}", netns.unwrap_or("-"), lines.join("; ")),
+            command: format!(
+                "ip -n {} -batch: {}",
+                netns.unwrap_or("-"),
+                lines.join("; ")
+            ),
             status: out.status.to_string(),
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });

@@ -80,18 +80,25 @@ fn kernel_missing(root: &Path) -> Vec<Missing> {
     let mut v = Vec::new();
     for ns in ["net", "mnt", "pid", "uts", "ipc"] {
         if !root.join("proc/self/ns").join(ns).exists() {
-            v.push(Missing::Kernel(format!("{ns} namespaces (no /proc/self/ns/{ns})")));
+            v.push(Missing::Kernel(format!(
+                "{ns} namespaces (no /proc/self/ns/{ns})"
+            )));
         }
     }
     let fs = std::fs::read_to_string(root.join("proc/filesystems")).unwrap_or_default();
-    let has_overlay = fs.lines().any(|l| l.split_whitespace().last() == Some("overlay"));
-    let release = std::fs::read_to_string(root.join("proc/sys/kernel/osrelease")).unwrap_or_default();
+    let has_overlay = fs
+        .lines()
+        .any(|l| l.split_whitespace().last() == Some("overlay"));
+    let release =
+        std::fs::read_to_string(root.join("proc/sys/kernel/osrelease")).unwrap_or_default();
     let module = root
         .join("lib/modules")
         .join(release.trim())
         .join("kernel/fs/overlayfs");
     if !has_overlay && !module.exists() {
-        v.push(Missing::Kernel("overlayfs (not in /proc/filesystems, no module)".into()));
+        v.push(Missing::Kernel(
+            "overlayfs (not in /proc/filesystems, no module)".into(),
+        ));
     }
     let cg = root.join("sys/fs/cgroup");
     let v2 = cg.join("cgroup.controllers").exists();
