@@ -73,8 +73,9 @@ fn main() {
         .prefix("plbench")
         .tempdir()
         .unwrap();
-    let exe = std::env::current_exe().unwrap();
-    let nodes = LocalNodes::new(LocalNodesConfig::new(dir.path().join("state"), exe)).unwrap();
+    // Like `local_backend`: node PID 1s re-execute this very executable.
+    let cfg = LocalNodesConfig::new(dir.path().join("state"), "/proc/self/exe");
+    let nodes = LocalNodes::new(cfg).unwrap();
     nodes.create_domain("dom").unwrap();
     nodes
         .create_vlan("dom", "vlan", Ipv4Addr::new(10, 0, 0, 1), 24)

@@ -89,6 +89,7 @@ pub fn run(hostname: &str, secret: Vec<u8>) -> Result<()> {
         SSHD_CONF.as_bytes(),
         0o644,
     )?;
+    include_conf_dir()?;
     relax_pam_loginuid()?;
     io(
         "mkdir /usr/local/bin",
@@ -184,6 +185,23 @@ fn root_password(mut secret: Vec<u8>) -> Result<()> {
     io("write to chpasswd", written)?;
     if !status.success() {
         return Err(NodesError::Boot(format!("chpasswd failed ({status})")));
+    }
+    Ok(())
+}
+
+/// Makes sure the main sshd config reads `sshd_config.d` first (Debian's does; others may not).
+fn include_conf_dir() -> Result<()> {
+    let p = "/etc/ssh/sshd_config";
+    let text = std::fs::read_to_string(p).unwrap_or_default();
+    if !text
+        .lines()
+        .any(|l| l.trim_start().starts_with("Include /etc/ssh/sshd_config.d"))
+    {
+        write_mode(
+            p,
+            format!("Include /etc/ssh/sshd_config.d/*.conf\n{text}").as_bytes(),
+            0o644,
+        )?;
     }
     Ok(())
 }

@@ -520,8 +520,18 @@ impl LocalNodes {
                 Ok(())
             }
             Err(why) => {
-                stop_keeper(pid, false);
                 st.keeper = None;
+                let _ = std::fs::remove_file(s.dir.join("keeper.pid"));
+                let why = match why {
+                    NotReady::Exited => "its init exited".to_string(),
+                    NotReady::Timeout => {
+                        stop_keeper(pid, false);
+                        format!(
+                            "sshd on {addr} did not accept within {:?}",
+                            self.cfg.boot_timeout
+                        )
+                    }
+                };
                 Err(NodesError::Boot(format!(
                     "node {} did not come up: {why}; console: {}",
                     s.name,
@@ -574,11 +584,16 @@ impl LocalNodes {
         rules: &[FirewallRuleSpec],
     ) -> Result<()> {
         self.check_up()?;
-        let ns = lock(&self.reg)
-            .domains
-            .get(domain_id)
-            .map(|d| d.ns.clone())
-            .ok_or_else(|| NodesError::Invalid(format!("unknown network domain {domain_id}")))?;
+        let ns = lock(&self.reg).domains.get(domain_id).map(|d| d.ns.clone());
+        let Some(ns) = ns else {
+            if nats.is_empty() {
+                self.public.close_domain(domain_id);
+                return Ok(());
+            }
+            return Err(NodesError::Invalid(format!(
+                "unknown network domain {domain_id}"
+            )));
+        };
         let mut wanted = BTreeMap::new();
         for nat in nats {
             for port in firewall::open_ports(nat, rules) {
@@ -665,17 +680,29 @@ fn hidden_paths(state_dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Why a node did not become ready.
+enum NotReady {
+    /// The keeper exited (and was reaped): there is nothing left to stop.
+    Exited,
+    /// Time is up; the keeper still runs.
+    Timeout,
+}
+
 /// Polls (from inside the domain namespace) until `addr` accepts TCP, the keeper exits or time is up.
-fn wait_ready(keeper: Pid, addr: SocketAddr, deadline: Instant) -> std::result::Result<(), String> {
+fn wait_ready(
+    keeper: Pid,
+    addr: SocketAddr,
+    deadline: Instant,
+) -> std::result::Result<(), NotReady> {
     loop {
         if process::has_exited(keeper) {
-            return Err("the node's init exited".into());
+            return Err(NotReady::Exited);
         }
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(format!("sshd on {addr} not accepting in time"));
+            return Err(NotReady::Timeout);
         }
         std::thread::sleep(Duration::from_millis(5));
     }
