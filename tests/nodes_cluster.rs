@@ -149,16 +149,25 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
 
     // Delete one node: its namespace, processes and disk go; the others stay.
     let before = h.netns().len();
+    let mut tree = Vec::new();
+    process_tree(h.nodes.keeper_pid("srv-4").expect("srv-4 runs"), &mut tree);
+    assert!(tree.len() >= 3, "keeper, PID 1 and sshd expected: {tree:?}");
+    let tree_starts: Vec<(i32, String)> = tree
+        .iter()
+        .filter_map(|p| Some((*p, start_time(*p)?)))
+        .collect();
     let dir4 = h.nodes.node_dir("srv-4");
     assert!(dir4.join("upper").exists());
     h.nodes.delete_server("srv-4").unwrap();
     assert_eq!(h.netns().len(), before - 1);
     assert!(!dir4.exists(), "upper dir left");
-    let dir4s = dir4.display().to_string();
-    assert!(h.processes().iter().all(|p| {
-        !String::from_utf8_lossy(&std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default())
-            .contains(&dir4s)
-    }));
+    for (pid, start) in &tree_starts {
+        assert_ne!(
+            start_time(*pid).as_ref(),
+            Some(start),
+            "process {pid} of srv-4 survived"
+        );
+    }
     assert_eq!(ssh_ok(h.public(1), "hostname"), "node1");
 
     h.nodes.shutdown();
@@ -168,4 +177,21 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
         "listeners must close on shutdown"
     );
     let _ = Ipv4Addr::LOCALHOST;
+}
+
+fn process_tree(pid: i32, out: &mut Vec<i32>) {
+    out.push(pid);
+    let kids =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    for k in kids.split_whitespace().filter_map(|s| s.parse().ok()) {
+        process_tree(k, out);
+    }
+}
+
+/// Start time of a live (non-zombie) process, to tell it from a later process with the same pid.
+fn start_time(pid: i32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    (fields[0] != "Z").then(|| fields[19].to_string())
 }

@@ -344,6 +344,20 @@ impl LocalNodes {
 
     fn do_create_server(&self, spec: &ServerSpec, start: bool) -> Result<()> {
         self.check_up()?;
+        // The id names the node's directory, which delete removes: no path tricks.
+        let id_ok = !spec.id.is_empty()
+            && spec.id.len() <= 128
+            && !spec.id.starts_with('.')
+            && spec
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !id_ok {
+            return Err(NodesError::Invalid(format!(
+                "unusable server id {:?}",
+                spec.id
+            )));
+        }
         let n = self.next_n();
         let (server, domain_netns, bridge) = {
             let mut reg = lock(&self.reg);
@@ -364,7 +378,7 @@ impl LocalNodes {
                 .ok_or_else(|| NodesError::Invalid(format!("unknown VLAN {}", spec.vlan_id)))?;
             let server = Arc::new(Server {
                 id: spec.id.clone(),
-                name: spec.name.clone(),
+                name: naming::hostname_for(&spec.name),
                 domain_id: spec.domain_id.clone(),
                 netns: naming::server_netns(&self.prefix, n),
                 domain_ns: d.ns.clone(),
@@ -410,12 +424,6 @@ impl LocalNodes {
         domain_netns: &str,
         bridge: &str,
     ) -> Result<()> {
-        if spec.name.is_empty() || spec.name.len() > 64 || spec.name.contains(['/', '\0']) {
-            return Err(NodesError::Invalid(format!(
-                "bad server name {:?}",
-                spec.name
-            )));
-        }
         let upper = s.dir.join("upper");
         for d in [upper.clone(), s.dir.join("work"), s.dir.join("merged")] {
             io(

@@ -34,9 +34,39 @@ pub fn veth(n: u32) -> String {
     format!("v{n}")
 }
 
+/// A valid hostname for a server name: letters, digits, `-` and `.` kept, anything else becomes `-`,
+/// at most 63 characters, never empty.
+pub fn hostname_for(server_name: &str) -> String {
+    let h: String = server_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(63)
+        .collect();
+    let h = h.trim_matches(['-', '.']);
+    if h.is_empty() {
+        "node".to_string()
+    } else {
+        h.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostnames_are_sanitised() {
+        assert_eq!(hostname_for("redis-01"), "redis-01");
+        assert_eq!(hostname_for("Web Server 1"), "Web-Server-1");
+        assert_eq!(hostname_for("  "), "node");
+        assert_eq!(hostname_for(&"x".repeat(80)).len(), 63);
+    }
 
     #[test]
     fn prefix_is_stable_short_and_distinct() {
