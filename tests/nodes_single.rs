@@ -21,6 +21,7 @@ fn one_node_boots_and_answers_ssh_through_nat() {
         )
         .unwrap();
     assert_eq!(ssh_ok(h.public(1), "hostname"), "node1");
+    assert!(!ssh_with_password(h.public(1), "wrong-password", "true").ok);
     h.nodes.delete_server("srv-1").unwrap();
     assert!(!h.dir.path().join("state/nodes/srv-1").exists());
     h.nodes.shutdown();

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::net::Ipv4Addr;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 
 use plumbery::emulator::backend::{FirewallRuleSpec, NatSpec, NodeBackend, ServerSpec};
@@ -154,42 +154,66 @@ pub fn rule(id: &str, dest: Option<Ipv4Addr>, port: Option<u16>) -> FirewallRule
     }
 }
 
-/// `ssh root@ADDR CMD` with the admin password (sshpass -e, so it is not on any command line).
-pub fn ssh(addr: Ipv4Addr, cmd: &str) -> Output {
-    Command::new("sshpass")
-        .arg("-e")
-        .args([
-            "ssh",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "-o",
-            "ConnectTimeout=5",
-            "-o",
-            "PubkeyAuthentication=no",
-            "-o",
-            "PreferredAuthentications=password",
-        ])
-        .arg(format!("root@{addr}"))
-        .arg(cmd)
-        .env("SSHPASS", PASSWORD)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+/// What a command run over ssh produced.
+pub struct SshOut {
+    /// Connected, authenticated, and the command exited 0.
+    pub ok: bool,
+    pub stdout: String,
+    /// stderr, or why ssh failed.
+    pub stderr: String,
+}
+
+/// `ssh root@ADDR CMD` with the admin password (ssh2; the host key is not checked).
+pub fn ssh(addr: Ipv4Addr, cmd: &str) -> SshOut {
+    ssh_with_password(addr, PASSWORD, cmd)
+}
+
+/// `ssh root@ADDR CMD` with the given password.
+pub fn ssh_with_password(addr: Ipv4Addr, password: &str, cmd: &str) -> SshOut {
+    match try_ssh(addr, password, cmd) {
+        Ok(out) => out,
+        Err(e) => SshOut {
+            ok: false,
+            stdout: String::new(),
+            stderr: e.to_string(),
+        },
+    }
+}
+
+fn try_ssh(
+    addr: Ipv4Addr,
+    password: &str,
+    cmd: &str,
+) -> Result<SshOut, Box<dyn std::error::Error>> {
+    use std::io::Read;
+    let tcp = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from((addr, 22)),
+        std::time::Duration::from_secs(5),
+    )?;
+    let mut sess = ssh2::Session::new()?;
+    sess.set_timeout(30_000);
+    sess.set_tcp_stream(tcp);
+    sess.handshake()?;
+    sess.userauth_password("root", password)?;
+    let mut ch = sess.channel_session()?;
+    ch.exec(cmd)?;
+    let mut stdout = String::new();
+    ch.read_to_string(&mut stdout)?;
+    let mut stderr = String::new();
+    ch.stderr().read_to_string(&mut stderr)?;
+    ch.wait_close()?;
+    Ok(SshOut {
+        ok: ch.exit_status()? == 0,
+        stdout,
+        stderr,
+    })
 }
 
 /// Like [`ssh`], asserting success and returning trimmed stdout.
 pub fn ssh_ok(addr: Ipv4Addr, cmd: &str) -> String {
     let out = ssh(addr, cmd);
-    assert!(
-        out.status.success(),
-        "ssh {addr} {cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    assert!(out.ok, "ssh {addr} {cmd:?} failed: {}", out.stderr);
+    out.stdout.trim().to_string()
 }
 
 /// Whether a TCP connection to ADDR:PORT is accepted from the host.

@@ -160,6 +160,7 @@ fn keeper(a: InitArgs) -> Result<i32> {
             std::process::exit(1);
         }
         ForkResult::Parent { child } => {
+            secret.fill(0);
             drop(secret);
             loop {
                 let sig = set.wait().map_err(|e| NodesError::sys("sigwait", e))?;
@@ -344,7 +345,8 @@ fn pid1(a: &InitArgs, secret: Vec<u8>) -> Result<Infallible> {
     if !firstboot::done() {
         firstboot::run(&a.hostname, secret)?;
     } else {
-        drop(secret);
+        let mut secret = secret;
+        secret.fill(0);
     }
     firstboot::boot()?;
     reap_forever()
