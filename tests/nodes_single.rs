@@ -117,3 +117,38 @@ fn vlans_of_a_domain_route_to_each_other_and_deploy_can_leave_a_node_stopped() {
     h.nodes.shutdown();
     h.assert_clean();
 }
+
+#[test]
+fn a_new_backend_clears_namespaces_of_backends_whose_process_died() {
+    if !root_or_skip() {
+        return;
+    }
+    // A backend of a process that no longer exists (wrong start time) left a namespace.
+    let fake = format!("pl{:06x}", std::process::id() & 0xff_ffff);
+    let ns = format!("{fake}-d1");
+    let ok = std::process::Command::new("ip")
+        .args(["netns", "add", &ns])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    std::fs::create_dir_all("/run/plumbery-nodes").unwrap();
+    std::fs::write(
+        format!("/run/plumbery-nodes/{fake}"),
+        "999999 1\n/nonexistent/state\n",
+    )
+    .unwrap();
+    let h = Harness::new();
+    let left = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .unwrap();
+    let left = String::from_utf8_lossy(&left.stdout).to_string();
+    if left.contains(&ns) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &ns])
+            .status();
+        panic!("namespace {ns} of a dead backend was not removed");
+    }
+    assert!(!std::path::Path::new(&format!("/run/plumbery-nodes/{fake}")).exists());
+    drop(h);
+}

@@ -30,7 +30,7 @@ use super::error::{NodesError, Result};
 use super::forward::Public;
 use super::init::InitArgs;
 use super::process::{self, Spawner};
-use super::{firewall, naming, netns};
+use super::{firewall, naming, netns, owners};
 use crate::emulator::backend::{BackendError, FirewallRuleSpec, NatSpec, NodeBackend, ServerSpec};
 
 /// Top-level entries of `/` that nodes see; every other one (and the state dir) is hidden in nodes.
@@ -151,6 +151,8 @@ impl LocalNodes {
             down: AtomicBool::new(false),
         };
         me.clear_leftovers();
+        owners::clear_dead(&me.prefix);
+        owners::register(&me.prefix, &me.cfg.state_dir);
         io("create nodes dir", std::fs::create_dir_all(&me.nodes_dir))?;
         io(
             "chmod nodes dir",
@@ -637,6 +639,7 @@ impl LocalNodes {
         }
         self.spawner.stop();
         self.clear_leftovers();
+        owners::unregister(&self.prefix);
     }
 }
 

@@ -3,7 +3,8 @@
 //! Files: `local` (the backend), `init` (a node's keeper and PID 1, run as `plumbery __node-init`),
 //! `firstboot` (identity and services inside a node), `caps` (capabilities nodes keep), `netns`
 //! (namespaces and `ip`), `forward` (public listeners) with `firewall` (which ports they open),
-//! `cgroup` (CPU and memory limits), `process` (spawning and reaping keepers), `naming`, `prereq`.
+//! `cgroup` (CPU and memory limits), `process` (spawning and reaping keepers), `owners` (clearing
+//! what dead backends left), `naming`, `prereq`.
 
 pub mod caps;
 mod cgroup;
@@ -15,6 +16,7 @@ mod init;
 mod local;
 mod naming;
 mod netns;
+mod owners;
 pub mod prereq;
 mod process;
 

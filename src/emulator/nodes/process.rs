@@ -158,7 +158,11 @@ pub fn write_record(file: &Path, pid: Pid) -> Result<()> {
 
 /// The pid in a record if that very process still runs (same start time).
 pub fn live_record(file: &Path) -> Option<i32> {
-    let text = std::fs::read_to_string(file).ok()?;
+    live_record_text(&std::fs::read_to_string(file).ok()?)
+}
+
+/// Like [`live_record`], for the record's text (`PID STARTTIME`).
+pub fn live_record_text(text: &str) -> Option<i32> {
     let mut it = text.split_whitespace();
     let pid: i32 = it.next()?.parse().ok()?;
     let st: u64 = it.next()?.parse().ok()?;
