@@ -152,3 +152,20 @@ fn a_new_backend_clears_namespaces_of_backends_whose_process_died() {
     assert!(!std::path::Path::new(&format!("/run/plumbery-nodes/{fake}")).exists());
     drop(h);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_can_be_used_and_dropped_inside_a_tokio_runtime() {
+    if !root_or_skip() {
+        return;
+    }
+    let h = tokio::task::spawn_blocking(Harness::new).await.unwrap();
+    let addr = h.public(9);
+    // Called straight from async code (not spawn_blocking): must work, not panic.
+    h.nodes
+        .sync_public(DOMAIN, &[h.nat(9)], &[rule("web", None, Some(8080))])
+        .unwrap();
+    assert!(tokio::net::TcpStream::connect((addr, 8080)).await.is_ok());
+    h.nodes.sync_public(DOMAIN, &[], &[]).unwrap();
+    assert!(tokio::net::TcpStream::connect((addr, 8080)).await.is_err());
+    drop(h); // shuts the backend (and its own runtime) down inside this runtime
+}

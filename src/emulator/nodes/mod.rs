@@ -5,6 +5,21 @@
 //! (namespaces and `ip`), `forward` (public listeners) with `firewall` (which ports they open),
 //! `cgroup` (CPU and memory limits), `process` (spawning and reaping keepers), `owners` (clearing
 //! what dead backends left), `naming`, `prereq`.
+//!
+//! For callers (the emulator):
+//! - `create_server(spec, true)`, `start_server` and `restart_server` block until sshd accepts on the
+//!   private address (about 0.1-0.3 s; bounded by `LocalNodesConfig::boot_timeout`, 60 s).
+//!   `stop_server(graceful)` blocks until every process of the node is gone (graceful: TERM, then
+//!   KILL after 5 s). `delete_server` also removes the disk. Call them from `spawn_blocking`.
+//! - All methods take `&self`, are idempotent and may run concurrently (a per-server lock orders
+//!   operations on one server). `sync_public` gets the complete NAT and firewall sets of a domain and
+//!   returns when listeners are open or closed; a public address already taken on this host (another
+//!   emulator) is reported as an error after the other changes are applied.
+//! - Public ports: see `firewall` (rules for any port open [`WELL_KNOWN_PORTS`]).
+//! - `shutdown` (also run on drop) removes everything; a new backend clears its state dir's leftovers
+//!   (node disks included) and those of backends whose process died.
+//! - Tests that are not the `plumbery` binary build `LocalNodes::new(LocalNodesConfig::new(dir,
+//!   env!("CARGO_BIN_EXE_plumbery")))` instead of calling [`local_backend`].
 
 pub mod caps;
 mod cgroup;

@@ -18,7 +18,15 @@ pub fn register(prefix: &str, state_dir: &Path) {
     let pid = nix::unistd::getpid().as_raw();
     let st = process::start_time(pid).unwrap_or(0);
     let text = format!("{pid} {st}\n{}\n", state_dir.display());
-    if let Err(e) = std::fs::create_dir_all(DIR).and_then(|_| std::fs::write(entry(prefix), text)) {
+    // Retried: another backend may remove the (then empty) directory between our two steps.
+    let mut result = Ok(());
+    for _ in 0..3 {
+        result = std::fs::create_dir_all(DIR).and_then(|_| std::fs::write(entry(prefix), &text));
+        if result.is_ok() {
+            return;
+        }
+    }
+    if let Err(e) = result {
         tracing::warn!("record backend in {DIR}: {e}");
     }
 }
