@@ -91,6 +91,7 @@ pub fn run(hostname: &str, secret: Vec<u8>) -> Result<()> {
     )?;
     include_conf_dir()?;
     relax_pam_loginuid()?;
+    chrony_never_sets_clock()?;
     io(
         "mkdir /usr/local/bin",
         std::fs::create_dir_all("/usr/local/bin"),
@@ -206,6 +207,43 @@ fn include_conf_dir() -> Result<()> {
     Ok(())
 }
 
+/// Nodes may not set the host's clock: `service chrony start` runs `chronyd -x` (the option lives in
+/// `/etc/default/chrony`, which Debian's init script reads).
+fn chrony_never_sets_clock() -> Result<()> {
+    let p = "/etc/default/chrony";
+    let Ok(text) = std::fs::read_to_string(p) else {
+        return Ok(());
+    };
+    let fixed = chrony_opts_text(&text);
+    if fixed != text {
+        write_mode(p, fixed.as_bytes(), 0o644)?;
+    }
+    Ok(())
+}
+
+fn chrony_opts_text(text: &str) -> String {
+    let mut seen = false;
+    let mut out: String = text
+        .lines()
+        .map(|l| {
+            let t = l.trim_start();
+            if let Some(v) = t.strip_prefix("DAEMON_OPTS=") {
+                seen = true;
+                let v = v.trim().trim_matches('"');
+                if v.split_whitespace().any(|w| w == "-x") {
+                    return format!("{l}\n");
+                }
+                return format!("DAEMON_OPTS=\"{}\"\n", format!("{v} -x").trim());
+            }
+            format!("{l}\n")
+        })
+        .collect();
+    if !seen {
+        out.push_str("DAEMON_OPTS=\"-x\"\n");
+    }
+    out
+}
+
 /// `pam_loginuid` needs CAP_AUDIT_CONTROL, which nodes do not have: make it optional for sshd.
 fn relax_pam_loginuid() -> Result<()> {
     let p = "/etc/pam.d/sshd";
@@ -269,6 +307,15 @@ pub fn boot() -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chrony_gets_minus_x_once() {
+        let t = "# c\nDAEMON_OPTS=\"-F 1\"\n";
+        let r = chrony_opts_text(t);
+        assert_eq!(r, "# c\nDAEMON_OPTS=\"-F 1 -x\"\n");
+        assert_eq!(chrony_opts_text(&r), r);
+        assert_eq!(chrony_opts_text("# none\n"), "# none\nDAEMON_OPTS=\"-x\"\n");
+    }
 
     #[test]
     fn pam_loginuid_becomes_optional() {
