@@ -361,48 +361,47 @@ impl LocalNodes {
             )));
         }
         let n = self.next_n();
-        let (server, domain_netns, bridge) = {
-            let mut reg = lock(&self.reg);
-            if reg.servers.contains_key(&spec.id) {
-                drop(reg);
-                return if start {
-                    self.do_start(&spec.id)
-                } else {
-                    Ok(())
-                };
-            }
-            let d = reg.domains.get(&spec.domain_id).ok_or_else(|| {
-                NodesError::Invalid(format!("unknown network domain {}", spec.domain_id))
-            })?;
-            let v = d
-                .vlans
-                .get(&spec.vlan_id)
-                .ok_or_else(|| NodesError::Invalid(format!("unknown VLAN {}", spec.vlan_id)))?;
-            let server = Arc::new(Server {
-                id: spec.id.clone(),
-                name: naming::hostname_for(&spec.name),
-                domain_id: spec.domain_id.clone(),
-                netns: naming::server_netns(&self.prefix, n),
-                domain_ns: d.ns.clone(),
-                ip: spec.private_ipv4,
-                dir: self.node_dir(&spec.id),
-                cg: cgroup::create(
-                    &self.prefix,
-                    &format!("n{n}"),
-                    spec.cpu_count,
-                    spec.memory_gb,
-                ),
-                st: Mutex::new(ServerState {
-                    keeper: None,
-                    password: Some(Secret(spec.admin_password.clone())),
-                    deleted: false,
-                }),
-            });
-            let (dn, br) = (d.netns.clone(), v.bridge.clone());
-            reg.servers.insert(spec.id.clone(), server.clone());
-            (server, dn, br)
-        };
+        let mut reg = lock(&self.reg);
+        if reg.servers.contains_key(&spec.id) {
+            drop(reg);
+            return if start {
+                self.do_start(&spec.id)
+            } else {
+                Ok(())
+            };
+        }
+        let d = reg.domains.get(&spec.domain_id).ok_or_else(|| {
+            NodesError::Invalid(format!("unknown network domain {}", spec.domain_id))
+        })?;
+        let v = d
+            .vlans
+            .get(&spec.vlan_id)
+            .ok_or_else(|| NodesError::Invalid(format!("unknown VLAN {}", spec.vlan_id)))?;
+        let (domain_netns, bridge) = (d.netns.clone(), v.bridge.clone());
+        let server = Arc::new(Server {
+            id: spec.id.clone(),
+            name: naming::hostname_for(&spec.name),
+            domain_id: spec.domain_id.clone(),
+            netns: naming::server_netns(&self.prefix, n),
+            domain_ns: d.ns.clone(),
+            ip: spec.private_ipv4,
+            dir: self.node_dir(&spec.id),
+            cg: cgroup::create(
+                &self.prefix,
+                &format!("n{n}"),
+                spec.cpu_count,
+                spec.memory_gb,
+            ),
+            st: Mutex::new(ServerState {
+                keeper: None,
+                password: Some(Secret(spec.admin_password.clone())),
+                deleted: false,
+            }),
+        });
+        // Locked before it becomes visible: no other call can touch it until it is prepared.
         let mut st = lock(&server.st);
+        reg.servers.insert(spec.id.clone(), server.clone());
+        drop(reg);
         let prepared = self.prepare(&server, spec, n, &domain_netns, &bridge);
         if let Err(e) = prepared {
             st.deleted = true;
