@@ -9,9 +9,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::net::SocketAddrV4;
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use nix::sys::socket::Shutdown;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 
@@ -123,6 +125,9 @@ impl Public {
                         },
                     }
                 }
+                // A process being spawned elsewhere may hold a copy of this fd until its exec;
+                // shutdown stops listening for every copy, so the port is closed right now.
+                let _ = nix::sys::socket::shutdown(listener.as_raw_fd(), Shutdown::Both);
             }
             let _ = closed_tx.send(());
         });
