@@ -149,10 +149,11 @@ fn keeper(a: InitArgs) -> Result<i32> {
     let set = signals();
     set.thread_block()
         .map_err(|e| NodesError::sys("block signals", e))?;
+    let keeper_pid = getpid().as_raw();
     // SAFETY: the keeper is single-threaded (it runs straight from `main`), so fork is sound.
     match unsafe { fork() }.map_err(|e| NodesError::sys("fork", e))? {
         ForkResult::Child => {
-            let err = match pid1(&a, secret) {
+            let err = match pid1(&a, secret, keeper_pid) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -334,9 +335,14 @@ fn enter_root(m: &Path) -> Result<()> {
     io("rmdir oldroot", std::fs::remove_dir(&old))
 }
 
-fn pid1(a: &InitArgs, secret: Vec<u8>) -> Result<Infallible> {
+fn pid1(a: &InitArgs, secret: Vec<u8>, keeper_pid: i32) -> Result<Infallible> {
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
         .map_err(|e| NodesError::sys("set pdeathsig", e))?;
+    // The keeper may have died before the line above; /proc is still the host's here.
+    let stat = std::fs::read_to_string(format!("/proc/{keeper_pid}/stat")).unwrap_or_default();
+    if stat.is_empty() || stat.contains(") Z ") {
+        return Err(NodesError::Boot("the keeper is gone".into()));
+    }
     let m = mount_root(a)?;
     sethostname(&a.hostname).map_err(|e| NodesError::sys("sethostname", e))?;
     enter_root(&m)?;
