@@ -15,6 +15,7 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
     if !root_or_skip() {
         return;
     }
+    let host_net = host_network();
     let h = Harness::new();
     std::thread::scope(|s| {
         for i in 1..=4 {
@@ -145,6 +146,30 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
         );
     }
 
+    // The domain has no way off the machine: no default route, no interface but its bridges and veths.
+    for ns in h.netns().iter().filter(|n| n.contains("-d")) {
+        assert_eq!(
+            ip(&["-n", ns, "route", "show", "default"]),
+            "",
+            "{ns} has a default route"
+        );
+        for link in ip(&["-n", ns, "-o", "link", "show"]).lines() {
+            let name = link
+                .split(": ")
+                .nth(1)
+                .unwrap_or("")
+                .split('@')
+                .next()
+                .unwrap_or("");
+            assert!(
+                name == "lo" || name.starts_with("br") || name.starts_with('v'),
+                "unexpected interface {name} in {ns}"
+            );
+        }
+    }
+    // And the host's own network is untouched.
+    assert_eq!(host_network(), host_net);
+
     // Delete one node: its namespace, processes and disk go; the others stay.
     let before = h.netns().len();
     let mut tree = Vec::new();
@@ -175,6 +200,19 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
         "listeners must close on shutdown"
     );
     let _ = Ipv4Addr::LOCALHOST;
+}
+
+fn ip(args: &[&str]) -> String {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The host namespace's addresses and routes.
+fn host_network() -> String {
+    format!("{}\n{}", ip(&["-o", "addr"]), ip(&["route"]))
 }
 
 fn process_tree(pid: i32, out: &mut Vec<i32>) {
