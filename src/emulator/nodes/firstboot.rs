@@ -1,6 +1,7 @@
 //! What a node's PID 1 does inside the node's root: the one-time identity setup (fresh Ed25519 host
-//! key, root password, sshd settings, `systemctl` shim, no `policy-rc.d`, hostname) and, at every
-//! boot, starting `sshd -D` and the services enabled through the shim.
+//! key, root password, machine id, sshd settings, `systemctl` shim, no `policy-rc.d`, hostname, chrony
+//! without clock control) and, at every boot, starting `sshd -D` and the services enabled through
+//! the shim.
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -80,6 +81,7 @@ pub fn run(hostname: &str, secret: Vec<u8>) -> Result<()> {
     io("mkdir node etc", std::fs::create_dir_all(NODE_ETC))?;
     host_keys(hostname)?;
     root_password(secret)?;
+    machine_id()?;
     io(
         "mkdir sshd_config.d",
         std::fs::create_dir_all("/etc/ssh/sshd_config.d"),
@@ -125,14 +127,7 @@ fn host_keys(hostname: &str) -> Result<()> {
             io("remove host key", std::fs::remove_file(e.path()))?;
         }
     }
-    let mut seed = [0u8; 32];
-    io(
-        "read /dev/urandom",
-        std::fs::File::open("/dev/urandom").and_then(|mut f| {
-            use std::io::Read;
-            f.read_exact(&mut seed)
-        }),
-    )?;
+    let mut seed = random_bytes::<32>()?;
     let kp = Ed25519Keypair::from_seed(&seed);
     seed.fill(0);
     let key = PrivateKey::new(KeypairData::Ed25519(kp), format!("root@{hostname}"))
@@ -150,6 +145,24 @@ fn host_keys(hostname: &str) -> Result<()> {
         format!("{public}\n").as_bytes(),
         0o644,
     )
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut buf = [0u8; N];
+    io(
+        "read /dev/urandom",
+        std::fs::File::open("/dev/urandom").and_then(|mut f| {
+            use std::io::Read;
+            f.read_exact(&mut buf)
+        }),
+    )?;
+    Ok(buf)
+}
+
+/// A machine id of its own (the lower layer holds the host's).
+fn machine_id() -> Result<()> {
+    let id = hex::encode(random_bytes::<16>()?);
+    write_mode("/etc/machine-id", format!("{id}\n").as_bytes(), 0o444)
 }
 
 fn root_password(mut secret: Vec<u8>) -> Result<()> {
