@@ -131,6 +131,11 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
         "kept\nnode2"
     );
 
+    // A service enabled through the shim starts at boot.
+    ssh_ok(
+        h.public(3),
+        "systemctl enable redis-server && systemctl is-enabled redis-server",
+    );
     // Reboot and reset: /run is fresh, the disk is not.
     for (graceful, i) in [(true, 3u8), (false, 4u8)] {
         ssh_ok(h.public(i), "touch /run/volatile /root/durable");
@@ -145,6 +150,13 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
             "/root/durable"
         );
     }
+    assert_eq!(
+        ssh_ok(
+            h.public(3),
+            "for i in $(seq 100); do redis-cli ping 2>/dev/null && break; sleep 0.1; done"
+        ),
+        "PONG"
+    );
 
     // The domain has no way off the machine: no default route, no interface but its bridges and veths.
     for ns in h.netns().iter().filter(|n| n.contains("-d")) {
