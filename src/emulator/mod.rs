@@ -21,6 +21,7 @@ pub mod control;
 pub mod core;
 pub mod errors;
 pub mod faults;
+pub mod http;
 pub mod models;
 pub mod nodes;
 pub mod responses;
