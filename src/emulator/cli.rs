@@ -152,7 +152,10 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
             tracing::info!("stopping");
             Stop::Graceful
         };
-        let server = tokio::spawn(super::run(cfg, ready_tx, stop));
+        let ready = move |r| {
+            let _ = ready_tx.send(r);
+        };
+        let server = tokio::spawn(super::run(cfg, ready, stop));
         match ready_rx.await {
             Ok(Ok(r)) => {
                 let mut out = std::io::stdout().lock();

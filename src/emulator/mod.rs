@@ -176,19 +176,19 @@ pub struct Ready {
 /// startup error) through `ready`. The URL is written to `STATE_DIR/url` before readiness.
 pub async fn run(
     cfg: EmulatorConfig,
-    ready: tokio::sync::oneshot::Sender<Result<Ready, EmulatorError>>,
+    ready: impl FnOnce(Result<Ready, EmulatorError>) + Send,
     stop: impl std::future::Future<Output = Stop> + Send + 'static,
 ) {
     let prepared = prepare(&cfg).await;
     let (listener, core, lock, url, tls) = match prepared {
         Ok(p) => p,
         Err(e) => {
-            let _ = ready.send(Err(e));
+            ready(Err(e));
             return;
         }
     };
     let ca = tls.as_ref().map(|_| cfg.state_dir.join("ca.pem"));
-    let _ = ready.send(Ok(Ready { url, core: core.clone(), ca }));
+    ready(Ok(Ready { url, core: core.clone(), ca }));
     let (kind_tx, kind_rx) = tokio::sync::oneshot::channel::<Stop>();
     let signal = async move {
         let k = stop.await;
@@ -277,7 +277,7 @@ impl Emulator {
     /// Starts an emulator on its own thread and tokio runtime (usable from sync and async code);
     /// returns once it listens.
     pub fn start(cfg: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<Stop>();
         let state_dir = cfg.state_dir.clone();
         let thread = std::thread::Builder::new()
@@ -290,11 +290,14 @@ impl Emulator {
                         return;
                     }
                 };
-                rt.block_on(run(cfg, ready_tx, async move { stop_rx.await.unwrap_or(Stop::Graceful) }));
+                let ready = move |r| {
+                    let _ = ready_tx.send(r);
+                };
+                rt.block_on(run(cfg, ready, async move { stop_rx.await.unwrap_or(Stop::Graceful) }));
                 rt.shutdown_timeout(std::time::Duration::from_secs(5));
             })
             .map_err(ioerr("spawn emulator thread"))?;
-        match ready_rx.blocking_recv() {
+        match ready_rx.recv() {
             Ok(Ok(r)) => Ok(RunningEmulator { url: r.url, core: r.core, ca: r.ca, state_dir, stop: Some(stop_tx), thread: Some(thread) }),
             Ok(Err(e)) => {
                 let _ = thread.join();
