@@ -101,6 +101,12 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
         o.attr_s("state", "NORMAL");
         o.close();
     }
+    if minor >= 10 {
+        o.open("source");
+        o.attr_s("type", "IMAGE_ID");
+        o.attr_s("value", &s.image_id);
+        o.close();
+    }
     o.text_s("sourceImageId", &s.image_id);
     o.text_s("createTime", &time(s.create_ms));
     o.text_b("deployed", s.deployed);
