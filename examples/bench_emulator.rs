@@ -26,7 +26,12 @@ fn info(body: &str, name: &str) -> String {
         serde_json::Value::Array(a) => a.clone(),
         other => vec![other.clone()],
     };
-    infos.iter().find(|i| i["name"] == name).and_then(|i| i["value"].as_str()).unwrap_or_else(|| panic!("{body}")).to_string()
+    infos
+        .iter()
+        .find(|i| i["name"] == name)
+        .and_then(|i| i["value"].as_str())
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_string()
 }
 
 struct Api {
@@ -36,10 +41,16 @@ struct Api {
 
 impl Api {
     fn new(emu: &RunningEmulator) -> Api {
-        Api { c: Client::new(emu.url(), "plumbery", "plumbery").unwrap(), base: format!("/caas/2.4/{}", emu.org_id()) }
+        Api {
+            c: Client::new(emu.url(), "plumbery", "plumbery").unwrap(),
+            base: format!("/caas/2.4/{}", emu.org_id()),
+        }
     }
     fn post(&mut self, op: &str, body: &str) -> String {
-        let r = self.c.post_xml(&format!("{}/{op}", self.base), body).unwrap();
+        let r = self
+            .c
+            .post_xml(&format!("{}/{op}", self.base), body)
+            .unwrap();
         assert_eq!(r.status, 200, "{op}: {}", r.body);
         r.body
     }
@@ -65,7 +76,16 @@ impl Api {
         id
     }
     fn image(&mut self) -> String {
-        let r = self.c.get(&format!("{}/image/osImage?datacenterId=NA9&name=Ubuntu%2022.04%2064-bit%202%20CPU", self.base), true).unwrap();
+        let r = self
+            .c
+            .get(
+                &format!(
+                    "{}/image/osImage?datacenterId=NA9&name=Ubuntu%2022.04%2064-bit%202%20CPU",
+                    self.base
+                ),
+                true,
+            )
+            .unwrap();
         r.json()["osImage"][0]["id"].as_str().unwrap().to_string()
     }
     fn server(&mut self, name: &str, d: &str, v: &str, image: &str) -> String {
@@ -81,7 +101,13 @@ fn start(dir: &std::path::Path) -> RunningEmulator {
 }
 
 /// Requests per second of GET `path` from `threads` keep-alive clients for `secs`.
-fn throughput(emu: &RunningEmulator, path: &str, json: bool, threads: usize, secs: f64) -> (f64, usize) {
+fn throughput(
+    emu: &RunningEmulator,
+    path: &str,
+    json: bool,
+    threads: usize,
+    secs: f64,
+) -> (f64, usize) {
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let bytes = Arc::new(AtomicU64::new(0));
@@ -106,7 +132,10 @@ fn throughput(emu: &RunningEmulator, path: &str, json: bool, threads: usize, sec
     for h in handles {
         h.join().unwrap();
     }
-    (count.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64(), bytes.load(Ordering::Relaxed) as usize)
+    (
+        count.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64(),
+        bytes.load(Ordering::Relaxed) as usize,
+    )
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -126,14 +155,38 @@ fn main() {
     for i in 0..1000 {
         ids.push(api.server(&format!("node{i:04}"), &d, &v, &image));
     }
-    println!("setup: 1,000 servers deployed in {:.1} s ({:.0} deploys/s)", t0.elapsed().as_secs_f64(), 1000.0 / t0.elapsed().as_secs_f64());
+    println!(
+        "setup: 1,000 servers deployed in {:.1} s ({:.0} deploys/s)",
+        t0.elapsed().as_secs_f64(),
+        1000.0 / t0.elapsed().as_secs_f64()
+    );
     let base = api.base.clone();
     let cases = [
-        (format!("{base}/server/server?pageSize=250"), false, "list, 250 per page, XML"),
-        (format!("{base}/server/server?pageSize=50"), false, "list, 50 per page, XML (Go client default)"),
-        (format!("{base}/server/server?pageSize=50"), true, "list, 50 per page, JSON"),
-        (format!("{base}/server/server?name=node0500"), false, "list filtered by name, XML"),
-        (format!("{base}/server/server/{}", ids[500]), false, "get one server by id, XML"),
+        (
+            format!("{base}/server/server?pageSize=250"),
+            false,
+            "list, 250 per page, XML",
+        ),
+        (
+            format!("{base}/server/server?pageSize=50"),
+            false,
+            "list, 50 per page, XML (Go client default)",
+        ),
+        (
+            format!("{base}/server/server?pageSize=50"),
+            true,
+            "list, 50 per page, JSON",
+        ),
+        (
+            format!("{base}/server/server?name=node0500"),
+            false,
+            "list filtered by name, XML",
+        ),
+        (
+            format!("{base}/server/server/{}", ids[500]),
+            false,
+            "get one server by id, XML",
+        ),
     ];
     let target = 2000.0;
     let mut headline = 0.0;
@@ -194,16 +247,43 @@ fn main() {
     std::thread::sleep(Duration::from_millis(500));
     let stats = emu.stats();
     let r = &stats["resources"];
-    let total: u64 = ["networkDomain", "vlan", "publicIpBlock", "natRule", "firewallRule", "defaultFirewallRule", "server"]
-        .iter()
-        .map(|k| r[k].as_u64().unwrap_or(0))
-        .sum();
+    let total: u64 = [
+        "networkDomain",
+        "vlan",
+        "publicIpBlock",
+        "natRule",
+        "firewallRule",
+        "defaultFirewallRule",
+        "server",
+    ]
+    .iter()
+    .map(|k| r[k].as_u64().unwrap_or(0))
+    .sum();
     let after = rss_mb();
-    println!("setup: {total} resources ({}) in {:.1} s", r, t0.elapsed().as_secs_f64());
-    let (rps, _) = throughput(&emu, &format!("{}/server/server?pageSize=50&networkDomainId={}", api.base, domains[0]), false, 2, 2.0);
-    println!("GET server/server with {} servers [50 per page, one domain, XML]: {rps:.0} req/s", r["server"]);
+    println!(
+        "setup: {total} resources ({}) in {:.1} s",
+        r,
+        t0.elapsed().as_secs_f64()
+    );
+    let (rps, _) = throughput(
+        &emu,
+        &format!(
+            "{}/server/server?pageSize=50&networkDomainId={}",
+            api.base, domains[0]
+        ),
+        false,
+        2,
+        2.0,
+    );
+    println!(
+        "GET server/server with {} servers [50 per page, one domain, XML]: {rps:.0} req/s",
+        r["server"]
+    );
     let used = after;
     println!("memory: process RSS {used:.1} MB (before the emulator started: {before:.1} MB)");
-    println!("RESULT memory with {total} resources: {used:.1} MB RSS (target < 100 MB) {}", verdict(used < 100.0 && total >= 10_000));
+    println!(
+        "RESULT memory with {total} resources: {used:.1} MB RSS (target < 100 MB) {}",
+        verdict(used < 100.0 && total >= 10_000)
+    );
     emu.shutdown();
 }

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use emulator_support::{Emu, NS, code, info, x};
-use plumbery::emulator::backend::{BackendError, FirewallRuleSpec, NatSpec, NodeBackend, ServerSpec};
+use plumbery::emulator::backend::{
+    BackendError, FirewallRuleSpec, NatSpec, NodeBackend, ServerSpec,
+};
 use plumbery::emulator::http::Client;
 use plumbery::emulator::{Emulator, Nodes};
 
@@ -19,9 +21,16 @@ fn the_clock_completes_after_the_scaled_latency() {
     let v = e.vlan(&d, "lan", "10.7.0.0");
     let t0 = Instant::now();
     let id = info(&e.deploy_server("c", &d, &v, true), "serverId");
-    assert_eq!(x(&e.get(&format!("server/server/{id}")))["state"], "PENDING_ADD");
+    assert_eq!(
+        x(&e.get(&format!("server/server/{id}")))["state"],
+        "PENDING_ADD"
+    );
     e.wait_state(&format!("server/server/{id}"), "NORMAL");
-    assert!(t0.elapsed() >= Duration::from_millis(530), "completed after {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() >= Duration::from_millis(530),
+        "completed after {:?}",
+        t0.elapsed()
+    );
 }
 
 #[test]
@@ -56,7 +65,14 @@ fn faults_are_reproducible_with_a_seed() {
     let mut e = Emu::start(0.001);
     let d = e.domain("faulty");
     let put = |e: &mut Emu, body: &str| {
-        let r = e.c.request("PUT", "/emulator/v1/faults", &[("Content-Type", "application/json")], Some(body.as_bytes())).unwrap();
+        let r =
+            e.c.request(
+                "PUT",
+                "/emulator/v1/faults",
+                &[("Content-Type", "application/json")],
+                Some(body.as_bytes()),
+            )
+            .unwrap();
         assert_eq!(r.status, 200, "{}", r.body);
     };
     put(&mut e, r#"{"spec": "busy=0.4,unexpected=0.2", "seed": 42}"#);
@@ -68,7 +84,11 @@ fn faults_are_reproducible_with_a_seed() {
         assert!(a.iter().any(|x| x == c), "{c} never seen in {a:?}");
     }
     put(&mut e, r#"{"spec": "busy=0.4,unexpected=0.2", "seed": 43}"#);
-    assert_ne!(codes_with_faults(&mut e, &d, 40), a, "another seed, other faults");
+    assert_ne!(
+        codes_with_faults(&mut e, &d, 40),
+        a,
+        "another seed, other faults"
+    );
     // Reads never get RESOURCE_BUSY.
     put(&mut e, r#"{"busy": 1.0}"#);
     assert_eq!(e.get(&format!("network/networkDomain/{d}")).status, 200);
@@ -82,10 +102,16 @@ fn faults_are_reproducible_with_a_seed() {
     // A dropped connection after the change was applied.
     put(&mut e, r#"{"reset": 1.0}"#);
     let mut fresh = Client::new(e.emu().url(), "plumbery", "plumbery").unwrap();
-    let body = format!("<deployNetworkDomain xmlns=\"{NS}\"><datacenterId>NA9</datacenterId><name>applied</name><type>ESSENTIALS</type></deployNetworkDomain>");
+    let body = format!(
+        "<deployNetworkDomain xmlns=\"{NS}\"><datacenterId>NA9</datacenterId><name>applied</name><type>ESSENTIALS</type></deployNetworkDomain>"
+    );
     let res = fresh.post_xml(&format!("{}/network/deployNetworkDomain", e.base), &body);
     assert!(res.is_err(), "the connection should drop, got {res:?}");
-    assert_eq!(e.stats()["resources"]["networkDomain"], 2, "the change was applied");
+    assert_eq!(
+        e.stats()["resources"]["networkDomain"],
+        2,
+        "the change was applied"
+    );
     // Delay on every request; GET faults reports the spec.
     put(&mut e, r#"{"delay_ms": 150}"#);
     let t0 = Instant::now();
@@ -93,9 +119,16 @@ fn faults_are_reproducible_with_a_seed() {
     assert!(t0.elapsed() >= Duration::from_millis(150));
     let r = e.c.get("/emulator/v1/faults", true).unwrap();
     assert_eq!(r.json()["delay_ms"], 150);
-    let r = e.c.request("PUT", "/emulator/v1/faults", &[], Some(br#"{"busy": 3}"#)).unwrap();
+    let r =
+        e.c.request("PUT", "/emulator/v1/faults", &[], Some(br#"{"busy": 3}"#))
+            .unwrap();
     assert_eq!(r.status, 400);
-    assert!(e.stats()["requests"]["byResponseCode"]["UNEXPECTED_ERROR"].as_u64().unwrap() >= 1);
+    assert!(
+        e.stats()["requests"]["byResponseCode"]["UNEXPECTED_ERROR"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
 }
 
 #[test]
@@ -120,7 +153,9 @@ fn a_crash_in_the_middle_of_a_server_deploy_loses_nothing() {
     assert_eq!(emu.org_id(), org);
     let mut c = Client::new(emu.url(), "plumbery", "plumbery").unwrap();
     let base = format!("/caas/2.4/{org}");
-    let r = c.get(&format!("{base}/server/server/{sid}"), false).unwrap();
+    let r = c
+        .get(&format!("{base}/server/server/{sid}"), false)
+        .unwrap();
     let s = x(&r);
     assert_eq!(s["state"], "PENDING_ADD", "{}", r.body);
     assert_eq!(s["progress"]["action"], "DEPLOY_SERVER");
@@ -129,12 +164,17 @@ fn a_crash_in_the_middle_of_a_server_deploy_loses_nothing() {
     assert_eq!(stats["resources"]["publicIpBlock"], 1);
     assert_eq!(stats["resources"]["vlan"], 1);
     loop {
-        let s = x(&c.get(&format!("{base}/server/server/{sid}"), false).unwrap());
+        let s = x(&c
+            .get(&format!("{base}/server/server/{sid}"), false)
+            .unwrap());
         if s["state"] == "NORMAL" {
             assert_eq!(s["started"], "true");
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(20), "deploy never completed after the restart");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "deploy never completed after the restart"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(t0.elapsed() >= Duration::from_millis(1500));
@@ -203,12 +243,23 @@ impl NodeBackend for Recorder {
         self.log(format!("delete_server {s}"));
         Ok(())
     }
-    fn sync_public(&self, d: &str, nats: &[NatSpec], rules: &[FirewallRuleSpec]) -> Result<(), BackendError> {
+    fn sync_public(
+        &self,
+        d: &str,
+        nats: &[NatSpec],
+        rules: &[FirewallRuleSpec],
+    ) -> Result<(), BackendError> {
         self.log(format!("sync_public {d} {}", nats.len()));
-        if nats.iter().any(|n| n.internal == Ipv4Addr::new(10, 9, 0, 66)) {
+        if nats
+            .iter()
+            .any(|n| n.internal == Ipv4Addr::new(10, 9, 0, 66))
+        {
             return Err(BackendError::Failed("port in use".into()));
         }
-        self.public.lock().unwrap().push((nats.to_vec(), rules.to_vec()));
+        self.public
+            .lock()
+            .unwrap()
+            .push((nats.to_vec(), rules.to_vec()));
         Ok(())
     }
     fn shutdown(&self) {
@@ -226,14 +277,25 @@ fn the_backend_is_called_at_the_right_moments() {
     let d = e.domain("be");
     assert!(rec.calls().contains(&format!("create_domain {d}")));
     let v = e.vlan(&d, "lan", "10.9.0.0");
-    assert!(rec.calls().contains(&format!("create_vlan {d} {v} 10.9.0.1/24")));
+    assert!(
+        rec.calls()
+            .contains(&format!("create_vlan {d} {v} 10.9.0.1/24"))
+    );
     let sid = info(&e.deploy_server("ok", &d, &v, true), "serverId");
     let s = e.wait_state(&format!("server/server/{sid}"), "NORMAL");
     assert!(rec.calls().contains(&"create_server ok true".to_string()));
     let spec = rec.specs.lock().unwrap()[0].clone();
     assert_eq!(spec.admin_password, "Sup3r-S3cret-Pw");
-    assert_eq!(spec.private_ipv4.to_string(), s["networkInfo"]["primaryNic"]["privateIpv4"].as_str().unwrap());
-    assert_eq!((spec.gateway, spec.prefix), (Ipv4Addr::new(10, 9, 0, 1), 24));
+    assert_eq!(
+        spec.private_ipv4.to_string(),
+        s["networkInfo"]["primaryNic"]["privateIpv4"]
+            .as_str()
+            .unwrap()
+    );
+    assert_eq!(
+        (spec.gateway, spec.prefix),
+        (Ipv4Addr::new(10, 9, 0, 1), 24)
+    );
     assert!(!format!("{spec:?}").is_empty());
     // A failing create ends in FAILED_ADD, cleanServer removes it.
     let fid = info(&e.deploy_server("fail", &d, &v, false), "serverId");
@@ -255,9 +317,15 @@ fn the_backend_is_called_at_the_right_moments() {
     assert_eq!(nats[0].internal, ip);
     assert_eq!(&nats[0].external.octets()[..2], &[127, 77]);
     assert!(rules.iter().all(|r| r.id.len() > 10));
-    let web = rules.iter().position(|r| r.accept).expect("the client rule is passed");
+    let web = rules
+        .iter()
+        .position(|r| r.accept)
+        .expect("the client rule is passed");
     assert_eq!(rules[web].dest_ports, Some((80, 81)));
-    assert!(web >= 2, "client rules come after the IPv4 CCDEFAULT rules: {rules:?}");
+    assert!(
+        web >= 2,
+        "client rules come after the IPv4 CCDEFAULT rules: {rules:?}"
+    );
     // A refused sync undoes the change and answers UNEXPECTED_ERROR.
     let r = e.post("network/createNatRule", &format!("<createNatRule xmlns=\"{NS}\"><networkDomainId>{d}</networkDomainId><internalIp>10.9.0.66</internalIp></createNatRule>"));
     assert_eq!(code(&r), "UNEXPECTED_ERROR");
@@ -275,7 +343,10 @@ fn the_backend_is_called_at_the_right_moments() {
 
 #[test]
 fn an_operation_waits_for_a_slow_backend() {
-    let rec = Arc::new(Recorder { slow_create: Some(Duration::from_millis(400)), ..Recorder::default() });
+    let rec = Arc::new(Recorder {
+        slow_create: Some(Duration::from_millis(400)),
+        ..Recorder::default()
+    });
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = Emu::config(dir.path(), 0.0001); // deployServer latency ~27 ms
     cfg.nodes = Nodes::Custom(rec.clone());
@@ -285,7 +356,10 @@ fn an_operation_waits_for_a_slow_backend() {
     let t0 = Instant::now();
     let sid = info(&e.deploy_server("s", &d, &v, true), "serverId");
     std::thread::sleep(Duration::from_millis(150));
-    assert_eq!(x(&e.get(&format!("server/server/{sid}")))["state"], "PENDING_ADD");
+    assert_eq!(
+        x(&e.get(&format!("server/server/{sid}")))["state"],
+        "PENDING_ADD"
+    );
     e.wait_state(&format!("server/server/{sid}"), "NORMAL");
     assert!(t0.elapsed() >= Duration::from_millis(400));
 }
@@ -293,13 +367,17 @@ fn an_operation_waits_for_a_slow_backend() {
 fn pem_to_der(pem: &str) -> Vec<u8> {
     use base64::Engine;
     let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap()
 }
 
 #[test]
 fn tls_serves_https_with_a_ca_in_the_state_dir() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio_rustls::rustls::{ClientConfig, RootCertStore, pki_types::CertificateDer, pki_types::ServerName};
+    use tokio_rustls::rustls::{
+        ClientConfig, RootCertStore, pki_types::CertificateDer, pki_types::ServerName,
+    };
 
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = Emu::config(dir.path(), 0.001);
@@ -316,7 +394,10 @@ fn tls_serves_https_with_a_ca_in_the_state_dir() {
         .with_root_certificates(roots)
         .with_no_client_auth();
     let addr: std::net::SocketAddr = emu.url().trim_start_matches("https://").parse().unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let text = rt.block_on(async move {
         let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));

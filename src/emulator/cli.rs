@@ -16,7 +16,10 @@ use super::faults::FaultSpec;
 use super::{EmulatorConfig, Nodes, Stop};
 
 #[derive(Debug, Parser)]
-#[command(name = "plumbery emulator", about = "A CloudControl (MCP 2.x) API emulator")]
+#[command(
+    name = "plumbery emulator",
+    about = "A CloudControl (MCP 2.x) API emulator"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -45,7 +48,11 @@ enum NodesArg {
 #[derive(Debug, Clone, Args)]
 struct DirArgs {
     /// State directory (state, journal, request log, pid, URL, CA).
-    #[arg(long, default_value = ".plumbery-emulator", env = "PLUMBERY_EMULATOR_STATE_DIR")]
+    #[arg(
+        long,
+        default_value = ".plumbery-emulator",
+        env = "PLUMBERY_EMULATOR_STATE_DIR"
+    )]
     state_dir: PathBuf,
 }
 
@@ -75,7 +82,12 @@ struct ServeArgs {
     #[arg(long, default_value = "plumbery", env = "PLUMBERY_EMULATOR_USER")]
     user: String,
     /// API password.
-    #[arg(long, default_value = "plumbery", env = "PLUMBERY_EMULATOR_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        default_value = "plumbery",
+        env = "PLUMBERY_EMULATOR_PASSWORD",
+        hide_env_values = true
+    )]
     password: String,
     /// Serve HTTPS with a self-signed certificate (CA in STATE_DIR/ca.pem).
     #[arg(long)]
@@ -87,7 +99,9 @@ struct ServeArgs {
 
 /// Runs `plumbery emulator ARGS...` and returns the exit code.
 pub fn main(args: &[String]) -> i32 {
-    let cli = match Cli::try_parse_from(std::iter::once("plumbery emulator".to_string()).chain(args.iter().cloned())) {
+    let cli = match Cli::try_parse_from(
+        std::iter::once("plumbery emulator".to_string()).chain(args.iter().cloned()),
+    ) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -96,7 +110,8 @@ pub fn main(args: &[String]) -> i32 {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .try_init();
@@ -137,7 +152,9 @@ fn config(a: &ServeArgs) -> anyhow::Result<EmulatorConfig> {
 
 fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let cfg = config(&a)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let stop = async {
@@ -179,25 +196,42 @@ fn pid_file(dir: &Path) -> PathBuf {
 }
 
 fn read_pid(dir: &Path) -> Option<i32> {
-    std::fs::read_to_string(pid_file(dir)).ok()?.trim().parse().ok()
+    std::fs::read_to_string(pid_file(dir))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Whether `pid` is a live `plumbery emulator serve` (so we never signal a stranger).
 fn is_our_emulator(pid: i32) -> bool {
-    let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+    let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
     let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
-    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')));
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z'))
+    });
     !zombie && args.contains(&b"emulator".as_slice()) && args.contains(&b"serve".as_slice())
 }
 
 fn answers(url: &str) -> bool {
-    let Some(hostport) = url.split("://").nth(1) else { return false };
-    let Ok(addr) = hostport.trim_end_matches('/').parse::<SocketAddr>() else { return false };
+    let Some(hostport) = url.split("://").nth(1) else {
+        return false;
+    };
+    let Ok(addr) = hostport.trim_end_matches('/').parse::<SocketAddr>() else {
+        return false;
+    };
     if url.starts_with("https://") {
         return std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok();
     }
     match super::http::Client::new(url, "", "") {
-        Ok(c) => c.without_auth().get("/oec/0.9/myaccount", false).is_ok_and(|r| r.status == 401 || r.status == 200),
+        Ok(c) => c
+            .without_auth()
+            .get("/oec/0.9/myaccount", false)
+            .is_ok_and(|r| r.status == 401 || r.status == 200),
         Err(_) => false,
     }
 }
@@ -210,7 +244,10 @@ fn start(a: ServeArgs, raw: &[String]) -> anyhow::Result<()> {
         anyhow::bail!("an emulator already runs in {} (pid {pid})", dir.display());
     }
     let _ = std::fs::remove_file(dir.join("url"));
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("emulator.log"))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("emulator.log"))?;
     let mut args: Vec<String> = raw.to_vec();
     if let Some(i) = args.iter().position(|x| x == "start") {
         args[i] = "serve".into();
@@ -233,7 +270,10 @@ fn start(a: ServeArgs, raw: &[String]) -> anyhow::Result<()> {
             let _ = std::fs::remove_file(pid_file(dir));
             let tail = std::fs::read_to_string(dir.join("emulator.log")).unwrap_or_default();
             let tail: Vec<&str> = tail.lines().rev().take(5).collect();
-            anyhow::bail!("the emulator exited ({st}) before answering: {}", tail.into_iter().rev().collect::<Vec<_>>().join(" | "));
+            anyhow::bail!(
+                "the emulator exited ({st}) before answering: {}",
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            );
         }
         if let Ok(url) = std::fs::read_to_string(dir.join("url")) {
             let url = url.trim();
@@ -243,7 +283,10 @@ fn start(a: ServeArgs, raw: &[String]) -> anyhow::Result<()> {
             }
         }
         if Instant::now() > deadline {
-            anyhow::bail!("the emulator (pid {pid}) did not answer within 30 s; see {}", dir.join("emulator.log").display());
+            anyhow::bail!(
+                "the emulator (pid {pid}) did not answer within 30 s; see {}",
+                dir.join("emulator.log").display()
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -276,7 +319,9 @@ fn stop(dir: &Path) -> anyhow::Result<()> {
 
 fn status(dir: &Path) -> i32 {
     let pid = read_pid(dir).filter(|p| is_our_emulator(*p));
-    let url = std::fs::read_to_string(dir.join("url")).ok().map(|u| u.trim().to_string());
+    let url = std::fs::read_to_string(dir.join("url"))
+        .ok()
+        .map(|u| u.trim().to_string());
     match (pid, url) {
         (Some(pid), Some(url)) if answers(&url) => {
             println!("running pid={pid} url={url}");

@@ -21,7 +21,10 @@ pub struct Response {
 impl Response {
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
     /// The body parsed as JSON (`Null` if it is not JSON).
     pub fn json(&self) -> serde_json::Value {
@@ -44,7 +47,12 @@ impl Client {
     pub fn new(url: &str, user: &str, password: &str) -> std::io::Result<Client> {
         let hostport = url
             .strip_prefix("http://")
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "only http:// URLs are supported"))?
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "only http:// URLs are supported",
+                )
+            })?
             .split('/')
             .next()
             .unwrap_or("");
@@ -53,7 +61,13 @@ impl Client {
             .next()
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?;
         let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        Ok(Client { addr, host: hostport.to_string(), auth: Some(auth), conn: None, timeout: Duration::from_secs(30) })
+        Ok(Client {
+            addr,
+            host: hostport.to_string(),
+            auth: Some(auth),
+            conn: None,
+            timeout: Duration::from_secs(30),
+        })
     }
 
     /// Sends no `Authorization` header from now on.
@@ -64,23 +78,46 @@ impl Client {
 
     /// `GET path`, asking for JSON when `json`.
     pub fn get(&mut self, path: &str, json: bool) -> std::io::Result<Response> {
-        let accept = if json { "application/json" } else { "application/xml" };
+        let accept = if json {
+            "application/json"
+        } else {
+            "application/xml"
+        };
         self.request("GET", path, &[("Accept", accept)], None)
     }
 
     /// `POST path` with an XML body.
     pub fn post_xml(&mut self, path: &str, body: &str) -> std::io::Result<Response> {
-        self.request("POST", path, &[("Content-Type", "application/xml")], Some(body.as_bytes()))
+        self.request(
+            "POST",
+            path,
+            &[("Content-Type", "application/xml")],
+            Some(body.as_bytes()),
+        )
     }
 
     /// `POST path` with a JSON body, answer in JSON.
     pub fn post_json(&mut self, path: &str, body: &serde_json::Value) -> std::io::Result<Response> {
         let b = body.to_string();
-        self.request("POST", path, &[("Content-Type", "application/json"), ("Accept", "application/json")], Some(b.as_bytes()))
+        self.request(
+            "POST",
+            path,
+            &[
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json"),
+            ],
+            Some(b.as_bytes()),
+        )
     }
 
     /// Any request; retries once on a fresh connection when a kept-alive one was closed.
-    pub fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> std::io::Result<Response> {
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> std::io::Result<Response> {
         let reused = self.conn.is_some();
         match self.try_request(method, path, headers, body) {
             Ok(r) => Ok(r),
@@ -92,7 +129,13 @@ impl Client {
         }
     }
 
-    fn try_request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> std::io::Result<Response> {
+    fn try_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> std::io::Result<Response> {
         if self.conn.is_none() {
             let s = TcpStream::connect_timeout(&self.addr, self.timeout)?;
             s.set_read_timeout(Some(self.timeout))?;
@@ -106,7 +149,10 @@ impl Client {
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
-        req.push_str(&format!("Content-Length: {}\r\n\r\n", body.map_or(0, |b| b.len())));
+        req.push_str(&format!(
+            "Content-Length: {}\r\n\r\n",
+            body.map_or(0, |b| b.len())
+        ));
         let mut bytes = req.into_bytes();
         if let Some(b) = body {
             bytes.extend_from_slice(b);
@@ -138,14 +184,24 @@ fn bad(msg: &str) -> std::io::Error {
 fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<(Response, bool)> {
     let mut line = String::new();
     if r.read_line(&mut line)? == 0 {
-        return Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "connection closed"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "connection closed",
+        ));
     }
-    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad("bad status line"))?;
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("bad status line"))?;
     let mut headers = Vec::new();
     loop {
         line.clear();
         if r.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "truncated headers"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "truncated headers",
+            ));
         }
         let l = line.trim_end();
         if l.is_empty() {
@@ -164,9 +220,13 @@ fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<(Response, boo
         loop {
             line.clear();
             if r.read_line(&mut line)? == 0 {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "truncated chunked body"));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "truncated chunked body",
+                ));
             }
-            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16).map_err(|_| bad("bad chunk size"))?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                .map_err(|_| bad("bad chunk size"))?;
             if size == 0 {
                 line.clear();
                 r.read_line(&mut line)?;
@@ -180,9 +240,20 @@ fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<(Response, boo
         }
     } else {
         r.read_to_end(&mut body)?;
-        let resp = Response { status, headers, body: String::from_utf8_lossy(&body).into_owned() };
+        let resp = Response {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        };
         return Ok((resp, false));
     }
     let keep = !h("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
-    Ok((Response { status, headers, body: String::from_utf8_lossy(&body).into_owned() }, keep))
+    Ok((
+        Response {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        },
+        keep,
+    ))
 }

@@ -27,13 +27,21 @@ pub fn x(resp: &Response) -> Value {
 
 /// The responseCode of an envelope (XML or JSON).
 pub fn code(resp: &Response) -> String {
-    let v = if resp.body.trim_start().starts_with('{') { resp.json() } else { x(resp) };
+    let v = if resp.body.trim_start().starts_with('{') {
+        resp.json()
+    } else {
+        x(resp)
+    };
     v["responseCode"].as_str().unwrap_or_default().to_string()
 }
 
 /// The value of `info name=...`.
 pub fn info(resp: &Response, name: &str) -> String {
-    let v = if resp.body.trim_start().starts_with('{') { resp.json() } else { x(resp) };
+    let v = if resp.body.trim_start().starts_with('{') {
+        resp.json()
+    } else {
+        x(resp)
+    };
     let infos = match &v["info"] {
         Value::Array(a) => a.clone(),
         Value::Object(_) => vec![v["info"].clone()],
@@ -64,7 +72,12 @@ impl Emu {
         let emu = Emulator::start(cfg).expect("emulator starts");
         let c = Client::new(emu.url(), "plumbery", "plumbery").unwrap();
         let base = format!("/caas/2.4/{}", emu.org_id());
-        Emu { emu: Some(emu), c, base, dir }
+        Emu {
+            emu: Some(emu),
+            c,
+            base,
+            dir,
+        }
     }
 
     pub fn emu(&self) -> &RunningEmulator {
@@ -107,7 +120,11 @@ impl Emu {
                     return v;
                 }
             }
-            assert!(t0.elapsed() < Duration::from_secs(20), "{path} never reached {state}: {}", r.body);
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "{path} never reached {state}: {}",
+                r.body
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -146,7 +163,10 @@ impl Emu {
 
     /// The id of an image by name in a datacenter.
     pub fn image(&mut self, dc: &str, name: &str) -> String {
-        let v = self.get_json(&format!("image/osImage?datacenterId={dc}&name={}", name.replace(' ', "%20")));
+        let v = self.get_json(&format!(
+            "image/osImage?datacenterId={dc}&name={}",
+            name.replace(' ', "%20")
+        ));
         v["osImage"][0]["id"].as_str().unwrap().to_string()
     }
 
@@ -159,7 +179,10 @@ impl Emu {
     }
 
     pub fn action(&mut self, op: &str, id: &str) -> Response {
-        self.post(&format!("server/{op}"), &format!("<{op} xmlns=\"{NS}\" id=\"{id}\"/>"))
+        self.post(
+            &format!("server/{op}"),
+            &format!("<{op} xmlns=\"{NS}\" id=\"{id}\"/>"),
+        )
     }
 
     pub fn stats(&self) -> Value {
