@@ -806,5 +806,10 @@ fn stats_count_requests_and_list_servers() {
             .unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(e.stats()["resources"]["networkDomain"], 0);
+    assert_eq!(
+        e.stats()["requests"]["total"],
+        0,
+        "reset zeroes the counters"
+    );
     assert_eq!(e.get_json("server/server")["totalCount"], 0);
 }

@@ -296,7 +296,10 @@ fn the_backend_is_called_at_the_right_moments() {
         (spec.gateway, spec.prefix),
         (Ipv4Addr::new(10, 9, 0, 1), 24)
     );
-    assert!(!format!("{spec:?}").is_empty());
+    assert!(
+        !format!("{spec:?}").contains("Sup3r-S3cret-Pw"),
+        "Debug redacts the password"
+    );
     // A failing create ends in FAILED_ADD, cleanServer removes it.
     let fid = info(&e.deploy_server("fail", &d, &v, false), "serverId");
     e.wait_state(&format!("server/server/{fid}"), "FAILED_ADD");
@@ -339,6 +342,61 @@ fn the_backend_is_called_at_the_right_moments() {
     assert!(rec.calls().contains(&format!("delete_server {sid}")));
     e.emu.take().unwrap().shutdown();
     assert_eq!(rec.calls().last().map(String::as_str), Some("shutdown"));
+}
+
+#[test]
+fn a_restart_rebuilds_the_backend_from_the_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut cfg = Emu::config(&state, 0.001);
+    cfg.nodes = Nodes::Custom(Arc::new(Recorder::default()));
+    let mut e = Emu::start_with(dir, cfg.clone());
+    let d = e.domain("again");
+    let v = e.vlan(&d, "lan", "10.11.0.0");
+    let up = info(&e.deploy_server("up", &d, &v, true), "serverId");
+    let down = info(&e.deploy_server("down", &d, &v, false), "serverId");
+    e.wait_state(&format!("server/server/{up}"), "NORMAL");
+    e.wait_state(&format!("server/server/{down}"), "NORMAL");
+    let r = e.post("network/addPublicIpBlock", &format!("<addPublicIpBlock xmlns=\"{NS}\"><networkDomainId>{d}</networkDomainId></addPublicIpBlock>"));
+    assert_eq!(code(&r), "OK");
+    let r = e.post("network/createNatRule", &format!("<createNatRule xmlns=\"{NS}\"><networkDomainId>{d}</networkDomainId><internalIp>10.11.0.10</internalIp></createNatRule>"));
+    assert_eq!(code(&r), "OK");
+    e.emu.take().unwrap().shutdown();
+
+    let rec = Arc::new(Recorder::default());
+    cfg.nodes = Nodes::Custom(rec.clone());
+    let emu = Emulator::start(cfg).unwrap();
+    let t0 = Instant::now();
+    while !rec.calls().iter().any(|c| c.starts_with("sync_public")) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no replay: {:?}",
+            rec.calls()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let calls = rec.calls();
+    assert!(calls.contains(&format!("create_domain {d}")), "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with(&format!("create_vlan {d} {v}"))),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&"create_server up true".to_string()),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&"create_server down false".to_string()),
+        "{calls:?}"
+    );
+    assert_eq!(
+        rec.public.lock().unwrap().last().unwrap().0.len(),
+        1,
+        "the NAT rule is restored"
+    );
+    emu.shutdown();
 }
 
 #[test]
