@@ -206,8 +206,13 @@ impl Core {
         self: &Arc<Self>,
         f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>,
     ) -> ApiResult<T> {
-        let guard = self.public_sync.lock().await;
         let (value, inverse, changed) = self.commit(f)?;
+        if changed.is_empty() {
+            return Ok(value);
+        }
+        // Syncs read the state current when they run, so serialising only them is enough; other
+        // changes never wait for a (possibly slow) backend.
+        let guard = self.public_sync.lock().await;
         for d in &changed {
             if let Err(e) = self.sync_public(d).await {
                 tracing::warn!("backend refused the public change of domain {d}: {e}");
