@@ -99,6 +99,7 @@ fn faults_are_reproducible_with_a_seed() {
     // HTTP 503 on any request.
     put(&mut e, r#"{"http503": 1.0}"#);
     assert_eq!(e.get("network/networkDomain").status, 503);
+    assert_eq!(e.c.get("/oec/0.9/myaccount", false).unwrap().status, 503);
     // A dropped connection after the change was applied.
     put(&mut e, r#"{"reset": 1.0}"#);
     let mut fresh = Client::new(e.emu().url(), "plumbery", "plumbery").unwrap();
