@@ -813,3 +813,43 @@ fn stats_count_requests_and_list_servers() {
     );
     assert_eq!(e.get_json("server/server")["totalCount"], 0);
 }
+
+#[test]
+fn concurrent_deploys_get_distinct_addresses() {
+    let mut e = Emu::start(0.001);
+    let d = e.domain("par");
+    let v = e.vlan(&d, "lan", "10.12.0.0");
+    let image = e.image("NA9", "Ubuntu 20.04 64-bit 2 CPU");
+    let url = e.emu().url().to_string();
+    let base = e.base.clone();
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let (url, base, d, v, image) = (url.clone(), base.clone(), d.clone(), v.clone(), image.clone());
+            std::thread::spawn(move || {
+                let mut c = plumbery::emulator::http::Client::new(&url, "plumbery", "plumbery").unwrap();
+                for i in 0..25 {
+                    let body = format!("<deployServer xmlns=\"{NS}\"><name>t{t}-{i}</name><imageId>{image}</imageId><start>false</start><administratorPassword>Passw0rd-Here</administratorPassword><networkInfo networkDomainId=\"{d}\"><primaryNic><vlanId>{v}</vlanId></primaryNic></networkInfo></deployServer>");
+                    let r = c.post_xml(&format!("{base}/server/deployServer"), &body).unwrap();
+                    assert_eq!(code(&r), "IN_PROGRESS", "{}", r.body);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let all = e.get_json("server/server");
+    assert_eq!(all["totalCount"], 100);
+    let ips: std::collections::BTreeSet<String> = all["server"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s["networkInfo"]["primaryNic"]["privateIpv4"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ips.len(), 100, "every server has its own address");
+}
