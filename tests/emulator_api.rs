@@ -260,7 +260,11 @@ fn server_deploy_actions_and_rules() {
     let s = x(&e.get(&format!("server/server/{s1}")));
     assert_eq!(s["state"], "PENDING_ADD");
     assert_eq!(s["progress"]["action"], "DEPLOY_SERVER");
-    assert_eq!(s["started"], "false");
+    assert_eq!(
+        s["started"], "true",
+        "started shows the target while deploying with start"
+    );
+    assert_eq!(s["deployed"], "false");
     // busy while pending
     assert_eq!(code(&e.action("startServer", &s1)), "RESOURCE_BUSY");
     assert_eq!(code(&e.action("deleteServer", &s1)), "RESOURCE_BUSY");
