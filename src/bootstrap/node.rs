@@ -1,0 +1,353 @@
+//! One node's bootstrap, start to end (blocking): log in (key as the bootstrap user, else root
+//! with the admin password), run the rendered script, prove a key login, harden sshd, prove that
+//! password and root logins are refused, and roll the hardening back if the key login broke.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::cloud_config::CloudConfig;
+use super::hostkeys::{HostKeys, host_label};
+use super::log::NodeLog;
+use super::render::{Hardening, RenderOptions, render_harden, render_script};
+use super::ssh::{Auth, Connection, Endpoint, SshError, connect, offered_methods};
+use super::{BootstrapError, BootstrapOptions, NodeOutcome, NodeStatus, NodeTarget};
+
+/// How long the proofs after a reload may wait for sshd to accept connections again.
+const PROOF_WAIT: Duration = Duration::from_secs(30);
+
+/// The last `plumbery: done, N change(s)` count in the output, if any.
+fn changes_in(lines: &[String]) -> Option<u32> {
+    lines.iter().rev().find_map(|l| {
+        l.strip_prefix("plumbery: done, ")
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+    })
+}
+
+/// The step a failed script names (`plumbery: step "X" failed ...`), else a generic label.
+fn failed_step(lines: &[String]) -> String {
+    lines
+        .iter()
+        .rev()
+        .find_map(|l| {
+            let rest = l.strip_prefix("plumbery: step \"")?;
+            let (step, detail) = rest.split_once("\" failed")?;
+            Some(format!("{step}{detail}"))
+        })
+        .unwrap_or_else(|| "the script".to_string())
+}
+
+/// Runs `script` as root on `conn`, streaming to the log; returns the number of changes.
+fn run_script(
+    conn: &Connection,
+    script: &str,
+    what: &str,
+    opts: &BootstrapOptions,
+    log: &mut NodeLog,
+) -> Result<u32, BootstrapError> {
+    log.note(&format!(
+        "running {what} as root (logged in as {})",
+        conn.user()
+    ));
+    let code = conn.run_script(script, opts.command_timeout, &mut |b| log.feed(b))?;
+    log.flush_partial();
+    let tail = log.tail();
+    if code != 0 {
+        return Err(BootstrapError::ScriptFailed {
+            what: what.to_string(),
+            step: failed_step(&tail),
+            code,
+            tail,
+            log: log.path().to_path_buf(),
+        });
+    }
+    Ok(changes_in(&tail).unwrap_or(0))
+}
+
+struct Ctx<'a> {
+    target: &'a NodeTarget,
+    opts: &'a BootstrapOptions,
+    host_keys: &'a HostKeys,
+    key: Auth,
+    password: Auth,
+}
+
+impl Ctx<'_> {
+    fn ep<'b>(&'b self, user: &'b str, auth: &'b Auth) -> Endpoint<'b> {
+        Endpoint {
+            addr: self.target.address,
+            user,
+            auth,
+            host_keys: self.host_keys,
+        }
+    }
+
+    /// A key login as the bootstrap user that can use sudo.
+    fn key_login(&self, log: &mut NodeLog) -> Result<Connection, BootstrapError> {
+        let user = self.opts.user.as_str();
+        let conn = connect(&self.ep(user, &self.key), Instant::now() + PROOF_WAIT)?;
+        if user != "root" {
+            let (code, out) = conn.capture("sudo -n true", b"", Duration::from_secs(30))?;
+            if code != 0 {
+                return Err(BootstrapError::NotProven(format!(
+                    "{user} logs in with the key but cannot use sudo: {}",
+                    log.scrubber().scrub(out.trim())
+                )));
+            }
+        }
+        Ok(conn)
+    }
+
+    /// Checks that the server refuses what `policy` forbids; `Err` names what is still accepted.
+    fn refusals(&self, policy: Hardening) -> Result<(), BootstrapError> {
+        let deadline = Instant::now() + PROOF_WAIT;
+        let user = self.opts.user.as_str();
+        let methods = offered_methods(&self.ep(user, &self.key), deadline)?;
+        if policy.forbid_password
+            && methods
+                .iter()
+                .any(|m| m == "password" || m == "keyboard-interactive")
+        {
+            return Err(BootstrapError::NotProven(format!(
+                "sshd still offers password logins ({})",
+                methods.join(",")
+            )));
+        }
+        let refused = |auth: &Auth| match connect(&self.ep("root", auth), deadline) {
+            Err(SshError::AuthRejected { .. }) => Ok(true),
+            Ok(_) => Ok(false),
+            Err(e) => Err(BootstrapError::Ssh(e)),
+        };
+        if (policy.forbid_root || policy.forbid_password) && !refused(&self.password)? {
+            return Err(BootstrapError::NotProven(
+                "sshd still accepts root's password".into(),
+            ));
+        }
+        if policy.forbid_root && !refused(&self.key)? {
+            return Err(BootstrapError::NotProven(
+                "sshd still accepts root logins with a key".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Bootstraps one node; never panics on node errors, they end up in the outcome.
+pub fn bootstrap_node(
+    target: &NodeTarget,
+    opts: &BootstrapOptions,
+    host_keys: &HostKeys,
+) -> NodeOutcome {
+    let start = Instant::now();
+    let mut scrub = super::scrub::Scrubber::new(&opts.secrets);
+    scrub.add(&target.admin_password);
+    let mut outcome = NodeOutcome {
+        name: target.name.clone(),
+        status: NodeStatus::Failed,
+        ssh_user: opts.user.clone(),
+        ssh_key: opts.key.private.clone(),
+        log: PathBuf::new(),
+        changes: 0,
+        hardened: false,
+        warnings: vec![],
+        error: None,
+        duration: Duration::ZERO,
+    };
+    let mut log = match NodeLog::open(&opts.state_dir.join("logs"), &target.name, scrub.clone()) {
+        Ok(l) => l,
+        Err(e) => {
+            outcome.error = Some(format!("cannot open the node log: {e}"));
+            return outcome;
+        }
+    };
+    outcome.log = log.path().to_path_buf();
+    let result = run(target, opts, host_keys, &mut log, &mut outcome);
+    outcome.duration = start.elapsed();
+    match result {
+        Ok(()) => {
+            outcome.status = NodeStatus::Completed;
+            log.note(&format!(
+                "completed in {:.1}s, {} change(s)",
+                outcome.duration.as_secs_f64(),
+                outcome.changes
+            ));
+        }
+        Err(e) => {
+            if matches!(e, BootstrapError::Ssh(SshError::Unreachable { .. })) {
+                outcome.status = NodeStatus::Unreachable;
+            }
+            let msg = scrub.scrub(&e.to_string());
+            log.note(&format!("FAILED: {msg}"));
+            tracing::error!(node = %target.name, "{msg}");
+            outcome.error = Some(msg);
+        }
+    }
+    outcome
+}
+
+fn run(
+    target: &NodeTarget,
+    opts: &BootstrapOptions,
+    host_keys: &HostKeys,
+    log: &mut NodeLog,
+    outcome: &mut NodeOutcome,
+) -> Result<(), BootstrapError> {
+    let cfg =
+        CloudConfig::parse(&target.cloud_config, opts.strict).map_err(super::RenderError::from)?;
+    let mut access_keys = Vec::new();
+    if let Ok(k) = std::fs::read_to_string(&opts.key.public) {
+        access_keys.push(k.trim().to_string());
+    }
+    access_keys.extend(opts.extra_public_keys.iter().map(|k| k.trim().to_string()));
+    access_keys.retain(|k| !k.is_empty());
+    let script = render_script(
+        &cfg,
+        &RenderOptions {
+            node: target.name.clone(),
+            strict: opts.strict,
+            root: opts
+                .sandbox_root
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            default_user: opts.user.clone(),
+            access_keys,
+            clock_sync: opts.clock_sync,
+            prepare: target.prepare.clone(),
+        },
+    )?;
+    for w in &script.warnings {
+        log.note(&format!("warning: {w}"));
+        tracing::warn!(node = %target.name, "{w}");
+    }
+    outcome.warnings = script.warnings.clone();
+
+    let ctx = Ctx {
+        target,
+        opts,
+        host_keys,
+        key: Auth::Key(opts.key.private.clone()),
+        password: Auth::Password(target.admin_password.clone()),
+    };
+    let deadline = Instant::now() + opts.boot_timeout;
+    let user = opts.user.as_str();
+    log.note(&format!(
+        "connecting to {} (waiting up to {:?})",
+        target.address, opts.boot_timeout
+    ));
+    let conn = match connect(&ctx.ep(user, &ctx.key), deadline) {
+        Ok(c) => {
+            log.note(&format!("logged in as {user} with the plan's key"));
+            c
+        }
+        Err(SshError::AuthRejected { .. }) => {
+            log.note(&format!(
+                "no key login as {user} yet: first contact as root with the admin password"
+            ));
+            connect(&ctx.ep("root", &ctx.password), deadline)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if conn.pinned == super::hostkeys::Pinned::New {
+        log.note(&format!(
+            "host key pinned in {}",
+            host_keys.path().display()
+        ));
+    }
+    outcome.ssh_user = conn.user().to_string();
+    outcome.changes += run_script(&conn, &script.text, "the cloud-config script", opts, log)?;
+    for k in &script.new_host_keys {
+        host_keys
+            .trust(&host_label(&target.address), k)
+            .map_err(SshError::from)?;
+    }
+    if !opts.harden {
+        return Ok(());
+    }
+
+    log.note(&format!("proving a key login as {user} with sudo"));
+    let admin = ctx.key_login(log)?;
+    drop(conn);
+    outcome.ssh_user = user.to_string();
+    let policy = script.hardening;
+    let root = opts
+        .sandbox_root
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    outcome.changes += run_script(
+        &admin,
+        &render_harden(policy, &root, false, false)?,
+        "sshd hardening",
+        opts,
+        log,
+    )?;
+    let mut proven = ctx
+        .refusals(policy)
+        .and_then(|()| ctx.key_login(log).map(drop));
+    if let Err(e) = &proven {
+        log.note(&format!("not proven yet ({e}): reloading sshd again"));
+        run_script(
+            &admin,
+            &render_harden(policy, &root, true, false)?,
+            "sshd hardening (forced reload)",
+            opts,
+            log,
+        )?;
+        proven = ctx
+            .refusals(policy)
+            .and_then(|()| ctx.key_login(log).map(drop));
+    }
+    if let Err(e) = proven {
+        if ctx.key_login(log).is_err() {
+            log.note("key logins broke after the reload: rolling the sshd drop-in back");
+            run_script(
+                &admin,
+                &render_harden(policy, &root, false, true)?,
+                "sshd roll back",
+                opts,
+                log,
+            )?;
+        }
+        return Err(e);
+    }
+    log.note(&format!(
+        "hardened: key login as {user} works{}{}",
+        if policy.forbid_password {
+            ", passwords refused"
+        } else {
+            ""
+        },
+        if policy.forbid_root {
+            ", root refused"
+        } else {
+            ""
+        }
+    ));
+    outcome.hardened = true;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_changes_and_failed_steps_from_output() {
+        let lines: Vec<String> = ["== write_files: /x", "plumbery: done, 3 change(s)"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(changes_in(&lines), Some(3));
+        let failed: Vec<String> = [
+            "== runcmd",
+            "plumbery: step \"runcmd: false\" failed with exit code 1 at line 9: false",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            failed_step(&failed),
+            "runcmd: false with exit code 1 at line 9: false"
+        );
+        assert_eq!(changes_in(&failed), None);
+    }
+}
