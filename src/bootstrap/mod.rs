@@ -94,8 +94,8 @@ pub struct BootstrapOptions {
     pub secrets: Vec<String>,
     /// At most this many nodes at once (0: all).
     pub max_parallel: usize,
-    /// Tests and benchmarks against an sshd on this machine: every file the script writes goes
-    /// under this directory instead of `/`. `None` on real nodes.
+    /// Tests and benchmarks against an sshd on this machine: every file a node's script writes
+    /// goes under `<sandbox_root>/<node name>/` instead of `/`. `None` on real nodes.
     pub sandbox_root: Option<PathBuf>,
 }
 

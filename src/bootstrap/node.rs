@@ -132,6 +132,14 @@ impl Ctx<'_> {
     }
 }
 
+/// The root prefix of this node's scripts: `<sandbox_root>/<node>` in tests, empty on nodes.
+fn sandbox(opts: &BootstrapOptions, target: &NodeTarget) -> String {
+    opts.sandbox_root
+        .as_ref()
+        .map(|p| p.join(&target.name).display().to_string())
+        .unwrap_or_default()
+}
+
 /// Bootstraps one node; never panics on node errors, they end up in the outcome.
 pub fn bootstrap_node(
     target: &NodeTarget,
@@ -205,11 +213,7 @@ fn run(
         &RenderOptions {
             node: target.name.clone(),
             strict: opts.strict,
-            root: opts
-                .sandbox_root
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
+            root: sandbox(opts, target),
             default_user: opts.user.clone(),
             access_keys,
             clock_sync: opts.clock_sync,
@@ -270,11 +274,7 @@ fn run(
     drop(conn);
     outcome.ssh_user = user.to_string();
     let policy = script.hardening;
-    let root = opts
-        .sandbox_root
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let root = sandbox(opts, target);
     outcome.changes += run_script(
         &admin,
         &render_harden(policy, &root, false, false)?,

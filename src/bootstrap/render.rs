@@ -7,7 +7,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::cloud_config::{AptSource, CloudConfig, CloudConfigError, Command, User};
+use super::cloud_config::{AptSource, CloudConfig, CloudConfigError, Command, User, WriteFile};
 use super::prepare::PrepareStep;
 use super::shell;
 
@@ -314,6 +314,41 @@ fn merge_users(cfg: &CloudConfig, opts: &RenderOptions) -> Vec<User> {
     merged
 }
 
+/// Folds `append` entries into an earlier full write of the same path (text content only), so
+/// that "write, then append" converges instead of flip-flopping on every run.
+fn fold_appends(files: &[WriteFile]) -> Vec<WriteFile> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut out: Vec<WriteFile> = Vec::new();
+    for f in files {
+        let earlier = out.iter_mut().rev().find(|e| e.path == f.path);
+        match earlier {
+            Some(e) if f.append && !e.append && !e.gzip && !f.gzip => {
+                let (Ok(base), Ok(more)) =
+                    (engine.decode(&e.content_b64), engine.decode(&f.content_b64))
+                else {
+                    out.push(f.clone());
+                    continue;
+                };
+                let mut text = String::from_utf8_lossy(&base).into_owned();
+                for line in String::from_utf8_lossy(&more).lines() {
+                    if !text.lines().any(|l| l == line) {
+                        if !text.is_empty() && !text.ends_with('\n') {
+                            text.push('\n');
+                        }
+                        text.push_str(line);
+                        text.push('\n');
+                    }
+                }
+                e.content_b64 = engine.encode(text);
+                e.permissions = f.permissions.clone();
+                e.owner = f.owner.clone();
+            }
+            _ => out.push(f.clone()),
+        }
+    }
+    out
+}
+
 /// Renders the node script: `prepare:` steps first, then the cloud-config sections in a safe
 /// order (bootcmd, hostname, timezone, users, write_files, ssh_keys, apt_sources, clock,
 /// packages, runcmd once, final_message). The script ends by printing
@@ -431,8 +466,7 @@ pub fn render_script(cfg: &CloudConfig, opts: &RenderOptions) -> Result<Script, 
             .map(|t| b64(format!("{t}\n")))
             .unwrap_or_default(),
         users,
-        write_files: cfg
-            .write_files
+        write_files: fold_appends(&cfg.write_files)
             .iter()
             .map(|f| FileCtx {
                 path: f.path.clone(),

@@ -149,19 +149,27 @@ impl Drop for TestSshd {
     }
 }
 
-/// A scratch root with copies of the account files, for scripts rendered with a root prefix.
-pub fn scratch_root() -> tempfile::TempDir {
+/// A sandbox for `BootstrapOptions::sandbox_root`: one scratch root per node name, each with
+/// copies of the account files.
+pub fn sandbox(nodes: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let etc = dir.path().join("etc");
+    for n in nodes {
+        fill_root(&dir.path().join(n));
+    }
+    dir
+}
+
+/// Makes `root` a scratch root with copies of the account files.
+pub fn fill_root(root: &Path) {
+    let etc = root.join("etc");
     std::fs::create_dir_all(&etc).unwrap();
-    std::fs::create_dir_all(dir.path().join("home")).unwrap();
+    std::fs::create_dir_all(root.join("home")).unwrap();
     for f in ["passwd", "group", "shadow", "gshadow", "login.defs"] {
         let src = Path::new("/etc").join(f);
         if src.exists() {
             std::fs::copy(&src, etc.join(f)).unwrap();
         }
     }
-    dir
 }
 
 /// Whether the tests can start sshd (root, sshd and unshare present).
@@ -172,4 +180,104 @@ pub fn can_run_sshd() -> bool {
         .map(|o| o.stdout == b"0\n")
         .unwrap_or(false);
     root && Path::new("/usr/sbin/sshd").exists()
+}
+
+/// A throw-away "node" for the hardening flow: the real sshd with the host's own PAM and config,
+/// started in a private mount namespace where `/etc` is a copy, and `/home`, `/run` and `/tmp`
+/// are fresh tmpfs. Root's password (in the copy only) allows the first contact; every change the
+/// bootstrap makes (users, sudoers, sshd drop-in, reload) happens inside that namespace.
+pub struct MiniNode {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub password: String,
+    child: Option<Child>,
+}
+
+impl MiniNode {
+    pub fn start(password: &str) -> MiniNode {
+        let dir = tempfile::tempdir().unwrap();
+        let etc = dir.path().join("etc");
+        let st = Command::new("cp")
+            .args(["-a", "/etc"])
+            .arg(&etc)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        // Fresh host keys and a first-boot sshd config, in the copy.
+        for e in std::fs::read_dir(etc.join("ssh")).unwrap().flatten() {
+            if e.file_name().to_string_lossy().starts_with("ssh_host_") {
+                std::fs::remove_file(e.path()).unwrap();
+            }
+        }
+        keygen(&[
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-f",
+            etc.join("ssh/ssh_host_ed25519_key").to_str().unwrap(),
+        ]);
+        let port = free_port();
+        std::fs::create_dir_all(etc.join("ssh/sshd_config.d")).unwrap();
+        std::fs::write(
+            etc.join("ssh/sshd_config.d/pd.conf"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nPermitRootLogin yes\nPasswordAuthentication yes\nUseDNS no\nMaxStartups 100\n"
+            ),
+        )
+        .unwrap();
+        let script = format!(
+            "set -e; mount --bind {etc} /etc; mount -t tmpfs tmpfs /run; mkdir -p /run/sshd; \
+             mount -t tmpfs tmpfs /home; mount -t tmpfs tmpfs /tmp; \
+             printf 'root:%s\\n' \"$PB_PW\" | chpasswd; exec /usr/sbin/sshd -D -e",
+            etc = etc.display()
+        );
+        let log = std::fs::File::create(dir.path().join("sshd.log")).unwrap();
+        let child = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+            .env("PB_PW", password)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut node = MiniNode {
+            dir,
+            port,
+            password: password.to_string(),
+            child: Some(child),
+        };
+        let addr = node.addr();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Some(st) = node.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("sshd exited ({st}): {}", node.sshd_log());
+            }
+            assert!(Instant::now() < deadline, "sshd did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        node
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// The node's /etc (the copy).
+    pub fn etc(&self) -> PathBuf {
+        self.dir.path().join("etc")
+    }
+
+    pub fn sshd_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for MiniNode {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
