@@ -9,8 +9,13 @@ use plumbery::bootstrap::{CloudConfig, RenderOptions, render_script};
 
 #[test]
 fn chrony_runs_without_cap_sys_time_and_the_step_succeeds() {
-    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
-    if !root || !Path::new("/usr/sbin/chronyd").exists() || !Path::new("/usr/bin/setpriv").exists() {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    if !root || !Path::new("/usr/sbin/chronyd").exists() || !Path::new("/usr/bin/setpriv").exists()
+    {
         eprintln!("skipped: needs root, chronyd and setpriv");
         return;
     }
@@ -26,7 +31,14 @@ fn chrony_runs_without_cap_sys_time_and_the_step_succeeds() {
     .text;
     let dir = tempfile::tempdir().unwrap();
     let etc = dir.path().join("etc");
-    assert!(Command::new("cp").args(["-a", "/etc"]).arg(&etc).status().unwrap().success());
+    assert!(
+        Command::new("cp")
+            .args(["-a", "/etc"])
+            .arg(&etc)
+            .status()
+            .unwrap()
+            .success()
+    );
     std::fs::write(dir.path().join("node.sh"), &script).unwrap();
     // Everything chrony and the script write lands on tmpfs or in the copy of /etc; no network, own pids (the
     // namespace's processes, chronyd included, die with it).
@@ -53,7 +65,11 @@ fn chrony_runs_without_cap_sys_time_and_the_step_succeeds() {
         ])
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{text}");
     let (first, second) = text.split_once("==== second run").unwrap();
     assert!(first.contains("chrony (re)started"), "{first}");

@@ -830,6 +830,7 @@ final_message: bye
             "/../shared/corpus/plumbery-contrib"
         );
         let mut seen = 0;
+        let token = regex::Regex::new(r"\{\{[^}]*\}\}").unwrap();
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_none_or(|e| e != "yaml") {
@@ -837,9 +838,7 @@ final_message: bye
             }
             // Plans are not token-expanded here: every token becomes a plain word.
             let raw = std::fs::read_to_string(&path).unwrap();
-            let text = regex::Regex::new(r"\{\{[^}]*\}\}")
-                .unwrap()
-                .replace_all(&raw, "token");
+            let text = token.replace_all(&raw, "token");
             for doc in serde_yaml::Deserializer::from_str(&text) {
                 let Ok(v) = <serde_yaml::Value as serde::Deserialize>::deserialize(doc) else {
                     continue;

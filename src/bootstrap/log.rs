@@ -19,6 +19,7 @@ pub struct NodeLog {
     scrub: Scrubber,
     partial: Vec<u8>,
     tail: VecDeque<String>,
+    start: std::time::Instant,
 }
 
 impl NodeLog {
@@ -49,6 +50,7 @@ impl NodeLog {
             scrub,
             partial: Vec::new(),
             tail: VecDeque::new(),
+            start: std::time::Instant::now(),
         };
         log.note(&format!(
             "==== plumbery bootstrap of {node} at {}",
@@ -72,11 +74,13 @@ impl NodeLog {
         self.tail.push_back(line);
     }
 
-    /// Writes a line of our own (scrubbed like everything else).
+    /// Writes a line of our own (scrubbed like everything else), with the seconds since the log
+    /// was opened.
     pub fn note(&mut self, text: &str) {
         self.flush_partial();
+        let at = self.start.elapsed().as_secs_f64();
         for l in text.lines() {
-            self.line(&format!("-- {l}"));
+            self.line(&format!("-- [{at:6.2}s] {l}"));
         }
     }
 
@@ -125,10 +129,10 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join("web_1.log")).unwrap();
         assert!(!text.contains("hunter22"), "{text}");
         assert!(
-            text.contains("password is ******\nnext line\n-- done with ******\n"),
+            text.contains("password is ******\nnext line\n-- [  0.00s] done with ******\n"),
             "{text}"
         );
-        assert_eq!(log.tail().last().unwrap(), "-- done with ******");
+        assert!(log.tail().last().unwrap().ends_with("] done with ******"));
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(
             std::fs::metadata(log.path()).unwrap().permissions().mode() & 0o777,

@@ -9,7 +9,7 @@ use super::cloud_config::CloudConfig;
 use super::hostkeys::{HostKeys, host_label};
 use super::log::NodeLog;
 use super::render::{Hardening, RenderOptions, render_harden, render_script};
-use super::ssh::{Auth, Connection, Endpoint, SshError, connect, offered_methods};
+use super::ssh::{Auth, Connection, Endpoint, SshError, connect, handshake};
 use super::{BootstrapError, BootstrapOptions, NodeOutcome, NodeStatus, NodeTarget};
 
 /// How long the proofs after a reload may wait for sshd to accept connections again.
@@ -82,10 +82,28 @@ impl Ctx<'_> {
         }
     }
 
-    /// A key login as the bootstrap user that can use sudo.
-    fn key_login(&self, log: &mut NodeLog) -> Result<Connection, BootstrapError> {
+    /// A key login as the bootstrap user that can use sudo. With `forbid_password`, the same
+    /// session first checks that the server no longer offers passwords to that user.
+    fn key_login(
+        &self,
+        log: &mut NodeLog,
+        forbid_password: bool,
+    ) -> Result<Connection, BootstrapError> {
         let user = self.opts.user.as_str();
-        let conn = connect(&self.ep(user, &self.key), Instant::now() + PROOF_WAIT)?;
+        let hs = handshake(&self.ep(user, &self.key), Instant::now() + PROOF_WAIT)?;
+        if forbid_password {
+            let methods = hs.methods(user)?;
+            if methods
+                .iter()
+                .any(|m| m == "password" || m == "keyboard-interactive")
+            {
+                return Err(BootstrapError::NotProven(format!(
+                    "sshd still offers password logins ({})",
+                    methods.join(",")
+                )));
+            }
+        }
+        let conn = hs.login(user, &self.key)?;
         if user != "root" {
             let (code, out) = conn.capture("sudo -n true", b"", Duration::from_secs(30))?;
             if code != 0 {
@@ -98,37 +116,33 @@ impl Ctx<'_> {
         Ok(conn)
     }
 
-    /// Checks that the server refuses what `policy` forbids; `Err` names what is still accepted.
+    /// Checks, on one session, that root's password (and with `forbid_root` the key as root) is
+    /// refused; `Err` names what is still accepted.
     fn refusals(&self, policy: Hardening) -> Result<(), BootstrapError> {
-        let deadline = Instant::now() + PROOF_WAIT;
-        let user = self.opts.user.as_str();
-        let methods = offered_methods(&self.ep(user, &self.key), deadline)?;
-        if policy.forbid_password
-            && methods
-                .iter()
-                .any(|m| m == "password" || m == "keyboard-interactive")
-        {
-            return Err(BootstrapError::NotProven(format!(
-                "sshd still offers password logins ({})",
-                methods.join(",")
-            )));
+        if !(policy.forbid_root || policy.forbid_password) {
+            return Ok(());
         }
-        let refused = |auth: &Auth| match connect(&self.ep("root", auth), deadline) {
-            Err(SshError::AuthRejected { .. }) => Ok(true),
-            Ok(_) => Ok(false),
-            Err(e) => Err(BootstrapError::Ssh(e)),
-        };
-        if (policy.forbid_root || policy.forbid_password) && !refused(&self.password)? {
+        let hs = handshake(
+            &self.ep("root", &self.password),
+            Instant::now() + PROOF_WAIT,
+        )?;
+        if hs.try_login("root", &self.password)? {
             return Err(BootstrapError::NotProven(
                 "sshd still accepts root's password".into(),
             ));
         }
-        if policy.forbid_root && !refused(&self.key)? {
+        if policy.forbid_root && hs.try_login("root", &self.key)? {
             return Err(BootstrapError::NotProven(
                 "sshd still accepts root logins with a key".into(),
             ));
         }
         Ok(())
+    }
+
+    /// All proofs after hardening: the refusals, then a key login as the user (no passwords offered).
+    fn prove(&self, policy: Hardening, log: &mut NodeLog) -> Result<(), BootstrapError> {
+        self.refusals(policy)?;
+        self.key_login(log, policy.forbid_password).map(drop)
     }
 }
 
@@ -270,7 +284,7 @@ fn run(
     }
 
     log.note(&format!("proving a key login as {user} with sudo"));
-    let admin = ctx.key_login(log)?;
+    let admin = ctx.key_login(log, false)?;
     drop(conn);
     outcome.ssh_user = user.to_string();
     let policy = script.hardening;
@@ -282,9 +296,7 @@ fn run(
         opts,
         log,
     )?;
-    let mut proven = ctx
-        .refusals(policy)
-        .and_then(|()| ctx.key_login(log).map(drop));
+    let mut proven = ctx.prove(policy, log);
     if let Err(e) = &proven {
         log.note(&format!("not proven yet ({e}): reloading sshd again"));
         run_script(
@@ -294,12 +306,10 @@ fn run(
             opts,
             log,
         )?;
-        proven = ctx
-            .refusals(policy)
-            .and_then(|()| ctx.key_login(log).map(drop));
+        proven = ctx.prove(policy, log);
     }
     if let Err(e) = proven {
-        if ctx.key_login(log).is_err() {
+        if ctx.key_login(log, false).is_err() {
             log.note("key logins broke after the reload: rolling the sshd drop-in back");
             run_script(
                 &admin,

@@ -142,15 +142,31 @@ fn open(ep: &Endpoint<'_>, remaining: Duration) -> Result<(ssh2::Session, Pinned
     Ok((session, pinned))
 }
 
-/// Connects and logs in, retrying connection failures until `deadline` (a node that is booting
-/// refuses or resets connections). A changed host key or a refused login fails at once.
-pub fn connect(ep: &Endpoint<'_>, deadline: Instant) -> Result<Connection, SshError> {
+/// An SSH session after the handshake and host key check, before (or between) login attempts.
+/// Several attempts for the same user may be made on it (OpenSSH refuses a change of user).
+pub struct Handshake {
+    session: ssh2::Session,
+    addr: SocketAddr,
+    /// Whether the host key was pinned on this connection (first contact).
+    pub pinned: Pinned,
+}
+
+/// Connects and does the handshake, retrying connection failures until `deadline` (a node that
+/// is booting, or an sshd that is reloading, refuses or resets connections). A changed host key
+/// fails at once.
+pub fn handshake(ep: &Endpoint<'_>, deadline: Instant) -> Result<Handshake, SshError> {
     let start = Instant::now();
-    let mut pause = Duration::from_millis(100);
-    let (session, pinned) = loop {
+    let mut pause = Duration::from_millis(50);
+    loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         match open(ep, remaining) {
-            Ok(ok) => break ok,
+            Ok((session, pinned)) => {
+                return Ok(Handshake {
+                    session,
+                    addr: ep.addr,
+                    pinned,
+                });
+            }
             Err(Attempt::Fatal(e)) => return Err(e),
             Err(Attempt::Retry(last)) => {
                 if Instant::now() + pause >= deadline {
@@ -165,69 +181,72 @@ pub fn connect(ep: &Endpoint<'_>, deadline: Instant) -> Result<Connection, SshEr
                 pause = (pause * 2).min(Duration::from_secs(2));
             }
         }
-    };
-    // -18: authentication failed, -19: public key unverified. Anything else is not a refusal.
-    let rejected = |e: ssh2::Error| match e.code() {
-        ssh2::ErrorCode::Session(-18) | ssh2::ErrorCode::Session(-19) => SshError::AuthRejected {
-            addr: ep.addr,
-            user: ep.user.to_string(),
-            method: ep.auth.method(),
-        },
-        _ => SshError::Session {
-            addr: ep.addr,
-            action: "logging in",
-            message: e.message().to_string(),
-        },
-    };
-    match ep.auth {
-        Auth::Password(pw) => session.userauth_password(ep.user, pw).map_err(rejected)?,
-        Auth::Key(key) => session
-            .userauth_pubkey_file(ep.user, None, key, None)
-            .map_err(rejected)?,
     }
-    if !session.authenticated() {
-        return Err(SshError::AuthRejected {
-            addr: ep.addr,
-            user: ep.user.to_string(),
-            method: ep.auth.method(),
-        });
-    }
-    session.set_keepalive(true, 15);
-    Ok(Connection {
-        session,
-        addr: ep.addr,
-        user: ep.user.to_string(),
-        pinned,
-    })
 }
 
-/// The login methods the server offers `user` (e.g. `["publickey"]`), without logging in.
-pub fn offered_methods(ep: &Endpoint<'_>, deadline: Instant) -> Result<Vec<String>, SshError> {
-    let start = Instant::now();
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        match open(ep, remaining) {
-            Ok((session, _)) => {
-                return match session.auth_methods(ep.user) {
-                    Ok(m) => Ok(m.split(',').map(str::to_string).collect()),
-                    // "none" accepted: the server asks for nothing at all.
-                    Err(_) if session.authenticated() => Ok(vec!["none".into()]),
-                    Err(e) => Err(sess_err(ep.addr, "asking for login methods")(e)),
-                };
-            }
-            Err(Attempt::Fatal(e)) => return Err(e),
-            Err(Attempt::Retry(last)) => {
-                if Instant::now() >= deadline {
-                    return Err(SshError::Unreachable {
-                        addr: ep.addr,
-                        waited: start.elapsed(),
-                        last,
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
+impl Handshake {
+    /// The login methods the server offers `user` (e.g. `["publickey"]`).
+    pub fn methods(&self, user: &str) -> Result<Vec<String>, SshError> {
+        match self.session.auth_methods(user) {
+            Ok(m) => Ok(m.split(',').map(str::to_string).collect()),
+            // "none" accepted: the server asks for nothing at all.
+            Err(_) if self.session.authenticated() => Ok(vec!["none".into()]),
+            Err(e) => Err(sess_err(self.addr, "asking for login methods")(e)),
         }
     }
+
+    /// One login attempt: `Ok(true)` when accepted, `Ok(false)` when refused.
+    pub fn try_login(&self, user: &str, auth: &Auth) -> Result<bool, SshError> {
+        let r = match auth {
+            Auth::Password(pw) => self.session.userauth_password(user, pw),
+            Auth::Key(key) => self.session.userauth_pubkey_file(user, None, key, None),
+        };
+        match r {
+            Ok(()) => Ok(self.session.authenticated()),
+            // -18: authentication failed, -19: public key unverified.
+            Err(e)
+                if matches!(
+                    e.code(),
+                    ssh2::ErrorCode::Session(-18) | ssh2::ErrorCode::Session(-19)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(SshError::Session {
+                addr: self.addr,
+                action: "logging in",
+                message: e.message().to_string(),
+            }),
+        }
+    }
+
+    /// Logs in and turns the session into a [`Connection`].
+    pub fn login(self, user: &str, auth: &Auth) -> Result<Connection, SshError> {
+        if !self.try_login(user, auth)? {
+            return Err(SshError::AuthRejected {
+                addr: self.addr,
+                user: user.to_string(),
+                method: auth.method(),
+            });
+        }
+        self.session.set_keepalive(true, 15);
+        Ok(Connection {
+            session: self.session,
+            addr: self.addr,
+            user: user.to_string(),
+            pinned: self.pinned,
+        })
+    }
+}
+
+/// Connects and logs in (see [`handshake`]); a refused login fails at once.
+pub fn connect(ep: &Endpoint<'_>, deadline: Instant) -> Result<Connection, SshError> {
+    handshake(ep, deadline)?.login(ep.user, ep.auth)
+}
+
+/// The login methods the server offers `ep.user`, without logging in.
+pub fn offered_methods(ep: &Endpoint<'_>, deadline: Instant) -> Result<Vec<String>, SshError> {
+    handshake(ep, deadline)?.methods(ep.user)
 }
 
 impl Connection {

@@ -183,8 +183,8 @@ pub fn can_run_sshd() -> bool {
 }
 
 /// A throw-away "node" for the hardening flow: the real sshd with the host's own PAM and config,
-/// started in a private mount namespace where `/etc` is a copy, and `/home`, `/run` and `/tmp`
-/// are fresh tmpfs. Root's password (in the copy only) allows the first contact; every change the
+/// started in a private mount namespace where `/etc` is a copy, and `/home`, `/run`, `/tmp`,
+/// `/var/log` and `/var/mail` are fresh tmpfs. Root's password (in the copy only) allows the first contact; every change the
 /// bootstrap makes (users, sudoers, sshd drop-in, reload) happens inside that namespace.
 pub struct MiniNode {
     pub dir: tempfile::TempDir,
@@ -229,6 +229,7 @@ impl MiniNode {
         let script = format!(
             "set -e; mount --bind {etc} /etc; mount -t tmpfs tmpfs /run; mkdir -p /run/sshd; \
              mount -t tmpfs tmpfs /home; mount -t tmpfs tmpfs /tmp; \
+             mount -t tmpfs tmpfs /var/log; mount -t tmpfs tmpfs /var/mail; \
              printf 'root:%s\\n' \"$PB_PW\" | chpasswd; exec /usr/sbin/sshd -D -e",
             etc = etc.display()
         );
