@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::cloud_config::CloudConfig;
-use super::hostkeys::{HostKeys, host_label};
+use super::hostkeys::{HostKeys, Pinned, host_label};
 use super::log::NodeLog;
 use super::render::{Hardening, RenderOptions, render_harden, render_script};
 use super::ssh::{Auth, Connection, Endpoint, SshError, connect, handshake};
@@ -82,13 +82,10 @@ impl Ctx<'_> {
         }
     }
 
-    /// A key login as the bootstrap user that can use sudo. With `forbid_password`, the same
-    /// session first checks that the server no longer offers passwords to that user.
-    fn key_login(
-        &self,
-        log: &mut NodeLog,
-        forbid_password: bool,
-    ) -> Result<Connection, BootstrapError> {
+    /// A key login as the bootstrap user. With `forbid_password`, the same session first checks
+    /// that the server no longer offers passwords to that user. (That sudo works is proven by the
+    /// hardening script, which runs through `sudo -n` and fails before changing anything.)
+    fn key_login(&self, forbid_password: bool) -> Result<Connection, BootstrapError> {
         let user = self.opts.user.as_str();
         let hs = handshake(&self.ep(user, &self.key), Instant::now() + PROOF_WAIT)?;
         if forbid_password {
@@ -103,17 +100,7 @@ impl Ctx<'_> {
                 )));
             }
         }
-        let conn = hs.login(user, &self.key)?;
-        if user != "root" {
-            let (code, out) = conn.capture("sudo -n true", b"", Duration::from_secs(30))?;
-            if code != 0 {
-                return Err(BootstrapError::NotProven(format!(
-                    "{user} logs in with the key but cannot use sudo: {}",
-                    log.scrubber().scrub(out.trim())
-                )));
-            }
-        }
-        Ok(conn)
+        Ok(hs.login(user, &self.key)?)
     }
 
     /// Checks, on one session, that root's password (and with `forbid_root` the key as root) is
@@ -140,9 +127,9 @@ impl Ctx<'_> {
     }
 
     /// All proofs after hardening: the refusals, then a key login as the user (no passwords offered).
-    fn prove(&self, policy: Hardening, log: &mut NodeLog) -> Result<(), BootstrapError> {
+    fn prove(&self, policy: Hardening) -> Result<(), BootstrapError> {
         self.refusals(policy)?;
-        self.key_login(log, policy.forbid_password).map(drop)
+        self.key_login(policy.forbid_password).map(drop)
     }
 }
 
@@ -253,25 +240,40 @@ fn run(
         "connecting to {} (waiting up to {:?})",
         target.address, opts.boot_timeout
     ));
-    let conn = match connect(&ctx.ep(user, &ctx.key), deadline) {
-        Ok(c) => {
-            log.note(&format!("logged in as {user} with the plan's key"));
-            c
-        }
-        Err(SshError::AuthRejected { .. }) => {
-            log.note(&format!(
-                "no key login as {user} yet: first contact as root with the admin password"
-            ));
-            connect(&ctx.ep("root", &ctx.password), deadline)?
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if conn.pinned == super::hostkeys::Pinned::New {
+    // First contact (a host key never seen): root with the admin password, on this very session.
+    // Later: the plan's key as the user, else (a bootstrap that stopped half-way) root again.
+    let hs = handshake(&ctx.ep(user, &ctx.key), deadline)?;
+    let conn = if hs.pinned == Pinned::New {
         log.note(&format!(
             "host key pinned in {}",
             host_keys.path().display()
         ));
-    }
+        log.note("first contact as root with the admin password");
+        match hs.login("root", &ctx.password) {
+            Ok(c) => c,
+            Err(SshError::AuthRejected { .. }) => {
+                log.note(&format!(
+                    "root's password is refused: trying the plan's key as {user}"
+                ));
+                connect(&ctx.ep(user, &ctx.key), deadline)?
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        match hs.login(user, &ctx.key) {
+            Ok(c) => {
+                log.note(&format!("logged in as {user} with the plan's key"));
+                c
+            }
+            Err(SshError::AuthRejected { .. }) => {
+                log.note(&format!(
+                    "no key login as {user} yet: first contact as root with the admin password"
+                ));
+                connect(&ctx.ep("root", &ctx.password), deadline)?
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     outcome.ssh_user = conn.user().to_string();
     outcome.changes += run_script(&conn, &script.text, "the cloud-config script", opts, log)?;
     for k in &script.new_host_keys {
@@ -284,7 +286,7 @@ fn run(
     }
 
     log.note(&format!("proving a key login as {user} with sudo"));
-    let admin = ctx.key_login(log, false)?;
+    let admin = ctx.key_login(false)?;
     drop(conn);
     outcome.ssh_user = user.to_string();
     let policy = script.hardening;
@@ -296,7 +298,7 @@ fn run(
         opts,
         log,
     )?;
-    let mut proven = ctx.prove(policy, log);
+    let mut proven = ctx.prove(policy);
     if let Err(e) = &proven {
         log.note(&format!("not proven yet ({e}): reloading sshd again"));
         run_script(
@@ -306,10 +308,10 @@ fn run(
             opts,
             log,
         )?;
-        proven = ctx.prove(policy, log);
+        proven = ctx.prove(policy);
     }
     if let Err(e) = proven {
-        if ctx.key_login(log, false).is_err() {
+        if ctx.key_login(false).is_err() {
             log.note("key logins broke after the reload: rolling the sshd drop-in back");
             run_script(
                 &admin,
