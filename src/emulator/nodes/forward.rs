@@ -1,0 +1,207 @@
+//! The public side: userspace listeners on 127.77.x.y:PORT in the host namespace that forward each
+//! connection into a node, dialling from inside the domain's network namespace (the socket is created
+//! there on a throw-away thread and then driven by tokio). No address or route is added anywhere.
+//!
+//! Listeners run on the backend's own small tokio runtime, so the backend works whether or not its
+//! caller is inside a runtime. Opening binds synchronously; closing waits until the listening socket is
+//! closed, so a port is open or closed when [`Public::sync`] returns. Established connections stay up.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::net::SocketAddrV4;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::oneshot;
+
+use super::error::{NodesError, Result};
+use super::netns;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+struct Listener {
+    target: SocketAddrV4,
+    stop: oneshot::Sender<()>,
+    closed: mpsc::Receiver<()>,
+}
+
+impl Listener {
+    fn close(self) {
+        let _ = self.stop.send(());
+        let _ = self.closed.recv_timeout(Duration::from_secs(5));
+    }
+}
+
+/// All public listeners of a backend, per domain.
+pub struct Public {
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    handle: tokio::runtime::Handle,
+    listeners: Mutex<HashMap<String, BTreeMap<SocketAddrV4, Listener>>>,
+}
+
+impl Public {
+    /// Starts the forwarding runtime (two worker threads).
+    pub fn new() -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("plumbery-nat")
+            .enable_all()
+            .build()
+            .map_err(|e| NodesError::io("start forwarding runtime", e))?;
+        Ok(Public {
+            handle: rt.handle().clone(),
+            runtime: Mutex::new(Some(rt)),
+            listeners: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Makes the listeners of `domain` exactly `wanted` (public address -> private target), dialling
+    /// through the namespace behind `ns`. Every change is attempted; the first bind error is returned.
+    pub fn sync(
+        &self,
+        domain: &str,
+        ns: &Arc<File>,
+        wanted: &BTreeMap<SocketAddrV4, SocketAddrV4>,
+    ) -> Result<()> {
+        let mut all = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        let current = all.entry(domain.to_string()).or_default();
+        let stale: Vec<SocketAddrV4> = current
+            .iter()
+            .filter(|(addr, l)| wanted.get(addr) != Some(&l.target))
+            .map(|(a, _)| *a)
+            .collect();
+        for addr in stale {
+            if let Some(l) = current.remove(&addr) {
+                l.close();
+                tracing::debug!("closed public {addr}");
+            }
+        }
+        let mut first_error = None;
+        for (addr, target) in wanted {
+            if current.contains_key(addr) {
+                continue;
+            }
+            match self.open(*addr, *target, ns.clone()) {
+                Ok(l) => {
+                    tracing::debug!("public {addr} -> {target}");
+                    current.insert(*addr, l);
+                }
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if current.is_empty() {
+            all.remove(domain);
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn open(&self, addr: SocketAddrV4, target: SocketAddrV4, ns: Arc<File>) -> Result<Listener> {
+        let std_listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| NodesError::io(format!("listen on public {addr}"), e))?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| NodesError::io("set listener non-blocking", e))?;
+        let (stop, mut stop_rx) = oneshot::channel::<()>();
+        let (closed_tx, closed) = mpsc::channel();
+        self.handle.spawn(async move {
+            if let Ok(listener) = TcpListener::from_std(std_listener) {
+                loop {
+                    tokio::select! {
+                        _ = &mut stop_rx => break,
+                        accepted = listener.accept() => match accepted {
+                            Ok((client, _)) => {
+                                tokio::spawn(forward(client, ns.clone(), target));
+                            }
+                            Err(e) => {
+                                tracing::warn!("accept on {addr}: {e}");
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                            }
+                        },
+                    }
+                }
+            }
+            let _ = closed_tx.send(());
+        });
+        Ok(Listener {
+            target,
+            stop,
+            closed,
+        })
+    }
+
+    /// Closes every listener of `domain`.
+    pub fn close_domain(&self, domain: &str) {
+        let removed = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(domain);
+        for l in removed.into_iter().flat_map(|m| m.into_values()) {
+            l.close();
+        }
+    }
+
+    /// Closes every listener and stops the runtime (open connections are dropped).
+    pub fn shutdown(&self) {
+        let domains: Vec<String> = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for d in domains {
+            self.close_domain(&d);
+        }
+        if let Some(rt) = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            rt.shutdown_background();
+        }
+    }
+
+    /// The public addresses currently listening (for status and tests).
+    pub fn listening(&self) -> Vec<SocketAddrV4> {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .flat_map(|m| m.keys().copied())
+            .collect()
+    }
+}
+
+impl Drop for Public {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+async fn dial(ns: Arc<File>, target: SocketAddrV4) -> Result<TcpStream> {
+    let std_sock = tokio::task::spawn_blocking(move || netns::tcp_socket_in(&ns))
+        .await
+        .map_err(|_| NodesError::Invalid("dialer task failed".into()))??;
+    let sock = TcpSocket::from_std_stream(std_sock);
+    match tokio::time::timeout(CONNECT_TIMEOUT, sock.connect(target.into())).await {
+        Ok(r) => r.map_err(|e| NodesError::io(format!("connect {target}"), e)),
+        Err(_) => Err(NodesError::Invalid(format!("connect {target}: timed out"))),
+    }
+}
+
+async fn forward(mut client: TcpStream, ns: Arc<File>, target: SocketAddrV4) {
+    match dial(ns, target).await {
+        Ok(mut upstream) => {
+            let _ = client.set_nodelay(true);
+            let _ = upstream.set_nodelay(true);
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+        }
+        Err(e) => tracing::debug!("forward to {target}: {e}"),
+    }
+}
