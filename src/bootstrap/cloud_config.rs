@@ -75,10 +75,11 @@ pub struct WriteFile {
     pub content_b64: String,
     /// Whether the decoded bytes are gzip data to be decompressed on the node.
     pub gzip: bool,
-    /// Octal mode as `stat -c %a` prints it, e.g. `644`.
-    pub permissions: String,
-    /// `user:group`.
-    pub owner: String,
+    /// Octal mode as `stat -c %a` prints it, e.g. `644`; `None`: 644 for a new file, and an
+    /// `append` to an existing file keeps its mode.
+    pub permissions: Option<String>,
+    /// `user:group`; `None`: `root:root` for a new file, and an `append` keeps the owner.
+    pub owner: Option<String>,
     /// Append the lines that are missing instead of replacing the file.
     pub append: bool,
 }
@@ -496,8 +497,8 @@ fn write_files(v: &Value, unsupported: &mut Vec<String>) -> R<Vec<WriteFile>> {
         let mut path = None;
         let mut content: Option<&Value> = None;
         let mut encoding = None;
-        let mut perms = "644".to_string();
-        let mut owner = "root:root".to_string();
+        let mut perms = None;
+        let mut owner: Option<String> = None;
         let mut append = false;
         for (k, v) in m {
             let sk = scalar(k).unwrap_or_default();
@@ -506,8 +507,8 @@ fn write_files(v: &Value, unsupported: &mut Vec<String>) -> R<Vec<WriteFile>> {
                 "path" => path = Some(string(&kk, v)?),
                 "content" => content = Some(v),
                 "encoding" => encoding = Some(string(&kk, v)?),
-                "permissions" => perms = permissions(&kk, v)?,
-                "owner" => owner = string(&kk, v)?,
+                "permissions" => perms = Some(permissions(&kk, v)?),
+                "owner" => owner = Some(string(&kk, v)?),
                 "append" => append = boolean(&kk, v)?,
                 _ => unsupported.push(kk),
             }
@@ -519,12 +520,12 @@ fn write_files(v: &Value, unsupported: &mut Vec<String>) -> R<Vec<WriteFile>> {
                 format!("{path:?} is not an absolute path"),
             ));
         }
-        let ok_owner = {
+        let ok_owner = owner.as_deref().is_none_or(|owner| {
             let mut parts = owner.splitn(2, ':');
             let u = parts.next().unwrap_or_default();
             let g = parts.next().unwrap_or(u);
             check_name("owner", u).is_ok() && check_name("owner", g).is_ok()
-        };
+        });
         if !ok_owner {
             return Err(invalid(
                 &format!("{key}.owner"),
@@ -782,10 +783,10 @@ final_message: bye
         let perms: Vec<_> = c
             .write_files
             .iter()
-            .map(|f| f.permissions.as_str())
+            .map(|f| f.permissions.as_deref().unwrap_or("default"))
             .collect();
         assert_eq!(perms, vec!["644", "755", "600"]);
-        assert_eq!(c.write_files[1].owner, "redis:redis");
+        assert_eq!(c.write_files[1].owner.as_deref(), Some("redis:redis"));
         assert_eq!(c.write_files[2].content_b64, "aGk=");
         assert!(c.users[0].is_default);
         assert_eq!(c.users[1].groups, vec!["adm", "sudo"]);

@@ -340,8 +340,8 @@ fn fold_appends(files: &[WriteFile]) -> Vec<WriteFile> {
                     }
                 }
                 e.content_b64 = engine.encode(text);
-                e.permissions = f.permissions.clone();
-                e.owner = f.owner.clone();
+                e.permissions = f.permissions.clone().or(e.permissions.take());
+                e.owner = f.owner.clone().or(e.owner.take());
             }
             _ => out.push(f.clone()),
         }
@@ -470,8 +470,22 @@ pub fn render_script(cfg: &CloudConfig, opts: &RenderOptions) -> Result<Script, 
             .iter()
             .map(|f| FileCtx {
                 path: f.path.clone(),
-                permissions: f.permissions.clone(),
-                owner: f.owner.clone(),
+                // A new file is 644 root:root; an append leaves an existing file's mode
+                // and owner alone unless the plan names them.
+                permissions: f.permissions.clone().unwrap_or_else(|| {
+                    if f.append {
+                        String::new()
+                    } else {
+                        "644".into()
+                    }
+                }),
+                owner: f.owner.clone().unwrap_or_else(|| {
+                    if f.append {
+                        String::new()
+                    } else {
+                        "root:root".into()
+                    }
+                }),
                 gzip: u8::from(f.gzip),
                 b64: f.content_b64.clone(),
                 append: f.append,

@@ -444,7 +444,7 @@ fn harden_script_writes_the_dropin_and_include_once() {
     let main = std::fs::read_to_string(root.path().join("etc/ssh/sshd_config")).unwrap();
     assert_eq!(
         main,
-        "Include /etc/ssh/sshd_config.d/*.conf\nPort 22\nUsePAM yes\n"
+        "Include /etc/ssh/sshd_config.d/00-plumbery.conf\nPort 22\nUsePAM yes\n"
     );
     let dropin =
         std::fs::read_to_string(root.path().join("etc/ssh/sshd_config.d/00-plumbery.conf"))
@@ -455,6 +455,28 @@ fn harden_script_writes_the_dropin_and_include_once() {
     let (ok, out) = run(&s);
     assert!(ok, "{out}");
     assert_eq!(changes(&out), 0, "{out}");
+    // Our line moves to the top even if something was put before it.
+    std::fs::write(
+        root.path().join("etc/ssh/sshd_config"),
+        "Include /etc/ssh/sshd_config.d/*.conf\nInclude /etc/ssh/sshd_config.d/00-plumbery.conf\nPort 22\n",
+    )
+    .unwrap();
+    let (ok, out) = run(&s);
+    assert!(ok, "{out}");
+    let main = std::fs::read_to_string(root.path().join("etc/ssh/sshd_config")).unwrap();
+    assert_eq!(
+        main,
+        "Include /etc/ssh/sshd_config.d/00-plumbery.conf\nInclude /etc/ssh/sshd_config.d/*.conf\nPort 22\n"
+    );
     let rb = render_harden(policy, &root.path().display().to_string(), false, true).unwrap();
-    assert!(rb.contains("roll back"));
+    let (ok, out) = run(&rb);
+    assert!(ok, "{out}");
+    assert!(
+        !root
+            .path()
+            .join("etc/ssh/sshd_config.d/00-plumbery.conf")
+            .exists()
+    );
+    let main = std::fs::read_to_string(root.path().join("etc/ssh/sshd_config")).unwrap();
+    assert_eq!(main, "Include /etc/ssh/sshd_config.d/*.conf\nPort 22\n");
 }
