@@ -1,98 +1,152 @@
-//! Benchmark: bootstrap of N nodes in parallel against the slowest single node.
+//! Benchmark: bootstrap of 4 local nodes in parallel against the slowest single node.
 //!
-//! Each node is a throw-away sshd (real sshd, PAM and sudo in a private mount namespace with a
-//! copy of /etc, as in the bootstrap tests), so the whole flow runs: first contact as root with a
-//! password, the cloud-config script, key login proof, sshd hardening and the refusal proofs.
-//! Needs root. Run: `cargo run --release --example bench_bootstrap [N]`.
+//! The nodes are real local nodes (namespace containers with sshd, redis and chrony, reached
+//! through 127.77.x.y public addresses, only port 22 open), configured like the Redis plan: a
+//! master and three replicas, hardened, clock-synced. Each single run uses a fresh node; the
+//! parallel run uses four other fresh nodes, then runs again to show that nothing changes.
+//! Needs root. Run: `cargo run --release --example bench_bootstrap`.
 
-#[path = "../tests/bootstrap_support/mod.rs"]
-mod bootstrap_support;
-
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use bootstrap_support::MiniNode;
-use plumbery::bootstrap::{BootstrapOptions, KeyPair, NodeStatus, NodeTarget, prepare_nodes};
+use plumbery::bootstrap::{
+    BootstrapOptions, KeyPair, NodeOutcome, NodeStatus, NodeTarget, prepare_nodes, replication_info,
+};
+use plumbery::emulator::backend::{FirewallRuleSpec, NatSpec, NodeBackend, ServerSpec};
+use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
 
 const PASSWORD: &str = "Bench-First-Contact-1";
+const SECRET: &str = "Bench-Redis-Secret-42";
 const TARGET_RATIO: f64 = 1.3;
+const N: u8 = 4;
 
-const CLOUD_CONFIG: &str = r#"
-write_files:
-  - path: /etc/redis-bench.conf
-    content: |
-      bind 127.0.0.1
-      requirepass Bench-Secret-42
-      maxmemory-policy noeviction
-      tcp-keepalive 60
-  - path: /etc/redis-bench.conf
-    append: true
-    content: |
-      protected-mode yes
-users:
-  - default
-disable_root: true
-ssh_pwauth: false
-final_message: "bench node ready"
-"#;
-
-fn target(i: usize, node: &MiniNode) -> NodeTarget {
-    NodeTarget {
-        name: format!("redis{:02}", i + 1),
-        address: node.addr(),
-        admin_password: PASSWORD.into(),
-        cloud_config: serde_yaml::from_str(CLOUD_CONFIG).unwrap(),
-        prepare: vec![],
-    }
+fn private(i: u8) -> Ipv4Addr {
+    Ipv4Addr::new(10, 0, 0, 10 + i)
 }
 
-fn options(state: &std::path::Path) -> BootstrapOptions {
-    let private = state.join("plan_rsa");
-    if !private.exists() {
-        let st = std::process::Command::new("ssh-keygen")
-            .args(["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "", "-f"])
-            .arg(&private)
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-    let mut o = BootstrapOptions::new(
-        state,
-        KeyPair {
-            public: private.with_extension("pub"),
-            private,
-        },
+/// Node `i` of a group whose master is node `master`.
+fn cloud_config(i: u8, master: u8) -> serde_yaml::Value {
+    let replica = if i == master {
+        String::new()
+    } else {
+        format!(
+            "      replicaof {} 6379\n      masterauth {SECRET}\n      replica-read-only yes\n",
+            private(master)
+        )
+    };
+    let text = format!(
+        "hostname: redis{i:02}\nwrite_files:\n  - path: /etc/redis/redis.conf\n    append: true\n    content: |\n      \
+         bind {} 127.0.0.1\n      protected-mode yes\n      requirepass {SECRET}\n      \
+         maxmemory-policy noeviction\n      tcp-keepalive 60\n      repl-diskless-sync-delay 0\n{replica}\
+         runcmd:\n  - service redis-server restart\nusers:\n  - default\ndisable_root: true\nssh_pwauth: false\n",
+        private(i)
     );
-    o.clock_sync = false;
-    o.boot_timeout = Duration::from_secs(30);
-    o.secrets = vec!["Bench-Secret-42".into()];
-    o
+    serde_yaml::from_str(&text).unwrap()
 }
 
-fn check(outcomes: &[plumbery::bootstrap::NodeOutcome]) {
+fn check(outcomes: &[NodeOutcome]) {
     for o in outcomes {
-        assert_eq!(o.status, NodeStatus::Completed, "{o:?}");
+        let log = std::fs::read_to_string(&o.log).unwrap_or_default();
+        assert_eq!(o.status, NodeStatus::Completed, "{o:?}\n{log}");
     }
 }
 
 #[tokio::main]
 async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("__node-init") {
+        std::process::exit(plumbery::emulator::nodes::init_main(&args[2..]));
+    }
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("bench_bootstrap needs root (it starts sshd in private namespaces)");
+        eprintln!("bench_bootstrap needs root (local nodes)");
         std::process::exit(2);
     }
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(4);
-    let state = tempfile::tempdir().unwrap();
-    let opts = options(state.path());
+    let dir = tempfile::Builder::new()
+        .prefix("plbootbench")
+        .tempdir()
+        .unwrap();
+    let nodes = std::sync::Arc::new(
+        LocalNodes::new(LocalNodesConfig::new(
+            dir.path().join("nodes"),
+            "/proc/self/exe",
+        ))
+        .unwrap(),
+    );
+    let net = (std::process::id() % 200) as u8 + 20;
+    let public = move |i: u8| Ipv4Addr::new(127, 77, net, 10 + i);
+    let ids: Vec<u8> = (1..=N).chain(11..11 + N).collect();
+    {
+        let nodes = nodes.clone();
+        let ids = ids.clone();
+        tokio::task::spawn_blocking(move || {
+            nodes.create_domain("dom").unwrap();
+            nodes
+                .create_vlan("dom", "vlan", Ipv4Addr::new(10, 0, 0, 1), 24)
+                .unwrap();
+            let mut nats = Vec::new();
+            for &i in &ids {
+                let spec = ServerSpec {
+                    id: format!("srv-{i}"),
+                    name: format!("redis{i:02}"),
+                    domain_id: "dom".into(),
+                    vlan_id: "vlan".into(),
+                    private_ipv4: private(i),
+                    prefix: 24,
+                    gateway: Ipv4Addr::new(10, 0, 0, 1),
+                    admin_password: PASSWORD.into(),
+                    cpu_count: 1,
+                    memory_gb: 1,
+                };
+                nodes.create_server(&spec, true).unwrap();
+                nats.push(NatSpec {
+                    id: format!("nat-{i}"),
+                    internal: private(i),
+                    external: public(i),
+                });
+            }
+            let ssh_only = FirewallRuleSpec {
+                id: "ssh".into(),
+                accept: true,
+                enabled: true,
+                protocol: "TCP".into(),
+                dest_ip: None,
+                dest_prefix: None,
+                dest_ports: Some((22, 22)),
+            };
+            nodes.sync_public("dom", &nats, &[ssh_only]).unwrap();
+        })
+        .await
+        .unwrap();
+    }
 
-    // Each node alone, one after the other, on fresh nodes.
-    let mut singles = Vec::new();
-    for i in 0..n {
-        let node = MiniNode::start(PASSWORD);
+    let private_key = dir.path().join("plan_rsa");
+    let st = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "", "-f"])
+        .arg(&private_key)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut opts = BootstrapOptions::new(
+        dir.path().join("state"),
+        KeyPair {
+            public: private_key.with_extension("pub"),
+            private: private_key,
+        },
+    );
+    opts.boot_timeout = Duration::from_secs(60);
+    opts.secrets = vec![SECRET.into()];
+    let target = |i: u8, master: u8| NodeTarget {
+        name: format!("redis{i:02}"),
+        address: SocketAddr::from((public(i), 22)),
+        admin_password: PASSWORD.into(),
+        cloud_config: cloud_config(i, master),
+        prepare: vec![],
+    };
+
+    let mut slowest = Duration::ZERO;
+    for i in 1..=N {
         let t = Instant::now();
-        let out = prepare_nodes(vec![target(i, &node)], &opts).await;
+        let out = prepare_nodes(vec![target(i, 1)], &opts).await;
         let d = t.elapsed();
         check(&out);
         println!(
@@ -101,28 +155,39 @@ async fn main() {
             d.as_secs_f64(),
             out[0].changes
         );
-        singles.push(d);
+        slowest = slowest.max(d);
     }
-    let slowest = singles.iter().max().copied().unwrap_or_default();
 
-    // All nodes at once, on fresh nodes.
-    let nodes: Vec<MiniNode> = (0..n).map(|_| MiniNode::start(PASSWORD)).collect();
-    let targets: Vec<NodeTarget> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, node)| target(i, node))
-        .collect();
+    let group: Vec<NodeTarget> = (11..11 + N).map(|i| target(i, 11)).collect();
     let t = Instant::now();
-    let out = prepare_nodes(targets.clone(), &opts).await;
+    let out = prepare_nodes(group.clone(), &opts).await;
     let parallel = t.elapsed();
     check(&out);
+    for o in &out {
+        println!(
+            "parallel {}: {:>6.3} s ({} changes)",
+            o.name,
+            o.duration.as_secs_f64(),
+            o.changes
+        );
+    }
 
-    // Re-run on the bootstrapped nodes: key login, nothing to change.
     let t = Instant::now();
-    let again = prepare_nodes(targets, &opts).await;
+    let again = prepare_nodes(group.clone(), &opts).await;
     let rerun = t.elapsed();
     check(&again);
     let changes: u32 = again.iter().map(|o| o.changes).sum();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let slaves = loop {
+        let m = replication_info(group[0].address, &opts, SECRET)
+            .await
+            .unwrap();
+        if m.connected_slaves == Some(u32::from(N) - 1) || Instant::now() > deadline {
+            break m.connected_slaves.unwrap_or(0);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
 
     let ratio = parallel.as_secs_f64() / slowest.as_secs_f64();
     println!(
@@ -130,7 +195,7 @@ async fn main() {
         slowest.as_secs_f64()
     );
     println!(
-        "{n} nodes in parallel        : {:>6.3} s",
+        "{N} nodes in parallel        : {:>6.3} s",
         parallel.as_secs_f64()
     );
     println!(
@@ -142,7 +207,9 @@ async fn main() {
         }
     );
     println!(
-        "re-run of {n} nodes          : {:>6.3} s, {changes} change(s) (target 0)",
+        "re-run of {N} nodes          : {:>6.3} s, {changes} change(s) (target 0)",
         rerun.as_secs_f64()
     );
+    println!("master connected_slaves    : {slaves} (target {})", N - 1);
+    nodes.shutdown();
 }

@@ -480,3 +480,40 @@ fn harden_script_writes_the_dropin_and_include_once() {
     let main = std::fs::read_to_string(root.path().join("etc/ssh/sshd_config")).unwrap();
     assert_eq!(main, "Include /etc/ssh/sshd_config.d/*.conf\nPort 22\n");
 }
+
+#[test]
+fn append_keeps_the_mode_and_owner_of_an_existing_file_unless_told() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = scratch_root();
+    let conf = root.path().join("etc/redis.conf");
+    std::fs::write(&conf, "port 6379\n").unwrap();
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let c = cfg(
+        "write_files:\n  - path: /etc/redis.conf\n    append: true\n    content: \"maxmemory-policy noeviction\\n\"\n  - path: /etc/new.conf\n    append: true\n    content: x\n",
+    );
+    let s = render_script(&c, &opts(root.path())).unwrap();
+    let (ok, out) = run(&s.text);
+    assert!(ok, "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        "port 6379\nmaxmemory-policy noeviction\n"
+    );
+    assert_eq!(
+        std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    let new = root.path().join("etc/new.conf");
+    assert_eq!(
+        std::fs::metadata(&new).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    let c = cfg(
+        "write_files:\n  - path: /etc/redis.conf\n    append: true\n    permissions: '0600'\n    content: x\n",
+    );
+    let (ok, out) = run(&render_script(&c, &opts(root.path())).unwrap().text);
+    assert!(ok, "{out}");
+    assert_eq!(
+        std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
