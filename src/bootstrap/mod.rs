@@ -267,6 +267,29 @@ pub async fn prepare_nodes(targets: Vec<NodeTarget>, opts: &BootstrapOptions) ->
     out
 }
 
+/// The command a person runs to log in to a bootstrapped node: the plan's key, the plan's pinned
+/// host keys, the bootstrap user. For `information`.
+pub fn ssh_command(address: SocketAddr, opts: &BootstrapOptions) -> String {
+    let port = if address.port() == 22 {
+        String::new()
+    } else {
+        format!(" -p {}", address.port())
+    };
+    format!(
+        "ssh -i {} -o UserKnownHostsFile={}{port} {}@{}",
+        shell::quote(&opts.key.private.display().to_string()),
+        shell::quote(&opts.known_hosts().display().to_string()),
+        opts.user,
+        address.ip()
+    )
+}
+
+/// Forgets the pinned host keys of a node's address: call it when the node is destroyed, so that
+/// a new node later given the same address is not refused as a changed host.
+pub fn forget_host_keys(address: SocketAddr, opts: &BootstrapOptions) -> Result<(), HostKeyError> {
+    HostKeys::new(opts.known_hosts()).forget(&hostkeys::host_label(&address))
+}
+
 /// Logs in to a bootstrapped node as [`BootstrapOptions::user`] with the plan's key (host key
 /// checked against the pins), waiting up to `wait` for sshd. Blocking.
 pub fn connect_admin(
@@ -305,4 +328,38 @@ pub async fn replication_info(
             output: format!("internal error: {e}"),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_command_and_forgetting_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = BootstrapOptions::new(
+            dir.path().join("my state"),
+            KeyPair {
+                private: "/k/id_rsa".into(),
+                public: "/k/id_rsa.pub".into(),
+            },
+        );
+        let addr: SocketAddr = "127.77.0.11:22".parse().unwrap();
+        let cmd = ssh_command(addr, &opts);
+        assert!(
+            cmd.starts_with("ssh -i /k/id_rsa -o UserKnownHostsFile='"),
+            "{cmd}"
+        );
+        assert!(
+            cmd.ends_with("/my state/known_hosts' ubuntu@127.77.0.11"),
+            "{cmd}"
+        );
+        assert!(ssh_command("127.0.0.1:2222".parse().unwrap(), &opts).contains(" -p 2222 "));
+        let keys = HostKeys::new(opts.known_hosts());
+        keys.trust("127.77.0.11", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 x")
+            .unwrap();
+        forget_host_keys(addr, &opts).unwrap();
+        let text = std::fs::read_to_string(opts.known_hosts()).unwrap();
+        assert!(text.trim().is_empty(), "{text}");
+    }
 }
