@@ -184,3 +184,42 @@ fn refused_logins_are_reported_as_refusals() {
         "{err}"
     );
 }
+
+#[test]
+fn openssh_format_rsa_keys_work_too() {
+    // The secrets store keeps generated pairs as OpenSSH private keys (not PEM).
+    need_sshd!();
+    let sshd = TestSshd::start_new();
+    let key = sshd.dir.path().join("id_openssh");
+    let st = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert!(
+        std::fs::read_to_string(&key)
+            .unwrap()
+            .contains("BEGIN OPENSSH PRIVATE KEY")
+    );
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let mut authorized = std::fs::OpenOptions::new()
+        .append(true)
+        .open(sshd.dir.path().join("authorized_keys"))
+        .unwrap();
+    std::io::Write::write_all(&mut authorized, public.as_bytes()).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let keys = HostKeys::new(state.path().join("known_hosts"));
+    let auth = Auth::Key(key);
+    let ep = Endpoint {
+        addr: sshd.addr(),
+        user: "root",
+        auth: &auth,
+        host_keys: &keys,
+    };
+    let conn = connect(&ep, Instant::now() + Duration::from_secs(10)).unwrap();
+    let (code, out) = conn
+        .capture("echo ok", b"", Duration::from_secs(10))
+        .unwrap();
+    assert_eq!((code, out.trim()), (0, "ok"));
+}

@@ -66,6 +66,49 @@ pub struct KeyPair {
     pub public: PathBuf,
 }
 
+impl KeyPair {
+    /// Writes a key pair held in memory (e.g. the secrets store's `rsa_private.key` and
+    /// `rsa_public.key`) to `<dir>/<name>` (mode 0600) and `<dir>/<name>.pub`, replacing them
+    /// atomically only when their content differs.
+    pub fn write_files(
+        dir: &Path,
+        name: &str,
+        private: &str,
+        public: &str,
+    ) -> std::io::Result<KeyPair> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::create_dir_all(dir)?;
+        let write = |path: &Path, text: &str, mode: u32| -> std::io::Result<()> {
+            let text = if text.ends_with('\n') {
+                text.to_string()
+            } else {
+                format!("{text}\n")
+            };
+            if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
+                return Ok(());
+            }
+            let tmp = path.with_extension("plumbery-tmp");
+            let _ = std::fs::remove_file(&tmp);
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)
+        };
+        let pair = KeyPair {
+            private: dir.join(name),
+            public: dir.join(format!("{name}.pub")),
+        };
+        write(&pair.private, private, 0o600)?;
+        write(&pair.public, public, 0o644)?;
+        Ok(pair)
+    }
+}
+
 /// Settings shared by all nodes of a run.
 #[derive(Debug, Clone)]
 pub struct BootstrapOptions {
@@ -361,5 +404,38 @@ mod tests {
         forget_host_keys(addr, &opts).unwrap();
         let text = std::fs::read_to_string(opts.known_hosts()).unwrap();
         assert!(text.trim().is_empty(), "{text}");
+    }
+
+    #[test]
+    fn key_pairs_are_written_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pair = KeyPair::write_files(
+            dir.path(),
+            "plan_rsa",
+            "-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----",
+            "ssh-rsa AAAA plan",
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::metadata(&pair.private)
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::read_to_string(&pair.public).unwrap(),
+            "ssh-rsa AAAA plan\n"
+        );
+        let again = KeyPair::write_files(
+            dir.path(),
+            "plan_rsa",
+            "-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----",
+            "ssh-rsa AAAA plan",
+        )
+        .unwrap();
+        assert_eq!(again.private, pair.private);
     }
 }

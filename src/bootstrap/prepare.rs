@@ -43,7 +43,68 @@ pub enum PrepareStep {
     Echo(String),
 }
 
+/// Reads a step's file (relative to `base_dir`), expanded with `expand` unless `raw`.
+fn read_file(
+    step: &str,
+    file: &str,
+    raw: bool,
+    base_dir: &Path,
+    expand: &dyn Fn(&str) -> String,
+) -> Result<Vec<u8>, PrepareError> {
+    let path = base_dir.join(file);
+    let bytes = std::fs::read(&path).map_err(|source| PrepareError::Read {
+        step: step.to_string(),
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(match (raw, String::from_utf8(bytes)) {
+        (false, Ok(text)) => expand(&text).into_bytes(),
+        (_, Ok(text)) => text.into_bytes(),
+        (_, Err(e)) => e.into_bytes(),
+    })
+}
+
 impl PrepareStep {
+    /// `run <script> [args]` (`raw`: `run_raw`): reads the script from `base_dir`.
+    pub fn run_file(
+        script: &str,
+        args: &[String],
+        raw: bool,
+        base_dir: &Path,
+        expand: &dyn Fn(&str) -> String,
+    ) -> Result<PrepareStep, PrepareError> {
+        Ok(PrepareStep::Run {
+            name: script.to_string(),
+            content: read_file(&format!("run {script}"), script, raw, base_dir, expand)?,
+            args: args.to_vec(),
+        })
+    }
+
+    /// `put <file> [dest]` (`raw`: `put_raw`): reads the file from `base_dir`; a relative or
+    /// missing destination lands in `/root/`.
+    pub fn put_file(
+        file: &str,
+        dest: Option<&str>,
+        raw: bool,
+        base_dir: &Path,
+        expand: &dyn Fn(&str) -> String,
+    ) -> Result<PrepareStep, PrepareError> {
+        let dest = match dest {
+            Some(d) if d.starts_with('/') => d.to_string(),
+            Some(d) => format!("/root/{d}"),
+            None => {
+                let base = Path::new(file)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().to_string());
+                format!("/root/{}", base.unwrap_or_else(|| file.to_string()))
+            }
+        };
+        Ok(PrepareStep::Put {
+            content: read_file(&format!("put {file}"), file, raw, base_dir, expand)?,
+            dest,
+        })
+    }
+
     /// Parses a step as the plan writes it (`run script.sh arg`, `put file [dest]`, `echo text`;
     /// any other text is echoed). Files are read relative to `base_dir`; `expand` is applied to
     /// the content of `run` and `put` files (not to `run_raw` and `put_raw`).
@@ -55,48 +116,19 @@ impl PrepareStep {
         let mut words = line.split_whitespace();
         let verb = words.next().unwrap_or_default();
         let raw = verb.ends_with("_raw");
-        let read = |file: &str| -> Result<Vec<u8>, PrepareError> {
-            let path = base_dir.join(file);
-            let bytes = std::fs::read(&path).map_err(|source| PrepareError::Read {
-                step: line.to_string(),
-                path: path.display().to_string(),
-                source,
-            })?;
-            Ok(match (raw, String::from_utf8(bytes)) {
-                (false, Ok(text)) => expand(&text).into_bytes(),
-                (_, Ok(text)) => text.into_bytes(),
-                (_, Err(e)) => e.into_bytes(),
-            })
-        };
         match verb {
             "run" | "run_raw" => {
                 let file = words
                     .next()
                     .ok_or_else(|| PrepareError::MissingFile(line.to_string()))?;
-                Ok(PrepareStep::Run {
-                    name: file.to_string(),
-                    content: read(file)?,
-                    args: words.map(str::to_string).collect(),
-                })
+                let args: Vec<String> = words.map(str::to_string).collect();
+                PrepareStep::run_file(file, &args, raw, base_dir, expand)
             }
             "put" | "put_raw" => {
                 let file = words
                     .next()
                     .ok_or_else(|| PrepareError::MissingFile(line.to_string()))?;
-                let dest = match words.next() {
-                    Some(d) if d.starts_with('/') => d.to_string(),
-                    Some(d) => format!("/root/{d}"),
-                    None => {
-                        let base = Path::new(file)
-                            .file_name()
-                            .map(|f| f.to_string_lossy().to_string());
-                        format!("/root/{}", base.unwrap_or_else(|| file.to_string()))
-                    }
-                };
-                Ok(PrepareStep::Put {
-                    content: read(file)?,
-                    dest,
-                })
+                PrepareStep::put_file(file, words.next(), raw, base_dir, expand)
             }
             "echo" => Ok(PrepareStep::Echo(line.trim_start()[4..].trim().to_string())),
             _ => Ok(PrepareStep::Echo(line.trim().to_string())),
