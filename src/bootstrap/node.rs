@@ -186,7 +186,11 @@ pub fn bootstrap_node(
                 outcome.status = NodeStatus::Unreachable;
             }
             let msg = scrub.scrub(&e.to_string());
-            log.note(&format!("FAILED: {msg}"));
+            // The log already holds the output the message quotes.
+            log.note(&format!(
+                "FAILED: {}",
+                msg.lines().next().unwrap_or_default()
+            ));
             tracing::error!(node = %target.name, "{msg}");
             outcome.error = Some(msg);
         }

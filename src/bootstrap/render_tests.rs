@@ -264,7 +264,7 @@ fn hostname_timezone_apt_sources_and_host_keys() {
     std::fs::write(root.path().join("usr/share/zoneinfo/Europe/Paris"), "tz").unwrap();
     std::fs::write(
         root.path().join("etc/os-release"),
-        "VERSION_CODENAME=jammy\n",
+        "ID=ubuntu\nVERSION_CODENAME=jammy\n",
     )
     .unwrap();
     std::fs::create_dir_all(root.path().join("etc/apt/sources.list.d")).unwrap();
