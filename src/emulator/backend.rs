@@ -143,7 +143,12 @@ impl NodeBackend for NoBackend {
     fn delete_server(&self, _: &str) -> Result<(), BackendError> {
         Ok(())
     }
-    fn sync_public(&self, _: &str, _: &[NatSpec], _: &[FirewallRuleSpec]) -> Result<(), BackendError> {
+    fn sync_public(
+        &self,
+        _: &str,
+        _: &[NatSpec],
+        _: &[FirewallRuleSpec],
+    ) -> Result<(), BackendError> {
         Ok(())
     }
     fn shutdown(&self) {}
