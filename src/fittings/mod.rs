@@ -1,1 +1,16 @@
-//! The `fittings` module (see ARCHITECTURE.md).
+//! The plan language: parameter pre-pass, multi-document YAML, defaults and node classes, name ranges,
+//! the plumbery token dialect and validation with file:line:column.
+
+pub mod error;
+pub mod fields;
+pub mod model;
+pub mod params;
+pub mod scan;
+pub mod source;
+pub mod tokens;
+pub mod yaml;
+
+pub use error::{LoadError, Warning};
+pub use model::*;
+pub use params::{Parameters, add_cli_parameter};
+pub use source::{PlanSource, PlanText};

@@ -1,0 +1,207 @@
+//! Where a plan comes from (a path, `-` for stdin, or an http URL) and the key that names its state.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::error::LoadError;
+
+/// The FITTINGS argument of the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanSource {
+    /// A file path.
+    File(PathBuf),
+    /// `-`: read standard input.
+    Stdin,
+    /// An `http://` or `https://` URL.
+    Url(String),
+    /// Text already in memory (tests, benchmarks), with a display name.
+    Text {
+        /// Name used in messages (stands for the file name).
+        name: String,
+        /// The plan text.
+        text: String,
+    },
+}
+
+/// A plan's text, its display name, and the key of its state (secrets, host keys, logs).
+#[derive(Debug, Clone)]
+pub struct PlanText {
+    /// Name used in messages: the path as given, `-`, or the URL.
+    pub name: String,
+    /// Stable key of the plan: `file:<canonical path>`, `url:<url>`, or `text:<sha256 of the text>` for
+    /// stdin and in-memory text. It does not depend on the working directory.
+    pub key: String,
+    /// The raw text.
+    pub text: String,
+}
+
+impl PlanSource {
+    /// Interprets a command line argument.
+    pub fn from_arg(arg: &str) -> PlanSource {
+        if arg == "-" {
+            PlanSource::Stdin
+        } else if arg.starts_with("http://") || arg.starts_with("https://") {
+            PlanSource::Url(arg.to_string())
+        } else {
+            PlanSource::File(PathBuf::from(arg))
+        }
+    }
+
+    /// The name used in messages.
+    pub fn name(&self) -> String {
+        match self {
+            PlanSource::File(p) => p.display().to_string(),
+            PlanSource::Stdin => "-".into(),
+            PlanSource::Url(u) => u.clone(),
+            PlanSource::Text { name, .. } => name.clone(),
+        }
+    }
+
+    /// Reads the plan.
+    pub fn read(&self) -> Result<PlanText, LoadError> {
+        let name = self.name();
+        match self {
+            PlanSource::File(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    LoadError::plain(format!(
+                        "{name}: cannot read the plan ({e}); check the path"
+                    ))
+                })?;
+                let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                Ok(PlanText {
+                    name,
+                    key: format!("file:{}", canonical.display()),
+                    text,
+                })
+            }
+            PlanSource::Stdin => {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text).map_err(|e| {
+                    LoadError::plain(format!("-: cannot read the plan from standard input ({e})"))
+                })?;
+                Ok(PlanText {
+                    name,
+                    key: text_key(&text),
+                    text,
+                })
+            }
+            PlanSource::Url(url) => {
+                let text = http_get(url)
+                    .map_err(|e| LoadError::plain(format!("{url}: cannot fetch the plan: {e}")))?;
+                Ok(PlanText {
+                    name,
+                    key: format!("url:{url}"),
+                    text,
+                })
+            }
+            PlanSource::Text { text, .. } => Ok(PlanText {
+                name,
+                key: text_key(text),
+                text: text.clone(),
+            }),
+        }
+    }
+}
+
+fn text_key(text: &str) -> String {
+    format!("text:{}", hex::encode(Sha256::digest(text.as_bytes())))
+}
+
+/// A minimal HTTP/1.0 GET for plain `http://` URLs (status 200 only, 10 s timeouts, 16 MiB at most).
+pub fn http_get(url: &str) -> Result<String, String> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        "only http:// URLs can be fetched for now; download the plan and give its path instead"
+            .to_string()
+    })?;
+    let (hostport, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let addr = if hostport.contains(':') {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:80")
+    };
+    let host = hostport.split(':').next().unwrap_or(hostport);
+    let mut stream =
+        TcpStream::connect(&addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    stream.set_write_timeout(Some(Duration::from_secs(10))).ok();
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: plumbery\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut body = Vec::new();
+    stream
+        .take(16 << 20)
+        .read_to_end(&mut body)
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8(body).map_err(|_| "the answer is not UTF-8 text".to_string())?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or("the answer is not HTTP")?;
+    let status = head.lines().next().unwrap_or_default();
+    if status.split_whitespace().nth(1) != Some("200") {
+        return Err(format!("the server answered '{status}'"));
+    }
+    Ok(body.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn arguments() {
+        assert_eq!(PlanSource::from_arg("-"), PlanSource::Stdin);
+        assert!(matches!(
+            PlanSource::from_arg("http://x/y"),
+            PlanSource::Url(_)
+        ));
+        assert!(matches!(
+            PlanSource::from_arg("a.yaml"),
+            PlanSource::File(_)
+        ));
+    }
+
+    #[test]
+    fn file_key_is_canonical() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.yaml"), "a: 1\n").unwrap();
+        let a = PlanSource::File(dir.path().join("p.yaml")).read().unwrap();
+        let b = PlanSource::File(dir.path().join(".").join("p.yaml"))
+            .read()
+            .unwrap();
+        assert_eq!(a.key, b.key);
+        assert!(
+            PlanSource::File(dir.path().join("none.yaml"))
+                .read()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn fetches_over_http() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).unwrap();
+            s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/yaml\r\n\r\nlocationId: EU6\n")
+                .unwrap();
+        });
+        let text = PlanSource::Url(format!("http://127.0.0.1:{port}/plan.yaml"))
+            .read()
+            .unwrap();
+        assert_eq!(text.text, "locationId: EU6\n");
+        server.join().unwrap();
+        assert!(http_get("https://example.invalid/").is_err());
+    }
+}
