@@ -1,0 +1,277 @@
+//! The running emulator's shared core: the state behind a lock, the store, the clock's jobs, the
+//! backend, faults and statistics. Every change is applied, journaled and only then answered.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::backend::{NatSpec, NodeBackend};
+use super::clock::{self, BackendCall, Latency};
+use super::control::{RequestLog, Stats};
+use super::errors::{ApiError, ApiResult};
+use super::faults::Faults;
+use super::models::{self, Job, Kind, Record, State, Tx, firewall_rule};
+use super::store::Store;
+
+/// Shared state of one emulator.
+pub struct Core {
+    /// The emulated cloud.
+    pub state: RwLock<State>,
+    store: Mutex<Store>,
+    /// Latencies.
+    pub lat: Latency,
+    /// What makes resources real.
+    pub backend: Arc<dyn NodeBackend>,
+    /// API user name.
+    pub user: String,
+    /// API password.
+    pub(crate) password: String,
+    /// Fault injection.
+    pub faults: Faults,
+    /// Request counters.
+    pub stats: Mutex<Stats>,
+    /// Request log.
+    pub log: RequestLog,
+    public_sync: tokio::sync::Mutex<()>,
+    rt: tokio::runtime::Handle,
+}
+
+/// Everything `Core::new` needs.
+pub struct CoreParts {
+    /// Recovered state.
+    pub state: State,
+    /// Its store.
+    pub store: Store,
+    /// Latencies.
+    pub lat: Latency,
+    /// Backend.
+    pub backend: Arc<dyn NodeBackend>,
+    /// API user.
+    pub user: String,
+    /// API password.
+    pub password: String,
+    /// Faults.
+    pub faults: Faults,
+    /// Request log.
+    pub log: RequestLog,
+}
+
+impl Core {
+    /// Builds the core on runtime `rt` and reschedules every pending operation found in the state.
+    pub fn new(p: CoreParts, rt: tokio::runtime::Handle) -> Arc<Core> {
+        let core = Arc::new(Core {
+            state: RwLock::new(p.state),
+            store: Mutex::new(p.store),
+            lat: p.lat,
+            backend: p.backend,
+            user: p.user,
+            password: p.password,
+            faults: p.faults,
+            stats: Mutex::new(Stats::default()),
+            log: p.log,
+            public_sync: tokio::sync::Mutex::new(()),
+            rt,
+        });
+        let jobs = core.pending_jobs();
+        let st = core.read();
+        let calls: Vec<(Job, BackendCall)> = jobs.into_iter().map(|j| {
+            let c = BackendCall::for_job(&st, &j);
+            (j, c)
+        }).collect();
+        drop(st);
+        for (job, call) in calls {
+            core.spawn_job(job, call);
+        }
+        core
+    }
+
+    /// Read access to the state.
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn pending_jobs(&self) -> Vec<Job> {
+        let st = self.read();
+        let mut jobs = Vec::new();
+        let mut add = |kind: Kind, id: &str, p: Option<models::Pending>| {
+            if let Some(p) = p {
+                jobs.push(Job { kind, id: id.to_string(), pending: p });
+            }
+        };
+        for d in st.domains.values() {
+            add(Kind::Domain, &d.id, d.pending);
+        }
+        for v in st.vlans.values() {
+            add(Kind::Vlan, &v.id, v.pending);
+        }
+        for s in st.servers.values() {
+            add(Kind::Server, &s.id, s.pending);
+        }
+        for r in st.firewall_rules.values() {
+            add(Kind::Firewall, &r.id, r.pending);
+        }
+        jobs
+    }
+
+    /// Runs `f` as one transaction: applied and journaled, or not at all. Returns its value, the
+    /// records to undo it, and the domains whose public exposure changed.
+    fn commit<T>(self: &Arc<Self>, f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>) -> ApiResult<(T, Vec<Record>, Vec<String>)> {
+        let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let mut tx = Tx::new(&mut st);
+        let value = match f(&mut tx) {
+            Ok(v) => v,
+            Err(e) => {
+                tx.rollback();
+                return Err(e);
+            }
+        };
+        let records = std::mem::take(&mut tx.records);
+        let jobs = std::mem::take(&mut tx.jobs);
+        let changed = std::mem::take(&mut tx.public_changed);
+        let inverse = tx.inverse();
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = store.append(&records) {
+            tracing::error!("journal write failed: {e}");
+            tx.rollback();
+            return Err(ApiError::unexpected("the emulator could not persist the change"));
+        }
+        drop(tx);
+        if let Err(e) = store.maybe_compact(&st) {
+            tracing::warn!("compaction failed: {e}");
+        }
+        drop(store);
+        let calls: Vec<(Job, BackendCall)> = jobs.into_iter().map(|j| {
+            let c = BackendCall::for_job(&st, &j);
+            (j, c)
+        }).collect();
+        drop(st);
+        for (job, call) in calls {
+            self.spawn_job(job, call);
+        }
+        Ok((value, inverse, changed))
+    }
+
+    /// Applies a change made through the API; then brings the backend's public exposure up to date,
+    /// undoing the change if the backend refuses it.
+    pub async fn change<T>(self: &Arc<Self>, f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>) -> ApiResult<T> {
+        let guard = self.public_sync.lock().await;
+        let (value, inverse, changed) = self.commit(f)?;
+        for d in &changed {
+            if let Err(e) = self.sync_public(d).await {
+                tracing::warn!("backend refused the public change of domain {d}: {e}");
+                let undo = inverse.clone();
+                let _ = self.commit(move |tx| {
+                    for r in undo {
+                        match r {
+                            Record::Put(res) => tx.put(res),
+                            Record::Del { kind, id } => tx.del(kind, &id),
+                            _ => {}
+                        }
+                    }
+                    Ok(())
+                });
+                for d in &changed {
+                    let _ = self.sync_public(d).await;
+                }
+                drop(guard);
+                return Err(ApiError::unexpected(format!("the network could not be changed: {e}")));
+            }
+        }
+        drop(guard);
+        Ok(value)
+    }
+
+    async fn sync_public(self: &Arc<Self>, domain_id: &str) -> Result<(), String> {
+        let (nats, rules) = {
+            let st = self.read();
+            let nats: Vec<NatSpec> = st
+                .nat_rules
+                .values()
+                .filter(|r| r.domain_id == domain_id)
+                .map(|r| NatSpec { id: r.id.clone(), internal: r.internal, external: r.external })
+                .collect();
+            (nats, firewall_rule::specs(&st, domain_id))
+        };
+        let backend = self.backend.clone();
+        let d = domain_id.to_string();
+        match tokio::task::spawn_blocking(move || backend.sync_public(&d, &nats, &rules)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn spawn_job(self: &Arc<Self>, job: Job, call: BackendCall) {
+        let core = self.clone();
+        self.rt.spawn(async move {
+            let outcome = clock::run_job(core.backend.clone(), call, job.pending.due_ms).await;
+            if let Err(e) = &outcome {
+                tracing::warn!("{} of {} failed: {e}", job.pending.op.action(), job.id);
+            }
+            core.complete(job, outcome);
+        });
+    }
+
+    fn complete(self: &Arc<Self>, job: Job, outcome: Result<(), String>) {
+        let res = self.commit(|tx| {
+            let (id, seq) = (&job.id, job.pending.seq);
+            match job.kind {
+                Kind::Domain => models::network_domain::complete(tx, id, seq, outcome),
+                Kind::Vlan => models::vlan::complete(tx, id, seq, outcome),
+                Kind::Server => models::server::complete(tx, id, seq, outcome),
+                Kind::Firewall => models::firewall_rule::complete(tx, id, seq, outcome),
+                Kind::IpBlock | Kind::Nat => {}
+            }
+            Ok(())
+        });
+        if let Err(e) = res {
+            tracing::error!("could not complete {}: {e}", job.id);
+        }
+    }
+
+    /// Removes every resource (the control endpoint `POST reset`). Pending jobs find nothing and end.
+    pub fn reset(self: &Arc<Self>) -> ApiResult<()> {
+        let ids: Vec<String> = self.read().servers.keys().cloned().collect();
+        let domains: Vec<String> = self.read().domains.keys().cloned().collect();
+        self.commit(|tx| {
+            tx.reset();
+            Ok(())
+        })?;
+        let backend = self.backend.clone();
+        self.rt.spawn_blocking(move || {
+            for s in ids {
+                let _ = backend.delete_server(&s);
+            }
+            for d in domains {
+                let _ = backend.sync_public(&d, &[], &[]);
+                let _ = backend.delete_domain(&d);
+            }
+        });
+        Ok(())
+    }
+
+    /// Whether the Basic credentials match.
+    pub fn check_credentials(&self, user: &str, password: &str) -> bool {
+        let a = user.as_bytes() == self.user.as_bytes();
+        let b = constant_time_eq(password.as_bytes(), self.password.as_bytes());
+        a & b
+    }
+
+    /// Writes a snapshot and empties the journal (used on clean shutdown).
+    pub fn compact(&self) {
+        let st = self.read();
+        if let Err(e) = self.store.lock().unwrap_or_else(|e| e.into_inner()).compact(&st) {
+            tracing::warn!("compaction failed: {e}");
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Public addresses (NAT external) of every private address, for statistics.
+pub fn public_of(st: &State, ip: std::net::Ipv4Addr) -> Option<std::net::Ipv4Addr> {
+    st.nat_rules.values().find(|r| r.internal == ip).map(|r| r.external)
+}

@@ -1,0 +1,365 @@
+//! HTTP routing (axum): Basic auth, the `/oec/0.9/myaccount` and `/caas/2.{minor}/{orgId}/...`
+//! operations, the `/emulator/v1/` control endpoints, fault injection, statistics and the request log.
+//! One fallback handler parses the path itself, so every request takes the same short path.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::Response;
+use base64::Engine;
+
+use super::control::{self, LogLine};
+use super::core::Core;
+use super::errors::{ApiError, Code};
+use super::faults::Fault;
+use super::models::OpKind;
+use super::responses::{self, Ctx, Format, body::MAX_BODY, catalogue, firewall_rule, nat_rule, network_domain, public_ip_block, server, vlan};
+
+/// The router serving everything.
+pub fn router(core: Arc<Core>) -> Router {
+    Router::new().fallback(handle).with_state(core)
+}
+
+/// Lowest and highest API minor version served.
+pub const MINORS: std::ops::RangeInclusive<u32> = 2..=13;
+
+struct Answer {
+    status: u16,
+    code: String,
+    body: String,
+    content_type: &'static str,
+    reset: bool,
+}
+
+impl Answer {
+    fn api(fmt: Format, status: u16, code: &str, body: String) -> Answer {
+        Answer { status, code: code.to_string(), body, content_type: fmt.content_type(), reset: false }
+    }
+    fn error(fmt: Format, operation: &str, e: &ApiError) -> Answer {
+        Answer::api(fmt, e.status, e.code.as_str(), responses::error_envelope(fmt, operation, e))
+    }
+    fn plain(status: u16, text: &str) -> Answer {
+        Answer { status, code: format!("HTTP_{status}"), body: text.to_string(), content_type: "text/plain; charset=utf-8", reset: false }
+    }
+    fn json(status: u16, v: &serde_json::Value) -> Answer {
+        Answer { status, code: format!("HTTP_{status}"), body: v.to_string(), content_type: "application/json", reset: false }
+    }
+}
+
+fn authorized(core: &Core, headers: &HeaderMap) -> bool {
+    let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
+    let Some(b64) = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")) else { return false };
+    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else { return false };
+    let Ok(s) = String::from_utf8(raw) else { return false };
+    let Some((u, p)) = s.split_once(':') else { return false };
+    core.check_credentials(u, p)
+}
+
+/// `deployServer` -> `DEPLOY_SERVER`.
+pub fn operation_name(op: &str) -> String {
+    let mut out = String::with_capacity(op.len() + 8);
+    for (i, c) in op.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+fn get_name(area_op: &str, id: bool) -> &'static str {
+    match (area_op, id) {
+        ("infrastructure/datacenter", _) => "LIST_DATACENTERS",
+        ("image/osImage", false) => "LIST_OS_IMAGES",
+        ("image/osImage", true) => "GET_OS_IMAGE",
+        ("image/customerImage", false) => "LIST_CUSTOMER_IMAGES",
+        ("image/customerImage", true) => "GET_CUSTOMER_IMAGE",
+        ("network/networkDomain", false) => "LIST_NETWORK_DOMAINS",
+        ("network/networkDomain", true) => "GET_NETWORK_DOMAIN",
+        ("network/vlan", false) => "LIST_VLANS",
+        ("network/vlan", true) => "GET_VLAN",
+        ("network/publicIpBlock", false) => "LIST_PUBLIC_IP_BLOCKS",
+        ("network/publicIpBlock", true) => "GET_PUBLIC_IP_BLOCK",
+        ("network/reservedPublicIpv4Address", false) => "LIST_RESERVED_PUBLIC_IPV4_ADDRESSES",
+        ("network/natRule", false) => "LIST_NAT_RULES",
+        ("network/natRule", true) => "GET_NAT_RULE",
+        ("network/firewallRule", false) => "LIST_FIREWALL_RULES",
+        ("network/firewallRule", true) => "GET_FIREWALL_RULE",
+        ("server/server", false) => "LIST_SERVERS",
+        ("server/server", true) => "GET_SERVER",
+        _ => "UNKNOWN",
+    }
+}
+
+fn is_known_post(area_op: &str) -> bool {
+    matches!(
+        area_op,
+        "network/deployNetworkDomain"
+            | "network/editNetworkDomain"
+            | "network/deleteNetworkDomain"
+            | "network/deployVlan"
+            | "network/editVlan"
+            | "network/deleteVlan"
+            | "network/addPublicIpBlock"
+            | "network/removePublicIpBlock"
+            | "network/createNatRule"
+            | "network/deleteNatRule"
+            | "network/createFirewallRule"
+            | "network/editFirewallRule"
+            | "network/deleteFirewallRule"
+            | "server/deployServer"
+            | "server/startServer"
+            | "server/shutdownServer"
+            | "server/powerOffServer"
+            | "server/rebootServer"
+            | "server/resetServer"
+            | "server/deleteServer"
+            | "server/cleanServer"
+            | "server/enableServerMonitoring"
+            | "server/changeServerMonitoringPlan"
+            | "server/disableServerMonitoring"
+    )
+}
+
+async fn dispatch(ctx: &Ctx<'_>, area_op: &str, id: Option<&str>, post: bool) -> Result<String, ApiError> {
+    if !post {
+        return match (area_op, id) {
+            ("infrastructure/datacenter", None) => catalogue::list_datacenters(ctx),
+            ("image/osImage", None) => catalogue::list_os_images(ctx),
+            ("image/osImage", Some(id)) => catalogue::get_os_image(ctx, id),
+            ("image/customerImage", id) => catalogue::customer_image(ctx, id),
+            ("network/networkDomain", None) => network_domain::list_domains(ctx),
+            ("network/networkDomain", Some(id)) => network_domain::get_domain(ctx, id),
+            ("network/vlan", None) => vlan::list_vlans(ctx),
+            ("network/vlan", Some(id)) => vlan::get_vlan(ctx, id),
+            ("network/publicIpBlock", None) => public_ip_block::list_blocks(ctx),
+            ("network/publicIpBlock", Some(id)) => public_ip_block::get_block(ctx, id),
+            ("network/reservedPublicIpv4Address", None) => public_ip_block::list_reserved(ctx),
+            ("network/natRule", None) => nat_rule::list_rules(ctx),
+            ("network/natRule", Some(id)) => nat_rule::get_rule(ctx, id),
+            ("network/firewallRule", None) => firewall_rule::list_rules(ctx),
+            ("network/firewallRule", Some(id)) => firewall_rule::get_rule(ctx, id),
+            ("server/server", None) => server::list_servers(ctx),
+            ("server/server", Some(id)) => server::get_server(ctx, id),
+            _ => Err(ApiError::new(Code::ResourceNotFound, format!("No such resource: {area_op}")).with_status(404)),
+        };
+    }
+    match area_op {
+        "network/deployNetworkDomain" => network_domain::deploy(ctx).await,
+        "network/editNetworkDomain" => network_domain::edit(ctx).await,
+        "network/deleteNetworkDomain" => network_domain::delete(ctx).await,
+        "network/deployVlan" => vlan::deploy(ctx).await,
+        "network/editVlan" => vlan::edit(ctx).await,
+        "network/deleteVlan" => vlan::delete(ctx).await,
+        "network/addPublicIpBlock" => public_ip_block::add(ctx).await,
+        "network/removePublicIpBlock" => public_ip_block::remove(ctx).await,
+        "network/createNatRule" => nat_rule::create(ctx).await,
+        "network/deleteNatRule" => nat_rule::delete(ctx).await,
+        "network/createFirewallRule" => firewall_rule::create(ctx).await,
+        "network/editFirewallRule" => firewall_rule::edit(ctx).await,
+        "network/deleteFirewallRule" => firewall_rule::delete(ctx).await,
+        "server/deployServer" => server::deploy(ctx).await,
+        "server/startServer" => server::action(ctx, "startServer", OpKind::StartServer).await,
+        "server/shutdownServer" => server::action(ctx, "shutdownServer", OpKind::ShutdownServer).await,
+        "server/powerOffServer" => server::action(ctx, "powerOffServer", OpKind::PowerOffServer).await,
+        "server/rebootServer" => server::action(ctx, "rebootServer", OpKind::RebootServer).await,
+        "server/resetServer" => server::action(ctx, "resetServer", OpKind::ResetServer).await,
+        "server/deleteServer" => server::action(ctx, "deleteServer", OpKind::DeleteServer).await,
+        "server/cleanServer" => server::action(ctx, "cleanServer", OpKind::CleanServer).await,
+        "server/enableServerMonitoring" => server::monitoring(ctx, "enableServerMonitoring").await,
+        "server/changeServerMonitoringPlan" => server::monitoring(ctx, "changeServerMonitoringPlan").await,
+        "server/disableServerMonitoring" => server::monitoring(ctx, "disableServerMonitoring").await,
+        _ => Err(ApiError::new(Code::ResourceNotFound, format!("No such operation: {area_op}")).with_status(404)),
+    }
+}
+
+fn myaccount(core: &Core) -> String {
+    let org = core.read().org_id.clone();
+    let mut user = String::new();
+    for c in core.user.chars() {
+        match c {
+            '&' => user.push_str("&amp;"),
+            '<' => user.push_str("&lt;"),
+            '>' => user.push_str("&gt;"),
+            c => user.push(c),
+        }
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
+<ns3:Account xmlns=\"http://oec.api.opsource.net/schemas/server\" xmlns:ns3=\"http://oec.api.opsource.net/schemas/directory\">\
+<ns3:userName>{user}</ns3:userName><ns3:fullName>Plumbery Emulator</ns3:fullName><ns3:firstName>Plumbery</ns3:firstName>\
+<ns3:lastName>Emulator</ns3:lastName><ns3:emailAddress>{user}@example.com</ns3:emailAddress><ns3:orgId>{org}</ns3:orgId>\
+<ns3:roles><ns3:role><ns3:name>server</ns3:name></ns3:role><ns3:role><ns3:name>network</ns3:name></ns3:role>\
+<ns3:role><ns3:name>primary administrator</ns3:name></ns3:role></ns3:roles></ns3:Account>"
+    )
+}
+
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY + 1).await.map_err(|_| {
+        ApiError::invalid("body", format!("request body exceeds {MAX_BODY} bytes or could not be read"))
+    })
+}
+
+async fn control(core: &Arc<Core>, method: &Method, what: &str, body: Body) -> Answer {
+    match (method.as_str(), what) {
+        ("GET", "stats") => Answer::json(200, &control::stats_json(core)),
+        ("POST", "reset") => match core.reset() {
+            Ok(()) => Answer::json(200, &serde_json::json!({"reset": true})),
+            Err(e) => Answer::json(500, &serde_json::json!({"error": e.message})),
+        },
+        ("GET", "faults") => Answer::json(200, &control::faults_json(core)),
+        ("PUT", "faults") => match read_body(body).await {
+            Ok(b) => match control::set_faults(core, &b) {
+                Ok(v) => Answer::json(200, &v),
+                Err(e) => Answer::json(400, &serde_json::json!({"error": e})),
+            },
+            Err(e) => Answer::json(400, &serde_json::json!({"error": e.message})),
+        },
+        _ => Answer::plain(404, "unknown control endpoint"),
+    }
+}
+
+async fn handle(State(core): State<Arc<Core>>, req: Request) -> Response {
+    let t0 = Instant::now();
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or("").to_string();
+    let fmt = match parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) {
+        Some(a) if a.contains("json") => Format::Json,
+        _ => Format::Xml,
+    };
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let mut logged_body = None;
+    let mut count = true;
+    let (operation, answer) = if !authorized(&core, &parts.headers) {
+        ("UNAUTHORIZED".to_string(), Answer::plain(401, "Invalid credentials."))
+    } else if let Some(what) = path.strip_prefix("/emulator/v1/") {
+        count = false;
+        (format!("CONTROL_{}", what.to_ascii_uppercase()), control(&core, &method, what, body).await)
+    } else if path == "/oec/0.9/myaccount" && method == Method::GET {
+        ("GET_MY_ACCOUNT".to_string(), Answer { status: 200, code: "OK".into(), body: myaccount(&core), content_type: "application/xml; charset=utf-8", reset: false })
+    } else {
+        api(&core, &method, &path, &query, fmt, &content_type, body, &mut logged_body).await
+    };
+    let ms = t0.elapsed().as_secs_f64() * 1000.0;
+    if count {
+        core.stats.lock().unwrap_or_else(|e| e.into_inner()).count(&operation, &answer.code);
+    }
+    tracing::debug!(%method, %path, %operation, code = %answer.code, status = answer.status, ms, "request");
+    core.log.write(LogLine {
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        method: method.to_string(),
+        path: if query.is_empty() { path } else { format!("{path}?{}", redact_query(&query)) },
+        operation,
+        response_code: answer.code.clone(),
+        status: answer.status,
+        ms: (ms * 1000.0).round() / 1000.0,
+        body: logged_body,
+    });
+    let mut b = Response::builder()
+        .status(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_REQUEST))
+        .header(header::CONTENT_TYPE, answer.content_type);
+    if answer.status == 401 {
+        b = b.header(header::WWW_AUTHENTICATE, "Basic realm=\"CloudControl\"");
+    }
+    let body = if answer.reset {
+        let s = futures_util::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("fault: connection reset")) });
+        Body::from_stream(s)
+    } else {
+        Body::from(answer.body)
+    };
+    b.body(body).unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+fn redact_query(q: &str) -> String {
+    q.split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if control::is_secret_key(k) => format!("{k}=<redacted>"),
+            _ => p.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn api(
+    core: &Arc<Core>,
+    method: &Method,
+    path: &str,
+    query: &str,
+    fmt: Format,
+    content_type: &str,
+    body: Body,
+    logged_body: &mut Option<serde_json::Value>,
+) -> (String, Answer) {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // caas / 2.N / org / area / op [/ id]
+    if segs.len() < 5 || segs.len() > 6 || segs[0] != "caas" {
+        let e = ApiError::new(Code::ResourceNotFound, format!("No such path: {path}")).with_status(404);
+        return ("UNKNOWN".into(), Answer::error(fmt, "UNKNOWN", &e));
+    }
+    let area_op = format!("{}/{}", segs[3], segs[4]);
+    let id = segs.get(5).copied().filter(|s| !s.is_empty());
+    let post = *method == Method::POST;
+    let operation = if post { operation_name(segs[4]) } else { get_name(&area_op, id.is_some()).to_string() };
+    let minor = segs[1].strip_prefix("2.").and_then(|m| m.parse::<u32>().ok()).filter(|m| MINORS.contains(m));
+    let Some(minor) = minor else {
+        let e = ApiError::invalid("version", format!("API version '{}' is not supported (2.2 to 2.13)", segs[1]));
+        return (operation.clone(), Answer::error(fmt, &operation, &e));
+    };
+    if segs[2] != core.read().org_id {
+        let e = ApiError::new(Code::AuthorizationFailure, format!("Organization {} is not yours.", segs[2]));
+        return (operation.clone(), Answer::error(fmt, &operation, &e));
+    }
+    let known = if post { id.is_none() && is_known_post(&area_op) } else { *method == Method::GET };
+    if !known {
+        let e = ApiError::new(Code::ResourceNotFound, format!("No such operation: {method} {area_op}")).with_status(404);
+        return (operation.clone(), Answer::error(fmt, &operation, &e));
+    }
+    let (fault, delay) = core.faults.draw(post);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    match fault {
+        Fault::Http503 => return (operation, Answer::plain(503, "Service Unavailable")),
+        Fault::Busy => {
+            let e = ApiError::busy("The resource is busy (injected fault); try again later.");
+            return (operation.clone(), Answer::error(fmt, &operation, &e));
+        }
+        Fault::Unexpected => {
+            let e = ApiError::unexpected("An unexpected error occurred (injected fault).");
+            return (operation.clone(), Answer::error(fmt, &operation, &e));
+        }
+        Fault::None | Fault::Reset => {}
+    }
+    let bytes = if post {
+        match read_body(body).await {
+            Ok(b) => b,
+            Err(e) => return (operation.clone(), Answer::error(fmt, &operation, &e)),
+        }
+    } else {
+        Bytes::new()
+    };
+    if post {
+        *logged_body = control::loggable_body(content_type, &bytes);
+    }
+    let q = responses::parse_query(query);
+    let ctx = Ctx { core, fmt, minor, query: &q, content_type, body: &bytes, operation: &operation, in_progress: Default::default() };
+    let mut answer = match dispatch(&ctx, &area_op, id, post).await {
+        Ok(body) => {
+            let code = if ctx.in_progress.load(std::sync::atomic::Ordering::Relaxed) { "IN_PROGRESS" } else { "OK" };
+            Answer::api(fmt, 200, code, body)
+        }
+        Err(e) => Answer::error(fmt, &operation, &e),
+    };
+    if fault == Fault::Reset && answer.status == 200 {
+        answer.reset = true;
+        answer.code = "CONNECTION_RESET".into();
+    }
+    (operation, answer)
+}
