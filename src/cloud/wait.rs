@@ -58,7 +58,7 @@ impl AsyncOp {
             AsyncOp::ShutdownServer => 30,
             AsyncOp::PowerOffServer => 10,
             AsyncOp::RebootServer => 40,
-            AsyncOp::ResetServer => 40,
+            AsyncOp::ResetServer => 20,
             AsyncOp::DeleteServer => 60,
             AsyncOp::CleanServer => 30,
             AsyncOp::Quick => 2,

@@ -92,10 +92,14 @@ pub enum ProfileError {
 impl Profile {
     /// Reads a YAML (or JSON) profile; absent keys keep their defaults.
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ProfileError::Read { path: path.display().to_string(), source })?;
-        let p: Profile = serde_yaml::from_str(&text)
-            .map_err(|e| ProfileError::Parse { path: path.display().to_string(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let p: Profile = serde_yaml::from_str(&text).map_err(|e| ProfileError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         let all = [
             p.deploy_network_domain,
             p.delete_network_domain,
@@ -140,7 +144,9 @@ impl Latency {
             OpKind::DeleteNetworkDomain => p.delete_network_domain,
             OpKind::DeployVlan => p.deploy_vlan,
             OpKind::DeleteVlan => p.delete_vlan,
-            OpKind::DeployServer => p.deploy_server + if start { p.deploy_server_started } else { 0.0 },
+            OpKind::DeployServer => {
+                p.deploy_server + if start { p.deploy_server_started } else { 0.0 }
+            }
             OpKind::StartServer => p.start_server,
             OpKind::ShutdownServer => p.shutdown_server,
             OpKind::PowerOffServer => p.power_off_server,
@@ -187,9 +193,12 @@ impl BackendCall {
             OpKind::DeployNetworkDomain => BackendCall::CreateDomain(id),
             OpKind::DeleteNetworkDomain => BackendCall::DeleteDomain(id),
             OpKind::DeployVlan | OpKind::DeleteVlan => match st.vlans.get(&id) {
-                Some(v) if job.pending.op == OpKind::DeployVlan => {
-                    BackendCall::CreateVlan(v.domain_id.clone(), id, v.gateway, v.network.prefix_len())
-                }
+                Some(v) if job.pending.op == OpKind::DeployVlan => BackendCall::CreateVlan(
+                    v.domain_id.clone(),
+                    id,
+                    v.gateway,
+                    v.network.prefix_len(),
+                ),
                 Some(v) => BackendCall::DeleteVlan(v.domain_id.clone(), id),
                 None => BackendCall::Nothing,
             },
@@ -229,7 +238,11 @@ impl BackendCall {
 
 /// Runs `call` on a blocking thread and sleeps until `due_ms` at the same time; returns the call's
 /// outcome once both are over.
-pub async fn run_job(backend: Arc<dyn NodeBackend>, call: BackendCall, due_ms: i64) -> Result<(), String> {
+pub async fn run_job(
+    backend: Arc<dyn NodeBackend>,
+    call: BackendCall,
+    due_ms: i64,
+) -> Result<(), String> {
     let work = tokio::task::spawn_blocking(move || call.run(backend.as_ref()));
     let wait = async {
         let left = due_ms - super::models::now_ms();
@@ -251,11 +264,17 @@ mod tests {
 
     #[test]
     fn latency_scales_and_adds_the_start_time() {
-        let l = Latency { profile: Profile::default(), time_scale: 0.001 };
+        let l = Latency {
+            profile: Profile::default(),
+            time_scale: 0.001,
+        };
         assert_eq!(l.ms(OpKind::DeployServer, false), 240);
         assert_eq!(l.ms(OpKind::DeployServer, true), 270);
         assert_eq!(l.ms(OpKind::CreateFirewallRule, false), 2);
-        let l = Latency { profile: Profile::default(), time_scale: 1.0 };
+        let l = Latency {
+            profile: Profile::default(),
+            time_scale: 1.0,
+        };
         assert_eq!(l.ms(OpKind::DeployNetworkDomain, false), 60_000);
     }
 

@@ -36,7 +36,11 @@ impl Stats {
 pub fn stats_json(core: &Core) -> Value {
     let s = core.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let st = core.read();
-    let client_rules = st.firewall_rules.values().filter(|r| !r.is_default()).count();
+    let client_rules = st
+        .firewall_rules
+        .values()
+        .filter(|r| !r.is_default())
+        .count();
     let servers: Vec<Value> = st
         .servers
         .values()
@@ -93,7 +97,8 @@ pub fn set_faults(core: &Core, body: &[u8]) -> Result<Value, String> {
         }
         Some(_) => return Err("spec must be a string".into()),
         None => {
-            let f: FaultSpec = serde_json::from_value(Value::Object(obj.clone())).map_err(|e| e.to_string())?;
+            let f: FaultSpec =
+                serde_json::from_value(Value::Object(obj.clone())).map_err(|e| e.to_string())?;
             f.check().map_err(|e| e.to_string())?;
             f
         }
@@ -134,20 +139,26 @@ impl RequestLog {
     /// Appends to `path` (created with mode 0600).
     pub fn open(path: &Path) -> std::io::Result<RequestLog> {
         use std::os::unix::fs::OpenOptionsExt;
-        let f = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
         let (tx, rx) = mpsc::channel::<LogLine>();
-        std::thread::Builder::new().name("emulator-log".into()).spawn(move || {
-            let mut w = std::io::BufWriter::new(f);
-            while let Ok(line) = rx.recv() {
-                let _ = serde_json::to_writer(&mut w, &line);
-                let _ = w.write_all(b"\n");
-                while let Ok(line) = rx.try_recv() {
+        std::thread::Builder::new()
+            .name("emulator-log".into())
+            .spawn(move || {
+                let mut w = std::io::BufWriter::new(f);
+                while let Ok(line) = rx.recv() {
                     let _ = serde_json::to_writer(&mut w, &line);
                     let _ = w.write_all(b"\n");
+                    while let Ok(line) = rx.try_recv() {
+                        let _ = serde_json::to_writer(&mut w, &line);
+                        let _ = w.write_all(b"\n");
+                    }
+                    let _ = w.flush();
                 }
-                let _ = w.flush();
-            }
-        })?;
+            })?;
         Ok(RequestLog { tx: Some(tx) })
     }
 
@@ -167,7 +178,16 @@ impl RequestLog {
 /// Whether a field name designates a secret.
 pub fn is_secret_key(k: &str) -> bool {
     let k = k.to_ascii_lowercase();
-    ["password", "secret", "privatekey", "private_key", "token", "passphrase"].iter().any(|s| k.contains(s))
+    [
+        "password",
+        "secret",
+        "privatekey",
+        "private_key",
+        "token",
+        "passphrase",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 /// Replaces every secret field of a parsed body by `"<redacted>"`.
@@ -204,7 +224,10 @@ pub fn loggable_body(content_type: &str, body: &[u8]) -> Option<Value> {
             redact(v);
             Some(v.clone())
         }
-        None => Some(Value::String(format!("<{} bytes, unparseable>", body.len()))),
+        None => Some(Value::String(format!(
+            "<{} bytes, unparseable>",
+            body.len()
+        ))),
     }
 }
 
@@ -218,7 +241,11 @@ mod tests {
         let v = loggable_body("application/xml", xml).unwrap();
         assert!(!v.to_string().contains("S3cr3t"));
         assert_eq!(v["administratorPassword"], "<redacted>");
-        let v = loggable_body("application/json", br#"{"x":{"clientSecret":"abc"},"name":"n"}"#).unwrap();
+        let v = loggable_body(
+            "application/json",
+            br#"{"x":{"clientSecret":"abc"},"name":"n"}"#,
+        )
+        .unwrap();
         assert!(!v.to_string().contains("abc"));
         let v = loggable_body("", b"<broken S3cr3t").unwrap();
         assert!(!v.to_string().contains("S3cr3t"));

@@ -72,10 +72,13 @@ impl Core {
         });
         let jobs = core.pending_jobs();
         let st = core.read();
-        let calls: Vec<(Job, BackendCall)> = jobs.into_iter().map(|j| {
-            let c = BackendCall::for_job(&st, &j);
-            (j, c)
-        }).collect();
+        let calls: Vec<(Job, BackendCall)> = jobs
+            .into_iter()
+            .map(|j| {
+                let c = BackendCall::for_job(&st, &j);
+                (j, c)
+            })
+            .collect();
         drop(st);
         for (job, call) in calls {
             core.spawn_job(job, call);
@@ -93,7 +96,11 @@ impl Core {
         let mut jobs = Vec::new();
         let mut add = |kind: Kind, id: &str, p: Option<models::Pending>| {
             if let Some(p) = p {
-                jobs.push(Job { kind, id: id.to_string(), pending: p });
+                jobs.push(Job {
+                    kind,
+                    id: id.to_string(),
+                    pending: p,
+                });
             }
         };
         for d in st.domains.values() {
@@ -113,7 +120,10 @@ impl Core {
 
     /// Runs `f` as one transaction: applied and journaled, or not at all. Returns its value, the
     /// records to undo it, and the domains whose public exposure changed.
-    fn commit<T>(self: &Arc<Self>, f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>) -> ApiResult<(T, Vec<Record>, Vec<String>)> {
+    fn commit<T>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>,
+    ) -> ApiResult<(T, Vec<Record>, Vec<String>)> {
         let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
         let mut tx = Tx::new(&mut st);
         let value = match f(&mut tx) {
@@ -131,17 +141,22 @@ impl Core {
         if let Err(e) = store.append(&records) {
             tracing::error!("journal write failed: {e}");
             tx.rollback();
-            return Err(ApiError::unexpected("the emulator could not persist the change"));
+            return Err(ApiError::unexpected(
+                "the emulator could not persist the change",
+            ));
         }
         drop(tx);
         if let Err(e) = store.maybe_compact(&st) {
             tracing::warn!("compaction failed: {e}");
         }
         drop(store);
-        let calls: Vec<(Job, BackendCall)> = jobs.into_iter().map(|j| {
-            let c = BackendCall::for_job(&st, &j);
-            (j, c)
-        }).collect();
+        let calls: Vec<(Job, BackendCall)> = jobs
+            .into_iter()
+            .map(|j| {
+                let c = BackendCall::for_job(&st, &j);
+                (j, c)
+            })
+            .collect();
         drop(st);
         for (job, call) in calls {
             self.spawn_job(job, call);
@@ -151,7 +166,10 @@ impl Core {
 
     /// Applies a change made through the API; then brings the backend's public exposure up to date,
     /// undoing the change if the backend refuses it.
-    pub async fn change<T>(self: &Arc<Self>, f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>) -> ApiResult<T> {
+    pub async fn change<T>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>,
+    ) -> ApiResult<T> {
         let guard = self.public_sync.lock().await;
         let (value, inverse, changed) = self.commit(f)?;
         for d in &changed {
@@ -172,7 +190,9 @@ impl Core {
                     let _ = self.sync_public(d).await;
                 }
                 drop(guard);
-                return Err(ApiError::unexpected(format!("the network could not be changed: {e}")));
+                return Err(ApiError::unexpected(format!(
+                    "the network could not be changed: {e}"
+                )));
             }
         }
         drop(guard);
@@ -186,7 +206,11 @@ impl Core {
                 .nat_rules
                 .values()
                 .filter(|r| r.domain_id == domain_id)
-                .map(|r| NatSpec { id: r.id.clone(), internal: r.internal, external: r.external })
+                .map(|r| NatSpec {
+                    id: r.id.clone(),
+                    internal: r.internal,
+                    external: r.external,
+                })
                 .collect();
             (nats, firewall_rule::specs(&st, domain_id))
         };
@@ -258,7 +282,12 @@ impl Core {
     /// Writes a snapshot and empties the journal (used on clean shutdown).
     pub fn compact(&self) {
         let st = self.read();
-        if let Err(e) = self.store.lock().unwrap_or_else(|e| e.into_inner()).compact(&st) {
+        if let Err(e) = self
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .compact(&st)
+        {
             tracing::warn!("compaction failed: {e}");
         }
     }
@@ -273,5 +302,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Public addresses (NAT external) of every private address, for statistics.
 pub fn public_of(st: &State, ip: std::net::Ipv4Addr) -> Option<std::net::Ipv4Addr> {
-    st.nat_rules.values().find(|r| r.internal == ip).map(|r| r.external)
+    st.nat_rules
+        .values()
+        .find(|r| r.internal == ip)
+        .map(|r| r.external)
 }

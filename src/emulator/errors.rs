@@ -84,7 +84,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error answered with HTTP 400.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), status: 400 }
+        ApiError {
+            code,
+            message: message.into(),
+            status: 400,
+        }
     }
     /// `RESOURCE_NOT_FOUND` for `what` (e.g. "Server") with `id`.
     pub fn not_found(what: &str, id: &str) -> Self {

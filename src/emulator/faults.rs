@@ -45,9 +45,13 @@ impl FaultSpec {
                 .ok_or_else(|| FaultSpecError(format!("'{part}' is not KEY=VALUE")))?;
             let (k, v) = (k.trim(), v.trim());
             let prob = || -> Result<f64, FaultSpecError> {
-                let p: f64 = v.parse().map_err(|_| FaultSpecError(format!("{k}: '{v}' is not a number")))?;
+                let p: f64 = v
+                    .parse()
+                    .map_err(|_| FaultSpecError(format!("{k}: '{v}' is not a number")))?;
                 if !(0.0..=1.0).contains(&p) {
-                    return Err(FaultSpecError(format!("{k}: {p} is not a probability within 0..1")));
+                    return Err(FaultSpecError(format!(
+                        "{k}: {p} is not a probability within 0..1"
+                    )));
                 }
                 Ok(p)
             };
@@ -56,8 +60,16 @@ impl FaultSpec {
                 "unexpected" => f.unexpected = prob()?,
                 "http503" => f.http503 = prob()?,
                 "reset" => f.reset = prob()?,
-                "delay" => f.delay_ms = parse_ms(v).ok_or_else(|| FaultSpecError(format!("delay: '{v}' is not a duration such as 50ms or 1s")))?,
-                _ => return Err(FaultSpecError(format!("unknown fault '{k}' (busy, unexpected, http503, reset, delay)"))),
+                "delay" => {
+                    f.delay_ms = parse_ms(v).ok_or_else(|| {
+                        FaultSpecError(format!("delay: '{v}' is not a duration such as 50ms or 1s"))
+                    })?
+                }
+                _ => {
+                    return Err(FaultSpecError(format!(
+                        "unknown fault '{k}' (busy, unexpected, http503, reset, delay)"
+                    )));
+                }
             }
         }
         f.check()?;
@@ -81,7 +93,11 @@ fn parse_ms(v: &str) -> Option<u64> {
     if let Some(n) = v.strip_suffix("ms") {
         n.trim().parse().ok()
     } else if let Some(n) = v.strip_suffix('s') {
-        n.trim().parse::<f64>().ok().filter(|x| *x >= 0.0).map(|x| (x * 1000.0) as u64)
+        n.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| *x >= 0.0)
+            .map(|x| (x * 1000.0) as u64)
     } else {
         v.parse().ok()
     }
@@ -111,7 +127,9 @@ pub struct Faults {
 impl Faults {
     /// Faults per `spec`, drawn from a generator seeded with `seed`.
     pub fn new(spec: FaultSpec, seed: u64) -> Self {
-        Faults { inner: Mutex::new((spec, StdRng::seed_from_u64(seed))) }
+        Faults {
+            inner: Mutex::new((spec, StdRng::seed_from_u64(seed))),
+        }
     }
 
     /// The current spec.
@@ -160,8 +178,18 @@ mod tests {
 
     #[test]
     fn parses_the_documented_spec() {
-        let f = FaultSpec::parse("busy=0.1,unexpected=0.02,http503=0.02,reset=0.01,delay=50ms").unwrap();
-        assert_eq!(f, FaultSpec { busy: 0.1, unexpected: 0.02, http503: 0.02, reset: 0.01, delay_ms: 50 });
+        let f = FaultSpec::parse("busy=0.1,unexpected=0.02,http503=0.02,reset=0.01,delay=50ms")
+            .unwrap();
+        assert_eq!(
+            f,
+            FaultSpec {
+                busy: 0.1,
+                unexpected: 0.02,
+                http503: 0.02,
+                reset: 0.01,
+                delay_ms: 50
+            }
+        );
         assert_eq!(FaultSpec::parse("delay=1.5s").unwrap().delay_ms, 1500);
         assert!(FaultSpec::parse("busy=2").is_err());
         assert!(FaultSpec::parse("bsy=0.1").is_err());
@@ -182,6 +210,10 @@ mod tests {
         let busy = r.iter().filter(|f| **f == Fault::Busy).count();
         assert!((30..90).contains(&busy), "busy {busy} of 200 at p=0.3");
         let f = Faults::new(FaultSpec::parse("busy=1").unwrap(), 1);
-        assert_eq!(f.draw(false).0, Fault::None, "reads never get RESOURCE_BUSY");
+        assert_eq!(
+            f.draw(false).0,
+            Fault::None,
+            "reads never get RESOURCE_BUSY"
+        );
     }
 }

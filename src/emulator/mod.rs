@@ -187,7 +187,11 @@ pub async fn run(
         }
     };
     let ca = tls.as_ref().map(|_| cfg.state_dir.join("ca.pem"));
-    let _ = ready.send(Ok(Ready { url, core: core.clone(), ca }));
+    let _ = ready.send(Ok(Ready {
+        url,
+        core: core.clone(),
+        ca,
+    }));
     let (kind_tx, kind_rx) = tokio::sync::oneshot::channel::<Stop>();
     let signal = async move {
         let k = stop.await;
@@ -199,7 +203,11 @@ pub async fn run(
             let l = tls::TlsListener::new(listener, acceptor);
             axum::serve(l, app).with_graceful_shutdown(signal).await
         }
-        None => axum::serve(listener, app).with_graceful_shutdown(signal).await,
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(signal)
+                .await
+        }
     };
     if let Err(e) = served {
         tracing::error!("server error: {e}");
@@ -214,13 +222,24 @@ pub async fn run(
     drop(lock);
 }
 
-type Prepared = (tokio::net::TcpListener, Arc<core::Core>, nix::fcntl::Flock<std::fs::File>, String, Option<tls::Acceptor>);
+type Prepared = (
+    tokio::net::TcpListener,
+    Arc<core::Core>,
+    nix::fcntl::Flock<std::fs::File>,
+    String,
+    Option<tls::Acceptor>,
+);
 
 async fn prepare(cfg: &EmulatorConfig) -> Result<Prepared, EmulatorError> {
     if !cfg.time_scale.is_finite() || cfg.time_scale < 0.0 {
-        return Err(EmulatorError::Config(format!("time scale {} must be a non-negative number", cfg.time_scale)));
+        return Err(EmulatorError::Config(format!(
+            "time scale {} must be a non-negative number",
+            cfg.time_scale
+        )));
     }
-    cfg.faults.check().map_err(|e| EmulatorError::Config(e.to_string()))?;
+    cfg.faults
+        .check()
+        .map_err(|e| EmulatorError::Config(e.to_string()))?;
     let dir = &cfg.state_dir;
     std::fs::create_dir_all(dir).map_err(ioerr(format!("create {}", dir.display())))?;
     let lockf = std::fs::OpenOptions::new()
@@ -234,20 +253,31 @@ async fn prepare(cfg: &EmulatorConfig) -> Result<Prepared, EmulatorError> {
     let (store, state) = store::Store::open(dir, cfg.fsync)?;
     let backend: Arc<dyn NodeBackend> = match &cfg.nodes {
         Nodes::None => Arc::new(NoBackend),
-        Nodes::Local => nodes::local_backend(&dir.join("nodes")).map_err(|e| EmulatorError::Backend(e.to_string()))?,
+        Nodes::Local => nodes::local_backend(&dir.join("nodes"))
+            .map_err(|e| EmulatorError::Backend(e.to_string()))?,
         Nodes::Custom(b) => b.clone(),
     };
-    let log = control::RequestLog::open(&dir.join("requests.log")).map_err(ioerr("open request log"))?;
-    let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(ioerr(format!("listen on {}", cfg.listen)))?;
+    let log =
+        control::RequestLog::open(&dir.join("requests.log")).map_err(ioerr("open request log"))?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(ioerr(format!("listen on {}", cfg.listen)))?;
     let addr = listener.local_addr().map_err(ioerr("local address"))?;
-    let tls = if cfg.tls { Some(tls::setup(dir, addr).map_err(|e| EmulatorError::Config(e.to_string()))?) } else { None };
+    let tls = if cfg.tls {
+        Some(tls::setup(dir, addr).map_err(|e| EmulatorError::Config(e.to_string()))?)
+    } else {
+        None
+    };
     let scheme = if cfg.tls { "https" } else { "http" };
     let url = format!("{scheme}://{addr}");
     let core = core::Core::new(
         core::CoreParts {
             state,
             store,
-            lat: Latency { profile: cfg.profile.clone(), time_scale: cfg.time_scale },
+            lat: Latency {
+                profile: cfg.profile.clone(),
+                time_scale: cfg.time_scale,
+            },
             backend,
             user: cfg.user.clone(),
             password: cfg.password.clone(),
@@ -282,26 +312,44 @@ impl Emulator {
         let thread = std::thread::Builder::new()
             .name("emulator".into())
             .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
                     Ok(rt) => rt,
                     Err(e) => {
-                        let _ = ready_tx.send(Err(EmulatorError::Io { what: "tokio runtime".into(), source: e }));
+                        let _ = ready_tx.send(Err(EmulatorError::Io {
+                            what: "tokio runtime".into(),
+                            source: e,
+                        }));
                         return;
                     }
                 };
-                rt.block_on(run(cfg, ready_tx, async move { stop_rx.await.unwrap_or(Stop::Graceful) }));
+                rt.block_on(run(cfg, ready_tx, async move {
+                    stop_rx.await.unwrap_or(Stop::Graceful)
+                }));
                 rt.shutdown_timeout(std::time::Duration::from_secs(5));
             })
             .map_err(ioerr("spawn emulator thread"))?;
         match ready_rx.blocking_recv() {
-            Ok(Ok(r)) => Ok(RunningEmulator { url: r.url, core: r.core, ca: r.ca, state_dir, stop: Some(stop_tx), thread: Some(thread) }),
+            Ok(Ok(r)) => Ok(RunningEmulator {
+                url: r.url,
+                core: r.core,
+                ca: r.ca,
+                state_dir,
+                stop: Some(stop_tx),
+                thread: Some(thread),
+            }),
             Ok(Err(e)) => {
                 let _ = thread.join();
                 Err(e)
             }
             Err(_) => {
                 let _ = thread.join();
-                Err(EmulatorError::Config("the emulator thread ended before it was ready".into()))
+                Err(EmulatorError::Config(
+                    "the emulator thread ended before it was ready".into(),
+                ))
             }
         }
     }

@@ -17,7 +17,10 @@ use super::core::Core;
 use super::errors::{ApiError, Code};
 use super::faults::Fault;
 use super::models::OpKind;
-use super::responses::{self, Ctx, Format, body::MAX_BODY, catalogue, firewall_rule, nat_rule, network_domain, public_ip_block, server, vlan};
+use super::responses::{
+    self, Ctx, Format, body::MAX_BODY, catalogue, firewall_rule, nat_rule, network_domain,
+    public_ip_block, server, vlan,
+};
 
 /// The router serving everything.
 pub fn router(core: Arc<Core>) -> Router {
@@ -37,25 +40,64 @@ struct Answer {
 
 impl Answer {
     fn api(fmt: Format, status: u16, code: &str, body: String) -> Answer {
-        Answer { status, code: code.to_string(), body, content_type: fmt.content_type(), reset: false }
+        Answer {
+            status,
+            code: code.to_string(),
+            body,
+            content_type: fmt.content_type(),
+            reset: false,
+        }
     }
     fn error(fmt: Format, operation: &str, e: &ApiError) -> Answer {
-        Answer::api(fmt, e.status, e.code.as_str(), responses::error_envelope(fmt, operation, e))
+        Answer::api(
+            fmt,
+            e.status,
+            e.code.as_str(),
+            responses::error_envelope(fmt, operation, e),
+        )
     }
     fn plain(status: u16, text: &str) -> Answer {
-        Answer { status, code: format!("HTTP_{status}"), body: text.to_string(), content_type: "text/plain; charset=utf-8", reset: false }
+        Answer {
+            status,
+            code: format!("HTTP_{status}"),
+            body: text.to_string(),
+            content_type: "text/plain; charset=utf-8",
+            reset: false,
+        }
     }
     fn json(status: u16, v: &serde_json::Value) -> Answer {
-        Answer { status, code: format!("HTTP_{status}"), body: v.to_string(), content_type: "application/json", reset: false }
+        Answer {
+            status,
+            code: format!("HTTP_{status}"),
+            body: v.to_string(),
+            content_type: "application/json",
+            reset: false,
+        }
     }
 }
 
 fn authorized(core: &Core, headers: &HeaderMap) -> bool {
-    let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
-    let Some(b64) = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")) else { return false };
-    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else { return false };
-    let Ok(s) = String::from_utf8(raw) else { return false };
-    let Some((u, p)) = s.split_once(':') else { return false };
+    let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some(b64) = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))
+    else {
+        return false;
+    };
+    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
+        return false;
+    };
+    let Ok(s) = String::from_utf8(raw) else {
+        return false;
+    };
+    let Some((u, p)) = s.split_once(':') else {
+        return false;
+    };
     core.check_credentials(u, p)
 }
 
@@ -125,7 +167,12 @@ fn is_known_post(area_op: &str) -> bool {
     )
 }
 
-async fn dispatch(ctx: &Ctx<'_>, area_op: &str, id: Option<&str>, post: bool) -> Result<String, ApiError> {
+async fn dispatch(
+    ctx: &Ctx<'_>,
+    area_op: &str,
+    id: Option<&str>,
+    post: bool,
+) -> Result<String, ApiError> {
     if !post {
         return match (area_op, id) {
             ("infrastructure/datacenter", None) => catalogue::list_datacenters(ctx),
@@ -145,7 +192,11 @@ async fn dispatch(ctx: &Ctx<'_>, area_op: &str, id: Option<&str>, post: bool) ->
             ("network/firewallRule", Some(id)) => firewall_rule::get_rule(ctx, id),
             ("server/server", None) => server::list_servers(ctx),
             ("server/server", Some(id)) => server::get_server(ctx, id),
-            _ => Err(ApiError::new(Code::ResourceNotFound, format!("No such resource: {area_op}")).with_status(404)),
+            _ => Err(ApiError::new(
+                Code::ResourceNotFound,
+                format!("No such resource: {area_op}"),
+            )
+            .with_status(404)),
         };
     }
     match area_op {
@@ -164,16 +215,28 @@ async fn dispatch(ctx: &Ctx<'_>, area_op: &str, id: Option<&str>, post: bool) ->
         "network/deleteFirewallRule" => firewall_rule::delete(ctx).await,
         "server/deployServer" => server::deploy(ctx).await,
         "server/startServer" => server::action(ctx, "startServer", OpKind::StartServer).await,
-        "server/shutdownServer" => server::action(ctx, "shutdownServer", OpKind::ShutdownServer).await,
-        "server/powerOffServer" => server::action(ctx, "powerOffServer", OpKind::PowerOffServer).await,
+        "server/shutdownServer" => {
+            server::action(ctx, "shutdownServer", OpKind::ShutdownServer).await
+        }
+        "server/powerOffServer" => {
+            server::action(ctx, "powerOffServer", OpKind::PowerOffServer).await
+        }
         "server/rebootServer" => server::action(ctx, "rebootServer", OpKind::RebootServer).await,
         "server/resetServer" => server::action(ctx, "resetServer", OpKind::ResetServer).await,
         "server/deleteServer" => server::action(ctx, "deleteServer", OpKind::DeleteServer).await,
         "server/cleanServer" => server::action(ctx, "cleanServer", OpKind::CleanServer).await,
         "server/enableServerMonitoring" => server::monitoring(ctx, "enableServerMonitoring").await,
-        "server/changeServerMonitoringPlan" => server::monitoring(ctx, "changeServerMonitoringPlan").await,
-        "server/disableServerMonitoring" => server::monitoring(ctx, "disableServerMonitoring").await,
-        _ => Err(ApiError::new(Code::ResourceNotFound, format!("No such operation: {area_op}")).with_status(404)),
+        "server/changeServerMonitoringPlan" => {
+            server::monitoring(ctx, "changeServerMonitoringPlan").await
+        }
+        "server/disableServerMonitoring" => {
+            server::monitoring(ctx, "disableServerMonitoring").await
+        }
+        _ => Err(ApiError::new(
+            Code::ResourceNotFound,
+            format!("No such operation: {area_op}"),
+        )
+        .with_status(404)),
     }
 }
 
@@ -200,7 +263,10 @@ fn myaccount(core: &Core) -> String {
 
 async fn read_body(body: Body) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, MAX_BODY + 1).await.map_err(|_| {
-        ApiError::invalid("body", format!("request body exceeds {MAX_BODY} bytes or could not be read"))
+        ApiError::invalid(
+            "body",
+            format!("request body exceeds {MAX_BODY} bytes or could not be read"),
+        )
     })
 }
 
@@ -229,32 +295,73 @@ async fn handle(State(core): State<Arc<Core>>, req: Request) -> Response {
     let method = parts.method.clone();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
-    let fmt = match parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) {
+    let fmt = match parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(a) if a.contains("json") => Format::Json,
         _ => Format::Xml,
     };
-    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let mut logged_body = None;
     let mut count = true;
     let (operation, answer) = if !authorized(&core, &parts.headers) {
-        ("UNAUTHORIZED".to_string(), Answer::plain(401, "Invalid credentials."))
+        (
+            "UNAUTHORIZED".to_string(),
+            Answer::plain(401, "Invalid credentials."),
+        )
     } else if let Some(what) = path.strip_prefix("/emulator/v1/") {
         count = false;
-        (format!("CONTROL_{}", what.to_ascii_uppercase()), control(&core, &method, what, body).await)
+        (
+            format!("CONTROL_{}", what.to_ascii_uppercase()),
+            control(&core, &method, what, body).await,
+        )
     } else if path == "/oec/0.9/myaccount" && method == Method::GET {
-        ("GET_MY_ACCOUNT".to_string(), Answer { status: 200, code: "OK".into(), body: myaccount(&core), content_type: "application/xml; charset=utf-8", reset: false })
+        (
+            "GET_MY_ACCOUNT".to_string(),
+            Answer {
+                status: 200,
+                code: "OK".into(),
+                body: myaccount(&core),
+                content_type: "application/xml; charset=utf-8",
+                reset: false,
+            },
+        )
     } else {
-        api(&core, &method, &path, &query, fmt, &content_type, body, &mut logged_body).await
+        api(
+            &core,
+            &method,
+            &path,
+            &query,
+            fmt,
+            &content_type,
+            body,
+            &mut logged_body,
+        )
+        .await
     };
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
     if count {
-        core.stats.lock().unwrap_or_else(|e| e.into_inner()).count(&operation, &answer.code);
+        core.stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .count(&operation, &answer.code);
     }
     tracing::debug!(%method, %path, %operation, code = %answer.code, status = answer.status, ms, "request");
     core.log.write(LogLine {
         time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         method: method.to_string(),
-        path: if query.is_empty() { path } else { format!("{path}?{}", redact_query(&query)) },
+        path: if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{}", redact_query(&query))
+        },
         operation,
         response_code: answer.code.clone(),
         status: answer.status,
@@ -268,12 +375,15 @@ async fn handle(State(core): State<Arc<Core>>, req: Request) -> Response {
         b = b.header(header::WWW_AUTHENTICATE, "Basic realm=\"CloudControl\"");
     }
     let body = if answer.reset {
-        let s = futures_util::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("fault: connection reset")) });
+        let s = futures_util::stream::once(async {
+            Err::<Bytes, std::io::Error>(std::io::Error::other("fault: connection reset"))
+        });
         Body::from_stream(s)
     } else {
         Body::from(answer.body)
     };
-    b.body(body).unwrap_or_else(|_| Response::new(Body::empty()))
+    b.body(body)
+        .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
 fn redact_query(q: &str) -> String {
@@ -300,25 +410,47 @@ async fn api(
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     // caas / 2.N / org / area / op [/ id]
     if segs.len() < 5 || segs.len() > 6 || segs[0] != "caas" {
-        let e = ApiError::new(Code::ResourceNotFound, format!("No such path: {path}")).with_status(404);
+        let e =
+            ApiError::new(Code::ResourceNotFound, format!("No such path: {path}")).with_status(404);
         return ("UNKNOWN".into(), Answer::error(fmt, "UNKNOWN", &e));
     }
     let area_op = format!("{}/{}", segs[3], segs[4]);
     let id = segs.get(5).copied().filter(|s| !s.is_empty());
     let post = *method == Method::POST;
-    let operation = if post { operation_name(segs[4]) } else { get_name(&area_op, id.is_some()).to_string() };
-    let minor = segs[1].strip_prefix("2.").and_then(|m| m.parse::<u32>().ok()).filter(|m| MINORS.contains(m));
+    let operation = if post {
+        operation_name(segs[4])
+    } else {
+        get_name(&area_op, id.is_some()).to_string()
+    };
+    let minor = segs[1]
+        .strip_prefix("2.")
+        .and_then(|m| m.parse::<u32>().ok())
+        .filter(|m| MINORS.contains(m));
     let Some(minor) = minor else {
-        let e = ApiError::invalid("version", format!("API version '{}' is not supported (2.2 to 2.13)", segs[1]));
+        let e = ApiError::invalid(
+            "version",
+            format!("API version '{}' is not supported (2.2 to 2.13)", segs[1]),
+        );
         return (operation.clone(), Answer::error(fmt, &operation, &e));
     };
     if segs[2] != core.read().org_id {
-        let e = ApiError::new(Code::AuthorizationFailure, format!("Organization {} is not yours.", segs[2]));
+        let e = ApiError::new(
+            Code::AuthorizationFailure,
+            format!("Organization {} is not yours.", segs[2]),
+        );
         return (operation.clone(), Answer::error(fmt, &operation, &e));
     }
-    let known = if post { id.is_none() && is_known_post(&area_op) } else { *method == Method::GET };
+    let known = if post {
+        id.is_none() && is_known_post(&area_op)
+    } else {
+        *method == Method::GET
+    };
     if !known {
-        let e = ApiError::new(Code::ResourceNotFound, format!("No such operation: {method} {area_op}")).with_status(404);
+        let e = ApiError::new(
+            Code::ResourceNotFound,
+            format!("No such operation: {method} {area_op}"),
+        )
+        .with_status(404);
         return (operation.clone(), Answer::error(fmt, &operation, &e));
     }
     let (fault, delay) = core.faults.draw(post);
@@ -349,10 +481,23 @@ async fn api(
         *logged_body = control::loggable_body(content_type, &bytes);
     }
     let q = responses::parse_query(query);
-    let ctx = Ctx { core, fmt, minor, query: &q, content_type, body: &bytes, operation: &operation, in_progress: Default::default() };
+    let ctx = Ctx {
+        core,
+        fmt,
+        minor,
+        query: &q,
+        content_type,
+        body: &bytes,
+        operation: &operation,
+        in_progress: Default::default(),
+    };
     let mut answer = match dispatch(&ctx, &area_op, id, post).await {
         Ok(body) => {
-            let code = if ctx.in_progress.load(std::sync::atomic::Ordering::Relaxed) { "IN_PROGRESS" } else { "OK" };
+            let code = if ctx.in_progress.load(std::sync::atomic::Ordering::Relaxed) {
+                "IN_PROGRESS"
+            } else {
+                "OK"
+            };
             Answer::api(fmt, 200, code, body)
         }
         Err(e) => Answer::error(fmt, &operation, &e),

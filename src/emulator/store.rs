@@ -47,7 +47,10 @@ pub struct Store {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Store {
@@ -57,8 +60,12 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let snap = dir.join("state.json");
         let mut st = match std::fs::read(&snap) {
-            Ok(bytes) => serde_json::from_slice::<State>(&bytes)
-                .map_err(|e| StoreError::Corrupt { path: snap.clone(), message: e.to_string() })?,
+            Ok(bytes) => {
+                serde_json::from_slice::<State>(&bytes).map_err(|e| StoreError::Corrupt {
+                    path: snap.clone(),
+                    message: e.to_string(),
+                })?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
             Err(e) => return Err(io(&snap)(e)),
         };
@@ -82,9 +89,22 @@ impl Store {
             st.org_id = uuid::Uuid::new_v4().to_string();
         }
         write_snapshot(dir, &st)?;
-        let journal = OpenOptions::new().create(true).write(true).truncate(true).open(&jpath).map_err(io(&jpath))?;
+        let journal = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&jpath)
+            .map_err(io(&jpath))?;
         set_private(&jpath);
-        Ok((Store { dir: dir.to_path_buf(), journal, lines: 0, fsync }, st))
+        Ok((
+            Store {
+                dir: dir.to_path_buf(),
+                journal,
+                lines: 0,
+                fsync,
+            },
+            st,
+        ))
     }
 
     /// Appends one committed transaction. Returns once the bytes are in the kernel (and on disk
@@ -93,7 +113,10 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
-        let mut line = serde_json::to_vec(&Line { tx: records.to_vec() }).map_err(std::io::Error::other)?;
+        let mut line = serde_json::to_vec(&Line {
+            tx: records.to_vec(),
+        })
+        .map_err(std::io::Error::other)?;
         line.push(b'\n');
         self.journal.write_all(&line)?;
         if self.fsync {
@@ -117,7 +140,9 @@ impl Store {
         let jpath = self.dir.join("journal.jsonl");
         self.journal.set_len(0).map_err(io(&jpath))?;
         use std::io::Seek;
-        self.journal.seek(std::io::SeekFrom::Start(0)).map_err(io(&jpath))?;
+        self.journal
+            .seek(std::io::SeekFrom::Start(0))
+            .map_err(io(&jpath))?;
         self.lines = 0;
         Ok(())
     }
@@ -131,7 +156,10 @@ fn set_private(path: &Path) {
 fn write_snapshot(dir: &Path, st: &State) -> Result<(), StoreError> {
     let tmp = dir.join("state.json.tmp");
     let snap = dir.join("state.json");
-    let bytes = serde_json::to_vec(st).map_err(|e| StoreError::Corrupt { path: snap.clone(), message: e.to_string() })?;
+    let bytes = serde_json::to_vec(st).map_err(|e| StoreError::Corrupt {
+        path: snap.clone(),
+        message: e.to_string(),
+    })?;
     {
         let mut f = File::create(&tmp).map_err(io(&tmp))?;
         set_private(&tmp);
@@ -177,6 +205,9 @@ mod tests {
         drop(store);
         let (_store, st2) = Store::open(dir.path(), false).unwrap();
         assert_eq!(st2.org_id, org);
-        assert!(st2.ip_blocks.contains_key("b1"), "the acknowledged put survives, the torn delete does not");
+        assert!(
+            st2.ip_blocks.contains_key("b1"),
+            "the acknowledged put survives, the torn delete does not"
+        );
     }
 }

@@ -34,16 +34,26 @@ pub enum TlsError {
 pub fn setup(dir: &Path, addr: SocketAddr) -> Result<Acceptor, TlsError> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "plumbery CloudControl emulator CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "plumbery CloudControl emulator CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_key = KeyPair::generate()?;
     let ca = ca_params.self_signed(&ca_key)?;
 
     let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-    params.distinguished_name.push(DnType::CommonName, "plumbery CloudControl emulator");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "plumbery CloudControl emulator");
     params.subject_alt_names.push(SanType::IpAddress(addr.ip()));
     if addr.ip() != std::net::IpAddr::from([127, 0, 0, 1]) {
-        params.subject_alt_names.push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
     }
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &ca, &ca_key)?;
@@ -74,7 +84,9 @@ pub struct TlsListener {
 impl TlsListener {
     /// Wraps a bound TCP listener.
     pub fn new(listener: TcpListener, acceptor: Acceptor) -> Self {
-        let local = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let local = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let task = tokio::spawn(async move {
             loop {
@@ -89,7 +101,11 @@ impl TlsListener {
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
-                    let hs = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await;
+                    let hs = tokio::time::timeout(
+                        std::time::Duration::from_secs(10),
+                        acceptor.accept(tcp),
+                    )
+                    .await;
                     match hs {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, peer)).await;

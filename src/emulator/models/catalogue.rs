@@ -113,19 +113,129 @@ const DATACENTERS: &[Datacenter] = &[
 ];
 
 /// (name, description, os id, os display, family, cpu, memory GB, disk GB, key)
-type ImageRow = (&'static str, &'static str, &'static str, &'static str, &'static str, u32, u32, u32, &'static str);
+type ImageRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    u32,
+    u32,
+    u32,
+    &'static str,
+);
 
 const IMAGES: &[ImageRow] = &[
-    ("Ubuntu 14.04 64-bit 2 CPU", "Ubuntu 14.04.5 LTS (Trusty Tahr) 64-bit", "UBUNTU1464", "UBUNTU14/64", "UNIX", 2, 4, 10, "T-UBUNTU-1404-64-2-4-10"),
-    ("Ubuntu 16.04 64-bit 2 CPU", "Ubuntu 16.04.7 LTS (Xenial Xerus) 64-bit", "UBUNTU1664", "UBUNTU16/64", "UNIX", 2, 4, 10, "T-UBUNTU-1604-64-2-4-10"),
-    ("Ubuntu 18.04 64-bit 2 CPU", "Ubuntu 18.04.6 LTS (Bionic Beaver) 64-bit", "UBUNTU1864", "UBUNTU18/64", "UNIX", 2, 4, 10, "T-UBUNTU-1804-64-2-4-10"),
-    ("Ubuntu 20.04 64-bit 2 CPU", "Ubuntu 20.04.6 LTS (Focal Fossa) 64-bit", "UBUNTU2064", "UBUNTU20/64", "UNIX", 2, 4, 20, "T-UBUNTU-2004-64-2-4-20"),
-    ("Ubuntu 22.04 64-bit 2 CPU", "Ubuntu 22.04.4 LTS (Jammy Jellyfish) 64-bit", "UBUNTU2264", "UBUNTU22/64", "UNIX", 2, 4, 20, "T-UBUNTU-2204-64-2-4-20"),
-    ("Ubuntu 24.04 64-bit 2 CPU", "Ubuntu 24.04 LTS (Noble Numbat) 64-bit", "UBUNTU2464", "UBUNTU24/64", "UNIX", 2, 4, 20, "T-UBUNTU-2404-64-2-4-20"),
-    ("Debian 12 64-bit 2 CPU", "Debian 12 (Bookworm) 64-bit", "DEBIAN1264", "DEBIAN12/64", "UNIX", 2, 4, 20, "T-DEBIAN-12-64-2-4-20"),
-    ("CentOS 7 64-bit 2 CPU", "CentOS Release 7.9 64-bit", "CENTOS764", "CENTOS7/64", "UNIX", 2, 4, 10, "T-CENT-7-64-2-4-10"),
-    ("RedHat 7 64-bit 2 CPU", "RedHat 7.9 Enterprise (Maipo) 64-bit", "REDHAT764", "REDHAT7/64", "UNIX", 2, 4, 10, "T-RHEL-7-64-2-4-10"),
-    ("Win2019 DC 64-bit 2 CPU", "Windows 2019 Datacenter 64-bit installed with Microsoft Windows Updates", "WIN2019DC64", "WIN2019DC/64", "WINDOWS", 2, 8, 50, "T-WIN-2019-DC-64-2-8-50"),
+    (
+        "Ubuntu 14.04 64-bit 2 CPU",
+        "Ubuntu 14.04.5 LTS (Trusty Tahr) 64-bit",
+        "UBUNTU1464",
+        "UBUNTU14/64",
+        "UNIX",
+        2,
+        4,
+        10,
+        "T-UBUNTU-1404-64-2-4-10",
+    ),
+    (
+        "Ubuntu 16.04 64-bit 2 CPU",
+        "Ubuntu 16.04.7 LTS (Xenial Xerus) 64-bit",
+        "UBUNTU1664",
+        "UBUNTU16/64",
+        "UNIX",
+        2,
+        4,
+        10,
+        "T-UBUNTU-1604-64-2-4-10",
+    ),
+    (
+        "Ubuntu 18.04 64-bit 2 CPU",
+        "Ubuntu 18.04.6 LTS (Bionic Beaver) 64-bit",
+        "UBUNTU1864",
+        "UBUNTU18/64",
+        "UNIX",
+        2,
+        4,
+        10,
+        "T-UBUNTU-1804-64-2-4-10",
+    ),
+    (
+        "Ubuntu 20.04 64-bit 2 CPU",
+        "Ubuntu 20.04.6 LTS (Focal Fossa) 64-bit",
+        "UBUNTU2064",
+        "UBUNTU20/64",
+        "UNIX",
+        2,
+        4,
+        20,
+        "T-UBUNTU-2004-64-2-4-20",
+    ),
+    (
+        "Ubuntu 22.04 64-bit 2 CPU",
+        "Ubuntu 22.04.4 LTS (Jammy Jellyfish) 64-bit",
+        "UBUNTU2264",
+        "UBUNTU22/64",
+        "UNIX",
+        2,
+        4,
+        20,
+        "T-UBUNTU-2204-64-2-4-20",
+    ),
+    (
+        "Ubuntu 24.04 64-bit 2 CPU",
+        "Ubuntu 24.04 LTS (Noble Numbat) 64-bit",
+        "UBUNTU2464",
+        "UBUNTU24/64",
+        "UNIX",
+        2,
+        4,
+        20,
+        "T-UBUNTU-2404-64-2-4-20",
+    ),
+    (
+        "Debian 12 64-bit 2 CPU",
+        "Debian 12 (Bookworm) 64-bit",
+        "DEBIAN1264",
+        "DEBIAN12/64",
+        "UNIX",
+        2,
+        4,
+        20,
+        "T-DEBIAN-12-64-2-4-20",
+    ),
+    (
+        "CentOS 7 64-bit 2 CPU",
+        "CentOS Release 7.9 64-bit",
+        "CENTOS764",
+        "CENTOS7/64",
+        "UNIX",
+        2,
+        4,
+        10,
+        "T-CENT-7-64-2-4-10",
+    ),
+    (
+        "RedHat 7 64-bit 2 CPU",
+        "RedHat 7.9 Enterprise (Maipo) 64-bit",
+        "REDHAT764",
+        "REDHAT7/64",
+        "UNIX",
+        2,
+        4,
+        10,
+        "T-RHEL-7-64-2-4-10",
+    ),
+    (
+        "Win2019 DC 64-bit 2 CPU",
+        "Windows 2019 Datacenter 64-bit installed with Microsoft Windows Updates",
+        "WIN2019DC64",
+        "WIN2019DC/64",
+        "WINDOWS",
+        2,
+        8,
+        50,
+        "T-WIN-2019-DC-64-2-8-50",
+    ),
 ];
 
 fn stable_uuid(seed: &str) -> String {
@@ -190,12 +300,19 @@ mod tests {
     fn every_datacenter_has_every_image_with_stable_ids() {
         for dc in ["NA9", "NA12", "EU6", "EU7", "AU9", "AP3"] {
             assert!(datacenter(dc).is_some());
-            let names: Vec<_> = images().iter().filter(|i| i.datacenter_id == dc).map(|i| i.name).collect();
+            let names: Vec<_> = images()
+                .iter()
+                .filter(|i| i.datacenter_id == dc)
+                .map(|i| i.name)
+                .collect();
             assert_eq!(names.len(), IMAGES.len());
             assert!(names.contains(&"Ubuntu 24.04 64-bit 2 CPU"));
         }
         let a = image(&images()[3].id).unwrap();
-        assert_eq!(a.id, stable_uuid(&format!("osImage/{}/{}", a.datacenter_id, a.name)));
+        assert_eq!(
+            a.id,
+            stable_uuid(&format!("osImage/{}/{}", a.datacenter_id, a.name))
+        );
         let mut ids: Vec<_> = images().iter().map(|i| &i.id).collect();
         ids.sort();
         ids.dedup();

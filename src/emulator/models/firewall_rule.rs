@@ -27,10 +27,17 @@ pub struct Scope {
 
 impl Scope {
     fn any() -> Scope {
-        Scope { address: Some("ANY".into()), ..Scope::default() }
+        Scope {
+            address: Some("ANY".into()),
+            ..Scope::default()
+        }
     }
     fn any_port(port: u16) -> Scope {
-        Scope { address: Some("ANY".into()), port: Some((port, None)), ..Scope::default() }
+        Scope {
+            address: Some("ANY".into()),
+            port: Some((port, None)),
+            ..Scope::default()
+        }
     }
 }
 
@@ -79,7 +86,11 @@ impl FirewallRule {
             return None;
         }
         let d = &self.destination;
-        let dest_ip = d.address.as_deref().filter(|a| *a != "ANY").and_then(|a| a.parse::<Ipv4Addr>().ok());
+        let dest_ip = d
+            .address
+            .as_deref()
+            .filter(|a| *a != "ANY")
+            .and_then(|a| a.parse::<Ipv4Addr>().ok());
         Some(FirewallRuleSpec {
             id: self.id.clone(),
             accept: self.action == "ACCEPT_DECISIVELY",
@@ -94,8 +105,14 @@ impl FirewallRule {
 
 /// The IPv4 rules of a domain in evaluation order, for the backend.
 pub fn specs(st: &State, domain_id: &str) -> Vec<FirewallRuleSpec> {
-    let Some(d) = st.domains.get(domain_id) else { return Vec::new() };
-    d.firewall_order.iter().filter_map(|id| st.firewall_rules.get(id)).filter_map(|r| r.spec()).collect()
+    let Some(d) = st.domains.get(domain_id) else {
+        return Vec::new();
+    };
+    d.firewall_order
+        .iter()
+        .filter_map(|id| st.firewall_rules.get(id))
+        .filter_map(|r| r.spec())
+        .collect()
 }
 
 /// The CCDEFAULT.* rules of a new domain.
@@ -117,11 +134,36 @@ pub fn default_rules(domain_id: &str, dc: &str, now: i64) -> Vec<FirewallRule> {
         pending: None,
     };
     vec![
-        rule("CCDEFAULT.BlockOutboundMailIPv4", "IPV4", "TCP", Scope::any_port(25)),
-        rule("CCDEFAULT.BlockOutboundMailIPv4Secure", "IPV4", "TCP", Scope::any_port(587)),
-        rule("CCDEFAULT.BlockOutboundMailIPv6", "IPV6", "TCP", Scope::any_port(25)),
-        rule("CCDEFAULT.BlockOutboundMailIPv6Secure", "IPV6", "TCP", Scope::any_port(587)),
-        rule("CCDEFAULT.DenyExternalInboundIPv6", "IPV6", "IP", Scope::any()),
+        rule(
+            "CCDEFAULT.BlockOutboundMailIPv4",
+            "IPV4",
+            "TCP",
+            Scope::any_port(25),
+        ),
+        rule(
+            "CCDEFAULT.BlockOutboundMailIPv4Secure",
+            "IPV4",
+            "TCP",
+            Scope::any_port(587),
+        ),
+        rule(
+            "CCDEFAULT.BlockOutboundMailIPv6",
+            "IPV6",
+            "TCP",
+            Scope::any_port(25),
+        ),
+        rule(
+            "CCDEFAULT.BlockOutboundMailIPv6Secure",
+            "IPV6",
+            "TCP",
+            Scope::any_port(587),
+        ),
+        rule(
+            "CCDEFAULT.DenyExternalInboundIPv6",
+            "IPV6",
+            "IP",
+            Scope::any(),
+        ),
     ]
 }
 
@@ -163,21 +205,37 @@ pub struct CreateRule {
 
 fn check_scope(field: &str, s: &Scope, ipv4: bool, protocol: &str) -> ApiResult<()> {
     if let Some(a) = s.address.as_deref().filter(|a| *a != "ANY") {
-        let ok = if ipv4 { a.parse::<Ipv4Addr>().is_ok() } else { a.parse::<std::net::Ipv6Addr>().is_ok() };
+        let ok = if ipv4 {
+            a.parse::<Ipv4Addr>().is_ok()
+        } else {
+            a.parse::<std::net::Ipv6Addr>().is_ok()
+        };
         if !ok {
-            return Err(ApiError::invalid(&format!("{field}.ip.address"), format!("'{a}' is not an address of this IP version")));
+            return Err(ApiError::invalid(
+                &format!("{field}.ip.address"),
+                format!("'{a}' is not an address of this IP version"),
+            ));
         }
         let max = if ipv4 { 32 } else { 128 };
         if s.prefix.is_some_and(|p| p > max) {
-            return Err(ApiError::invalid(&format!("{field}.ip.prefixSize"), format!("must be at most {max}")));
+            return Err(ApiError::invalid(
+                &format!("{field}.ip.prefixSize"),
+                format!("must be at most {max}"),
+            ));
         }
     }
     if let Some((b, e)) = s.port {
         if protocol != "TCP" && protocol != "UDP" {
-            return Err(ApiError::invalid(&format!("{field}.port"), format!("ports need protocol TCP or UDP, not {protocol}")));
+            return Err(ApiError::invalid(
+                &format!("{field}.port"),
+                format!("ports need protocol TCP or UDP, not {protocol}"),
+            ));
         }
         if b == 0 || e.is_some_and(|e| e < b) {
-            return Err(ApiError::invalid(&format!("{field}.port"), "must be 1..65535 with end >= begin"));
+            return Err(ApiError::invalid(
+                &format!("{field}.port"),
+                "must be 1..65535 with end >= begin",
+            ));
         }
     }
     Ok(())
@@ -185,7 +243,11 @@ fn check_scope(field: &str, s: &Scope, ipv4: bool, protocol: &str) -> ApiResult<
 
 fn busy(r: &FirewallRule) -> ApiResult<()> {
     if r.state.is_pending() {
-        return Err(ApiError::busy(format!("Firewall Rule '{}' is busy ({}).", r.name, r.state.as_str())));
+        return Err(ApiError::busy(format!(
+            "Firewall Rule '{}' is busy ({}).",
+            r.name,
+            r.state.as_str()
+        )));
     }
     Ok(())
 }
@@ -194,37 +256,76 @@ fn busy(r: &FirewallRule) -> ApiResult<()> {
 pub fn create(tx: &mut Tx<'_>, lat: &Latency, req: CreateRule) -> ApiResult<String> {
     let name_ok = !req.name.is_empty()
         && req.name.len() <= 60
-        && req.name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && req
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if !name_ok {
-        return Err(ApiError::invalid("name", "must be 1..60 letters, digits, '.', '_' or '-'"));
+        return Err(ApiError::invalid(
+            "name",
+            "must be 1..60 letters, digits, '.', '_' or '-'",
+        ));
     }
     if req.name.to_ascii_uppercase().starts_with("CCDEFAULT.") {
-        return Err(ApiError::invalid("name", "the CCDEFAULT. prefix is reserved"));
+        return Err(ApiError::invalid(
+            "name",
+            "the CCDEFAULT. prefix is reserved",
+        ));
     }
     let action = req.action.to_ascii_uppercase();
     if action != "ACCEPT_DECISIVELY" && action != "DROP" {
-        return Err(ApiError::invalid("action", format!("'{}' is not ACCEPT_DECISIVELY or DROP", req.action)));
+        return Err(ApiError::invalid(
+            "action",
+            format!("'{}' is not ACCEPT_DECISIVELY or DROP", req.action),
+        ));
     }
     let ip_version = req.ip_version.to_ascii_uppercase();
     if ip_version != "IPV4" && ip_version != "IPV6" {
-        return Err(ApiError::invalid("ipVersion", format!("'{}' is not IPV4 or IPV6", req.ip_version)));
+        return Err(ApiError::invalid(
+            "ipVersion",
+            format!("'{}' is not IPV4 or IPV6", req.ip_version),
+        ));
     }
     let protocol = req.protocol.to_ascii_uppercase();
     if !["IP", "TCP", "UDP", "ICMP"].contains(&protocol.as_str()) {
-        return Err(ApiError::invalid("protocol", format!("'{}' is not IP, TCP, UDP or ICMP", req.protocol)));
+        return Err(ApiError::invalid(
+            "protocol",
+            format!("'{}' is not IP, TCP, UDP or ICMP", req.protocol),
+        ));
     }
     check_scope("source", &req.source, ip_version == "IPV4", &protocol)?;
-    check_scope("destination", &req.destination, ip_version == "IPV4", &protocol)?;
+    check_scope(
+        "destination",
+        &req.destination,
+        ip_version == "IPV4",
+        &protocol,
+    )?;
     let d = network_domain::ready_for_children(tx, &req.domain_id)?.clone();
     let st = tx.st();
-    let rules: Vec<&FirewallRule> = d.firewall_order.iter().filter_map(|id| st.firewall_rules.get(id)).collect();
+    let rules: Vec<&FirewallRule> = d
+        .firewall_order
+        .iter()
+        .filter_map(|id| st.firewall_rules.get(id))
+        .collect();
     if rules.iter().any(|r| r.name == req.name) {
-        return Err(ApiError::new(Code::NameNotUnique, format!("A Firewall Rule named '{}' already exists in this Network Domain.", req.name)));
+        return Err(ApiError::new(
+            Code::NameNotUnique,
+            format!(
+                "A Firewall Rule named '{}' already exists in this Network Domain.",
+                req.name
+            ),
+        ));
     }
-    let first_client = rules.iter().position(|r| !r.is_default()).unwrap_or(rules.len());
+    let first_client = rules
+        .iter()
+        .position(|r| !r.is_default())
+        .unwrap_or(rules.len());
     let find = |name: &str| {
         rules.iter().position(|r| r.name == name).ok_or_else(|| {
-            ApiError::invalid("placement.relativeToRule", format!("no rule named '{name}' in this Network Domain"))
+            ApiError::invalid(
+                "placement.relativeToRule",
+                format!("no rule named '{name}' in this Network Domain"),
+            )
         })
     };
     let at = match &req.placement {
@@ -234,7 +335,12 @@ pub fn create(tx: &mut Tx<'_>, lat: &Latency, req: CreateRule) -> ApiResult<Stri
         Placement::After(n) => (find(n)? + 1).max(first_client),
     };
     let id = super::new_id();
-    let pending = tx.pending(Kind::Firewall, &id, OpKind::CreateFirewallRule, lat.ms(OpKind::CreateFirewallRule, false));
+    let pending = tx.pending(
+        Kind::Firewall,
+        &id,
+        OpKind::CreateFirewallRule,
+        lat.ms(OpKind::CreateFirewallRule, false),
+    );
     let mut d = d;
     d.firewall_order.insert(at, id.clone());
     tx.put(Resource::Firewall(FirewallRule {
@@ -260,9 +366,17 @@ pub fn create(tx: &mut Tx<'_>, lat: &Latency, req: CreateRule) -> ApiResult<Stri
 
 /// Enables or disables a client rule.
 pub fn edit(tx: &mut Tx<'_>, id: &str, enabled: bool) -> ApiResult<()> {
-    let mut r = tx.st().firewall_rules.get(id).ok_or_else(|| ApiError::not_found("Firewall Rule", id))?.clone();
+    let mut r = tx
+        .st()
+        .firewall_rules
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("Firewall Rule", id))?
+        .clone();
     if r.is_default() {
-        return Err(ApiError::new(Code::OperationNotSupported, format!("Default rule '{}' cannot be changed.", r.name)));
+        return Err(ApiError::new(
+            Code::OperationNotSupported,
+            format!("Default rule '{}' cannot be changed.", r.name),
+        ));
     }
     busy(&r)?;
     network_domain::ready_for_children(tx, &r.domain_id)?;
@@ -275,9 +389,17 @@ pub fn edit(tx: &mut Tx<'_>, id: &str, enabled: bool) -> ApiResult<()> {
 
 /// Deletes a client rule.
 pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
-    let r = tx.st().firewall_rules.get(id).ok_or_else(|| ApiError::not_found("Firewall Rule", id))?.clone();
+    let r = tx
+        .st()
+        .firewall_rules
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("Firewall Rule", id))?
+        .clone();
     if r.is_default() {
-        return Err(ApiError::new(Code::OperationNotSupported, format!("Default rule '{}' cannot be deleted.", r.name)));
+        return Err(ApiError::new(
+            Code::OperationNotSupported,
+            format!("Default rule '{}' cannot be deleted.", r.name),
+        ));
     }
     busy(&r)?;
     let mut d = network_domain::ready_for_children(tx, &r.domain_id)?.clone();
@@ -290,7 +412,9 @@ pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
 
 /// Ends a new rule's PENDING_ADD.
 pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, _outcome: Result<(), String>) {
-    let Some(r) = tx.st().firewall_rules.get(id) else { return };
+    let Some(r) = tx.st().firewall_rules.get(id) else {
+        return;
+    };
     if r.pending.is_none_or(|p| p.seq != seq) {
         return;
     }

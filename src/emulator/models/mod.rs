@@ -78,7 +78,10 @@ impl ResourceState {
     }
     /// Whether an operation is under way.
     pub fn is_pending(self) -> bool {
-        matches!(self, ResourceState::PendingAdd | ResourceState::PendingChange | ResourceState::PendingDelete)
+        matches!(
+            self,
+            ResourceState::PendingAdd | ResourceState::PendingChange | ResourceState::PendingDelete
+        )
     }
 }
 
@@ -233,7 +236,11 @@ impl State {
             Record::Reset => {
                 let org = std::mem::take(&mut self.org_id);
                 let seq = self.next_seq;
-                *self = State { org_id: org, next_seq: seq, ..State::default() };
+                *self = State {
+                    org_id: org,
+                    next_seq: seq,
+                    ..State::default()
+                };
             }
             Record::Seq(s) => self.next_seq = self.next_seq.max(*s),
         }
@@ -296,15 +303,21 @@ impl State {
 
     /// The network domain `id`, or RESOURCE_NOT_FOUND.
     pub fn domain(&self, id: &str) -> ApiResult<&NetworkDomain> {
-        self.domains.get(id).ok_or_else(|| ApiError::not_found("Network Domain", id))
+        self.domains
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("Network Domain", id))
     }
     /// The VLAN `id`, or RESOURCE_NOT_FOUND.
     pub fn vlan(&self, id: &str) -> ApiResult<&Vlan> {
-        self.vlans.get(id).ok_or_else(|| ApiError::not_found("VLAN", id))
+        self.vlans
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("VLAN", id))
     }
     /// The server `id`, or RESOURCE_NOT_FOUND.
     pub fn server(&self, id: &str) -> ApiResult<&Server> {
-        self.servers.get(id).ok_or_else(|| ApiError::not_found("Server", id))
+        self.servers
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("Server", id))
     }
 }
 
@@ -337,7 +350,14 @@ pub struct Tx<'a> {
 impl<'a> Tx<'a> {
     /// Starts a transaction on `st`.
     pub fn new(st: &'a mut State) -> Self {
-        Tx { st, records: Vec::new(), undo: Vec::new(), jobs: Vec::new(), public_changed: Vec::new(), now: now_ms() }
+        Tx {
+            st,
+            records: Vec::new(),
+            undo: Vec::new(),
+            jobs: Vec::new(),
+            public_changed: Vec::new(),
+            now: now_ms(),
+        }
     }
 
     /// Read access to the state as changed so far.
@@ -365,29 +385,38 @@ impl<'a> Tx<'a> {
     pub fn del(&mut self, kind: Kind, id: &str) {
         let before = self.st.remove(kind, id);
         self.undo.push((kind, id.to_string(), before));
-        self.records.push(Record::Del { kind, id: id.to_string() });
+        self.records.push(Record::Del {
+            kind,
+            id: id.to_string(),
+        });
     }
 
     /// Removes everything (keeps the org id).
     pub fn reset(&mut self) {
         let snapshot = self.st.clone();
         for (id, _) in snapshot.domains.iter() {
-            self.undo.push((Kind::Domain, id.clone(), snapshot.get(Kind::Domain, id)));
+            self.undo
+                .push((Kind::Domain, id.clone(), snapshot.get(Kind::Domain, id)));
         }
         for (id, _) in snapshot.vlans.iter() {
-            self.undo.push((Kind::Vlan, id.clone(), snapshot.get(Kind::Vlan, id)));
+            self.undo
+                .push((Kind::Vlan, id.clone(), snapshot.get(Kind::Vlan, id)));
         }
         for (id, _) in snapshot.ip_blocks.iter() {
-            self.undo.push((Kind::IpBlock, id.clone(), snapshot.get(Kind::IpBlock, id)));
+            self.undo
+                .push((Kind::IpBlock, id.clone(), snapshot.get(Kind::IpBlock, id)));
         }
         for (id, _) in snapshot.nat_rules.iter() {
-            self.undo.push((Kind::Nat, id.clone(), snapshot.get(Kind::Nat, id)));
+            self.undo
+                .push((Kind::Nat, id.clone(), snapshot.get(Kind::Nat, id)));
         }
         for (id, _) in snapshot.firewall_rules.iter() {
-            self.undo.push((Kind::Firewall, id.clone(), snapshot.get(Kind::Firewall, id)));
+            self.undo
+                .push((Kind::Firewall, id.clone(), snapshot.get(Kind::Firewall, id)));
         }
         for (id, _) in snapshot.servers.iter() {
-            self.undo.push((Kind::Server, id.clone(), snapshot.get(Kind::Server, id)));
+            self.undo
+                .push((Kind::Server, id.clone(), snapshot.get(Kind::Server, id)));
         }
         self.st.apply(&Record::Reset);
         self.records.push(Record::Reset);
@@ -398,8 +427,17 @@ impl<'a> Tx<'a> {
         let seq = self.st.next_seq;
         self.st.next_seq += 1;
         self.records.push(Record::Seq(self.st.next_seq));
-        let p = Pending { op, seq, requested_ms: self.now, due_ms: self.now + latency_ms.max(0) };
-        self.jobs.push(Job { kind, id: id.to_string(), pending: p });
+        let p = Pending {
+            op,
+            seq,
+            requested_ms: self.now,
+            due_ms: self.now + latency_ms.max(0),
+        };
+        self.jobs.push(Job {
+            kind,
+            id: id.to_string(),
+            pending: p,
+        });
         p
     }
 
@@ -417,7 +455,10 @@ impl<'a> Tx<'a> {
             .rev()
             .map(|(kind, id, before)| match before {
                 Some(r) => Record::Put(r.clone()),
-                None => Record::Del { kind: *kind, id: id.clone() },
+                None => Record::Del {
+                    kind: *kind,
+                    id: id.clone(),
+                },
             })
             .collect()
     }
@@ -439,7 +480,10 @@ pub fn check_name(field: &str, name: &str) -> ApiResult<()> {
         return Err(ApiError::invalid(field, "must not be empty"));
     }
     if name.chars().count() > 75 || name.chars().any(|c| c.is_control()) {
-        return Err(ApiError::invalid(field, "must be at most 75 printable characters"));
+        return Err(ApiError::invalid(
+            field,
+            "must be at most 75 printable characters",
+        ));
     }
     Ok(())
 }

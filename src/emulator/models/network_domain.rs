@@ -5,7 +5,10 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, OpKind, Pending, Resource, ResourceState, Tx, catalogue, check_description, check_name, firewall_rule};
+use super::{
+    Kind, OpKind, Pending, Resource, ResourceState, Tx, catalogue, check_description, check_name,
+    firewall_rule,
+};
 use crate::emulator::clock::Latency;
 use crate::emulator::errors::{ApiError, ApiResult, Code};
 
@@ -52,18 +55,27 @@ fn check_type(t: &str) -> ApiResult<String> {
     if up == "ESSENTIALS" || up == "ADVANCED" {
         Ok(up)
     } else {
-        Err(ApiError::invalid("type", format!("'{t}' is not ESSENTIALS or ADVANCED")))
+        Err(ApiError::invalid(
+            "type",
+            format!("'{t}' is not ESSENTIALS or ADVANCED"),
+        ))
     }
 }
 
 fn name_taken(tx: &Tx<'_>, dc: &str, name: &str, except: &str) -> bool {
-    tx.st().domains.values().any(|d| d.datacenter_id == dc && d.name == name && d.id != except)
+    tx.st()
+        .domains
+        .values()
+        .any(|d| d.datacenter_id == dc && d.name == name && d.id != except)
 }
 
 /// Starts deploying a domain; returns its id.
 pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployDomain) -> ApiResult<String> {
     if catalogue::datacenter(&req.datacenter_id).is_none() {
-        return Err(ApiError::invalid("datacenterId", format!("unknown datacenter '{}'", req.datacenter_id)));
+        return Err(ApiError::invalid(
+            "datacenterId",
+            format!("unknown datacenter '{}'", req.datacenter_id),
+        ));
     }
     check_name("name", &req.name)?;
     check_description("description", &req.description)?;
@@ -71,16 +83,25 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployDomain) -> ApiResult<St
     if name_taken(tx, &req.datacenter_id, &req.name, "") {
         return Err(ApiError::new(
             Code::NameNotUnique,
-            format!("A Network Domain named '{}' already exists in {}.", req.name, req.datacenter_id),
+            format!(
+                "A Network Domain named '{}' already exists in {}.",
+                req.name, req.datacenter_id
+            ),
         ));
     }
-    let used: std::collections::HashSet<Ipv4Addr> = tx.st().domains.values().map(|d| d.snat_ipv4).collect();
+    let used: std::collections::HashSet<Ipv4Addr> =
+        tx.st().domains.values().map(|d| d.snat_ipv4).collect();
     let snat = (1u32..65535)
         .map(|i| Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 76, 0, 0)) + i))
         .find(|a| !used.contains(a))
         .ok_or_else(|| ApiError::new(Code::OutOfResources, "no source-NAT address left"))?;
     let id = super::new_id();
-    let pending = tx.pending(Kind::Domain, &id, OpKind::DeployNetworkDomain, lat.ms(OpKind::DeployNetworkDomain, false));
+    let pending = tx.pending(
+        Kind::Domain,
+        &id,
+        OpKind::DeployNetworkDomain,
+        lat.ms(OpKind::DeployNetworkDomain, false),
+    );
     let rules = firewall_rule::default_rules(&id, &req.datacenter_id, tx.now);
     let domain = NetworkDomain {
         id: id.clone(),
@@ -105,10 +126,16 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployDomain) -> ApiResult<St
 pub fn ready_for_children<'s>(tx: &'s Tx<'_>, id: &str) -> ApiResult<&'s NetworkDomain> {
     let d = tx.st().domain(id)?;
     if d.state.is_pending() {
-        return Err(ApiError::busy(format!("Network Domain {id} is busy ({}).", d.state.as_str())));
+        return Err(ApiError::busy(format!(
+            "Network Domain {id} is busy ({}).",
+            d.state.as_str()
+        )));
     }
     if d.state != ResourceState::Normal {
-        return Err(ApiError::invalid("networkDomainId", format!("Network Domain {id} is {}", d.state.as_str())));
+        return Err(ApiError::invalid(
+            "networkDomainId",
+            format!("Network Domain {id} is {}", d.state.as_str()),
+        ));
     }
     Ok(d)
 }
@@ -123,12 +150,18 @@ pub fn edit(
 ) -> ApiResult<()> {
     let mut d = tx.st().domain(id)?.clone();
     if d.state.is_pending() {
-        return Err(ApiError::busy(format!("Network Domain {id} is busy ({}).", d.state.as_str())));
+        return Err(ApiError::busy(format!(
+            "Network Domain {id} is busy ({}).",
+            d.state.as_str()
+        )));
     }
     if let Some(n) = name {
         check_name("name", &n)?;
         if name_taken(tx, &d.datacenter_id, &n, id) {
-            return Err(ApiError::new(Code::NameNotUnique, format!("A Network Domain named '{n}' already exists.")));
+            return Err(ApiError::new(
+                Code::NameNotUnique,
+                format!("A Network Domain named '{n}' already exists."),
+            ));
         }
         d.name = n;
     }
@@ -147,7 +180,10 @@ pub fn edit(
 pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
     let mut d = tx.st().domain(id)?.clone();
     if d.state.is_pending() {
-        return Err(ApiError::busy(format!("Network Domain {id} is busy ({}).", d.state.as_str())));
+        return Err(ApiError::busy(format!(
+            "Network Domain {id} is busy ({}).",
+            d.state.as_str()
+        )));
     }
     let st = tx.st();
     let mut deps = Vec::new();
@@ -167,17 +203,29 @@ pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
     if n > 0 {
         deps.push(format!("{n} NAT rule(s)"));
     }
-    let n = st.firewall_rules.values().filter(|r| r.domain_id == id && !r.is_default()).count();
+    let n = st
+        .firewall_rules
+        .values()
+        .filter(|r| r.domain_id == id && !r.is_default())
+        .count();
     if n > 0 {
         deps.push(format!("{n} firewall rule(s)"));
     }
     if !deps.is_empty() {
         return Err(ApiError::new(
             Code::HasDependency,
-            format!("Network Domain {id} cannot be deleted: it still has {}.", deps.join(", ")),
+            format!(
+                "Network Domain {id} cannot be deleted: it still has {}.",
+                deps.join(", ")
+            ),
         ));
     }
-    d.pending = Some(tx.pending(Kind::Domain, id, OpKind::DeleteNetworkDomain, lat.ms(OpKind::DeleteNetworkDomain, false)));
+    d.pending = Some(tx.pending(
+        Kind::Domain,
+        id,
+        OpKind::DeleteNetworkDomain,
+        lat.ms(OpKind::DeleteNetworkDomain, false),
+    ));
     d.state = ResourceState::PendingDelete;
     tx.put(Resource::Domain(d));
     Ok(())
@@ -185,8 +233,12 @@ pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
 
 /// Completes the pending operation `seq` on domain `id` with the backend outcome.
 pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>) {
-    let Some(d) = tx.st().domains.get(id) else { return };
-    let Some(p) = d.pending.filter(|p| p.seq == seq) else { return };
+    let Some(d) = tx.st().domains.get(id) else {
+        return;
+    };
+    let Some(p) = d.pending.filter(|p| p.seq == seq) else {
+        return;
+    };
     let mut d = d.clone();
     d.pending = None;
     match (p.op, outcome) {

@@ -48,9 +48,17 @@ impl PublicIpBlock {
 /// The public addresses of domain `domain_id` not used by a NAT rule, in order.
 pub fn free_addresses(st: &State, domain_id: &str) -> Vec<Ipv4Addr> {
     let used: HashSet<Ipv4Addr> = st.nat_rules.values().map(|r| r.external).collect();
-    let mut blocks: Vec<&PublicIpBlock> = st.ip_blocks.values().filter(|b| b.domain_id == domain_id).collect();
+    let mut blocks: Vec<&PublicIpBlock> = st
+        .ip_blocks
+        .values()
+        .filter(|b| b.domain_id == domain_id)
+        .collect();
     blocks.sort_by_key(|b| (b.create_ms, b.base_ip));
-    blocks.iter().flat_map(|b| b.addresses()).filter(|a| !used.contains(a)).collect()
+    blocks
+        .iter()
+        .flat_map(|b| b.addresses())
+        .filter(|a| !used.contains(a))
+        .collect()
 }
 
 /// Adds a block to a domain; returns its id.
@@ -78,11 +86,23 @@ pub fn add(tx: &mut Tx<'_>, domain_id: &str) -> ApiResult<String> {
 
 /// Removes a block; refused while NAT rules use its addresses.
 pub fn remove(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
-    let b = tx.st().ip_blocks.get(id).ok_or_else(|| ApiError::not_found("Public IP Block", id))?;
+    let b = tx
+        .st()
+        .ip_blocks
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("Public IP Block", id))?;
     network_domain::ready_for_children(tx, &b.domain_id)?;
-    let n = tx.st().nat_rules.values().filter(|r| b.contains(r.external)).count();
+    let n = tx
+        .st()
+        .nat_rules
+        .values()
+        .filter(|r| b.contains(r.external))
+        .count();
     if n > 0 {
-        return Err(ApiError::new(Code::HasDependency, format!("Public IP Block {id} is used by {n} NAT rule(s).")));
+        return Err(ApiError::new(
+            Code::HasDependency,
+            format!("Public IP Block {id} is used by {n} NAT rule(s)."),
+        ));
     }
     tx.del(Kind::IpBlock, id);
     Ok(())

@@ -7,7 +7,10 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, OpKind, Pending, Resource, ResourceState, State, Tx, catalogue, check_description, check_name, network_domain, vlan};
+use super::{
+    Kind, OpKind, Pending, Resource, ResourceState, State, Tx, catalogue, check_description,
+    check_name, network_domain, vlan,
+};
 use crate::emulator::backend::ServerSpec;
 use crate::emulator::clock::Latency;
 use crate::emulator::errors::{ApiError, ApiResult, Code};
@@ -142,7 +145,10 @@ pub struct DeployServer {
 
 impl fmt::Debug for DeployServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DeployServer").field("name", &self.name).field("image_id", &self.image_id).finish_non_exhaustive()
+        f.debug_struct("DeployServer")
+            .field("name", &self.name)
+            .field("image_id", &self.image_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -163,7 +169,11 @@ impl Server {
             private_ipv4: self.primary_nic.ipv4,
             prefix: v.network.prefix_len(),
             gateway: v.gateway,
-            admin_password: self.admin_password.as_ref().map(|s| s.0.clone()).unwrap_or_default(),
+            admin_password: self
+                .admin_password
+                .as_ref()
+                .map(|s| s.0.clone())
+                .unwrap_or_default(),
             cpu_count: self.cpu_count,
             memory_gb: self.memory_gb,
         })
@@ -182,32 +192,62 @@ fn resolve_nic(
 ) -> ApiResult<Nic> {
     let v = match (&req.vlan_id, &req.private_ipv4) {
         (Some(_), Some(_)) | (None, None) => {
-            return Err(ApiError::invalid(field, "give exactly one of vlanId and privateIpv4"));
+            return Err(ApiError::invalid(
+                field,
+                "give exactly one of vlanId and privateIpv4",
+            ));
         }
         (Some(id), None) => {
-            let v = st.vlans.get(id).ok_or_else(|| ApiError::not_found("VLAN", id))?;
+            let v = st
+                .vlans
+                .get(id)
+                .ok_or_else(|| ApiError::not_found("VLAN", id))?;
             if v.domain_id != domain_id {
-                return Err(ApiError::invalid(&format!("{field}.vlanId"), format!("VLAN {id} is not in Network Domain {domain_id}")));
+                return Err(ApiError::invalid(
+                    &format!("{field}.vlanId"),
+                    format!("VLAN {id} is not in Network Domain {domain_id}"),
+                ));
             }
             v
         }
         (None, Some(ip)) => {
             let addr: Ipv4Addr = ip.trim().parse().map_err(|_| {
-                ApiError::invalid(&format!("{field}.privateIpv4"), format!("'{ip}' is not an IPv4 address"))
+                ApiError::invalid(
+                    &format!("{field}.privateIpv4"),
+                    format!("'{ip}' is not an IPv4 address"),
+                )
             })?;
-            st.vlans.values().find(|v| v.domain_id == domain_id && v.network.contains(&addr)).ok_or_else(|| {
-                ApiError::new(Code::IpAddressOutOfRange, format!("{field}.privateIpv4 {addr} is not in a VLAN of this Network Domain."))
-            })?
+            st.vlans
+                .values()
+                .find(|v| v.domain_id == domain_id && v.network.contains(&addr))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        Code::IpAddressOutOfRange,
+                        format!(
+                            "{field}.privateIpv4 {addr} is not in a VLAN of this Network Domain."
+                        ),
+                    )
+                })?
         }
     };
     if v.state.is_pending() {
-        return Err(ApiError::busy(format!("VLAN {} is busy ({}).", v.id, v.state.as_str())));
+        return Err(ApiError::busy(format!(
+            "VLAN {} is busy ({}).",
+            v.id,
+            v.state.as_str()
+        )));
     }
     if v.state != ResourceState::Normal {
-        return Err(ApiError::invalid(&format!("{field}.vlanId"), format!("VLAN {} is {}", v.id, v.state.as_str())));
+        return Err(ApiError::invalid(
+            &format!("{field}.vlanId"),
+            format!("VLAN {} is {}", v.id, v.state.as_str()),
+        ));
     }
     if !vlans_used.insert(v.id.clone()) {
-        return Err(ApiError::invalid(field, format!("two NICs on VLAN {}", v.id)));
+        return Err(ApiError::invalid(
+            field,
+            format!("two NICs on VLAN {}", v.id),
+        ));
     }
     let mut used = vlan::used_addresses(st, &v.id);
     used.extend(taken.iter().copied());
@@ -215,61 +255,126 @@ fn resolve_nic(
         Some(ip) => {
             let addr: Ipv4Addr = ip.trim().parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
             if !v.is_host_address(addr) {
-                return Err(ApiError::new(Code::IpAddressOutOfRange, format!("{field}.privateIpv4 {addr} is reserved in VLAN '{}'.", v.name)));
+                return Err(ApiError::new(
+                    Code::IpAddressOutOfRange,
+                    format!(
+                        "{field}.privateIpv4 {addr} is reserved in VLAN '{}'.",
+                        v.name
+                    ),
+                ));
             }
             if used.contains(&addr) {
-                return Err(ApiError::new(Code::IpAddressNotUnique, format!("{field}.privateIpv4 {addr} is already in use.")));
+                return Err(ApiError::new(
+                    Code::IpAddressNotUnique,
+                    format!("{field}.privateIpv4 {addr} is already in use."),
+                ));
             }
             addr
         }
         None => vlan::allocate(v, &used).ok_or_else(|| {
-            ApiError::new(Code::NoIpAddressAvailable, format!("VLAN '{}' has no free private address.", v.name))
+            ApiError::new(
+                Code::NoIpAddressAvailable,
+                format!("VLAN '{}' has no free private address.", v.name),
+            )
         })?,
     };
     taken.insert(ip);
-    let adapter = req.adapter.clone().unwrap_or_else(|| "VMXNET3".into()).to_ascii_uppercase();
-    if !["E1000", "E1000E", "VMXNET3", "ENHANCED_VMXNET2", "FLEXIBLE_PCNET32"].contains(&adapter.as_str()) {
-        return Err(ApiError::invalid(&format!("{field}.networkAdapter"), format!("unknown adapter '{adapter}'")));
+    let adapter = req
+        .adapter
+        .clone()
+        .unwrap_or_else(|| "VMXNET3".into())
+        .to_ascii_uppercase();
+    if ![
+        "E1000",
+        "E1000E",
+        "VMXNET3",
+        "ENHANCED_VMXNET2",
+        "FLEXIBLE_PCNET32",
+    ]
+    .contains(&adapter.as_str())
+    {
+        return Err(ApiError::invalid(
+            &format!("{field}.networkAdapter"),
+            format!("unknown adapter '{adapter}'"),
+        ));
     }
-    Ok(Nic { id: super::new_id(), vlan_id: v.id.clone(), ipv4: ip, ipv6: v.ipv6_for(ip), adapter })
+    Ok(Nic {
+        id: super::new_id(),
+        vlan_id: v.id.clone(),
+        ipv4: ip,
+        ipv6: v.ipv6_for(ip),
+        adapter,
+    })
 }
 
 /// Starts deploying a server; returns its id.
 pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<String> {
     check_name("name", &req.name)?;
     check_description("description", &req.description)?;
-    let image = catalogue::image(&req.image_id).ok_or_else(|| ApiError::not_found("OS Image", &req.image_id))?;
+    let image = catalogue::image(&req.image_id)
+        .ok_or_else(|| ApiError::not_found("OS Image", &req.image_id))?;
     match &req.admin_password {
-        None => return Err(ApiError::invalid("administratorPassword", "is required for this image")),
+        None => {
+            return Err(ApiError::invalid(
+                "administratorPassword",
+                "is required for this image",
+            ));
+        }
         Some(p) if p.chars().count() < 8 || p.chars().count() > 64 => {
-            return Err(ApiError::invalid("administratorPassword", "must be 8..64 characters"));
+            return Err(ApiError::invalid(
+                "administratorPassword",
+                "must be 8..64 characters",
+            ));
         }
         Some(_) => {}
     }
     let cpu_count = req.cpu.0.unwrap_or(image.cpu_count);
     if !(1..=32).contains(&cpu_count) {
-        return Err(ApiError::invalid("cpu.count", format!("{cpu_count} is not within 1..32")));
+        return Err(ApiError::invalid(
+            "cpu.count",
+            format!("{cpu_count} is not within 1..32"),
+        ));
     }
     let cores = req.cpu.1.unwrap_or(1);
     if cores == 0 || cpu_count % cores != 0 {
-        return Err(ApiError::invalid("cpu.coresPerSocket", format!("{cores} does not divide cpu.count {cpu_count}")));
+        return Err(ApiError::invalid(
+            "cpu.coresPerSocket",
+            format!("{cores} does not divide cpu.count {cpu_count}"),
+        ));
     }
-    let cpu_speed = req.cpu.2.clone().unwrap_or_else(|| "STANDARD".into()).to_ascii_uppercase();
+    let cpu_speed = req
+        .cpu
+        .2
+        .clone()
+        .unwrap_or_else(|| "STANDARD".into())
+        .to_ascii_uppercase();
     if cpu_speed != "STANDARD" && cpu_speed != "HIGHPERFORMANCE" {
-        return Err(ApiError::invalid("cpu.speed", format!("'{cpu_speed}' is not STANDARD or HIGHPERFORMANCE")));
+        return Err(ApiError::invalid(
+            "cpu.speed",
+            format!("'{cpu_speed}' is not STANDARD or HIGHPERFORMANCE"),
+        ));
     }
     let memory_gb = req.memory_gb.unwrap_or(image.memory_gb);
     if !(1..=256).contains(&memory_gb) {
-        return Err(ApiError::invalid("memoryGb", format!("{memory_gb} is not within 1..256")));
+        return Err(ApiError::invalid(
+            "memoryGb",
+            format!("{memory_gb} is not within 1..256"),
+        ));
     }
     let mut disk_speed = "STANDARD".to_string();
     for (scsi, speed) in &req.disks {
         if *scsi != 0 {
-            return Err(ApiError::invalid("disk.scsiId", format!("the image has no disk with scsiId {scsi}")));
+            return Err(ApiError::invalid(
+                "disk.scsiId",
+                format!("the image has no disk with scsiId {scsi}"),
+            ));
         }
         let up = speed.to_ascii_uppercase();
         if !SPEEDS.contains(&up.as_str()) {
-            return Err(ApiError::invalid("disk.speed", format!("unknown disk speed '{speed}'")));
+            return Err(ApiError::invalid(
+                "disk.speed",
+                format!("unknown disk speed '{speed}'"),
+            ));
         }
         disk_speed = up;
     }
@@ -277,20 +382,42 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<St
     if d.datacenter_id != image.datacenter_id {
         return Err(ApiError::invalid(
             "imageId",
-            format!("image {} is in {}, the Network Domain in {}", image.id, image.datacenter_id, d.datacenter_id),
+            format!(
+                "image {} is in {}, the Network Domain in {}",
+                image.id, image.datacenter_id, d.datacenter_id
+            ),
         ));
     }
     let datacenter_id = d.datacenter_id.clone();
     let st = tx.st();
     let mut taken = HashSet::new();
     let mut vlans_used = HashSet::new();
-    let primary = resolve_nic(st, "networkInfo.primaryNic", &req.domain_id, &req.primary, &mut taken, &mut vlans_used)?;
+    let primary = resolve_nic(
+        st,
+        "networkInfo.primaryNic",
+        &req.domain_id,
+        &req.primary,
+        &mut taken,
+        &mut vlans_used,
+    )?;
     let mut additional = Vec::new();
     for nic in &req.additional {
-        additional.push(resolve_nic(st, "networkInfo.additionalNic", &req.domain_id, nic, &mut taken, &mut vlans_used)?);
+        additional.push(resolve_nic(
+            st,
+            "networkInfo.additionalNic",
+            &req.domain_id,
+            nic,
+            &mut taken,
+            &mut vlans_used,
+        )?);
     }
     let id = super::new_id();
-    let pending = tx.pending(Kind::Server, &id, OpKind::DeployServer, lat.ms(OpKind::DeployServer, req.start));
+    let pending = tx.pending(
+        Kind::Server,
+        &id,
+        OpKind::DeployServer,
+        lat.ms(OpKind::DeployServer, req.start),
+    );
     tx.put(Resource::Server(Server {
         id: id.clone(),
         datacenter_id,
@@ -301,7 +428,12 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<St
         cores_per_socket: cores,
         cpu_speed,
         memory_gb,
-        disks: vec![Disk { id: super::new_id(), scsi_id: 0, size_gb: image.disk_gb, speed: disk_speed }],
+        disks: vec![Disk {
+            id: super::new_id(),
+            scsi_id: 0,
+            size_gb: image.disk_gb,
+            speed: disk_speed,
+        }],
         scsi_controller_id: super::new_id(),
         domain_id: req.domain_id,
         primary_nic: primary,
@@ -321,7 +453,11 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<St
 
 fn not_busy(s: &Server) -> ApiResult<()> {
     if s.state.is_pending() {
-        return Err(ApiError::busy(format!("Server {} is already busy ({}).", s.id, s.pending.map(|p| p.op.action()).unwrap_or(""))));
+        return Err(ApiError::busy(format!(
+            "Server {} is already busy ({}).",
+            s.id,
+            s.pending.map(|p| p.op.action()).unwrap_or("")
+        )));
     }
     Ok(())
 }
@@ -332,18 +468,40 @@ pub fn action(tx: &mut Tx<'_>, lat: &Latency, id: &str, op: OpKind) -> ApiResult
     not_busy(&s)?;
     let failed_add = s.state == ResourceState::FailedAdd;
     if failed_add && op != OpKind::CleanServer {
-        return Err(ApiError::invalid("id", format!("Server {id} failed to deploy; use cleanServer")));
+        return Err(ApiError::invalid(
+            "id",
+            format!("Server {id} failed to deploy; use cleanServer"),
+        ));
     }
     let state = match op {
-        OpKind::StartServer if s.started => return Err(ApiError::new(Code::ServerStarted, format!("Server {id} is already started."))),
-        OpKind::ShutdownServer | OpKind::PowerOffServer | OpKind::RebootServer | OpKind::ResetServer if !s.started => {
-            return Err(ApiError::new(Code::ServerStopped, format!("Server {id} is stopped.")));
+        OpKind::StartServer if s.started => {
+            return Err(ApiError::new(
+                Code::ServerStarted,
+                format!("Server {id} is already started."),
+            ));
+        }
+        OpKind::ShutdownServer
+        | OpKind::PowerOffServer
+        | OpKind::RebootServer
+        | OpKind::ResetServer
+            if !s.started =>
+        {
+            return Err(ApiError::new(
+                Code::ServerStopped,
+                format!("Server {id} is stopped."),
+            ));
         }
         OpKind::DeleteServer if s.started => {
-            return Err(ApiError::new(Code::ServerStarted, format!("Server {id} must be stopped before it is deleted.")));
+            return Err(ApiError::new(
+                Code::ServerStarted,
+                format!("Server {id} must be stopped before it is deleted."),
+            ));
         }
         OpKind::CleanServer if !failed_add => {
-            return Err(ApiError::invalid("id", format!("Server {id} is {}, not FAILED_ADD", s.state.as_str())));
+            return Err(ApiError::invalid(
+                "id",
+                format!("Server {id} is {}, not FAILED_ADD", s.state.as_str()),
+            ));
         }
         OpKind::DeleteServer | OpKind::CleanServer => ResourceState::PendingDelete,
         _ => ResourceState::PendingChange,
@@ -357,8 +515,12 @@ pub fn action(tx: &mut Tx<'_>, lat: &Latency, id: &str, op: OpKind) -> ApiResult
 
 /// Completes the pending operation `seq` on server `id`.
 pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>) {
-    let Some(s) = tx.st().servers.get(id) else { return };
-    let Some(p) = s.pending.filter(|p| p.seq == seq) else { return };
+    let Some(s) = tx.st().servers.get(id) else {
+        return;
+    };
+    let Some(p) = s.pending.filter(|p| p.seq == seq) else {
+        return;
+    };
     let mut s = s.clone();
     s.pending = None;
     match (p.op, outcome) {
@@ -367,7 +529,11 @@ pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>
             return;
         }
         (OpKind::DeleteServer | OpKind::CleanServer, Err(e)) => {
-            s.state = if p.op == OpKind::CleanServer { ResourceState::FailedAdd } else { ResourceState::FailedDelete };
+            s.state = if p.op == OpKind::CleanServer {
+                ResourceState::FailedAdd
+            } else {
+                ResourceState::FailedDelete
+            };
             s.failure_reason = Some(e);
         }
         (OpKind::DeployServer, Ok(())) => {
@@ -381,7 +547,10 @@ pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>
         }
         (op, Ok(())) => {
             s.state = ResourceState::Normal;
-            s.started = matches!(op, OpKind::StartServer | OpKind::RebootServer | OpKind::ResetServer);
+            s.started = matches!(
+                op,
+                OpKind::StartServer | OpKind::RebootServer | OpKind::ResetServer
+            );
         }
         (_, Err(e)) => {
             s.state = ResourceState::FailedChange;
@@ -411,21 +580,39 @@ pub fn monitoring(tx: &mut Tx<'_>, id: &str, m: Monitoring<'_>) -> ApiResult<()>
         if up == "ESSENTIALS" || up == "ADVANCED" {
             Ok(up)
         } else {
-            Err(ApiError::invalid("servicePlan", format!("'{p}' is not ESSENTIALS or ADVANCED")))
+            Err(ApiError::invalid(
+                "servicePlan",
+                format!("'{p}' is not ESSENTIALS or ADVANCED"),
+            ))
         }
     };
     match (m, &s.monitoring) {
-        (Monitoring::Enable(_), Some(_)) => return Err(ApiError::new(Code::NoChange, "Monitoring is already enabled.")),
+        (Monitoring::Enable(_), Some(_)) => {
+            return Err(ApiError::new(
+                Code::NoChange,
+                "Monitoring is already enabled.",
+            ));
+        }
         (Monitoring::Enable(p), None) => s.monitoring = Some(plan(p)?),
-        (Monitoring::Change(_), None) => return Err(ApiError::invalid("id", "monitoring is not enabled on this server")),
+        (Monitoring::Change(_), None) => {
+            return Err(ApiError::invalid(
+                "id",
+                "monitoring is not enabled on this server",
+            ));
+        }
         (Monitoring::Change(p), Some(cur)) => {
             let p = plan(p)?;
             if &p == cur {
-                return Err(ApiError::new(Code::NoChange, format!("Monitoring plan is already {p}.")));
+                return Err(ApiError::new(
+                    Code::NoChange,
+                    format!("Monitoring plan is already {p}."),
+                ));
             }
             s.monitoring = Some(p);
         }
-        (Monitoring::Disable, None) => return Err(ApiError::new(Code::NoChange, "Monitoring is not enabled.")),
+        (Monitoring::Disable, None) => {
+            return Err(ApiError::new(Code::NoChange, "Monitoring is not enabled."));
+        }
         (Monitoring::Disable, Some(_)) => s.monitoring = None,
     }
     tx.put(Resource::Server(s));

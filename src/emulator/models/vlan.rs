@@ -7,7 +7,10 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, OpKind, Pending, Resource, ResourceState, State, Tx, check_description, check_name, network_domain};
+use super::{
+    Kind, OpKind, Pending, Resource, ResourceState, State, Tx, check_description, check_name,
+    network_domain,
+};
 use crate::emulator::clock::Latency;
 use crate::emulator::errors::{ApiError, ApiResult, Code};
 
@@ -83,11 +86,19 @@ impl Vlan {
     /// The IPv6 address paired with a private IPv4 address.
     pub fn ipv6_for(&self, ip: Ipv4Addr) -> String {
         let o = ip.octets();
-        format!("{}:0:0:{:x}:{:x}", self.ipv6_prefix, u16::from_be_bytes([o[0], o[1]]), u16::from_be_bytes([o[2], o[3]]))
+        format!(
+            "{}:0:0:{:x}:{:x}",
+            self.ipv6_prefix,
+            u16::from_be_bytes([o[0], o[1]]),
+            u16::from_be_bytes([o[2], o[3]])
+        )
     }
     /// Whether `ip` may be given to a server (inside, not network/broadcast/gateway).
     pub fn is_host_address(&self, ip: Ipv4Addr) -> bool {
-        self.network.contains(&ip) && ip != self.network.network() && ip != self.network.broadcast() && ip != self.gateway
+        self.network.contains(&ip)
+            && ip != self.network.network()
+            && ip != self.network.broadcast()
+            && ip != self.gateway
     }
     /// `true` when the VLAN is attached (has gateway addressing).
     pub fn attached(&self) -> bool {
@@ -103,14 +114,22 @@ fn is_rfc1918(net: &Ipv4Net) -> bool {
 
 /// Addresses of `vlan_id` already given to server NICs.
 pub fn used_addresses(st: &State, vlan_id: &str) -> HashSet<Ipv4Addr> {
-    st.servers.values().flat_map(|s| s.nics()).filter(|n| n.vlan_id == vlan_id).map(|n| n.ipv4).collect()
+    st.servers
+        .values()
+        .flat_map(|s| s.nics())
+        .filter(|n| n.vlan_id == vlan_id)
+        .map(|n| n.ipv4)
+        .collect()
 }
 
 /// The next free host address of `vlan` (from base+10 upwards, then base+2..base+9).
 pub fn allocate(vlan: &Vlan, used: &HashSet<Ipv4Addr>) -> Option<Ipv4Addr> {
     let base = u32::from(vlan.network.network());
     let last = u32::from(vlan.network.broadcast());
-    (base + 10..last).chain(base + 2..(base + 10).min(last)).map(Ipv4Addr::from).find(|a| vlan.is_host_address(*a) && !used.contains(a))
+    (base + 10..last)
+        .chain(base + 2..(base + 10).min(last))
+        .map(Ipv4Addr::from)
+        .find(|a| vlan.is_host_address(*a) && !used.contains(a))
 }
 
 /// Starts deploying a VLAN; returns its id.
@@ -118,24 +137,37 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployVlan) -> ApiResult<Stri
     check_name("name", &req.name)?;
     check_description("description", &req.description)?;
     if !(16..=29).contains(&req.prefix) {
-        return Err(ApiError::invalid("privateIpv4PrefixSize", format!("{} is not within 16..29", req.prefix)));
+        return Err(ApiError::invalid(
+            "privateIpv4PrefixSize",
+            format!("{} is not within 16..29", req.prefix),
+        ));
     }
-    let network = Ipv4Net::new(req.base, req.prefix).map_err(|e| ApiError::invalid("privateIpv4PrefixSize", e))?;
+    let network = Ipv4Net::new(req.base, req.prefix)
+        .map_err(|e| ApiError::invalid("privateIpv4PrefixSize", e))?;
     if network.network() != req.base {
         return Err(ApiError::invalid(
             req.base_field,
-            format!("{} is not the base address of a /{} network", req.base, req.prefix),
+            format!(
+                "{} is not the base address of a /{} network",
+                req.base, req.prefix
+            ),
         ));
     }
     if !is_rfc1918(&network) {
-        return Err(ApiError::invalid(req.base_field, format!("{network} is not in an RFC 1918 private range")));
+        return Err(ApiError::invalid(
+            req.base_field,
+            format!("{network} is not in an RFC 1918 private range"),
+        ));
     }
     let gateway = match req.gateway {
         Gateway::Attached { high: false } => Ipv4Addr::from(u32::from(network.network()) + 1),
         Gateway::Attached { high: true } => Ipv4Addr::from(u32::from(network.broadcast()) - 1),
         Gateway::Detached(g) => {
             if !network.contains(&g) || g == network.network() || g == network.broadcast() {
-                return Err(ApiError::invalid("detachedVlan.ipv4GatewayAddress", format!("{g} is not a host address of {network}")));
+                return Err(ApiError::invalid(
+                    "detachedVlan.ipv4GatewayAddress",
+                    format!("{g} is not a host address of {network}"),
+                ));
             }
             g
         }
@@ -155,7 +187,13 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployVlan) -> ApiResult<Stri
     }
     for v in st.vlans.values().filter(|v| v.domain_id == req.domain_id) {
         if v.name == req.name {
-            return Err(ApiError::new(Code::NameNotUnique, format!("A VLAN named '{}' already exists in this Network Domain.", req.name)));
+            return Err(ApiError::new(
+                Code::NameNotUnique,
+                format!(
+                    "A VLAN named '{}' already exists in this Network Domain.",
+                    req.name
+                ),
+            ));
         }
         if v.network.contains(&network.network()) || network.contains(&v.network.network()) {
             return Err(ApiError::new(
@@ -165,14 +203,21 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployVlan) -> ApiResult<Stri
         }
     }
     let id = super::new_id();
-    let u = uuid::Uuid::parse_str(&id).map(|u| *u.as_bytes()).unwrap_or_default();
+    let u = uuid::Uuid::parse_str(&id)
+        .map(|u| *u.as_bytes())
+        .unwrap_or_default();
     let ipv6_prefix = format!(
         "fd77:{:x}:{:x}:{:x}",
         u16::from_be_bytes([u[0], u[1]]),
         u16::from_be_bytes([u[2], u[3]]),
         u16::from_be_bytes([u[4], u[5]])
     );
-    let pending = tx.pending(Kind::Vlan, &id, OpKind::DeployVlan, lat.ms(OpKind::DeployVlan, false));
+    let pending = tx.pending(
+        Kind::Vlan,
+        &id,
+        OpKind::DeployVlan,
+        lat.ms(OpKind::DeployVlan, false),
+    );
     let vlan = Vlan {
         id: id.clone(),
         domain_id: req.domain_id,
@@ -195,15 +240,31 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployVlan) -> ApiResult<Stri
 }
 
 /// Edits name or description (synchronous).
-pub fn edit(tx: &mut Tx<'_>, id: &str, name: Option<String>, description: Option<String>) -> ApiResult<()> {
+pub fn edit(
+    tx: &mut Tx<'_>,
+    id: &str,
+    name: Option<String>,
+    description: Option<String>,
+) -> ApiResult<()> {
     let mut v = tx.st().vlan(id)?.clone();
     if v.state.is_pending() {
-        return Err(ApiError::busy(format!("VLAN {id} is busy ({}).", v.state.as_str())));
+        return Err(ApiError::busy(format!(
+            "VLAN {id} is busy ({}).",
+            v.state.as_str()
+        )));
     }
     if let Some(n) = name {
         check_name("name", &n)?;
-        if tx.st().vlans.values().any(|o| o.domain_id == v.domain_id && o.name == n && o.id != id) {
-            return Err(ApiError::new(Code::NameNotUnique, format!("A VLAN named '{n}' already exists in this Network Domain.")));
+        if tx
+            .st()
+            .vlans
+            .values()
+            .any(|o| o.domain_id == v.domain_id && o.name == n && o.id != id)
+        {
+            return Err(ApiError::new(
+                Code::NameNotUnique,
+                format!("A VLAN named '{n}' already exists in this Network Domain."),
+            ));
         }
         v.name = n;
     }
@@ -219,13 +280,29 @@ pub fn edit(tx: &mut Tx<'_>, id: &str, name: Option<String>, description: Option
 pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
     let mut v = tx.st().vlan(id)?.clone();
     if v.state.is_pending() {
-        return Err(ApiError::busy(format!("VLAN {id} is busy ({}).", v.state.as_str())));
+        return Err(ApiError::busy(format!(
+            "VLAN {id} is busy ({}).",
+            v.state.as_str()
+        )));
     }
-    let n = tx.st().servers.values().filter(|s| s.nics().any(|nic| nic.vlan_id == id)).count();
+    let n = tx
+        .st()
+        .servers
+        .values()
+        .filter(|s| s.nics().any(|nic| nic.vlan_id == id))
+        .count();
     if n > 0 {
-        return Err(ApiError::new(Code::HasDependency, format!("VLAN {id} cannot be deleted: {n} server(s) use it.")));
+        return Err(ApiError::new(
+            Code::HasDependency,
+            format!("VLAN {id} cannot be deleted: {n} server(s) use it."),
+        ));
     }
-    v.pending = Some(tx.pending(Kind::Vlan, id, OpKind::DeleteVlan, lat.ms(OpKind::DeleteVlan, false)));
+    v.pending = Some(tx.pending(
+        Kind::Vlan,
+        id,
+        OpKind::DeleteVlan,
+        lat.ms(OpKind::DeleteVlan, false),
+    ));
     v.state = ResourceState::PendingDelete;
     tx.put(Resource::Vlan(v));
     Ok(())
@@ -233,8 +310,12 @@ pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
 
 /// Completes the pending operation `seq` on VLAN `id`.
 pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>) {
-    let Some(v) = tx.st().vlans.get(id) else { return };
-    let Some(p) = v.pending.filter(|p| p.seq == seq) else { return };
+    let Some(v) = tx.st().vlans.get(id) else {
+        return;
+    };
+    let Some(p) = v.pending.filter(|p| p.seq == seq) else {
+        return;
+    };
     let mut v = v.clone();
     v.pending = None;
     match (p.op, outcome) {

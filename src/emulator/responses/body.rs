@@ -14,14 +14,22 @@ pub const MAX_BODY: usize = 256 * 1024;
 /// root element must be `root`. Returns the fields of the root object.
 pub fn parse(content_type: &str, bytes: &[u8], root: &str) -> ApiResult<Map<String, Value>> {
     if bytes.len() > MAX_BODY {
-        return Err(ApiError::invalid("body", format!("request body exceeds {MAX_BODY} bytes")));
+        return Err(ApiError::invalid(
+            "body",
+            format!("request body exceeds {MAX_BODY} bytes"),
+        ));
     }
-    let text = std::str::from_utf8(bytes).map_err(|_| ApiError::invalid("body", "not valid UTF-8"))?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| ApiError::invalid("body", "not valid UTF-8"))?;
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
-        return Err(ApiError::invalid("body", format!("a {root} request body is required")));
+        return Err(ApiError::invalid(
+            "body",
+            format!("a {root} request body is required"),
+        ));
     }
-    let json = content_type.contains("json") || (!content_type.contains("xml") && trimmed.starts_with('{'));
+    let json = content_type.contains("json")
+        || (!content_type.contains("xml") && trimmed.starts_with('{'));
     if json {
         match serde_json::from_str::<Value>(trimmed) {
             Ok(Value::Object(m)) => Ok(m),
@@ -31,7 +39,10 @@ pub fn parse(content_type: &str, bytes: &[u8], root: &str) -> ApiResult<Map<Stri
     } else {
         let (name, value) = xml_to_value(trimmed)?;
         if name != root {
-            return Err(ApiError::invalid("body", format!("root element must be {root}, not {name}")));
+            return Err(ApiError::invalid(
+                "body",
+                format!("root element must be {root}, not {name}"),
+            ));
         }
         match value {
             Value::Object(m) => Ok(m),
@@ -98,7 +109,9 @@ pub fn xml_to_value(text: &str) -> ApiResult<(String, Value)> {
     root.ok_or_else(|| bad(&"no root element"))
 }
 
-fn open(e: &quick_xml::events::BytesStart<'_>) -> Result<(String, Map<String, Value>, String), String> {
+fn open(
+    e: &quick_xml::events::BytesStart<'_>,
+) -> Result<(String, Map<String, Value>, String), String> {
     let name = e.local_name().as_ref().to_string();
     let mut map = Map::new();
     for a in e.attributes() {
@@ -108,7 +121,10 @@ fn open(e: &quick_xml::events::BytesStart<'_>) -> Result<(String, Map<String, Va
             continue;
         }
         let k = key.local_name().as_ref().to_string();
-        let v = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| e.to_string())?.into_owned();
+        let v = a
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| e.to_string())?
+            .into_owned();
         map.insert(k, Value::String(v));
     }
     Ok((name, map, String::new()))
@@ -156,7 +172,11 @@ impl<'a> Fields<'a> {
     }
 
     fn path(&self, name: &str) -> String {
-        if self.prefix.is_empty() { name.to_string() } else { format!("{}.{name}", self.prefix) }
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
     }
 
     /// Whether the field is present (and not null).
@@ -197,7 +217,8 @@ impl<'a> Fields<'a> {
 
     /// A required boolean.
     pub fn bool_req(&self, name: &str) -> ApiResult<bool> {
-        self.bool_opt(name)?.ok_or_else(|| ApiError::invalid(&self.path(name), "is required"))
+        self.bool_opt(name)?
+            .ok_or_else(|| ApiError::invalid(&self.path(name), "is required"))
     }
 
     /// An optional integer within `min..=max`.
@@ -210,45 +231,65 @@ impl<'a> Fields<'a> {
         };
         match v {
             Some(i) if (min..=max).contains(&i) => Ok(Some(i)),
-            Some(i) => Err(ApiError::invalid(&self.path(name), format!("{i} is not within {min}..{max}"))),
+            Some(i) => Err(ApiError::invalid(
+                &self.path(name),
+                format!("{i} is not within {min}..{max}"),
+            )),
             None => Err(ApiError::invalid(&self.path(name), "must be an integer")),
         }
     }
 
     /// A required integer within `min..=max`.
     pub fn int_req(&self, name: &str, min: i64, max: i64) -> ApiResult<i64> {
-        self.int_opt(name, min, max)?.ok_or_else(|| ApiError::invalid(&self.path(name), "is required"))
+        self.int_opt(name, min, max)?
+            .ok_or_else(|| ApiError::invalid(&self.path(name), "is required"))
     }
 
     /// An optional nested object; its fields' errors carry `name` in their path.
     pub fn obj_opt(&self, name: &'a str) -> ApiResult<Option<Fields<'a>>> {
         match self.map.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(m)) => Ok(Some(Fields { map: m, prefix: name })),
+            Some(Value::Object(m)) => Ok(Some(Fields {
+                map: m,
+                prefix: name,
+            })),
             // `<primaryNic/>` with no content arrives as an empty string.
-            Some(Value::String(s)) if s.is_empty() => Ok(Some(Fields { map: empty(), prefix: name })),
+            Some(Value::String(s)) if s.is_empty() => Ok(Some(Fields {
+                map: empty(),
+                prefix: name,
+            })),
             Some(_) => Err(ApiError::invalid(&self.path(name), "must be an object")),
         }
     }
 
     /// A required nested object.
     pub fn obj_req(&self, name: &'a str) -> ApiResult<Fields<'a>> {
-        self.obj_opt(name)?.ok_or_else(|| ApiError::invalid(&self.path(name), "is required"))
+        self.obj_opt(name)?
+            .ok_or_else(|| ApiError::invalid(&self.path(name), "is required"))
     }
 
     /// A repeated nested object (an array, or a single object in XML), possibly absent.
     pub fn list(&self, name: &'a str) -> ApiResult<Vec<Fields<'a>>> {
         match self.map.get(name) {
             None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Object(m)) => Ok(vec![Fields { map: m, prefix: name }]),
+            Some(Value::Object(m)) => Ok(vec![Fields {
+                map: m,
+                prefix: name,
+            }]),
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|v| match v {
-                    Value::Object(m) => Ok(Fields { map: m, prefix: name }),
+                    Value::Object(m) => Ok(Fields {
+                        map: m,
+                        prefix: name,
+                    }),
                     _ => Err(ApiError::invalid(name, "items must be objects")),
                 })
                 .collect(),
-            Some(_) => Err(ApiError::invalid(&self.path(name), "must be a list of objects")),
+            Some(_) => Err(ApiError::invalid(
+                &self.path(name),
+                "must be a list of objects",
+            )),
         }
     }
 
@@ -281,27 +322,58 @@ mod tests {
             let f = Fields::new(&m);
             assert_eq!(f.str_req("name").unwrap(), "a & b");
             assert!(f.bool_req("start").unwrap());
-            assert_eq!(f.obj_req("cpu").unwrap().int_req("count", 1, 32).unwrap(), 2);
+            assert_eq!(
+                f.obj_req("cpu").unwrap().int_req("count", 1, 32).unwrap(),
+                2
+            );
             let ni = f.obj_req("networkInfo").unwrap();
             assert_eq!(ni.str_req("networkDomainId").unwrap(), "d");
-            assert_eq!(ni.obj_req("primaryNic").unwrap().str_req("vlanId").unwrap(), "v");
+            assert_eq!(
+                ni.obj_req("primaryNic").unwrap().str_req("vlanId").unwrap(),
+                "v"
+            );
             assert_eq!(ni.list("additionalNic").unwrap().len(), 2);
         }
     }
 
     #[test]
     fn errors_name_the_field() {
-        let m = parse("application/json", br#"{"networkInfo":{"primaryNic":{}}}"#, "deployServer").unwrap();
+        let m = parse(
+            "application/json",
+            br#"{"networkInfo":{"primaryNic":{}}}"#,
+            "deployServer",
+        )
+        .unwrap();
         let f = Fields::new(&m);
-        let e = f.obj_req("networkInfo").unwrap().str_req("networkDomainId").unwrap_err();
-        assert!(e.message.starts_with("networkInfo.networkDomainId"), "{}", e.message);
-        assert!(parse("application/xml", b"<deployServer><name>x</deployServer>", "deployServer").is_err());
+        let e = f
+            .obj_req("networkInfo")
+            .unwrap()
+            .str_req("networkDomainId")
+            .unwrap_err();
+        assert!(
+            e.message.starts_with("networkInfo.networkDomainId"),
+            "{}",
+            e.message
+        );
+        assert!(
+            parse(
+                "application/xml",
+                b"<deployServer><name>x</deployServer>",
+                "deployServer"
+            )
+            .is_err()
+        );
         assert!(parse("application/xml", b"<other/>", "deployServer").is_err());
         assert!(parse("application/json", b"[1]", "x").is_err());
         assert!(parse("application/json", b"", "x").is_err());
         let big = vec![b' '; MAX_BODY + 1];
         assert!(parse("application/json", &big, "x").is_err());
-        let m = parse("", br#"<deleteServer xmlns="urn:didata.com:api:cloud:types" id="abc"/>"#, "deleteServer").unwrap();
+        let m = parse(
+            "",
+            br#"<deleteServer xmlns="urn:didata.com:api:cloud:types" id="abc"/>"#,
+            "deleteServer",
+        )
+        .unwrap();
         assert_eq!(Fields::new(&m).id().unwrap(), "abc");
     }
 }

@@ -30,7 +30,13 @@ fn datacenter(o: &mut Out, d: &Datacenter) {
     o.begin_list("diskSpeed");
     for (id, name, abbr, desc, def) in [
         ("STANDARD", "Standard", "STD", "Standard Disk Speed", true),
-        ("HIGHPERFORMANCE", "High Performance", "HPF", "Faster than Standard.", false),
+        (
+            "HIGHPERFORMANCE",
+            "High Performance",
+            "HPF",
+            "Faster than Standard.",
+            false,
+        ),
         ("ECONOMY", "Economy", "ECN", "Slower than Standard.", false),
     ] {
         o.open("diskSpeed");
@@ -60,7 +66,11 @@ fn datacenter(o: &mut Out, d: &Datacenter) {
     }
     o.end_list();
     o.close();
-    for (name, typ) in [("backup", Some("COMMVAULT")), ("consoleAccess", None), ("monitoring", None)] {
+    for (name, typ) in [
+        ("backup", Some("COMMVAULT")),
+        ("consoleAccess", None),
+        ("monitoring", None),
+    ] {
         o.open(name);
         if let Some(t) = typ {
             o.attr_s("type", t);
@@ -74,8 +84,13 @@ fn datacenter(o: &mut Out, d: &Datacenter) {
 /// `GET infrastructure/datacenter[?id=]`.
 pub fn list_datacenters(ctx: &Ctx<'_>) -> ApiResult<String> {
     let id = ctx.q("id");
-    let items: Vec<&Datacenter> = catalogue::datacenters().iter().filter(|d| matches(id, d.id)).collect();
-    list(ctx, "datacenters", "datacenter", &items, |o, d| datacenter(o, d))
+    let items: Vec<&Datacenter> = catalogue::datacenters()
+        .iter()
+        .filter(|d| matches(id, d.id))
+        .collect();
+    list(ctx, "datacenters", "datacenter", &items, |o, d| {
+        datacenter(o, d)
+    })
 }
 
 fn os_image(o: &mut Out, i: &OsImage, minor: u32, root: bool) {
@@ -153,7 +168,9 @@ pub fn list_os_images(ctx: &Ctx<'_>) -> ApiResult<String> {
         .iter()
         .filter(|i| matches(dc, i.datacenter_id) && matches(name, i.name) && matches(id, &i.id))
         .collect();
-    list(ctx, "osImages", "osImage", &items, |o, i| os_image(o, i, ctx.minor, false))
+    list(ctx, "osImages", "osImage", &items, |o, i| {
+        os_image(o, i, ctx.minor, false)
+    })
 }
 
 /// `GET image/osImage/{id}`.

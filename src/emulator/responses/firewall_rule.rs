@@ -54,32 +54,57 @@ fn render(o: &mut Out, r: &FirewallRule, root: bool) {
 /// `GET network/firewallRule` (filters networkDomainId, name, state, id), in evaluation order.
 pub fn list_rules(ctx: &Ctx<'_>) -> ApiResult<String> {
     let st = ctx.core.read();
-    let (dom, name, state, id) = (ctx.q("networkDomainId"), ctx.q("name"), ctx.q("state"), ctx.q("id"));
+    let (dom, name, state, id) = (
+        ctx.q("networkDomainId"),
+        ctx.q("name"),
+        ctx.q("state"),
+        ctx.q("id"),
+    );
     let items: Vec<&FirewallRule> = st
         .domains
         .values()
         .filter(|d| matches(dom, &d.id))
-        .flat_map(|d| d.firewall_order.iter().filter_map(|id| st.firewall_rules.get(id)))
-        .filter(|r| matches(name, &r.name) && matches(state, r.state.as_str()) && matches(id, &r.id))
+        .flat_map(|d| {
+            d.firewall_order
+                .iter()
+                .filter_map(|id| st.firewall_rules.get(id))
+        })
+        .filter(|r| {
+            matches(name, &r.name) && matches(state, r.state.as_str()) && matches(id, &r.id)
+        })
         .collect();
-    list(ctx, "firewallRules", "firewallRule", &items, |o, r| render(o, r, false))
+    list(ctx, "firewallRules", "firewallRule", &items, |o, r| {
+        render(o, r, false)
+    })
 }
 
 /// `GET network/firewallRule/{id}`.
 pub fn get_rule(ctx: &Ctx<'_>, id: &str) -> ApiResult<String> {
     let st = ctx.core.read();
-    let r = st.firewall_rules.get(id).ok_or_else(|| ApiError::not_found("Firewall Rule", id))?;
+    let r = st
+        .firewall_rules
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("Firewall Rule", id))?;
     let mut o = Out::new(ctx.fmt, 1024);
     render(&mut o, r, true);
     Ok(o.finish())
 }
 
 fn parse_scope(f: Option<Fields<'_>>, field: &str) -> ApiResult<Scope> {
-    let Some(f) = f else { return Ok(Scope { address: Some("ANY".into()), ..Scope::default() }) };
+    let Some(f) = f else {
+        return Ok(Scope {
+            address: Some("ANY".into()),
+            ..Scope::default()
+        });
+    };
     let mut s = Scope::default();
     if let Some(ip) = f.obj_opt("ip")? {
         let a = ip.str_req("address")?;
-        s.address = Some(if a.eq_ignore_ascii_case("any") { "ANY".into() } else { a });
+        s.address = Some(if a.eq_ignore_ascii_case("any") {
+            "ANY".into()
+        } else {
+            a
+        });
         s.prefix = ip.int_opt("prefixSize", 0, 128)?.map(|p| p as u8);
     } else if let Some(l) = f.str_opt("ipAddressListId")? {
         s.ip_address_list_id = Some(l);
@@ -90,7 +115,10 @@ fn parse_scope(f: Option<Fields<'_>>, field: &str) -> ApiResult<Scope> {
         let b = p.int_req("begin", 1, 65535)? as u16;
         let e = p.int_opt("end", 1, 65535)?.map(|e| e as u16);
         if e.is_some_and(|e| e < b) {
-            return Err(ApiError::invalid(&format!("{field}.port.end"), "must not be below begin"));
+            return Err(ApiError::invalid(
+                &format!("{field}.port.end"),
+                "must not be below begin",
+            ));
         }
         s.port = Some((b, e));
     } else if let Some(l) = f.str_opt("portListId")? {
@@ -110,7 +138,12 @@ pub async fn create(ctx: &Ctx<'_>) -> ApiResult<String> {
         "LAST" => Placement::Last,
         "BEFORE" => Placement::Before(pl.str_req("relativeToRule")?),
         "AFTER" => Placement::After(pl.str_req("relativeToRule")?),
-        _ => return Err(ApiError::invalid("placement.position", format!("'{position}' is not FIRST, LAST, BEFORE or AFTER"))),
+        _ => {
+            return Err(ApiError::invalid(
+                "placement.position",
+                format!("'{position}' is not FIRST, LAST, BEFORE or AFTER"),
+            ));
+        }
     };
     let req = CreateRule {
         domain_id: f.str_req("networkDomainId")?,
@@ -125,8 +158,15 @@ pub async fn create(ctx: &Ctx<'_>) -> ApiResult<String> {
     };
     let name = req.name.clone();
     let lat = ctx.core.lat.clone();
-    let id = ctx.core.change(|tx| firewall_rule::create(tx, &lat, req)).await?;
-    Ok(ctx.ok("OK", &format!("Request create Firewall Rule '{name}' successful"), &[("firewallRuleId", &id)]))
+    let id = ctx
+        .core
+        .change(|tx| firewall_rule::create(tx, &lat, req))
+        .await?;
+    Ok(ctx.ok(
+        "OK",
+        &format!("Request create Firewall Rule '{name}' successful"),
+        &[("firewallRuleId", &id)],
+    ))
 }
 
 /// `POST network/editFirewallRule`.
@@ -135,8 +175,14 @@ pub async fn edit(ctx: &Ctx<'_>) -> ApiResult<String> {
     let f = Fields::new(&m);
     let id = f.id()?;
     let enabled = f.bool_req("enabled")?;
-    ctx.core.change(|tx| firewall_rule::edit(tx, &id, enabled)).await?;
-    Ok(ctx.ok("OK", &format!("Firewall Rule {id} has been edited successfully."), &[]))
+    ctx.core
+        .change(|tx| firewall_rule::edit(tx, &id, enabled))
+        .await?;
+    Ok(ctx.ok(
+        "OK",
+        &format!("Firewall Rule {id} has been edited successfully."),
+        &[],
+    ))
 }
 
 /// `POST network/deleteFirewallRule`.
@@ -144,5 +190,9 @@ pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<String> {
     let m = ctx.body("deleteFirewallRule")?;
     let id = Fields::new(&m).id()?;
     ctx.core.change(|tx| firewall_rule::delete(tx, &id)).await?;
-    Ok(ctx.ok("OK", &format!("Firewall Rule {id} has been deleted successfully."), &[]))
+    Ok(ctx.ok(
+        "OK",
+        &format!("Firewall Rule {id} has been deleted successfully."),
+        &[],
+    ))
 }

@@ -42,7 +42,10 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// The first value of query parameter `name`.
     pub fn q(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Parses the body, whose XML root element must be `root`.
@@ -52,18 +55,29 @@ impl Ctx<'_> {
 
     /// A success envelope (`OK` or `IN_PROGRESS`) with `info` entries.
     pub fn ok(&self, code: &'static str, message: &str, info: &[(&str, &str)]) -> String {
-        self.in_progress.store(code == "IN_PROGRESS", std::sync::atomic::Ordering::Relaxed);
+        self.in_progress
+            .store(code == "IN_PROGRESS", std::sync::atomic::Ordering::Relaxed);
         envelope(self.fmt, self.operation, code, message, info)
     }
 }
 
 /// A fresh `requestId`.
 pub fn request_id() -> String {
-    format!("emu/{}/{}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3f%:z"), uuid::Uuid::new_v4())
+    format!(
+        "emu/{}/{}",
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3f%:z"),
+        uuid::Uuid::new_v4()
+    )
 }
 
 /// Renders the `<response>` envelope.
-pub fn envelope(fmt: Format, operation: &str, code: &str, message: &str, info: &[(&str, &str)]) -> String {
+pub fn envelope(
+    fmt: Format,
+    operation: &str,
+    code: &str,
+    message: &str,
+    info: &[(&str, &str)],
+) -> String {
     let mut o = Out::new(fmt, 512);
     o.root("response");
     o.attr_s("requestId", &request_id());
@@ -112,16 +126,28 @@ impl Paging {
                 None => Ok(def),
                 Some(v) => match v.trim().parse::<usize>() {
                     Ok(n) if n >= 1 && n <= max => Ok(n),
-                    _ => Err(ApiError::invalid(name, format!("'{v}' is not an integer within 1..{max}"))),
+                    _ => Err(ApiError::invalid(
+                        name,
+                        format!("'{v}' is not an integer within 1..{max}"),
+                    )),
                 },
             }
         };
-        Ok(Paging { number: num("pageNumber", 1, 1_000_000)?, size: num("pageSize", MAX_PAGE, MAX_PAGE)? })
+        Ok(Paging {
+            number: num("pageNumber", 1, 1_000_000)?,
+            size: num("pageSize", MAX_PAGE, MAX_PAGE)?,
+        })
     }
 }
 
 /// Renders a paged list: root element `root` with paging attributes, then `item` elements.
-pub fn list<T>(ctx: &Ctx<'_>, root: &'static str, item: &'static str, items: &[T], mut render: impl FnMut(&mut Out, &T)) -> ApiResult<String> {
+pub fn list<T>(
+    ctx: &Ctx<'_>,
+    root: &'static str,
+    item: &'static str,
+    items: &[T],
+    mut render: impl FnMut(&mut Out, &T),
+) -> ApiResult<String> {
     let p = Paging::from(ctx)?;
     let start = (p.number - 1).saturating_mul(p.size).min(items.len());
     let end = (start + p.size).min(items.len());
@@ -164,7 +190,8 @@ fn percent_decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
                     Ok(v) => {
                         out.push(v);
                         i += 2;
@@ -198,7 +225,14 @@ mod tests {
 
     #[test]
     fn envelope_json_has_empty_warning_and_error_lists() {
-        let j: Value = serde_json::from_str(&envelope(Format::Json, "DEPLOY_SERVER", "IN_PROGRESS", "m", &[("serverId", "x")])).unwrap();
+        let j: Value = serde_json::from_str(&envelope(
+            Format::Json,
+            "DEPLOY_SERVER",
+            "IN_PROGRESS",
+            "m",
+            &[("serverId", "x")],
+        ))
+        .unwrap();
         assert_eq!(j["info"][0]["name"], "serverId");
         assert_eq!(j["warning"], serde_json::json!([]));
         let x = envelope(Format::Xml, "DEPLOY_SERVER", "IN_PROGRESS", "m", &[]);

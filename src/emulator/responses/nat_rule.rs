@@ -24,7 +24,12 @@ fn render(o: &mut Out, r: &NatRule, root: bool) {
 /// `GET network/natRule` (filters networkDomainId, internalIp, externalIp, id).
 pub fn list_rules(ctx: &Ctx<'_>) -> ApiResult<String> {
     let st = ctx.core.read();
-    let (dom, int, ext, id) = (ctx.q("networkDomainId"), ctx.q("internalIp"), ctx.q("externalIp"), ctx.q("id"));
+    let (dom, int, ext, id) = (
+        ctx.q("networkDomainId"),
+        ctx.q("internalIp"),
+        ctx.q("externalIp"),
+        ctx.q("id"),
+    );
     let mut items: Vec<&NatRule> = st
         .nat_rules
         .values()
@@ -36,13 +41,18 @@ pub fn list_rules(ctx: &Ctx<'_>) -> ApiResult<String> {
         })
         .collect();
     items.sort_by_key(|r| (r.create_ms, r.external));
-    list(ctx, "natRules", "natRule", &items, |o, r| render(o, r, false))
+    list(ctx, "natRules", "natRule", &items, |o, r| {
+        render(o, r, false)
+    })
 }
 
 /// `GET network/natRule/{id}`.
 pub fn get_rule(ctx: &Ctx<'_>, id: &str) -> ApiResult<String> {
     let st = ctx.core.read();
-    let r = st.nat_rules.get(id).ok_or_else(|| ApiError::not_found("NAT rule", id))?;
+    let r = st
+        .nat_rules
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("NAT rule", id))?;
     let mut o = Out::new(ctx.fmt, 512);
     render(&mut o, r, true);
     Ok(o.finish())
@@ -55,8 +65,15 @@ pub async fn create(ctx: &Ctx<'_>) -> ApiResult<String> {
     let dom = f.str_req("networkDomainId")?;
     let internal = f.str_req("internalIp")?;
     let external = f.str_opt("externalIp")?.filter(|e| !e.trim().is_empty());
-    let id = ctx.core.change(|tx| nat_rule::create(tx, &dom, &internal, external.as_deref())).await?;
-    Ok(ctx.ok("OK", "NAT Rule has been created successfully.", &[("natRuleId", &id)]))
+    let id = ctx
+        .core
+        .change(|tx| nat_rule::create(tx, &dom, &internal, external.as_deref()))
+        .await?;
+    Ok(ctx.ok(
+        "OK",
+        "NAT Rule has been created successfully.",
+        &[("natRuleId", &id)],
+    ))
 }
 
 /// `POST network/deleteNatRule`.
@@ -64,5 +81,9 @@ pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<String> {
     let m = ctx.body("deleteNatRule")?;
     let id = Fields::new(&m).id()?;
     ctx.core.change(|tx| nat_rule::delete(tx, &id)).await?;
-    Ok(ctx.ok("OK", &format!("NAT Rule {id} has been deleted successfully."), &[]))
+    Ok(ctx.ok(
+        "OK",
+        &format!("NAT Rule {id} has been deleted successfully."),
+        &[],
+    ))
 }

@@ -25,7 +25,13 @@ fn render(o: &mut Out, d: &NetworkDomain, root: bool) {
 /// `GET network/networkDomain` (filters id, datacenterId, name, type, state).
 pub fn list_domains(ctx: &Ctx<'_>) -> ApiResult<String> {
     let st = ctx.core.read();
-    let (id, dc, name, typ, state) = (ctx.q("id"), ctx.q("datacenterId"), ctx.q("name"), ctx.q("type"), ctx.q("state"));
+    let (id, dc, name, typ, state) = (
+        ctx.q("id"),
+        ctx.q("datacenterId"),
+        ctx.q("name"),
+        ctx.q("type"),
+        ctx.q("state"),
+    );
     let items: Vec<&NetworkDomain> = st
         .domains
         .values()
@@ -37,7 +43,9 @@ pub fn list_domains(ctx: &Ctx<'_>) -> ApiResult<String> {
                 && matches(state, d.state.as_str())
         })
         .collect();
-    list(ctx, "networkDomains", "networkDomain", &items, |o, d| render(o, d, false))
+    list(ctx, "networkDomains", "networkDomain", &items, |o, d| {
+        render(o, d, false)
+    })
 }
 
 /// `GET network/networkDomain/{id}`.
@@ -61,10 +69,15 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
     };
     let name = req.name.clone();
     let lat = ctx.core.lat.clone();
-    let id = ctx.core.change(|tx| network_domain::deploy(tx, &lat, req)).await?;
+    let id = ctx
+        .core
+        .change(|tx| network_domain::deploy(tx, &lat, req))
+        .await?;
     Ok(ctx.ok(
         "IN_PROGRESS",
-        &format!("Request to deploy Network Domain '{name}' has been accepted and is being processed."),
+        &format!(
+            "Request to deploy Network Domain '{name}' has been accepted and is being processed."
+        ),
         &[("networkDomainId", &id)],
     ))
 }
@@ -74,9 +87,19 @@ pub async fn edit(ctx: &Ctx<'_>) -> ApiResult<String> {
     let m = ctx.body("editNetworkDomain")?;
     let f = Fields::new(&m);
     let id = f.id()?;
-    let (name, desc, typ) = (f.str_opt("name")?, f.str_opt("description")?, f.str_opt("type")?);
-    ctx.core.change(|tx| network_domain::edit(tx, &id, name, desc, typ)).await?;
-    Ok(ctx.ok("OK", &format!("Network Domain '{id}' was edited successfully."), &[]))
+    let (name, desc, typ) = (
+        f.str_opt("name")?,
+        f.str_opt("description")?,
+        f.str_opt("type")?,
+    );
+    ctx.core
+        .change(|tx| network_domain::edit(tx, &id, name, desc, typ))
+        .await?;
+    Ok(ctx.ok(
+        "OK",
+        &format!("Network Domain '{id}' was edited successfully."),
+        &[],
+    ))
 }
 
 /// `POST network/deleteNetworkDomain`.
@@ -84,6 +107,14 @@ pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<String> {
     let m = ctx.body("deleteNetworkDomain")?;
     let id = Fields::new(&m).id()?;
     let lat = ctx.core.lat.clone();
-    ctx.core.change(|tx| network_domain::delete(tx, &lat, &id)).await?;
-    Ok(ctx.ok("IN_PROGRESS", &format!("Request to delete Network Domain '{id}' has been accepted and is being processed."), &[]))
+    ctx.core
+        .change(|tx| network_domain::delete(tx, &lat, &id))
+        .await?;
+    Ok(ctx.ok(
+        "IN_PROGRESS",
+        &format!(
+            "Request to delete Network Domain '{id}' has been accepted and is being processed."
+        ),
+        &[],
+    ))
 }

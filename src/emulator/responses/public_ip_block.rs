@@ -28,16 +28,23 @@ pub fn list_blocks(ctx: &Ctx<'_>) -> ApiResult<String> {
     let mut items: Vec<&PublicIpBlock> = st
         .ip_blocks
         .values()
-        .filter(|b| matches(dom, &b.domain_id) && matches(dc, &b.datacenter_id) && matches(id, &b.id))
+        .filter(|b| {
+            matches(dom, &b.domain_id) && matches(dc, &b.datacenter_id) && matches(id, &b.id)
+        })
         .collect();
     items.sort_by_key(|b| b.base_ip);
-    list(ctx, "publicIpBlocks", "publicIpBlock", &items, |o, b| render(o, b, false))
+    list(ctx, "publicIpBlocks", "publicIpBlock", &items, |o, b| {
+        render(o, b, false)
+    })
 }
 
 /// `GET network/publicIpBlock/{id}`.
 pub fn get_block(ctx: &Ctx<'_>, id: &str) -> ApiResult<String> {
     let st = ctx.core.read();
-    let b = st.ip_blocks.get(id).ok_or_else(|| ApiError::not_found("Public IP Block", id))?;
+    let b = st
+        .ip_blocks
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("Public IP Block", id))?;
     let mut o = Out::new(ctx.fmt, 512);
     render(&mut o, b, true);
     Ok(o.finish())
@@ -52,19 +59,35 @@ pub fn list_reserved(ctx: &Ctx<'_>) -> ApiResult<String> {
         .values()
         .filter(|r| matches(dom, &r.domain_id))
         .map(|r| {
-            let block = st.ip_blocks.values().find(|b| b.contains(r.external)).map(|b| b.id.clone()).unwrap_or_default();
-            (r.external.to_string(), r.datacenter_id.clone(), block, r.domain_id.clone())
+            let block = st
+                .ip_blocks
+                .values()
+                .find(|b| b.contains(r.external))
+                .map(|b| b.id.clone())
+                .unwrap_or_default();
+            (
+                r.external.to_string(),
+                r.datacenter_id.clone(),
+                block,
+                r.domain_id.clone(),
+            )
         })
         .collect();
     items.sort();
-    list(ctx, "reservedPublicIpv4Addresses", "ip", &items, |o, (ip, dc, block, dom)| {
-        o.open("ip");
-        o.attr_s("datacenterId", dc);
-        o.attr_s("ipBlockId", block);
-        o.attr_s("networkDomainId", dom);
-        o.inner_text(ip);
-        o.close();
-    })
+    list(
+        ctx,
+        "reservedPublicIpv4Addresses",
+        "ip",
+        &items,
+        |o, (ip, dc, block, dom)| {
+            o.open("ip");
+            o.attr_s("datacenterId", dc);
+            o.attr_s("ipBlockId", block);
+            o.attr_s("networkDomainId", dom);
+            o.inner_text(ip);
+            o.close();
+        },
+    )
 }
 
 /// `POST network/addPublicIpBlock`.
@@ -72,13 +95,23 @@ pub async fn add(ctx: &Ctx<'_>) -> ApiResult<String> {
     let m = ctx.body("addPublicIpBlock")?;
     let dom = Fields::new(&m).str_req("networkDomainId")?;
     let id = ctx.core.change(|tx| public_ip_block::add(tx, &dom)).await?;
-    Ok(ctx.ok("OK", "Public IPv4 Address Block has been added successfully.", &[("ipBlockId", &id)]))
+    Ok(ctx.ok(
+        "OK",
+        "Public IPv4 Address Block has been added successfully.",
+        &[("ipBlockId", &id)],
+    ))
 }
 
 /// `POST network/removePublicIpBlock`.
 pub async fn remove(ctx: &Ctx<'_>) -> ApiResult<String> {
     let m = ctx.body("removePublicIpBlock")?;
     let id = Fields::new(&m).id()?;
-    ctx.core.change(|tx| public_ip_block::remove(tx, &id)).await?;
-    Ok(ctx.ok("OK", &format!("Public IPv4 Address Block {id} has been removed successfully."), &[]))
+    ctx.core
+        .change(|tx| public_ip_block::remove(tx, &id))
+        .await?;
+    Ok(ctx.ok(
+        "OK",
+        &format!("Public IPv4 Address Block {id} has been removed successfully."),
+        &[],
+    ))
 }

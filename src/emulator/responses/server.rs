@@ -13,7 +13,13 @@ fn nic(o: &mut Out, st: &State, name: &'static str, n: &Nic, minor: u32) {
     o.attr_s("privateIpv4", &n.ipv4.to_string());
     o.attr_s("ipv6", &n.ipv6);
     o.attr_s("vlanId", &n.vlan_id);
-    o.attr_s("vlanName", st.vlans.get(&n.vlan_id).map(|v| v.name.as_str()).unwrap_or(""));
+    o.attr_s(
+        "vlanName",
+        st.vlans
+            .get(&n.vlan_id)
+            .map(|v| v.name.as_str())
+            .unwrap_or(""),
+    );
     if minor >= 5 {
         o.attr_s("networkAdapter", &n.adapter);
     }
@@ -27,7 +33,14 @@ fn disk(o: &mut Out, s: &Server, d: &server::Disk) {
     o.attr_i("scsiId", d.scsi_id as i64);
     o.attr_i("sizeGb", d.size_gb as i64);
     o.attr_s("speed", &d.speed);
-    o.attr_s("state", if s.state == crate::emulator::models::ResourceState::PendingAdd { "PENDING_ADD" } else { "NORMAL" });
+    o.attr_s(
+        "state",
+        if s.state == crate::emulator::models::ResourceState::PendingAdd {
+            "PENDING_ADD"
+        } else {
+            "NORMAL"
+        },
+    );
     o.close();
 }
 
@@ -46,7 +59,10 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
     let os = |o: &mut Out| {
         o.open("operatingSystem");
         o.attr_s("id", image.map(|i| i.os_id).unwrap_or("UNKNOWN"));
-        o.attr_s("displayName", image.map(|i| i.os_display).unwrap_or("UNKNOWN"));
+        o.attr_s(
+            "displayName",
+            image.map(|i| i.os_display).unwrap_or("UNKNOWN"),
+        );
         o.attr_s("family", image.map(|i| i.family).unwrap_or("UNIX"));
         o.close();
     };
@@ -116,7 +132,10 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
     if minor <= 3 {
         o.open("vmwareTools");
         o.attr_s("versionStatus", "CURRENT");
-        o.attr_s("runningStatus", if s.started { "RUNNING" } else { "NOT_RUNNING" });
+        o.attr_s(
+            "runningStatus",
+            if s.started { "RUNNING" } else { "NOT_RUNNING" },
+        );
         o.attr_i("apiVersion", 10304);
         o.close();
     }
@@ -130,7 +149,10 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
         os(o);
         o.open("vmTools");
         o.attr_s("versionStatus", "CURRENT");
-        o.attr_s("runningStatus", if s.started { "RUNNING" } else { "NOT_RUNNING" });
+        o.attr_s(
+            "runningStatus",
+            if s.started { "RUNNING" } else { "NOT_RUNNING" },
+        );
         o.attr_i("apiVersion", 10304);
         o.close();
         o.close();
@@ -175,7 +197,9 @@ pub fn list_servers(ctx: &Ctx<'_>) -> ApiResult<String> {
         })
         .collect();
     let user = ctx.core.user.as_str();
-    list(ctx, "servers", "server", &items, |o, s| render(o, &st, s, ctx.minor, user, false))
+    list(ctx, "servers", "server", &items, |o, s| {
+        render(o, &st, s, ctx.minor, user, false)
+    })
 }
 
 /// `GET server/server/{id}`.
@@ -200,7 +224,10 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
     let m = ctx.body("deployServer")?;
     let f = Fields::new(&m);
     if f.has("network") {
-        return Err(crate::emulator::errors::ApiError::invalid("network", "the MCP 1.0 network element is not supported; use networkInfo"));
+        return Err(crate::emulator::errors::ApiError::invalid(
+            "network",
+            "the MCP 1.0 network element is not supported; use networkInfo",
+        ));
     }
     let ni = f.obj_req("networkInfo")?;
     let cpu = f.obj_opt("cpu")?;
@@ -225,7 +252,11 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
         memory_gb: f.int_opt("memoryGb", 1, 256)?.map(|x| x as u32),
         domain_id: ni.str_req("networkDomainId")?,
         primary: nic_request(ni.obj_req("primaryNic")?)?,
-        additional: ni.list("additionalNic")?.into_iter().map(nic_request).collect::<ApiResult<_>>()?,
+        additional: ni
+            .list("additionalNic")?
+            .into_iter()
+            .map(nic_request)
+            .collect::<ApiResult<_>>()?,
         disks,
     };
     let name = req.name.clone();
@@ -243,8 +274,17 @@ pub async fn action(ctx: &Ctx<'_>, root: &str, op: OpKind) -> ApiResult<String> 
     let m = ctx.body(root)?;
     let id = Fields::new(&m).id()?;
     let lat = ctx.core.lat.clone();
-    ctx.core.change(|tx| server::action(tx, &lat, &id, op)).await?;
-    Ok(ctx.ok("IN_PROGRESS", &format!("Request to {} Server '{id}' has been accepted and is being processed.", verb(op)), &[]))
+    ctx.core
+        .change(|tx| server::action(tx, &lat, &id, op))
+        .await?;
+    Ok(ctx.ok(
+        "IN_PROGRESS",
+        &format!(
+            "Request to {} Server '{id}' has been accepted and is being processed.",
+            verb(op)
+        ),
+        &[],
+    ))
 }
 
 fn verb(op: OpKind) -> &'static str {
@@ -265,12 +305,22 @@ pub async fn monitoring(ctx: &Ctx<'_>, root: &str) -> ApiResult<String> {
     let m = ctx.body(root)?;
     let f = Fields::new(&m);
     let id = f.id()?;
-    let plan = if root == "disableServerMonitoring" { String::new() } else { f.str_req("servicePlan")? };
+    let plan = if root == "disableServerMonitoring" {
+        String::new()
+    } else {
+        f.str_req("servicePlan")?
+    };
     let change = match root {
         "enableServerMonitoring" => Monitoring::Enable(&plan),
         "changeServerMonitoringPlan" => Monitoring::Change(&plan),
         _ => Monitoring::Disable,
     };
-    ctx.core.change(|tx| server::monitoring(tx, &id, change)).await?;
-    Ok(ctx.ok("OK", &format!("Monitoring of Server '{id}' has been updated."), &[]))
+    ctx.core
+        .change(|tx| server::monitoring(tx, &id, change))
+        .await?;
+    Ok(ctx.ok(
+        "OK",
+        &format!("Monitoring of Server '{id}' has been updated."),
+        &[],
+    ))
 }

@@ -17,7 +17,13 @@ fn render(o: &mut Out, st: &State, v: &Vlan, minor: u32, root: bool) {
     o.attr_s("datacenterId", &v.datacenter_id);
     o.open("networkDomain");
     o.attr_s("id", &v.domain_id);
-    o.attr_s("name", st.domains.get(&v.domain_id).map(|d| d.name.as_str()).unwrap_or(""));
+    o.attr_s(
+        "name",
+        st.domains
+            .get(&v.domain_id)
+            .map(|d| d.name.as_str())
+            .unwrap_or(""),
+    );
     o.close();
     o.text_s("name", &v.name);
     o.text_s("description", &v.description);
@@ -66,7 +72,9 @@ pub fn list_vlans(ctx: &Ctx<'_>) -> ApiResult<String> {
                 && matches(attached, if v.attached() { "true" } else { "false" })
         })
         .collect();
-    list(ctx, "vlans", "vlan", &items, |o, v| render(o, &st, v, ctx.minor, false))
+    list(ctx, "vlans", "vlan", &items, |o, v| {
+        render(o, &st, v, ctx.minor, false)
+    })
 }
 
 /// `GET network/vlan/{id}`.
@@ -85,32 +93,71 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
     let domain_id = f.str_req("networkDomainId")?;
     let name = f.str_req("name")?;
     let description = f.str_opt("description")?.unwrap_or_default();
-    let (base_field, base) = match (f.str_opt("privateIpv4BaseAddress")?, f.str_opt("privateIpv4NetworkAddress")?) {
+    let (base_field, base) = match (
+        f.str_opt("privateIpv4BaseAddress")?,
+        f.str_opt("privateIpv4NetworkAddress")?,
+    ) {
         (Some(b), None) => ("privateIpv4BaseAddress", b),
         (None, Some(b)) => ("privateIpv4NetworkAddress", b),
         (Some(_), Some(_)) => {
-            return Err(ApiError::invalid("privateIpv4NetworkAddress", "give one of privateIpv4BaseAddress and privateIpv4NetworkAddress"));
+            return Err(ApiError::invalid(
+                "privateIpv4NetworkAddress",
+                "give one of privateIpv4BaseAddress and privateIpv4NetworkAddress",
+            ));
         }
-        (None, None) => return Err(ApiError::invalid("privateIpv4NetworkAddress", "is required")),
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "privateIpv4NetworkAddress",
+                "is required",
+            ));
+        }
     };
-    let base = base.trim().parse().map_err(|_| ApiError::invalid(base_field, format!("'{base}' is not an IPv4 address")))?;
+    let base = base
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::invalid(base_field, format!("'{base}' is not an IPv4 address")))?;
     let prefix = f.int_opt("privateIpv4PrefixSize", 0, 32)?.unwrap_or(24) as u8;
     let gateway = match (f.obj_opt("attachedVlan")?, f.obj_opt("detachedVlan")?) {
-        (Some(_), Some(_)) => return Err(ApiError::invalid("attachedVlan", "give one of attachedVlan and detachedVlan")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "attachedVlan",
+                "give one of attachedVlan and detachedVlan",
+            ));
+        }
         (None, Some(d)) => {
             let g = d.str_req("ipv4GatewayAddress")?;
-            Gateway::Detached(
-                g.trim().parse().map_err(|_| ApiError::invalid("detachedVlan.ipv4GatewayAddress", format!("'{g}' is not an IPv4 address")))?,
-            )
+            Gateway::Detached(g.trim().parse().map_err(|_| {
+                ApiError::invalid(
+                    "detachedVlan.ipv4GatewayAddress",
+                    format!("'{g}' is not an IPv4 address"),
+                )
+            })?)
         }
-        (Some(a), None) => match a.str_opt("gatewayAddressing")?.map(|s| s.to_ascii_uppercase()).as_deref() {
+        (Some(a), None) => match a
+            .str_opt("gatewayAddressing")?
+            .map(|s| s.to_ascii_uppercase())
+            .as_deref()
+        {
             None | Some("LOW") => Gateway::Attached { high: false },
             Some("HIGH") => Gateway::Attached { high: true },
-            Some(o) => return Err(ApiError::invalid("attachedVlan.gatewayAddressing", format!("'{o}' is not LOW or HIGH"))),
+            Some(o) => {
+                return Err(ApiError::invalid(
+                    "attachedVlan.gatewayAddressing",
+                    format!("'{o}' is not LOW or HIGH"),
+                ));
+            }
         },
         (None, None) => Gateway::Attached { high: false },
     };
-    let req = DeployVlan { domain_id, name: name.clone(), description, base, prefix, gateway, base_field };
+    let req = DeployVlan {
+        domain_id,
+        name: name.clone(),
+        description,
+        base,
+        prefix,
+        gateway,
+        base_field,
+    };
     let lat = ctx.core.lat.clone();
     let id = ctx.core.change(|tx| vlan::deploy(tx, &lat, req)).await?;
     Ok(ctx.ok(
@@ -126,7 +173,9 @@ pub async fn edit(ctx: &Ctx<'_>) -> ApiResult<String> {
     let f = Fields::new(&m);
     let id = f.id()?;
     let (name, desc) = (f.str_opt("name")?, f.str_opt("description")?);
-    ctx.core.change(|tx| vlan::edit(tx, &id, name, desc)).await?;
+    ctx.core
+        .change(|tx| vlan::edit(tx, &id, name, desc))
+        .await?;
     Ok(ctx.ok("OK", &format!("VLAN '{id}' was edited successfully."), &[]))
 }
 
@@ -136,5 +185,9 @@ pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<String> {
     let id = Fields::new(&m).id()?;
     let lat = ctx.core.lat.clone();
     ctx.core.change(|tx| vlan::delete(tx, &lat, &id)).await?;
-    Ok(ctx.ok("IN_PROGRESS", &format!("Request to delete VLAN '{id}' has been accepted and is being processed."), &[]))
+    Ok(ctx.ok(
+        "IN_PROGRESS",
+        &format!("Request to delete VLAN '{id}' has been accepted and is being processed."),
+        &[],
+    ))
 }

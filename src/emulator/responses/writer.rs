@@ -62,7 +62,12 @@ impl Out {
         if fmt == Format::Xml {
             buf.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n");
         }
-        Out { fmt, buf, stack: Vec::with_capacity(8), tag_open: false }
+        Out {
+            fmt,
+            buf,
+            stack: Vec::with_capacity(8),
+            tag_open: false,
+        }
     }
 
     /// The format being written.
@@ -127,7 +132,11 @@ impl Out {
                 self.buf.push('{');
             }
         }
-        self.stack.push(Frame { name, list: false, first: true });
+        self.stack.push(Frame {
+            name,
+            list: false,
+            first: true,
+        });
     }
 
     /// Closes the innermost element.
@@ -153,7 +162,11 @@ impl Out {
         if self.fmt == Format::Json {
             self.key(name);
             self.buf.push('[');
-            self.stack.push(Frame { name, list: true, first: true });
+            self.stack.push(Frame {
+                name,
+                list: true,
+                first: true,
+            });
         }
     }
 
@@ -319,7 +332,9 @@ mod tests {
     #[test]
     fn xml_and_json_follow_the_mapping_rule() {
         let x = sample(Format::Xml);
-        assert!(x.contains(r#"<response xmlns="urn:didata.com:api:cloud:types" requestId="r&lt;1&gt;">"#));
+        assert!(x.contains(
+            r#"<response xmlns="urn:didata.com:api:cloud:types" requestId="r&lt;1&gt;">"#
+        ));
         assert!(x.contains(r#"<info name="serverId" value="x&quot;y"/>"#));
         assert!(x.ends_with("<memoryGb>4</memoryGb></response>"));
         let j: serde_json::Value = serde_json::from_str(&sample(Format::Json)).unwrap();
