@@ -178,9 +178,9 @@ impl ServicePlan {
     }
 }
 
-/// Public IPv4 quota of a domain (`domain.ipv4`, else `defaults.ipv4`, else 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// Public IPv4 quota of a domain (`domain.ipv4`, else `defaults.ipv4`, else 2). Serialised as the
+/// number, `"auto"` or `"transient"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ipv4Quota {
     /// A fixed limit, 2..=128.
     Count(u32),
@@ -188,6 +188,16 @@ pub enum Ipv4Quota {
     Auto,
     /// As needed, and nodes are exposed to the Internet only while `prepare` runs.
     Transient,
+}
+
+impl Serialize for Ipv4Quota {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Ipv4Quota::Count(n) => s.serialize_u32(*n),
+            Ipv4Quota::Auto => s.serialize_str("auto"),
+            Ipv4Quota::Transient => s.serialize_str("transient"),
+        }
+    }
 }
 
 /// A reference to a network by name: `name`, `LOC::name` or `region::LOC::name`.
@@ -272,10 +282,11 @@ pub struct Ethernet {
 }
 
 /// Gateway position in a VLAN (`subnet: a.b.c.d/NN low|high`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum GatewayAddressing {
     /// Gateway at the low end (prefix 16..=28). Default.
+    #[default]
     Low,
     /// Gateway at the high end (prefix 16..=24).
     High,

@@ -94,10 +94,16 @@ pub fn prepass(file: &str, raw: &str, given: &Parameters) -> Result<Prepared, Lo
     let mut warnings = Vec::new();
     let mut specs = BTreeMap::new();
     let mut values = BTreeMap::new();
-    let chunk = raw.split("\n---").find(|c| c.contains('\n')).unwrap_or(raw);
-    let first = yaml::parse_documents(chunk)
-        .ok()
-        .and_then(|d| d.into_iter().next());
+    // The declarations are in the first chunk (up to a "\n---") holding a document; a chunk of only
+    // comments does not count (the original stopped at the first chunk with a newline).
+    let first = raw
+        .split("\n---")
+        .filter(|c| c.contains('\n'))
+        .find_map(|c| {
+            yaml::parse_documents(c)
+                .ok()
+                .and_then(|d| d.into_iter().next())
+        });
     if let Some(decls) = first.as_ref().and_then(|d| d.get("parameters")) {
         let entries = decls.as_map().ok_or_else(|| {
             LoadError::at(
@@ -108,27 +114,29 @@ pub fn prepass(file: &str, raw: &str, given: &Parameters) -> Result<Prepared, Lo
         for (k, v) in entries {
             let name = k.scalar_text().unwrap_or_default();
             let (spec, default_pos) = parse_spec(&name, v, &pos)?;
-            let value = match (given.get(&name), &spec.default) {
-                (Some(value), _) => value.clone(),
-                (None, Some(default)) => default.clone(),
-                (None, None) => {
-                    return Err(LoadError::at(
-                        pos(k.line, k.column),
-                        format!(
-                            "parameter '{name}' has no default value: give one with -p {name}=VALUE"
-                        ),
-                    ));
+            match (given.get(&name), &spec.default) {
+                (Some(value), _) => {
+                    if let Err(msg) = check_range(&name, &spec.kind, value) {
+                        return Err(LoadError::plain(format!("-p {name}={value}: {msg}")));
+                    }
+                    values.insert(name.clone(), value.clone());
                 }
-            };
-            check_range(
-                &name,
-                &spec.kind,
-                &value,
-                default_pos.unwrap_or((k.line, k.column)),
-                &pos,
-            )?;
+                (None, Some(default)) => {
+                    if let Err(msg) = check_range(&name, &spec.kind, default) {
+                        let (line, column) = default_pos.unwrap_or((k.line, k.column));
+                        warnings.push(Warning {
+                            pos: pos(line, column),
+                            message: format!("the default {msg}"),
+                        });
+                    }
+                    values.insert(name.clone(), default.clone());
+                }
+                (None, None) => warnings.push(Warning {
+                    pos: pos(k.line, k.column),
+                    message: format!("{}; its tokens stay unexpanded", no_value(&name)),
+                }),
+            }
             specs.insert(name.clone(), spec);
-            values.insert(name, value);
         }
     }
     for name in given.keys() {
@@ -149,10 +157,13 @@ pub fn prepass(file: &str, raw: &str, given: &Parameters) -> Result<Prepared, Lo
         if let Some(value) = values.get(name.trim()) {
             return Ok(Some(value.clone()));
         }
+        if specs.contains_key(name.trim()) {
+            return Ok(None);
+        }
         let (line, column) = index.position(offset);
         Err(LoadError::at(
             pos(line, column),
-            unknown_parameter(token, name.trim(), &values),
+            unknown_parameter(token, name.trim(), &specs),
         ))
     })?;
     Ok(Prepared {
@@ -163,8 +174,15 @@ pub fn prepass(file: &str, raw: &str, given: &Parameters) -> Result<Prepared, Lo
     })
 }
 
-fn unknown_parameter(token: &str, name: &str, values: &BTreeMap<String, String>) -> String {
-    let declared: Vec<&str> = values.keys().map(String::as_str).collect();
+/// The message for a declared parameter that has no value.
+pub(crate) fn no_value(name: &str) -> String {
+    format!(
+        "parameter '{name}' has no default value and was not given: give one with -p {name}=VALUE"
+    )
+}
+
+fn unknown_parameter(token: &str, name: &str, specs: &BTreeMap<String, ParameterSpec>) -> String {
+    let declared: Vec<&str> = specs.keys().map(String::as_str).collect();
     let mut msg =
         format!("unknown token '{{{{ {token} }}}}': the plan declares no parameter '{name}'");
     if let Some(close) = declared.iter().find(|d| d.eq_ignore_ascii_case(name)) {
@@ -243,13 +261,7 @@ fn parse_spec(
     ))
 }
 
-fn check_range(
-    name: &str,
-    kind: &str,
-    value: &str,
-    at: (usize, usize),
-    pos: &PosFn<'_>,
-) -> Result<(), LoadError> {
+fn check_range(name: &str, kind: &str, value: &str) -> Result<(), String> {
     let Some(range) = kind.strip_prefix('[').and_then(|k| k.strip_suffix(']')) else {
         return Ok(());
     };
@@ -261,11 +273,8 @@ fn check_range(
     };
     match value.trim().parse::<i64>() {
         Ok(v) if (low..=high).contains(&v) => Ok(()),
-        _ => Err(LoadError::at(
-            pos(at.0, at.1),
-            format!(
-                "parameter '{name}' is '{value}', which is not a whole number in {low}..{high}"
-            ),
+        _ => Err(format!(
+            "parameter '{name}' is '{value}', which is not a whole number in {low}..{high}"
         )),
     }
 }
@@ -317,7 +326,13 @@ mod tests {
         let err = prepass("f.yaml", PLAN, &given).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "f.yaml:9:14: parameter 'size' is '64', which is not a whole number in 4..32"
+            "-p size=64: parameter 'size' is '64', which is not a whole number in 4..32"
+        );
+        let plan = PLAN.replace("default: 8", "default: 2");
+        let p = prepass("f.yaml", &plan, &Parameters::new()).unwrap();
+        assert_eq!(
+            p.warnings[0].to_string(),
+            "f.yaml:9:14: warning: the default parameter 'size' is '2', which is not a whole number in 4..32"
         );
     }
 

@@ -87,6 +87,14 @@ impl MNode {
             .map(|(_, v)| v)
     }
 
+    /// The key node of an entry of a mapping (for positions of warnings about a key).
+    pub fn get_key(&self, key: &str) -> Option<&MNode> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.scalar_text().as_deref() == Some(key))
+            .map(|(k, _)| k)
+    }
+
     /// Whether this is null.
     pub fn is_null(&self) -> bool {
         matches!(self.value, MValue::Null)
@@ -138,8 +146,14 @@ impl MNode {
     }
 }
 
-/// Parses a (multi-document) YAML text. Empty documents are dropped.
+/// Parses a (multi-document) YAML text. Empty documents are dropped; a duplicate key keeps the last
+/// value, as PyYAML did.
 pub fn parse_documents(text: &str) -> Result<Vec<MNode>, SyntaxError> {
+    parse_documents_checked(text).map(|(docs, _)| docs)
+}
+
+/// Same as [`parse_documents`], also returning the duplicate keys found (as positioned notes).
+pub fn parse_documents_checked(text: &str) -> Result<(Vec<MNode>, Vec<SyntaxError>), SyntaxError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut builder, true).map_err(|e| SyntaxError {
@@ -147,10 +161,8 @@ pub fn parse_documents(text: &str) -> Result<Vec<MNode>, SyntaxError> {
         column: e.marker().col() + 1,
         message: e.info().to_string(),
     })?;
-    if let Some(err) = builder.error {
-        return Err(err);
-    }
-    Ok(builder.docs.into_iter().filter(|d| !d.is_null()).collect())
+    let docs = builder.docs.into_iter().filter(|d| !d.is_null()).collect();
+    Ok((docs, builder.duplicates))
 }
 
 enum Frame {
@@ -163,7 +175,7 @@ struct Builder {
     docs: Vec<MNode>,
     stack: Vec<Frame>,
     anchors: HashMap<usize, MNode>,
-    error: Option<SyntaxError>,
+    duplicates: Vec<SyntaxError>,
 }
 
 impl Builder {
@@ -179,20 +191,23 @@ impl Builder {
                 None => *pending = Some(node),
                 Some(key) => {
                     if let MValue::Map(entries) = &mut map.value {
-                        if key.scalar_text().is_some()
-                            && entries.iter().any(|(k, _)| k.value == key.value)
-                            && self.error.is_none()
-                        {
-                            self.error = Some(SyntaxError {
-                                line: key.line,
-                                column: key.column,
-                                message: format!(
-                                    "duplicate key '{}' in the same mapping",
-                                    key.scalar_text().unwrap_or_default()
-                                ),
-                            });
+                        let dup = entries
+                            .iter_mut()
+                            .find(|(k, _)| key.scalar_text().is_some() && k.value == key.value);
+                        match dup {
+                            Some((_, old)) => {
+                                self.duplicates.push(SyntaxError {
+                                    line: key.line,
+                                    column: key.column,
+                                    message: format!(
+                                        "duplicate key '{}' in the same mapping: the last value wins",
+                                        key.scalar_text().unwrap_or_default()
+                                    ),
+                                });
+                                *old = node;
+                            }
+                            None => entries.push((key, node)),
                         }
-                        entries.push((key, node));
                     }
                 }
             },
@@ -244,11 +259,17 @@ impl MarkedEventReceiver for Builder {
                 ));
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = match self.stack.pop() {
+                let (mut node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq(n, a)) => (n, a),
                     Some(Frame::Map(n, a, _)) => (n, a),
                     None => return,
                 };
+                // a block mapping's start mark points past its first key: use the first key instead
+                if let MValue::Map(entries) = &node.value {
+                    if let Some((k, _)) = entries.first() {
+                        (node.line, node.column) = (k.line, k.column);
+                    }
+                }
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
@@ -419,10 +440,8 @@ mod tests {
     fn syntax_errors_have_positions() {
         let err = parse_documents("a: 1\nb: [1, 2\n").unwrap_err();
         assert!(err.line >= 2, "{err:?}");
-        let err = parse_documents("a: 1\na: 2\n").unwrap_err();
-        assert_eq!(
-            (err.line, err.message.as_str()),
-            (2, "duplicate key 'a' in the same mapping")
-        );
+        let (docs, dups) = parse_documents_checked("a: 1\na: 2\n").unwrap();
+        assert_eq!(docs[0].get("a").unwrap().value, MValue::Int(2));
+        assert_eq!(dups[0].line, 2);
     }
 }

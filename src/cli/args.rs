@@ -1,0 +1,181 @@
+//! The command line grammar: `plumbery [OPTIONS] FITTINGS ACTION [BLUEPRINT|@LOCATION]...`.
+
+use std::fmt;
+
+use clap::{ArgAction, Parser};
+
+/// Declarative cloud CLI: make the cloud match a fittings plan, then bootstrap the nodes.
+#[derive(Debug, Parser)]
+#[command(
+    name = "plumbery",
+    version,
+    disable_version_flag = true,
+    after_help = "ACTIONS: deploy, dispose, build, start, stop, prepare (polish), information, inventory, ansible, \
+ping, secrets, destroy, wipe, refresh, validate\n\nExamples:\n  plumbery fittings/redis-cluster.yaml validate\n  \
+plumbery fittings/redis-cluster.yaml deploy -p locationId=EU6\n  plumbery plan.yaml -s build web @EU6"
+)]
+pub struct Args {
+    /// The fittings plan: a path, `-` for standard input, or an http(s) URL.
+    #[arg(value_name = "FITTINGS")]
+    pub fittings: String,
+    /// What to do (see ACTIONS below).
+    #[arg(value_name = "ACTION")]
+    pub action: String,
+    /// Limit the action to these blueprints, and to these locations (`@EU6`).
+    #[arg(value_name = "BLUEPRINT|@LOCATION")]
+    pub targets: Vec<String>,
+    /// A parameter `KEY=VALUE`, or a YAML file of parameters; repeatable, the later wins.
+    #[arg(short = 'p', long = "parameters", value_name = "KEY=VALUE|FILE.yaml")]
+    pub parameters: Vec<String>,
+    /// Safe mode: change nothing, show what would be done.
+    #[arg(short = 's', long = "safe")]
+    pub safe: bool,
+    /// Show debug messages.
+    #[arg(short = 'd', long = "debug", conflicts_with = "quiet")]
+    pub debug: bool,
+    /// Show only warnings and errors.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Print results as JSON on standard output.
+    #[arg(long = "json")]
+    pub json: bool,
+    /// Use local nodes (the built-in CloudControl emulator) instead of the real cloud.
+    #[arg(long = "local")]
+    pub local: bool,
+    /// Print the version and exit.
+    #[arg(short = 'v', long = "version", action = ArgAction::Version)]
+    pub version: Option<bool>,
+}
+
+/// The actions of the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// build, start, prepare, information.
+    Deploy,
+    /// stop, destroy.
+    Dispose,
+    /// Network and nodes, then the build polisher.
+    Build,
+    /// Start nodes.
+    Start,
+    /// Stop nodes.
+    Stop,
+    /// Bootstrap nodes over SSH (alias `polish`).
+    Prepare,
+    /// Print information about the plan and its nodes.
+    Information,
+    /// Print an inventory of the nodes.
+    Inventory,
+    /// Print an Ansible inventory.
+    Ansible,
+    /// Show the addresses of the nodes.
+    Ping,
+    /// List the plan's stored secrets.
+    Secrets,
+    /// Destroy nodes, then the network.
+    Destroy,
+    /// Destroy nodes only.
+    Wipe,
+    /// stop, wipe, build, start, prepare, information.
+    Refresh,
+    /// Load and check the plan; no cloud access.
+    Validate,
+}
+
+impl Action {
+    /// Every action with its command line name.
+    pub const ALL: &'static [(&'static str, Action)] = &[
+        ("deploy", Action::Deploy),
+        ("dispose", Action::Dispose),
+        ("build", Action::Build),
+        ("start", Action::Start),
+        ("stop", Action::Stop),
+        ("prepare", Action::Prepare),
+        ("polish", Action::Prepare),
+        ("information", Action::Information),
+        ("inventory", Action::Inventory),
+        ("ansible", Action::Ansible),
+        ("ping", Action::Ping),
+        ("secrets", Action::Secrets),
+        ("destroy", Action::Destroy),
+        ("wipe", Action::Wipe),
+        ("refresh", Action::Refresh),
+        ("validate", Action::Validate),
+    ];
+
+    /// Parses an action name (case-insensitive).
+    pub fn parse(name: &str) -> Option<Action> {
+        let lower = name.to_ascii_lowercase();
+        Action::ALL
+            .iter()
+            .find(|(n, _)| *n == lower)
+            .map(|(_, a)| *a)
+    }
+
+    /// The command line name.
+    pub fn name(self) -> &'static str {
+        Action::ALL
+            .iter()
+            .find(|(_, a)| *a == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+
+    /// Whether the action talks to the cloud (or to nodes).
+    pub fn needs_cloud(self) -> bool {
+        !matches!(self, Action::Validate | Action::Secrets)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the user asked for, once the arguments are checked: the engine's input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The action.
+    pub action: Action,
+    /// Blueprints to act on (empty: all).
+    pub blueprints: Vec<String>,
+    /// Locations to act on, by `locationId` or `apiHost` (empty: all).
+    pub locations: Vec<String>,
+    /// Safe mode (`-s` or `safeMode: true` in the plan).
+    pub safe: bool,
+    /// `--local`: use local nodes.
+    pub local: bool,
+    /// `--json` output.
+    pub json: bool,
+    /// The plan's state key (`PlanText::key`): opens its secrets store and state directory.
+    pub plan_key: String,
+}
+
+/// Splits the targets into blueprint names and `@LOCATION` filters.
+pub fn split_targets(targets: &[String]) -> Result<(Vec<String>, Vec<String>), String> {
+    let mut blueprints = Vec::new();
+    let mut locations = Vec::new();
+    for t in targets {
+        match t.strip_prefix('@') {
+            Some("") => return Err("missing location after '@': write @EU6 for example".into()),
+            Some(loc) => locations.push(loc.to_string()),
+            None => blueprints.push(t.clone()),
+        }
+    }
+    Ok((blueprints, locations))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_and_targets() {
+        assert_eq!(Action::parse("Polish"), Some(Action::Prepare));
+        assert_eq!(Action::parse("graph"), None);
+        let (b, l) = split_targets(&["web".into(), "@EU6".into()]).unwrap();
+        assert_eq!((b, l), (vec!["web".to_string()], vec!["EU6".to_string()]));
+        assert!(split_targets(&["@".into()]).is_err());
+    }
+}
