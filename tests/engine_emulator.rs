@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use plumbery::cloud::{CloudClient, ClientConfig, RetryPolicy, Secret, WaitPolicy};
+use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret, WaitPolicy};
 use plumbery::emulator::faults::FaultSpec;
 use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use plumbery::engine::{self, Action, Options, Progress};
@@ -13,7 +13,10 @@ fn start(time_scale: f64) -> (RunningEmulator, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = EmulatorConfig::new(dir.path());
     cfg.time_scale = time_scale;
-    (tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(), dir)
+    (
+        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
+        dir,
+    )
 }
 
 fn redis_plan() -> Plan {
@@ -51,7 +54,10 @@ fn change_requests(emu: &RunningEmulator) -> u64 {
         .iter()
         .filter(|(op, _)| {
             let op = op.to_ascii_lowercase();
-            !(op.starts_with("get") || op.starts_with("list") || op.contains("myaccount") || op.contains("stats"))
+            !(op.starts_with("get")
+                || op.starts_with("list")
+                || op.contains("myaccount")
+                || op.contains("stats"))
         })
         .map(|(_, n)| n.as_u64().unwrap())
         .sum()
@@ -68,7 +74,10 @@ async fn assert_redis_deployed(emu: &RunningEmulator) {
     assert_eq!(r["firewallRule"], 4, "{r}");
     let stats = emu.stats();
     let servers = stats["servers"].as_array().unwrap();
-    let mut names: Vec<&str> = servers.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> = servers
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     names.sort();
     assert_eq!(names, ["redis01", "redis02", "redis03", "redis04"]);
     for s in servers {
@@ -77,14 +86,26 @@ async fn assert_redis_deployed(emu: &RunningEmulator) {
         assert_eq!(s["publicIpv4"].as_array().unwrap().len(), 1, "{s}");
     }
     // Monitoring is not in the stats document: read it through the API.
-    let c = CloudClient::new(ClientConfig::new(emu.url(), "plumbery", Secret::new("plumbery"))).unwrap();
+    let c = CloudClient::new(ClientConfig::new(
+        emu.url(),
+        "plumbery",
+        Secret::new("plumbery"),
+    ))
+    .unwrap();
     let listed = c.list_servers(&[]).await.unwrap();
     assert_eq!(listed.iter().filter(|s| s.monitoring.is_some()).count(), 4);
 }
 
 fn assert_empty(emu: &RunningEmulator) {
     let r = resources(emu);
-    for k in ["networkDomain", "vlan", "server", "publicIpBlock", "natRule", "firewallRule"] {
+    for k in [
+        "networkDomain",
+        "vlan",
+        "server",
+        "publicIpBlock",
+        "natRule",
+        "firewallRule",
+    ] {
         assert_eq!(r[k], 0, "{k}: {r}");
     }
 }
@@ -96,28 +117,58 @@ async fn deploy_redeploy_dispose() {
     let opts = options(&emu);
 
     let report = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(report.ok, "{}", serde_json::to_string_pretty(&report).unwrap());
+    assert!(
+        report.ok,
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap()
+    );
     assert_redis_deployed(&emu).await;
     let info = report.output.clone().unwrap();
     assert!(info.contains("About 'redis01'"), "{info}");
     assert!(info.contains("ssh ubuntu@127.77."), "{info}");
-    assert!(report.locations[0].notes.iter().any(|n| n.contains("prepare skipped")));
+    assert!(
+        report.locations[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("prepare skipped"))
+    );
     assert!(report.requests <= 150, "{} requests", report.requests);
 
     let before = change_requests(&emu);
     let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
     assert!(again.ok);
     assert_eq!(again.changes(), 0);
-    assert_eq!(change_requests(&emu), before, "a second deploy makes no change request");
+    assert_eq!(
+        change_requests(&emu),
+        before,
+        "a second deploy makes no change request"
+    );
     assert_redis_deployed(&emu).await;
 
     let inv = engine::run(Action::Inventory, &plan, &opts).await.unwrap();
     let yaml: serde_yaml::Value = serde_yaml::from_str(inv.output.as_deref().unwrap()).unwrap();
     assert_eq!(yaml.as_sequence().unwrap().len(), 4);
-    let ini = engine::run(Action::Ansible, &plan, &opts).await.unwrap().output.unwrap();
-    assert!(ini.lines().any(|l| l.starts_with("redis01 private_ipv4=192.168.20.")), "{ini}");
+    let ini = engine::run(Action::Ansible, &plan, &opts)
+        .await
+        .unwrap()
+        .output
+        .unwrap();
+    assert!(
+        ini.lines()
+            .any(|l| l.starts_with("redis01 private_ipv4=192.168.20.")),
+        "{ini}"
+    );
 
-    let safe = engine::run(Action::Dispose, &plan, &Options { safe: true, ..opts.clone() }).await.unwrap();
+    let safe = engine::run(
+        Action::Dispose,
+        &plan,
+        &Options {
+            safe: true,
+            ..opts.clone()
+        },
+    )
+    .await
+    .unwrap();
     assert!(safe.safe && safe.changes() == 0);
     assert!(!safe.locations[0].phases[0].steps.is_empty());
     assert_redis_deployed(&emu).await;
@@ -135,7 +186,10 @@ async fn cycle_under_faults(seed: u64) {
     let (emu, _dir) = start(0.001);
     let plan = redis_plan();
     let opts = options(&emu);
-    emu.set_faults(FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(), Some(seed));
+    emu.set_faults(
+        FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
+        Some(seed),
+    );
     let mut ok = false;
     for _ in 0..3 {
         let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
@@ -186,7 +240,11 @@ async fn interrupted_runs_converge_without_duplicates() {
         run.abort();
         let _ = run.await;
         let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-        assert!(r.ok, "cut at {cut_ms} ms: {}", serde_json::to_string_pretty(&r).unwrap());
+        assert!(
+            r.ok,
+            "cut at {cut_ms} ms: {}",
+            serde_json::to_string_pretty(&r).unwrap()
+        );
         assert_redis_deployed(&emu).await;
         // Cut the dispose as well, then finish it.
         let p = plan.clone();
@@ -196,7 +254,11 @@ async fn interrupted_runs_converge_without_duplicates() {
         run.abort();
         let _ = run.await;
         let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-        assert!(r.ok, "dispose after cut at {cut_ms} ms: {}", serde_json::to_string_pretty(&r).unwrap());
+        assert!(
+            r.ok,
+            "dispose after cut at {cut_ms} ms: {}",
+            serde_json::to_string_pretty(&r).unwrap()
+        );
         assert_empty(&emu);
     }
 }

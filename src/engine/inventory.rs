@@ -100,31 +100,21 @@ pub async fn observe(
         .into_iter()
         .filter(|d| want.domains.iter().any(|w| w.name == d.name))
         .collect();
-    let mut tasks = Vec::new();
-    for d in named {
-        let c = client.clone();
-        tasks.push(tokio::spawn(async move { observe_domain(&c, d).await }));
-    }
-    let images = if with_images {
-        let c = client.clone();
-        let l = loc.to_string();
-        Some(tokio::spawn(
-            async move { c.list_os_images(Some(&l)).await },
-        ))
-    } else {
-        None
+    let domains =
+        futures_util::future::try_join_all(named.into_iter().map(|d| observe_domain(client, d)));
+    let images = async {
+        if with_images {
+            client.list_os_images(Some(loc)).await
+        } else {
+            Ok(Vec::new())
+        }
     };
-    let mut out = Inventory {
+    let (domains, images) = tokio::try_join!(domains, images)?;
+    Ok(Inventory {
         location_id: loc.to_string(),
-        ..Inventory::default()
-    };
-    for t in tasks {
-        out.domains.push(t.await.expect("observe task panicked")?);
-    }
-    if let Some(t) = images {
-        out.images = t.await.expect("image task panicked")?;
-    }
-    Ok(out)
+        domains,
+        images,
+    })
 }
 
 /// The five lists of one domain, in parallel.

@@ -283,8 +283,9 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
         )));
     }
     let mut clients: HashMap<String, CloudClient> = HashMap::new();
-    let mut jobs = Vec::new();
-    for loc in selected {
+    // A JoinSet aborts its tasks when dropped: cancelling `run` cancels every location.
+    let mut jobs = tokio::task::JoinSet::new();
+    for (index, loc) in selected.into_iter().enumerate() {
         let client = client_for(loc, opts).map_err(|source| EngineError::Cloud {
             location: loc.location_id.clone(),
             source,
@@ -295,14 +296,15 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
             .clone();
         let loc = loc.clone();
         let opts = opts.clone();
-        jobs.push(tokio::spawn(async move {
-            run_location(action, &loc, client, &opts).await
-        }));
+        jobs.spawn(async move { (index, run_location(action, &loc, client, &opts).await) });
     }
-    let mut locations = Vec::new();
-    for j in jobs {
-        locations.push(j.await.expect("location task panicked")?);
+    let mut done = Vec::new();
+    while let Some(joined) = jobs.join_next().await {
+        let (index, result) = joined.expect("location task panicked");
+        done.push((index, result?));
     }
+    done.sort_by_key(|(i, _)| *i);
+    let locations: Vec<LocationReport> = done.into_iter().map(|(_, l)| l).collect();
     let requests = clients.values().map(CloudClient::request_count).sum();
     let ok = locations.iter().all(|l| {
         l.phases.iter().all(|p| {

@@ -104,10 +104,9 @@ pub fn node_facts(want: &Desired, have: &Inventory) -> Vec<NodeFacts> {
 
 /// Tries a TCP connection to port 22 of each node (public address, else private), 3 s timeout.
 pub async fn ping_all(nodes: &mut [NodeFacts]) {
-    let mut tasks = Vec::new();
-    for n in nodes.iter() {
+    let probes = nodes.iter().map(|n| {
         let addr = n.public_ipv4.clone().or_else(|| n.private_ipv4.clone());
-        tasks.push(tokio::spawn(async move {
+        async move {
             let addr = addr?;
             let target = format!("{addr}:22");
             let r = tokio::time::timeout(
@@ -116,10 +115,11 @@ pub async fn ping_all(nodes: &mut [NodeFacts]) {
             )
             .await;
             Some(matches!(r, Ok(Ok(_))))
-        }));
-    }
-    for (n, t) in nodes.iter_mut().zip(tasks) {
-        n.reachable = Some(t.await.ok().flatten().unwrap_or(false));
+        }
+    });
+    let results = futures_util::future::join_all(probes).await;
+    for (n, r) in nodes.iter_mut().zip(results) {
+        n.reachable = Some(r.unwrap_or(false));
     }
 }
 
