@@ -194,6 +194,11 @@ impl CloudClient {
         self.inner.requests.load(Ordering::Relaxed)
     }
 
+    /// The wait rules.
+    pub fn wait_policy(&self) -> &WaitPolicy {
+        &self.inner.wait
+    }
+
     /// The pacer that schedules polls (exposes the learned time-scale).
     pub fn pacer(&self) -> &Pacer {
         &self.inner.pacer

@@ -21,6 +21,7 @@ use crate::cloud::{
 use super::inventory::Inventory;
 use super::progress::Progress;
 use super::steps::{PlannedStep, Step, StepPlan};
+use super::watch::DomainWatch;
 
 /// How many times a create is attempted when its answers keep getting lost.
 const CREATE_ATTEMPTS: u32 = 6;
@@ -96,6 +97,7 @@ pub struct ExecContext {
     /// Progress output.
     pub progress: Progress,
     registry: Mutex<Registry>,
+    watches: Mutex<HashMap<String, Arc<DomainWatch>>>,
 }
 
 impl ExecContext {
@@ -112,7 +114,17 @@ impl ExecContext {
             admin_password,
             progress,
             registry: Mutex::new(Registry::from_inventory(inventory)),
+            watches: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The shared server watch of a domain (by name).
+    fn watch(&self, domain: &str) -> CloudResult<Arc<DomainWatch>> {
+        let id = self.domain_id(domain)?;
+        let mut w = self.watches.lock().expect("watch lock");
+        Ok(w.entry(id.clone())
+            .or_insert_with(|| Arc::new(DomainWatch::new(self.client.clone(), id)))
+            .clone())
     }
 
     fn reg(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -483,7 +495,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
                 Wait::resume(op)
             };
             let want = if *fresh { Some(*started) } else { None };
-            let seen = wait_server(c, &facts.id, w, want).await?;
+            let seen = wait_server(ctx, domain, &facts.id, w, want).await?;
             ctx.set_server(domain, node, |f| {
                 if let Some(s) = &seen {
                     f.started = s.started;
@@ -509,7 +521,14 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
                     }
                 }
             }
-            wait_server(c, &facts.id, Wait::after(AsyncOp::StartServer), Some(true)).await?;
+            wait_server(
+                ctx,
+                domain,
+                &facts.id,
+                Wait::after(AsyncOp::StartServer),
+                Some(true),
+            )
+            .await?;
             ctx.set_server(domain, node, |f| f.started = true);
             Ok(())
         }
@@ -550,7 +569,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
                     }
                 }
             }
-            wait_server(c, &facts.id, Wait::after(op), Some(false)).await?;
+            wait_server(ctx, domain, &facts.id, Wait::after(op), Some(false)).await?;
             ctx.set_server(domain, node, |f| f.started = false);
             Ok(())
         }
@@ -656,18 +675,25 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             ctx.reg().nat.remove(&(domain.clone(), node.clone()));
             Ok(())
         }
-        Step::DeleteServer { id, .. } => {
+        Step::DeleteServer { domain, id, .. } => {
             match c.delete_server(id).await {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => return Ok(()),
                 Err(e) if e.code() == Some("SERVER_STARTED") => {
                     gone_ok(c.power_off_server(id).await)?;
-                    wait_server(c, id, Wait::after(AsyncOp::PowerOffServer), Some(false)).await?;
+                    wait_server(
+                        ctx,
+                        domain,
+                        id,
+                        Wait::after(AsyncOp::PowerOffServer),
+                        Some(false),
+                    )
+                    .await?;
                     gone_ok(c.delete_server(id).await)?;
                 }
                 Err(e) => return Err(e),
             }
-            wait_server(c, id, Wait::after(AsyncOp::DeleteServer), None)
+            wait_server(ctx, domain, id, Wait::after(AsyncOp::DeleteServer), None)
                 .await
                 .map(drop)
         }
@@ -700,22 +726,30 @@ fn vlan_id(ctx: &ExecContext, domain: &str, vlan: &str) -> CloudResult<String> {
         .ok_or_else(|| missing(format!("VLAN {vlan}")))
 }
 
-/// Waits for a server and returns the last observation.
+/// Waits for a server (observed through its domain's shared watch) and returns the last observation.
 async fn wait_server(
-    c: &CloudClient,
+    ctx: &ExecContext,
+    domain: &str,
     id: &str,
     w: Wait,
     started: Option<bool>,
 ) -> CloudResult<Option<Server>> {
     let gone = matches!(w.op, AsyncOp::DeleteServer | AsyncOp::CleanServer);
+    let watch = ctx.watch(domain)?;
     let seen: Mutex<Option<Server>> = Mutex::new(None);
-    c.wait_until(&format!("server {id}"), w, || async {
-        let s = c.get_server(id).await?;
-        let p = crate::cloud::ops::server_probe(s.as_ref(), gone, started);
-        *seen.lock().expect("lock") = s;
-        Ok(p)
-    })
-    .await?;
+    let start = Instant::now();
+    let floor = ctx.client.wait_policy().min_step / 2;
+    ctx.client
+        .wait_until(&format!("server {id}"), w, || async {
+            // A listing a little older than this poll serves it: 3% of the wait so far keeps the
+            // time lost small while letting waits that started together share one request.
+            let max_age = floor.max(start.elapsed().mul_f64(0.03));
+            let s = watch.server(id, max_age).await?;
+            let p = crate::cloud::ops::server_probe(s.as_ref(), gone, started);
+            *seen.lock().expect("lock") = s;
+            Ok(p)
+        })
+        .await?;
     Ok(seen.into_inner().expect("lock"))
 }
 

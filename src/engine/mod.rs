@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod polish;
 pub mod progress;
 pub mod steps;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::sync::Arc;
