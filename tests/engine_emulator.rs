@@ -126,6 +126,7 @@ async fn deploy_redeploy_dispose() {
     let info = report.output.clone().unwrap();
     assert!(info.contains("About 'redis01'"), "{info}");
     assert!(info.contains("ssh ubuntu@127.77."), "{info}");
+    assert!(info.contains("follows the master at 192.168.20."), "{info}");
     assert!(
         report.locations[0]
             .notes

@@ -606,3 +606,126 @@ pub fn domain_ids(have: &Inventory) -> BTreeMap<String, String> {
         .map(|d: &DomainInventory| (d.domain.name.clone(), d.domain.id.clone()))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::desired::desired;
+    use crate::fittings::{Parameters, load_text};
+
+    fn redis() -> Desired {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/redis-cluster.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let plan = load_text(path, &text, &Parameters::new()).unwrap().0;
+        desired(&plan.locations[0], &[])
+    }
+
+    fn image() -> Image {
+        crate::cloud::wire::decode(
+            "img",
+            r#"<osImage xmlns="urn:didata.com:api:cloud:types" id="img-1" datacenterId="NA12">
+                 <name>Ubuntu 22.04 64-bit 2 CPU</name></osImage>"#,
+        )
+        .unwrap()
+    }
+
+    fn count(d: &Diff, f: impl Fn(&Step) -> bool) -> usize {
+        d.plan.steps.iter().filter(|s| f(&s.step)).count()
+    }
+
+    #[test]
+    fn build_from_nothing() {
+        let want = redis();
+        let have = Inventory {
+            location_id: "NA12".into(),
+            domains: Vec::new(),
+            images: vec![image()],
+        };
+        let d = diff(&want, &have, Phase::Build { start: true });
+        assert_eq!(count(&d, |s| matches!(s, Step::CreateDomain { .. })), 1);
+        assert_eq!(count(&d, |s| matches!(s, Step::CreateVlan { .. })), 1);
+        assert_eq!(count(&d, |s| matches!(s, Step::AddIpBlock { .. })), 2);
+        assert_eq!(
+            count(&d, |s| matches!(s, Step::DeployServer { start: true, .. })),
+            4
+        );
+        assert_eq!(count(&d, |s| matches!(s, Step::EnableMonitoring { .. })), 4);
+        assert_eq!(count(&d, |s| matches!(s, Step::CreateNat { .. })), 4);
+        let rules: Vec<&str> = d
+            .plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.step {
+                Step::CreateFirewallRule { rule, .. } => Some(rule.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                "Redis01.TCPv4_22.plumbery",
+                "Redis02.TCPv4_22.plumbery",
+                "Redis03.TCPv4_22.plumbery",
+                "Redis04.TCPv4_22.plumbery"
+            ]
+        );
+        // Every dependency points backwards, so the plan is a DAG in step order.
+        assert!(
+            d.plan
+                .steps
+                .iter()
+                .all(|s| s.after.iter().all(|a| *a < s.id))
+        );
+        // Servers wait for the VLAN; NAT waits for the IP blocks.
+        let vlan = d
+            .plan
+            .steps
+            .iter()
+            .find(|s| matches!(s.step, Step::CreateVlan { .. }))
+            .unwrap()
+            .id;
+        for s in &d.plan.steps {
+            if matches!(s.step, Step::DeployServer { .. }) {
+                assert!(s.after.contains(&vlan));
+            }
+            if matches!(s.step, Step::CreateNat { .. }) {
+                assert!(s.after.len() >= 3, "{:?}", s.after);
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_to_destroy_in_an_empty_location() {
+        let want = redis();
+        let have = Inventory {
+            location_id: "NA12".into(),
+            ..Inventory::default()
+        };
+        let d = diff(
+            &want,
+            &have,
+            Phase::Destroy {
+                network: true,
+                stop: true,
+            },
+        );
+        assert!(d.plan.is_empty());
+        let d = diff(&want, &have, Phase::Start);
+        assert!(d.plan.is_empty());
+        assert_eq!(d.notes.len(), 4);
+    }
+
+    #[test]
+    fn unknown_appliance_is_a_note_not_a_step() {
+        let mut want = redis();
+        want.nodes[0].appliance = Some("Plan 9".into());
+        let have = Inventory {
+            location_id: "NA12".into(),
+            domains: Vec::new(),
+            images: vec![image()],
+        };
+        let d = diff(&want, &have, Phase::Build { start: true });
+        assert_eq!(count(&d, |s| matches!(s, Step::DeployServer { .. })), 3);
+        assert!(d.notes.iter().any(|n| n.contains("Plan 9")));
+    }
+}

@@ -7,6 +7,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::fittings::Plan;
+use crate::fittings::tokens::{
+    self, LocationFact, NodeFact, NodeSel, TokenContext, TokenError, TokenKind,
+};
 
 use super::desired::Desired;
 use super::inventory::Inventory;
@@ -185,32 +188,67 @@ fn information(plan: &Plan, nodes: &[&NodeFacts]) -> String {
             .map(|x| x.information.clone())
             .unwrap_or_default();
         for l in lines {
-            out.push_str(&format!("  {}\n", expand_node_tokens(&l, n)));
+            out.push_str(&format!("  {}\n", expand_node_tokens(&l, n, nodes)));
         }
     }
     out
 }
 
-/// Expands the node address tokens this module knows (`{{ node.public }}`, `{{ node.private }}`,
-/// `{{ node.ipv6 }}`, `{{ node.name }}`, `{{ node.id }}`).
-fn expand_node_tokens(line: &str, n: &NodeFacts) -> String {
-    let pairs = [
-        ("node.public", n.public_ipv4.clone()),
-        ("node.private", n.private_ipv4.clone()),
-        ("node.ipv6", n.ipv6.clone()),
-        ("node.name", Some(n.name.clone())),
-        ("node.id", n.id.clone()),
-        ("node", n.private_ipv4.clone()),
-    ];
-    let mut out = line.to_string();
-    for (token, value) in pairs {
-        if let Some(v) = value {
-            for form in [format!("{{{{ {token} }}}}"), format!("{{{{{token}}}}}")] {
-                out = out.replace(&form, &v);
+/// Resolves node and location tokens from the observed facts. Secrets, keys and credentials are left
+/// as written on purpose: information is printed, and secrets never are.
+struct InfoTokens<'a> {
+    this: &'a NodeFacts,
+    all: &'a [&'a NodeFacts],
+}
+
+impl TokenContext for InfoTokens<'_> {
+    fn resolve(&self, token: &str, kind: &TokenKind) -> Result<Option<String>, TokenError> {
+        match kind {
+            TokenKind::Node { node, fact } => {
+                let n = match node {
+                    NodeSel::This => Some(self.this),
+                    NodeSel::Named { location, name, .. } => {
+                        let loc = location.as_deref().unwrap_or(&self.this.location_id);
+                        self.all
+                            .iter()
+                            .copied()
+                            .find(|n| n.name == *name && n.location_id == loc)
+                    }
+                };
+                let Some(n) = n else {
+                    return Ok(None);
+                };
+                let v = match fact {
+                    NodeFact::Private => n.private_ipv4.clone(),
+                    NodeFact::Ipv6 => n.ipv6.clone(),
+                    NodeFact::Public => n.public_ipv4.clone(),
+                    NodeFact::Id => n.id.clone(),
+                    NodeFact::Name => Some(n.name.clone()),
+                    NodeFact::PrivateHost => n.private_ipv4.as_ref().map(|p| p.replace('.', "-")),
+                };
+                match v {
+                    Some(v) => Ok(Some(v)),
+                    None => Err(TokenError {
+                        token: token.to_string(),
+                        reason: format!("node {} has no such address yet", n.name),
+                    }),
+                }
             }
+            TokenKind::Location(LocationFact::Id) => Ok(Some(self.this.location_id.clone())),
+            TokenKind::Version => Ok(Some(env!("CARGO_PKG_VERSION").to_string())),
+            _ => Ok(None),
         }
     }
-    out
+}
+
+/// Expands the tokens of one information line of node `n`; a token that cannot be resolved is left as
+/// written with the reason appended.
+fn expand_node_tokens(line: &str, n: &NodeFacts, all: &[&NodeFacts]) -> String {
+    let ctx = InfoTokens { this: n, all };
+    match tokens::expand_str(line, &ctx) {
+        Ok(s) => s,
+        Err(e) => format!("{line}  ({e})"),
+    }
 }
 
 fn ansible(nodes: &[&NodeFacts]) -> String {
@@ -302,9 +340,25 @@ mod tests {
     #[test]
     fn node_tokens_expand() {
         let n = facts("redis01", Some("127.77.0.2"));
+        let mut m = facts("redis02", None);
+        m.private_ipv4 = Some("10.0.0.6".into());
+        let all = [&n, &m];
         assert_eq!(
-            expand_node_tokens("ssh ubuntu@{{ node.public }} # {{node.private}}", &n),
+            expand_node_tokens("ssh ubuntu@{{ node.public }} # {{node.private}}", &n, &all),
             "ssh ubuntu@127.77.0.2 # 10.0.0.5"
+        );
+        assert_eq!(
+            expand_node_tokens(
+                "master at {{ redis02.private }} in {{ NA12::redis02.private }}",
+                &n,
+                &all
+            ),
+            "master at 10.0.0.6 in 10.0.0.6"
+        );
+        assert!(expand_node_tokens("{{ redis02.public }}", &n, &all).contains("no such address"));
+        assert_eq!(
+            expand_node_tokens("{{ master.secret }}", &n, &all),
+            "{{ master.secret }}"
         );
     }
 }
