@@ -89,6 +89,8 @@ pub struct WantNode {
     pub running_always: bool,
     /// Never destroyed.
     pub destroy_never: bool,
+    /// Other VLANs the node asks a NIC on (not attached yet: reported as a note).
+    pub extra_nics: Vec<String>,
 }
 
 /// Everything one location wants.
@@ -139,6 +141,7 @@ fn node_want(bp: &Blueprint, basement: bool, n: &Node) -> WantNode {
     let mut internet = false;
     let mut ports = Vec::new();
     let mut primary = None;
+    let mut extra = Vec::new();
     for g in &n.glue {
         match g {
             Glue::Internet { ports: ps } => {
@@ -165,7 +168,7 @@ fn node_want(bp: &Blueprint, basement: bool, n: &Node) -> WantNode {
                 }
             }
             Glue::Primary { address } => primary = Some(address.to_string()),
-            Glue::Extra { .. } => {}
+            Glue::Extra { network, .. } => extra.push(network.to_string()),
         }
     }
     WantNode {
@@ -186,6 +189,7 @@ fn node_want(bp: &Blueprint, basement: bool, n: &Node) -> WantNode {
         description: fittings::with_plumbery_tag(&n.description),
         running_always: n.running_always,
         destroy_never: n.destroy_never,
+        extra_nics: extra,
     }
 }
 
@@ -255,7 +259,14 @@ pub fn desired(loc: &Location, blueprint_filter: &[String]) -> Desired {
                 ));
                 continue;
             }
-            d.nodes.push(node_want(bp, basement, n));
+            let w = node_want(bp, basement, n);
+            for net in &w.extra_nics {
+                d.notes.push(format!(
+                    "node {}: the extra NIC on {net} is not attached (secondary NICs are not supported yet)",
+                    w.name
+                ));
+            }
+            d.nodes.push(w);
         }
     }
     d
