@@ -263,3 +263,64 @@ async fn interrupted_runs_converge_without_duplicates() {
         assert_empty(&emu);
     }
 }
+
+fn started_count(emu: &RunningEmulator) -> usize {
+    let stats = emu.stats();
+    stats["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["started"] == true)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_start_stop_wipe_refresh_destroy() {
+    let (emu, _dir) = start(0.001);
+    let plan = redis_plan();
+    let opts = options(&emu);
+    // build: servers deployed stopped, with their network rules.
+    let r = engine::run(Action::Build, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_eq!(resources(&emu)["server"], 4);
+    assert_eq!(started_count(&emu), 0);
+    assert_eq!(resources(&emu)["natRule"], 4);
+    let r = engine::run(Action::Start, &plan, &opts).await.unwrap();
+    assert!(r.ok);
+    assert_eq!(started_count(&emu), 4);
+    let r = engine::run(Action::Stop, &plan, &opts).await.unwrap();
+    assert!(r.ok);
+    assert_eq!(started_count(&emu), 0);
+    // destroy refuses nothing here (all stopped); wipe keeps the network.
+    let r = engine::run(Action::Wipe, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let res = resources(&emu);
+    assert_eq!(res["server"], 0, "{res}");
+    assert_eq!(res["natRule"], 0, "{res}");
+    assert_eq!(res["firewallRule"], 0, "{res}");
+    assert_eq!(res["vlan"], 1, "{res}");
+    // refresh: stop, wipe, deploy again.
+    let r = engine::run(Action::Refresh, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_redis_deployed(&emu).await;
+    let r = engine::run(Action::Refresh, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_redis_deployed(&emu).await;
+    // destroy leaves running nodes alone (stop them first, or dispose).
+    let r = engine::run(Action::Destroy, &plan, &opts).await.unwrap();
+    assert!(r.ok);
+    assert_eq!(resources(&emu)["server"], 4);
+    assert!(
+        r.locations[0].phases[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("is running"))
+    );
+    engine::run(Action::Stop, &plan, &opts).await.unwrap();
+    let r = engine::run(Action::Destroy, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_empty(&emu);
+    // ping on nothing deployed reports every node unreachable, without error.
+    let r = engine::run(Action::Ping, &plan, &opts).await.unwrap();
+    assert_eq!(r.output.unwrap().matches("unreachable").count(), 4);
+}
