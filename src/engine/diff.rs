@@ -236,6 +236,9 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
             }
             Some(_) => (None, None),
         };
+        if let Some(s) = server {
+            drift_notes(n, s, &mut d.notes);
+        }
         if start && server.is_some() && !server.is_some_and(|s| s.started && !s.state.is_pending())
         {
             ready = Some(d.plan.add(
@@ -338,6 +341,26 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
                 );
             }
         }
+    }
+}
+
+/// CPU and memory are compared, not changed: the API subset we speak has no reconfigureServer.
+fn drift_notes(n: &WantNode, s: &crate::cloud::Server, notes: &mut Vec<String>) {
+    if let (Some((count, _, _)), Some(cpu)) = (&n.cpu, &s.cpu)
+        && *count != cpu.count
+    {
+        notes.push(format!(
+            "node {}: the plan asks {count} CPU, the server has {} (not reconfigured)",
+            n.name, cpu.count
+        ));
+    }
+    if let (Some(want), Some(have)) = (n.memory_gb, s.memory_gb)
+        && want != have
+    {
+        notes.push(format!(
+            "node {}: the plan asks {want} GB of memory, the server has {have} GB (not reconfigured)",
+            n.name
+        ));
     }
 }
 
