@@ -141,3 +141,84 @@ async fn three_blueprints_share_a_domain() {
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
     assert_empty(&emu);
 }
+
+const ACCEPT_PLAN: &str = r#"---
+information:
+  - "front accepts traffic from back"
+---
+locationId: EU6
+blueprints:
+  - back:
+      domain:
+        name: AcceptFox
+      ethernet:
+        name: back
+        subnet: 10.60.1.0
+      nodes:
+        - db1:
+            appliance: 'Ubuntu 22'
+  - front:
+      domain:
+        name: AcceptFox
+      ethernet:
+        name: front
+        subnet: 10.60.2.0
+        accept:
+          - back
+      nodes:
+        - web1:
+            appliance: 'Ubuntu 22'
+            glue:
+              - internet 80 443 icmp
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_rules_between_vlans() {
+    let (emu, _dir) = start();
+    let plan = load_text("accept.yaml", ACCEPT_PLAN, &Parameters::new())
+        .unwrap()
+        .0;
+    let opts = options(&emu);
+    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let c = plumbery::cloud::CloudClient::new(plumbery::cloud::ClientConfig::new(
+        emu.url(),
+        "plumbery",
+        Secret::new("plumbery"),
+    ))
+    .unwrap();
+    let dom = &c
+        .list_network_domains(&[("name", "AcceptFox")])
+        .await
+        .unwrap()[0];
+    let rules = c.list_firewall_rules(&dom.id).await.unwrap();
+    let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+    for n in [
+        "FromBackToFront.IP.plumbery",
+        "FromBackToFront.IPv6.plumbery",
+        "Web1.TCPv4_80.plumbery",
+        "Web1.TCPv4_443.plumbery",
+        "Web1.ICMPv4_any.plumbery",
+    ] {
+        assert!(names.contains(&n), "{n} missing in {names:?}");
+    }
+    let v4 = rules
+        .iter()
+        .find(|r| r.name == "FromBackToFront.IP.plumbery")
+        .unwrap();
+    assert_eq!(v4.source.ip.as_ref().unwrap().address, "10.60.1.0");
+    assert_eq!(v4.destination.ip.as_ref().unwrap().prefix_size, Some(24));
+    // The emulator refuses to change default rules (OPERATION_NOT_SUPPORTED); the engine asks once
+    // and carries on.
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.name == "CCDEFAULT.DenyExternalInboundIPv6")
+    );
+    assert_eq!(resources(&emu)["natRule"], 1);
+    let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert_eq!(again.changes(), 0);
+    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_empty(&emu);
+}

@@ -232,12 +232,16 @@ pub fn desired(loc: &Location, blueprint_filter: &[String]) -> Desired {
             .iter()
             .any(|v| v.domain == bp.domain.name && v.name == eth.name.name)
         {
-            let accept = eth
-                .accept
-                .iter()
-                .filter(|r| r.location.is_none() || r.location.as_deref() == Some(&loc.location_id))
-                .map(|r| r.name.clone())
-                .collect();
+            let (local, remote): (Vec<_>, Vec<_>) = eth.accept.iter().partition(|r| {
+                r.location.is_none() || r.location.as_deref() == Some(&loc.location_id)
+            });
+            for r in remote {
+                d.notes.push(format!(
+                    "VLAN {}: traffic from {r} (another location) is not opened; cross-location rules are not supported yet",
+                    eth.name.name
+                ));
+            }
+            let accept = local.into_iter().map(|r| r.name.clone()).collect();
             d.vlans.push(WantVlan {
                 domain: bp.domain.name.clone(),
                 name: eth.name.name.clone(),

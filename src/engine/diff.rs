@@ -311,6 +311,7 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
         }
     }
 
+    let mut accept_steps: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for wv in &want.vlans {
         let Some(ds) = domain_step.get(wv.domain.as_str()).copied() else {
             continue;
@@ -324,20 +325,42 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
                 ));
                 continue;
             };
-            let rule = accept_rule_name(src, &wv.name, "IP");
-            if inv.and_then(|i| i.rule(&rule)).is_none() {
-                let own = vlan_step
-                    .get(&(wv.domain.as_str(), wv.name.as_str()))
-                    .copied()
-                    .flatten();
+            let own = vlan_step
+                .get(&(wv.domain.as_str(), wv.name.as_str()))
+                .copied()
+                .flatten();
+            for (suffix, ipv6) in [("IP", false), ("IPv6", true)] {
+                let rule = accept_rule_name(src, &wv.name, suffix);
+                if inv.and_then(|i| i.rule(&rule)).is_none() {
+                    let s = d.plan.add(
+                        Step::CreateAcceptRule {
+                            domain: wv.domain.clone(),
+                            rule,
+                            from_vlan: src.clone(),
+                            to_vlan: wv.name.clone(),
+                            ipv6,
+                        },
+                        [ds, src_step, own],
+                    );
+                    accept_steps.entry(wv.domain.as_str()).or_default().push(s);
+                }
+            }
+        }
+        if !wv.accept.is_empty() {
+            const DENY6: &str = "CCDEFAULT.DenyExternalInboundIPv6";
+            // Only for a domain created by this run: some APIs refuse to change default rules, and a
+            // second run must make no change request.
+            let enabled = inv.is_none();
+            if enabled && !d.plan.steps.iter().any(|s| matches!(&s.step, Step::DisableDefaultRule { domain, .. } if *domain == wv.domain)) {
+                let after: Vec<Option<usize>> = std::iter::once(ds)
+                    .chain(accept_steps.get(wv.domain.as_str()).into_iter().flatten().map(|s| Some(*s)))
+                    .collect();
                 d.plan.add(
-                    Step::CreateAcceptRule {
+                    Step::DisableDefaultRule {
                         domain: wv.domain.clone(),
-                        rule,
-                        from_vlan: src.clone(),
-                        to_vlan: wv.name.clone(),
+                        rule: DENY6.to_string(),
                     },
-                    [ds, src_step, own],
+                    after,
                 );
             }
         }
@@ -507,8 +530,8 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
         let mut all = per_domain.get(&wd.name).cloned().unwrap_or_default();
         // Accept rules of the plan's VLANs in this domain.
         for wv in want.vlans.iter().filter(|v| v.domain == wd.name) {
-            for src in &wv.accept {
-                if let Some(r) = inv.rule(&accept_rule_name(src, &wv.name, "IP")) {
+            for (src, suffix) in wv.accept.iter().flat_map(|s| [(s, "IP"), (s, "IPv6")]) {
+                if let Some(r) = inv.rule(&accept_rule_name(src, &wv.name, suffix)) {
                     all.push(d.plan.add(
                         Step::DeleteFirewallRule {
                             domain: wd.name.clone(),

@@ -634,38 +634,74 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             rule,
             from_vlan,
             to_vlan,
+            ipv6,
         } => {
             let domain_id = ctx.domain_id(domain)?;
-            let range = |v: &str| -> CloudResult<FirewallIp> {
-                let (_, base, prefix) = ctx
+            let mut ranges = Vec::new();
+            for v in [from_vlan, to_vlan] {
+                let (id, base, prefix) = ctx
                     .reg()
                     .vlans
                     .get(&(domain.clone(), v.to_string()))
                     .cloned()
                     .ok_or_else(|| missing(format!("VLAN {v}")))?;
-                Ok(FirewallIp {
-                    address: base,
-                    prefix_size: Some(prefix),
-                })
-            };
+                let ip = if *ipv6 {
+                    let vlan = c
+                        .get_vlan(&id)
+                        .await?
+                        .ok_or_else(|| missing(format!("VLAN {v}")))?;
+                    let r = vlan
+                        .ipv6_range
+                        .ok_or_else(|| missing(format!("IPv6 range of VLAN {v}")))?;
+                    FirewallIp {
+                        address: r.address,
+                        prefix_size: Some(r.prefix_size),
+                    }
+                } else {
+                    FirewallIp {
+                        address: base,
+                        prefix_size: Some(prefix),
+                    }
+                };
+                ranges.push(ip);
+            }
+            let to = ranges.pop().expect("two ranges");
+            let from = ranges.pop().expect("two ranges");
             let req = NewFirewallRule {
                 network_domain_id: domain_id.clone(),
                 name: rule.clone(),
                 action: "ACCEPT_DECISIVELY".into(),
-                ip_version: "IPV4".into(),
+                ip_version: if *ipv6 { "IPV6" } else { "IPV4" }.into(),
                 protocol: "IP".into(),
                 source: FirewallScope {
-                    ip: Some(range(from_vlan)?),
+                    ip: Some(from),
                     ..FirewallScope::default()
                 },
                 destination: FirewallScope {
-                    ip: Some(range(to_vlan)?),
+                    ip: Some(to),
                     ..FirewallScope::default()
                 },
                 enabled: true,
                 placement: Placement::Last,
             };
             create_rule(c, &domain_id, &req).await
+        }
+        Step::DisableDefaultRule { domain, rule } => {
+            let domain_id = ctx.domain_id(domain)?;
+            let rules = c.list_firewall_rules(&domain_id).await?;
+            match rules.into_iter().find(|r| &r.name == rule) {
+                Some(r) if r.enabled => match c.edit_firewall_rule(&r.id, false).await {
+                    Err(e) if e.code() == Some("OPERATION_NOT_SUPPORTED") => {
+                        ctx.progress.line(
+                            &ctx.location_id,
+                            &format!("{rule} kept: the API does not let it change ({e})"),
+                        );
+                        Ok(())
+                    }
+                    other => other,
+                },
+                _ => Ok(()),
+            }
         }
         Step::DeleteFirewallRule { id, .. } => gone_ok(c.delete_firewall_rule(id).await),
         Step::DeleteNat {

@@ -128,7 +128,7 @@ pub enum Step {
         /// Last port.
         end: Option<u16>,
     },
-    /// Accept all IPv4 traffic from one VLAN to another of the same domain.
+    /// Accept all traffic from one VLAN to another of the same domain (IPv4 or IPv6 ranges).
     CreateAcceptRule {
         /// Domain name.
         domain: String,
@@ -138,6 +138,15 @@ pub enum Step {
         from_vlan: String,
         /// Destination VLAN name.
         to_vlan: String,
+        /// IPv6 ranges instead of IPv4.
+        ipv6: bool,
+    },
+    /// Disable a default rule (CCDEFAULT.DenyExternalInboundIPv6 once VLANs accept each other).
+    DisableDefaultRule {
+        /// Domain name.
+        domain: String,
+        /// Rule name.
+        rule: String,
     },
     /// Delete a firewall rule by id.
     DeleteFirewallRule {
@@ -243,6 +252,7 @@ impl Step {
             Step::CreateNat { node, .. } => format!("NAT a public IPv4 address to {node}"),
             Step::CreateFirewallRule { rule, .. } => format!("create firewall rule {rule}"),
             Step::CreateAcceptRule { rule, .. } => format!("create firewall rule {rule}"),
+            Step::DisableDefaultRule { rule, .. } => format!("disable firewall rule {rule}"),
             Step::DeleteFirewallRule { rule, .. } => format!("delete firewall rule {rule}"),
             Step::DeleteNat {
                 node, external_ip, ..
