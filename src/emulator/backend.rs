@@ -16,8 +16,8 @@ pub enum BackendError {
     Failed(String),
 }
 
-/// A server to create, as the API reports it.
-#[derive(Debug, Clone)]
+/// A server to create, as the API reports it. Its `Debug` output redacts the password.
+#[derive(Clone)]
 pub struct ServerSpec {
     /// The server id (a UUID), unique in the emulator.
     pub id: String,
@@ -39,6 +39,23 @@ pub struct ServerSpec {
     pub cpu_count: u32,
     /// Memory in GB, applied as a cgroup limit.
     pub memory_gb: u32,
+}
+
+impl std::fmt::Debug for ServerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSpec")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("domain_id", &self.domain_id)
+            .field("vlan_id", &self.vlan_id)
+            .field("private_ipv4", &self.private_ipv4)
+            .field("prefix", &self.prefix)
+            .field("gateway", &self.gateway)
+            .field("admin_password", &"<redacted>")
+            .field("cpu_count", &self.cpu_count)
+            .field("memory_gb", &self.memory_gb)
+            .finish()
+    }
 }
 
 /// One firewall rule of a domain, in rule order, as the backend needs it to decide which ports to open.

@@ -219,6 +219,57 @@ impl BackendCall {
         }
     }
 
+    /// The calls that rebuild in a fresh backend what `st` says exists (after a restart): domains,
+    /// VLANs, deployed servers (started or not). Pending operations are not included: their jobs
+    /// make their own calls.
+    pub fn replay(st: &State) -> Vec<BackendCall> {
+        use super::models::ResourceState::{FailedAdd, PendingAdd};
+        let mut calls = Vec::new();
+        for d in st
+            .domains
+            .values()
+            .filter(|d| !matches!(d.state, PendingAdd | FailedAdd))
+        {
+            calls.push(BackendCall::CreateDomain(d.id.clone()));
+        }
+        for v in st
+            .vlans
+            .values()
+            .filter(|v| !matches!(v.state, PendingAdd | FailedAdd))
+        {
+            calls.push(BackendCall::CreateVlan(
+                v.domain_id.clone(),
+                v.id.clone(),
+                v.gateway,
+                v.network.prefix_len(),
+            ));
+        }
+        for s in st.servers.values().filter(|s| s.deployed) {
+            if let Some(spec) = s.backend_spec(st) {
+                calls.push(BackendCall::CreateServer(Box::new(spec), s.started));
+            }
+        }
+        calls
+    }
+
+    /// A short description for logs (never a secret).
+    pub fn describe(&self) -> String {
+        match self {
+            BackendCall::Nothing => "nothing".into(),
+            BackendCall::CreateDomain(d) => format!("create_domain {d}"),
+            BackendCall::DeleteDomain(d) => format!("delete_domain {d}"),
+            BackendCall::CreateVlan(_, v, _, _) => format!("create_vlan {v}"),
+            BackendCall::DeleteVlan(_, v) => format!("delete_vlan {v}"),
+            BackendCall::CreateServer(spec, start) => {
+                format!("create_server {} start={start}", spec.id)
+            }
+            BackendCall::StartServer(s) => format!("start_server {s}"),
+            BackendCall::StopServer(s, g) => format!("stop_server {s} graceful={g}"),
+            BackendCall::RestartServer(s, g) => format!("restart_server {s} graceful={g}"),
+            BackendCall::DeleteServer(s) => format!("delete_server {s}"),
+        }
+    }
+
     /// Runs the call (blocking).
     pub fn run(&self, b: &dyn NodeBackend) -> Result<(), BackendError> {
         match self {

@@ -79,10 +79,46 @@ impl Core {
                 (j, c)
             })
             .collect();
+        let replay = BackendCall::replay(&st);
+        let domains: Vec<String> = st
+            .domains
+            .values()
+            .filter(|d| {
+                !matches!(
+                    d.state,
+                    models::ResourceState::PendingAdd | models::ResourceState::FailedAdd
+                )
+            })
+            .map(|d| d.id.clone())
+            .collect();
         drop(st);
-        for (job, call) in calls {
-            core.spawn_job(job, call);
-        }
+        // After a restart the backend may hold nothing: rebuild what the state says exists, then
+        // resume the pending operations.
+        let c2 = core.clone();
+        core.rt.spawn(async move {
+            if !replay.is_empty() {
+                let b = c2.backend.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    for call in replay {
+                        if let Err(e) = call.run(b.as_ref()) {
+                            tracing::warn!(
+                                "restoring ({}) in the backend failed: {e}",
+                                call.describe()
+                            );
+                        }
+                    }
+                })
+                .await;
+                for d in &domains {
+                    if let Err(e) = c2.sync_public(d).await {
+                        tracing::warn!("restoring the public exposure of domain {d} failed: {e}");
+                    }
+                }
+            }
+            for (job, call) in calls {
+                c2.spawn_job(job, call);
+            }
+        });
         core
     }
 
@@ -170,8 +206,13 @@ impl Core {
         self: &Arc<Self>,
         f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>,
     ) -> ApiResult<T> {
-        let guard = self.public_sync.lock().await;
         let (value, inverse, changed) = self.commit(f)?;
+        if changed.is_empty() {
+            return Ok(value);
+        }
+        // Syncs read the state current when they run, so serialising only them is enough; other
+        // changes never wait for a (possibly slow) backend.
+        let guard = self.public_sync.lock().await;
         for d in &changed {
             if let Err(e) = self.sync_public(d).await {
                 tracing::warn!("backend refused the public change of domain {d}: {e}");
@@ -179,7 +220,7 @@ impl Core {
                 let _ = self.commit(move |tx| {
                     for r in undo {
                         match r {
-                            Record::Put(res) => tx.put(res),
+                            Record::Put(res) => tx.put(*res),
                             Record::Del { kind, id } => tx.del(kind, &id),
                             _ => {}
                         }
@@ -251,8 +292,10 @@ impl Core {
         }
     }
 
-    /// Removes every resource (the control endpoint `POST reset`). Pending jobs find nothing and end.
+    /// Removes every resource and zeroes the request counters (the control endpoint `POST reset`).
+    /// Pending jobs find nothing and end.
     pub fn reset(self: &Arc<Self>) -> ApiResult<()> {
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = Stats::default();
         let ids: Vec<String> = self.read().servers.keys().cloned().collect();
         let domains: Vec<String> = self.read().domains.keys().cloned().collect();
         self.commit(|tx| {

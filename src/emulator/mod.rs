@@ -21,6 +21,7 @@ pub mod control;
 pub mod core;
 pub mod errors;
 pub mod faults;
+pub mod http;
 pub mod models;
 pub mod nodes;
 pub mod responses;
@@ -175,19 +176,19 @@ pub struct Ready {
 /// startup error) through `ready`. The URL is written to `STATE_DIR/url` before readiness.
 pub async fn run(
     cfg: EmulatorConfig,
-    ready: tokio::sync::oneshot::Sender<Result<Ready, EmulatorError>>,
+    ready: impl FnOnce(Result<Ready, EmulatorError>) + Send,
     stop: impl std::future::Future<Output = Stop> + Send + 'static,
 ) {
     let prepared = prepare(&cfg).await;
     let (listener, core, lock, url, tls) = match prepared {
         Ok(p) => p,
         Err(e) => {
-            let _ = ready.send(Err(e));
+            ready(Err(e));
             return;
         }
     };
     let ca = tls.as_ref().map(|_| cfg.state_dir.join("ca.pem"));
-    let _ = ready.send(Ok(Ready {
+    ready(Ok(Ready {
         url,
         core: core.clone(),
         ca,
@@ -306,7 +307,7 @@ impl Emulator {
     /// Starts an emulator on its own thread and tokio runtime (usable from sync and async code);
     /// returns once it listens.
     pub fn start(cfg: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<Stop>();
         let state_dir = cfg.state_dir.clone();
         let thread = std::thread::Builder::new()
@@ -326,13 +327,16 @@ impl Emulator {
                         return;
                     }
                 };
-                rt.block_on(run(cfg, ready_tx, async move {
+                let ready = move |r| {
+                    let _ = ready_tx.send(r);
+                };
+                rt.block_on(run(cfg, ready, async move {
                     stop_rx.await.unwrap_or(Stop::Graceful)
                 }));
                 rt.shutdown_timeout(std::time::Duration::from_secs(5));
             })
             .map_err(ioerr("spawn emulator thread"))?;
-        match ready_rx.blocking_recv() {
+        match ready_rx.recv() {
             Ok(Ok(r)) => Ok(RunningEmulator {
                 url: r.url,
                 core: r.core,

@@ -323,16 +323,22 @@ async fn handle(State(core): State<Arc<Core>>, req: Request) -> Response {
             control(&core, &method, what, body).await,
         )
     } else if path == "/oec/0.9/myaccount" && method == Method::GET {
-        (
-            "GET_MY_ACCOUNT".to_string(),
+        let (fault, delay) = core.faults.draw(false);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let answer = if fault == Fault::Http503 {
+            Answer::plain(503, "Service Unavailable")
+        } else {
             Answer {
                 status: 200,
                 code: "OK".into(),
                 body: myaccount(&core),
                 content_type: "application/xml; charset=utf-8",
                 reset: false,
-            },
-        )
+            }
+        };
+        ("GET_MY_ACCOUNT".to_string(), answer)
     } else {
         api(
             &core,

@@ -272,6 +272,14 @@ static ALL_IMAGES: Lazy<Vec<OsImage>> = Lazy::new(|| {
     v
 });
 
+static IMAGE_INDEX: Lazy<std::collections::HashMap<&'static str, usize>> = Lazy::new(|| {
+    ALL_IMAGES
+        .iter()
+        .enumerate()
+        .map(|(i, img)| (img.id.as_str(), i))
+        .collect()
+});
+
 /// All datacenters.
 pub fn datacenters() -> &'static [Datacenter] {
     DATACENTERS
@@ -289,7 +297,7 @@ pub fn images() -> &'static [OsImage] {
 
 /// The OS image `id`.
 pub fn image(id: &str) -> Option<&'static OsImage> {
-    ALL_IMAGES.iter().find(|i| i.id == id)
+    IMAGE_INDEX.get(id).map(|i| &ALL_IMAGES[*i])
 }
 
 #[cfg(test)]

@@ -32,10 +32,18 @@ pub fn now_ms() -> i64 {
 
 /// `createTime`-style rendering of a millisecond timestamp.
 pub fn iso_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis()
+    )
 }
 
 /// A fresh resource id.
@@ -190,7 +198,7 @@ pub enum Resource {
 #[serde(rename_all = "lowercase")]
 pub enum Record {
     /// A resource's new version.
-    Put(Resource),
+    Put(Box<Resource>),
     /// A resource removed.
     Del {
         /// Its kind.
@@ -229,7 +237,7 @@ impl State {
     /// Applies one journal record (used on replay and by `Tx`).
     pub fn apply(&mut self, rec: &Record) {
         match rec {
-            Record::Put(r) => self.put(r.clone()),
+            Record::Put(r) => self.put((**r).clone()),
             Record::Del { kind, id } => {
                 self.remove(*kind, id);
             }
@@ -378,7 +386,7 @@ impl<'a> Tx<'a> {
         let before = self.st.get(kind, &id);
         self.undo.push((kind, id, before));
         self.st.put(r.clone());
-        self.records.push(Record::Put(r));
+        self.records.push(Record::Put(Box::new(r)));
     }
 
     /// Removes a resource.
@@ -454,7 +462,7 @@ impl<'a> Tx<'a> {
             .iter()
             .rev()
             .map(|(kind, id, before)| match before {
-                Some(r) => Record::Put(r.clone()),
+                Some(r) => Record::Put(Box::new(r.clone())),
                 None => Record::Del {
                     kind: *kind,
                     id: id.clone(),
@@ -494,4 +502,38 @@ pub fn check_description(field: &str, d: &str) -> ApiResult<()> {
         return Err(ApiError::invalid(field, "must be at most 255 characters"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_time_has_millisecond_precision() {
+        assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_time(1_500_000_000_123), "2017-07-14T02:40:00.123Z");
+    }
+
+    #[test]
+    fn a_rolled_back_transaction_leaves_no_trace() {
+        let mut st = State::default();
+        let before = serde_json::to_string(&st).unwrap();
+        let mut tx = Tx::new(&mut st);
+        let lat = crate::emulator::clock::Latency {
+            profile: Default::default(),
+            time_scale: 1.0,
+        };
+        let req = network_domain::DeployDomain {
+            datacenter_id: "NA9".into(),
+            name: "x".into(),
+            description: String::new(),
+            service_type: "ESSENTIALS".into(),
+        };
+        network_domain::deploy(&mut tx, &lat, req).unwrap();
+        assert_eq!(tx.st().firewall_rules.len(), 5);
+        tx.rollback();
+        let mut after = st.clone();
+        after.next_seq = 0;
+        assert_eq!(serde_json::to_string(&after).unwrap(), before);
+    }
 }

@@ -336,7 +336,7 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<St
         ));
     }
     let cores = req.cpu.1.unwrap_or(1);
-    if cores == 0 || cpu_count % cores != 0 {
+    if cores == 0 || !cpu_count.is_multiple_of(cores) {
         return Err(ApiError::invalid(
             "cpu.coresPerSocket",
             format!("{cores} does not divide cpu.count {cpu_count}"),
@@ -441,7 +441,8 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<St
         monitoring: None,
         create_ms: tx.now,
         deployed: false,
-        started: false,
+        // As the API reports it (libcloud maps PENDING_ADD + started + DEPLOY_SERVER to STARTING).
+        started: req.start,
         start_on_deploy: req.start,
         state: ResourceState::PendingAdd,
         pending: Some(pending),
@@ -508,6 +509,10 @@ pub fn action(tx: &mut Tx<'_>, lat: &Latency, id: &str, op: OpKind) -> ApiResult
     };
     s.pending = Some(tx.pending(Kind::Server, id, op, lat.ms(op, false)));
     s.state = state;
+    if op == OpKind::StartServer {
+        // `started` turns true when the start begins (PENDING_CHANGE + started = STARTING).
+        s.started = true;
+    }
     s.failure_reason = None;
     tx.put(Resource::Server(s));
     Ok(())
@@ -543,6 +548,7 @@ pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>
         }
         (OpKind::DeployServer, Err(e)) => {
             s.state = ResourceState::FailedAdd;
+            s.started = false;
             s.failure_reason = Some(e);
         }
         (op, Ok(())) => {
@@ -552,8 +558,11 @@ pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>
                 OpKind::StartServer | OpKind::RebootServer | OpKind::ResetServer
             );
         }
-        (_, Err(e)) => {
+        (op, Err(e)) => {
             s.state = ResourceState::FailedChange;
+            if op == OpKind::StartServer {
+                s.started = false;
+            }
             s.failure_reason = Some(e);
         }
     }

@@ -49,6 +49,20 @@ fn datacenter(o: &mut Out, d: &Datacenter) {
         o.close();
     }
     o.end_list();
+    o.begin_list("cpuSpeed");
+    for (id, name, desc, def) in [
+        ("STANDARD", "Standard", "The default CPU speed.", true),
+        ("HIGHPERFORMANCE", "High Performance", "Faster CPUs.", false),
+    ] {
+        o.open("cpuSpeed");
+        o.attr_s("id", id);
+        o.attr_b("default", def);
+        o.attr_b("available", true);
+        o.text_s("displayName", name);
+        o.text_s("description", desc);
+        o.close();
+    }
+    o.end_list();
     o.begin_list("property");
     for (n, v) in [
         ("MIN_DISK_SIZE_GB", "10"),

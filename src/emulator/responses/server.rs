@@ -7,7 +7,7 @@ use crate::emulator::errors::ApiResult;
 use crate::emulator::models::server::{self, DeployServer, Monitoring, Nic, NicRequest, Server};
 use crate::emulator::models::{OpKind, State, catalogue};
 
-fn nic(o: &mut Out, st: &State, name: &'static str, n: &Nic, minor: u32) {
+fn nic(o: &mut Out, st: &State, name: &'static str, n: &Nic, index: usize, minor: u32) {
     o.open(name);
     o.attr_s("id", &n.id);
     o.attr_s("privateIpv4", &n.ipv4.to_string());
@@ -22,6 +22,13 @@ fn nic(o: &mut Out, st: &State, name: &'static str, n: &Nic, minor: u32) {
     );
     if minor >= 5 {
         o.attr_s("networkAdapter", &n.adapter);
+    }
+    if minor >= 10 {
+        o.attr_b("connected", true);
+        let h = n.id.as_bytes();
+        let mac = format!("00:50:56:{:02x}:{:02x}:{:02x}", h[0], h[1], h[2]);
+        o.attr_s("macAddress", &mac);
+        o.attr_i("key", 4000 + index as i64);
     }
     o.attr_s("state", "NORMAL");
     o.close();
@@ -103,10 +110,10 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
     }
     o.open("networkInfo");
     o.attr_s("networkDomainId", &s.domain_id);
-    nic(o, st, "primaryNic", &s.primary_nic, minor);
+    nic(o, st, "primaryNic", &s.primary_nic, 0, minor);
     o.begin_list("additionalNic");
-    for n in &s.additional_nics {
-        nic(o, st, "additionalNic", n, minor);
+    for (i, n) in s.additional_nics.iter().enumerate() {
+        nic(o, st, "additionalNic", n, i + 1, minor);
     }
     o.end_list();
     o.close();
@@ -115,6 +122,12 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
         o.attr_s("monitoringId", &s.id[..8]);
         o.attr_s("servicePlan", plan);
         o.attr_s("state", "NORMAL");
+        o.close();
+    }
+    if minor >= 10 {
+        o.open("source");
+        o.attr_s("type", "IMAGE_ID");
+        o.attr_s("value", &s.image_id);
         o.close();
     }
     o.text_s("sourceImageId", &s.image_id);

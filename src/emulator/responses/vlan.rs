@@ -39,10 +39,8 @@ fn render(o: &mut Out, st: &State, v: &Vlan, minor: u32, root: bool) {
     o.text_s("ipv6GatewayAddress", &v.ipv6_gateway());
     o.text_s("createTime", &time(v.create_ms));
     o.text_s("state", v.state.as_str());
-    if minor >= 9 {
-        if let Some(g) = &v.gateway_addressing {
-            o.text_s("gatewayAddressing", g);
-        }
+    if let Some(g) = v.gateway_addressing.as_ref().filter(|_| minor >= 9) {
+        o.text_s("gatewayAddressing", g);
     }
     o.close();
 }
@@ -50,6 +48,7 @@ fn render(o: &mut Out, st: &State, v: &Vlan, minor: u32, root: bool) {
 /// `GET network/vlan` (filters id, datacenterId, networkDomainId, name, privateIpv4Address, state, attached).
 pub fn list_vlans(ctx: &Ctx<'_>) -> ApiResult<String> {
     let st = ctx.core.read();
+    let ipv6 = ctx.q("ipv6Address");
     let (id, dc, dom, name, addr, state, attached) = (
         ctx.q("id"),
         ctx.q("datacenterId"),
@@ -70,6 +69,7 @@ pub fn list_vlans(ctx: &Ctx<'_>) -> ApiResult<String> {
                 && matches(addr, &v.network.network().to_string())
                 && matches(state, v.state.as_str())
                 && matches(attached, if v.attached() { "true" } else { "false" })
+                && matches(ipv6, &v.ipv6_range())
         })
         .collect();
     list(ctx, "vlans", "vlan", &items, |o, v| {

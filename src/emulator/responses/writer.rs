@@ -284,7 +284,6 @@ fn escape_xml(buf: &mut String, s: &str) {
             '<' => buf.push_str("&lt;"),
             '>' => buf.push_str("&gt;"),
             '"' => buf.push_str("&quot;"),
-            '\'' => buf.push_str("&apos;"),
             c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => {}
             c => buf.push(c),
         }
