@@ -306,3 +306,20 @@ fn secrets_are_listed_per_plan_whatever_the_working_directory() {
         .code(0)
         .stdout(format!("Showing secrets\n- master.secret: {password}\n"));
 }
+
+#[test]
+fn a_class_warning_is_given_once_for_all_its_nodes() {
+    let state = tempfile::tempdir().unwrap();
+    let path = state.path().join("class.yaml");
+    std::fs::write(
+        &path,
+        "---\ndefaults:\n  small:\n    cpu: 1\n    colour: red\n---\nlocationId: EU6\nblueprints:\n  - web:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.0.0}\n      nodes:\n        - web[1..5]:\n            default: small\n",
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    plumbery(state.path()).args([p, "validate"]).assert().code(0).stderr(format!(
+        "{p}:5:5: warning: unknown key 'colour' in node class 'small' is ignored (known keys: default, appliance, \
+         cpu, memory, disks, glue, monitoring, backup, description, information, running, destroy, cloud-config, \
+         prepare, windows)\n"
+    ));
+}

@@ -162,6 +162,7 @@ fn our_plan_expands_to_literal_free_cloud_config() {
             secrets: &store,
             local_public_key: None,
             balancer: None,
+            environment: None,
         };
         serde_yaml::to_string(
             &expand_value(bp.nodes[node].cloud_config.as_ref().unwrap(), &ctx).unwrap(),

@@ -160,6 +160,11 @@ pub fn split_targets(targets: &[String]) -> Result<(Vec<String>, Vec<String>), S
         match t.strip_prefix('@') {
             Some("") => return Err("missing location after '@': write @EU6 for example".into()),
             Some(loc) => locations.push(loc.to_string()),
+            None if t.contains('=') => {
+                return Err(format!(
+                    "'{t}' is not a blueprint name: to set a parameter, write -p {t}"
+                ));
+            }
             None => blueprints.push(t.clone()),
         }
     }
@@ -177,5 +182,9 @@ mod tests {
         let (b, l) = split_targets(&["web".into(), "@EU6".into()]).unwrap();
         assert_eq!((b, l), (vec!["web".to_string()], vec!["EU6".to_string()]));
         assert!(split_targets(&["@".into()]).is_err());
+        assert_eq!(
+            split_targets(&["a=1".into()]).unwrap_err(),
+            "'a=1' is not a blueprint name: to set a parameter, write -p a=1"
+        );
     }
 }

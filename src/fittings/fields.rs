@@ -79,7 +79,7 @@ pub fn parse_firewall_port(token: &str) -> Result<FirewallPort, String> {
     };
     let lower = token.to_ascii_lowercase();
     let (proto, range) = match lower.split_once(':') {
-        Some((p, r)) if p.is_empty() => (Protocol::Tcp, r.to_string()),
+        Some(("", r)) => (Protocol::Tcp, r.to_string()),
         Some((p, r)) => (protocol(p).ok_or_else(bad)?, r.to_string()),
         None => match protocol(&lower) {
             Some(p) => (p, "any".to_string()),

@@ -5,6 +5,7 @@ pub mod error;
 pub mod fields;
 pub mod load;
 pub mod model;
+pub mod names;
 pub mod params;
 pub mod scan;
 mod select;

@@ -110,7 +110,7 @@ pub struct Location {
     /// Local IPv4 addresses from which nodes are reachable directly (`prepare: [{beachhead: ..}]`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub beachheads: Vec<String>,
-    /// Lines printed under "About '<locationId>':".
+    /// Lines printed under `About '<locationId>':`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub information: Vec<String>,
     /// Where this document starts.
@@ -136,7 +136,7 @@ pub struct Blueprint {
     /// Load balancer pool (`pool:`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool: Option<Pool>,
-    /// Lines printed under "About '<blueprint>':".
+    /// Lines printed under `About '<blueprint>':`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub information: Vec<String>,
     /// Where the blueprint is declared.

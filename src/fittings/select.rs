@@ -1,6 +1,6 @@
 //! Narrowing a plan to the blueprints and locations named on the command line.
 
-use super::model::Plan;
+use super::model::{Blueprint, Location, Node, Plan};
 
 impl Plan {
     /// The part of the plan an action should touch: locations whose `locationId` or `apiHost` is in
@@ -108,5 +108,58 @@ mod tests {
             plan.select(&[], &["NA9".into()]).unwrap_err(),
             "no location 'NA9' in this plan (locations: EU6)"
         );
+    }
+}
+
+impl Plan {
+    /// Every node with its location and blueprint, in plan order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&Location, &Blueprint, &Node)> {
+        self.locations.iter().flat_map(|l| {
+            l.blueprints
+                .iter()
+                .flat_map(move |b| b.nodes.iter().map(move |n| (l, b, n)))
+        })
+    }
+}
+
+impl Location {
+    /// A blueprint by name.
+    pub fn blueprint(&self, name: &str) -> Option<&Blueprint> {
+        self.blueprints.iter().find(|b| b.name == name)
+    }
+
+    /// Blueprints in build order: those of `basement` first (in basement order), then the others in
+    /// plan order. Stop, wipe and destroy use the reverse.
+    pub fn build_order(&self) -> Vec<&Blueprint> {
+        let mut order: Vec<&Blueprint> = self
+            .basement
+            .iter()
+            .filter_map(|n| self.blueprint(n))
+            .collect();
+        order.extend(
+            self.blueprints
+                .iter()
+                .filter(|b| !self.basement.contains(&b.name)),
+        );
+        order
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use crate::fittings::{Parameters, load_text};
+
+    #[test]
+    fn basement_first_and_node_walk() {
+        let plan = "---\nlocationId: EU6\nbasement: db\nblueprints:\n  - web:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.0.0}\n      nodes:\n        - w[1..2]: {}\n  - db:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.0.0}\n      nodes: [{d1: {}}]\n";
+        let (plan, _) = load_text("p.yaml", plan, &Parameters::new()).unwrap();
+        let order: Vec<&str> = plan.locations[0]
+            .build_order()
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect();
+        assert_eq!(order, ["db", "web"]);
+        let nodes: Vec<&str> = plan.nodes().map(|(_, _, n)| n.name.as_str()).collect();
+        assert_eq!(nodes, ["w1", "w2", "d1"]);
     }
 }

@@ -265,10 +265,10 @@ impl MarkedEventReceiver for Builder {
                     None => return,
                 };
                 // a block mapping's start mark points past its first key: use the first key instead
-                if let MValue::Map(entries) = &node.value {
-                    if let Some((k, _)) = entries.first() {
-                        (node.line, node.column) = (k.line, k.column);
-                    }
+                if let MValue::Map(entries) = &node.value
+                    && let Some((k, _)) = entries.first()
+                {
+                    (node.line, node.column) = (k.line, k.column);
                 }
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
@@ -330,10 +330,8 @@ fn merge_keys(node: MNode) -> MNode {
 
 fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> MValue {
     let block = matches!(style, TScalarStyle::Literal | TScalarStyle::Folded);
-    if let Some(tag) = tag {
-        if tag.suffix == "str" {
-            return MValue::Str { text, block };
-        }
+    if tag.is_some_and(|t| t.suffix == "str") {
+        return MValue::Str { text, block };
     }
     if style != TScalarStyle::Plain {
         return MValue::Str { text, block };
@@ -351,10 +349,10 @@ fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> MValu
     if let Some(i) = parse_int(&text) {
         return MValue::Int(i);
     }
-    if looks_like_float(&text) {
-        if let Ok(f) = text.replace('_', "").parse::<f64>() {
-            return MValue::Float(f);
-        }
+    if looks_like_float(&text)
+        && let Ok(f) = text.replace('_', "").parse::<f64>()
+    {
+        return MValue::Float(f);
     }
     MValue::Str { text, block: false }
 }

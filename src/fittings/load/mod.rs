@@ -89,6 +89,21 @@ pub fn load_text(
     }
     check::check_names(&locations)?;
     check::check_tokens(&mut cx, &locations)?;
+    tracing::debug!(
+        file,
+        locations = locations.len(),
+        nodes = locations
+            .iter()
+            .flat_map(|l| &l.blueprints)
+            .map(|b| b.nodes.len())
+            .sum::<usize>(),
+        warnings = cx.warnings.len(),
+        "plan loaded"
+    );
+    // a node class is checked once per node that uses it: keep each warning once
+    let mut seen = std::collections::HashSet::new();
+    cx.warnings
+        .retain(|w| seen.insert((w.pos.line, w.pos.column, w.message.clone())));
     let plan = Plan {
         origin: file.to_string(),
         settings,
@@ -255,11 +270,15 @@ impl Cx<'_> {
             }
         }
         if let Some(keys) = doc.get("keys") {
-            s.keys = self
-                .string_list(keys, "'keys'")?
-                .into_iter()
-                .map(|(k, _)| k)
-                .collect();
+            for (key, item) in self.string_list(keys, "'keys'")? {
+                if !expand_home(&key).is_file() {
+                    self.warn(
+                        &item,
+                        format!("SSH key file '{key}' does not exist on this machine"),
+                    );
+                }
+                s.keys.push(key);
+            }
         }
         if let Some(actions) = doc.get("actions") {
             s.actions = self.actions(actions)?;
@@ -462,7 +481,7 @@ pub(crate) fn list_names<'a>(names: impl IntoIterator<Item = &'a str>) -> String
     s
 }
 
-/// For `BTreeMap` users in submodules.
+/// Blueprint groups of a location: group name -> blueprint names.
 pub(crate) type Aliases = BTreeMap<String, Vec<String>>;
 
 /// The name of a `{{ parameter.X }}` token still in `text` (a declared parameter without a value).
@@ -473,4 +492,12 @@ pub(crate) fn leftover_parameter(text: &str) -> Option<String> {
     crate::fittings::scan::tags(text)
         .into_iter()
         .find_map(|(t, _)| t.strip_prefix("parameter.").map(|n| n.trim().to_string()))
+}
+
+/// `~/x` as `$HOME/x`.
+fn expand_home(path: &str) -> std::path::PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
+        _ => std::path::PathBuf::from(path),
+    }
 }

@@ -50,6 +50,8 @@ pub struct FactsContext<'a> {
     pub local_public_key: Option<String>,
     /// The listener, inside `balancers[].information`.
     pub balancer: Option<BalancerFacts>,
+    /// Environment for `environment.VAR`, `credentials.*` and `shared.secret`; `None`: the process's.
+    pub environment: Option<&'a BTreeMap<String, String>>,
 }
 
 impl FactsContext<'_> {
@@ -80,13 +82,18 @@ fn secret_err(token: &str, e: SecretsError) -> TokenError {
     fail(token, e.to_string())
 }
 
-fn env(token: &str, var: &str, hint: &str) -> Result<Option<String>, TokenError> {
-    match std::env::var(var) {
-        Ok(v) => Ok(Some(v)),
-        Err(_) => Err(fail(
-            token,
-            format!("the environment variable {var} is not set; {hint}"),
-        )),
+impl FactsContext<'_> {
+    fn env(&self, token: &str, var: &str, hint: &str) -> Result<Option<String>, TokenError> {
+        let value = match self.environment {
+            Some(map) => map.get(var).cloned(),
+            None => std::env::var(var).ok(),
+        };
+        value.map(Some).ok_or_else(|| {
+            fail(
+                token,
+                format!("the environment variable {var} is not set; {hint}"),
+            )
+        })
     }
 }
 
@@ -108,18 +115,18 @@ impl TokenContext for FactsContext<'_> {
             },
             TokenKind::Version => Ok(Some(env!("CARGO_PKG_VERSION").to_string())),
             TokenKind::Shared(SharedFact::User) => Ok(Some("root".into())),
-            TokenKind::Shared(SharedFact::Secret) => env(
+            TokenKind::Shared(SharedFact::Secret) => self.env(
                 token,
                 "SHARED_SECRET",
                 "set it to the root password of new nodes",
             ),
             TokenKind::Credentials(CredentialFact::Name) => {
-                env(token, "MCP_USERNAME", "set it to your cloud user name")
+                self.env(token, "MCP_USERNAME", "set it to your cloud user name")
             }
             TokenKind::Credentials(CredentialFact::Password) => {
-                env(token, "MCP_PASSWORD", "set it to your cloud password")
+                self.env(token, "MCP_PASSWORD", "set it to your cloud password")
             }
-            TokenKind::Environment(var) => env(token, var, "set it before running plumbery"),
+            TokenKind::Environment(var) => self.env(token, var, "set it before running plumbery"),
             TokenKind::Secret { id, digest } | TokenKind::Uuid { id, digest } => {
                 let value = self
                     .secrets
@@ -322,6 +329,7 @@ mod tests {
             secrets: &store,
             local_public_key: None,
             balancer: None,
+            environment: None,
         };
         let out = expand_str("replicaof {{ redis01.private }} 6379 from {{ node.private_host }} {{ EU6::queen.ipv6 }}", &ctx).unwrap();
         assert_eq!(out, "replicaof 10.0.0.11 6379 from 10-0-0-12 2001:db8::1");

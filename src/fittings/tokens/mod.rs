@@ -204,20 +204,20 @@ pub fn classify(token: &str) -> TokenKind {
         Some((b, "sha256")) => (b, Some(Digest::Sha256)),
         _ => (t, None),
     };
-    if let Some((a, b)) = body.split_once('.') {
-        if !b.contains('.') {
-            if a == "secret" || b == "secret" {
-                return TokenKind::Secret {
-                    id: body.to_string(),
-                    digest,
-                };
-            }
-            if a == "uuid" || b == "uuid" {
-                return TokenKind::Uuid {
-                    id: body.to_string(),
-                    digest,
-                };
-            }
+    if let Some((a, b)) = body.split_once('.')
+        && !b.contains('.')
+    {
+        if a == "secret" || b == "secret" {
+            return TokenKind::Secret {
+                id: body.to_string(),
+                digest,
+            };
+        }
+        if a == "uuid" || b == "uuid" {
+            return TokenKind::Uuid {
+                id: body.to_string(),
+                digest,
+            };
         }
     }
     if digest.is_some() {
@@ -445,5 +445,31 @@ mod tests {
             Digest::Sha1.apply("abc"),
             "a9993e364706816aba3e25717850c26c9cd0d89d"
         );
+    }
+}
+
+/// Renders an (expanded) cloud-config as NoCloud user-data: `#cloud-config` then YAML that quotes
+/// whatever needs quoting (values holding `: `, leading `-`, `yes`/`no` ...), unlike the original.
+pub fn render_user_data(cloud_config: &serde_yaml::Value) -> Result<String, serde_yaml::Error> {
+    Ok(format!(
+        "#cloud-config\n{}",
+        serde_yaml::to_string(cloud_config)?
+    ))
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::render_user_data;
+
+    #[test]
+    fn user_data_round_trips_tricky_strings() {
+        let value: serde_yaml::Value = serde_yaml::from_str(
+            "runcmd: ['echo a: b', '- x', 'yes', \"it's\", \"line1\\nline2\"]\nn: '010'\n",
+        )
+        .unwrap();
+        let text = render_user_data(&value).unwrap();
+        assert!(text.starts_with("#cloud-config\n"));
+        let back: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(back, value);
     }
 }
