@@ -775,3 +775,78 @@ mod tests {
         assert!(d.notes.iter().any(|n| n.contains("Plan 9")));
     }
 }
+
+#[cfg(test)]
+mod basement_tests {
+    use super::*;
+    use crate::engine::desired::desired;
+    use crate::fittings::{Parameters, load_text};
+
+    const PLAN: &str = r#"---
+information:
+  - "basement first"
+---
+locationId: EU6
+basement: infra
+blueprints:
+  - app:
+      domain:
+        name: Fox
+      ethernet:
+        name: net
+        subnet: 10.9.0.0
+      nodes:
+        - app1:
+            appliance: 'Ubuntu'
+  - infra:
+      domain:
+        name: Fox
+      ethernet:
+        name: net
+        subnet: 10.9.0.0
+      nodes:
+        - dns1:
+            appliance: 'Ubuntu'
+"#;
+
+    #[test]
+    fn basement_servers_are_deployed_first() {
+        let plan = load_text("b.yaml", PLAN, &Parameters::new()).unwrap().0;
+        let want = desired(&plan.locations[0], &[]);
+        assert_eq!(want.nodes[0].name, "dns1");
+        let image: Image = crate::cloud::wire::decode(
+            "img",
+            r#"<osImage xmlns="urn:didata.com:api:cloud:types" id="i"><name>Ubuntu 22.04</name></osImage>"#,
+        )
+        .unwrap();
+        let have = Inventory {
+            location_id: "EU6".into(),
+            domains: Vec::new(),
+            images: vec![image],
+        };
+        let d = diff(&want, &have, Phase::Build { start: true });
+        let id_of = |node: &str, deploy: bool| {
+            d.plan
+                .steps
+                .iter()
+                .find(|s| match &s.step {
+                    Step::DeployServer { node: n, .. } => deploy && n == node,
+                    Step::AwaitServer { node: n, .. } => !deploy && n == node,
+                    _ => false,
+                })
+                .unwrap()
+                .clone()
+        };
+        let dns_ready = id_of("dns1", false).id;
+        assert!(id_of("app1", true).after.contains(&dns_ready));
+        // One domain and one VLAN although two blueprints name them.
+        assert_eq!(
+            d.plan
+                .steps
+                .iter()
+                .filter(|s| matches!(s.step, Step::CreateVlan { .. }))
+                .count(),
+            1
+        );
+    }
+}
