@@ -28,7 +28,7 @@ pub use desired::{Desired, desired};
 pub use diff::{Phase, diff};
 pub use exec::{StepOutcome, StepStatus};
 pub use inventory::{Inventory, observe};
-pub use progress::Progress;
+pub use progress::{EventState, Progress, ProgressEvent};
 pub use steps::{PlannedStep, Step, StepPlan};
 
 /// What to do.
