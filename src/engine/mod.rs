@@ -8,6 +8,7 @@ pub mod desired;
 pub mod diff;
 pub mod exec;
 pub mod inventory;
+pub mod live;
 pub mod polish;
 pub mod progress;
 pub mod steps;
