@@ -42,6 +42,8 @@ struct Line {
 pub struct Store {
     dir: PathBuf,
     journal: File,
+    /// Bytes of whole lines in the journal (a failed write is cut back to this).
+    len: u64,
     lines: usize,
     fsync: bool,
 }
@@ -100,6 +102,7 @@ impl Store {
             Store {
                 dir: dir.to_path_buf(),
                 journal,
+                len: 0,
                 lines: 0,
                 fsync,
             },
@@ -118,10 +121,21 @@ impl Store {
         })
         .map_err(std::io::Error::other)?;
         line.push(b'\n');
-        self.journal.write_all(&line)?;
-        if self.fsync {
-            self.journal.sync_data()?;
+        let res = self.journal.write_all(&line).and_then(|()| {
+            if self.fsync {
+                self.journal.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = res {
+            // Never leave a torn line for the next transaction to be glued to.
+            use std::io::Seek;
+            let _ = self.journal.set_len(self.len);
+            let _ = self.journal.seek(std::io::SeekFrom::Start(self.len));
+            return Err(e);
         }
+        self.len += line.len() as u64;
         self.lines += 1;
         Ok(())
     }
@@ -209,5 +223,40 @@ mod tests {
             st2.ip_blocks.contains_key("b1"),
             "the acknowledged put survives, the torn delete does not"
         );
+    }
+
+    #[test]
+    fn compaction_keeps_the_state_and_empties_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, mut st) = Store::open(dir.path(), true).unwrap();
+        for i in 0..3 {
+            let mut tx = Tx::new(&mut st);
+            tx.put(Resource::IpBlock(public_ip_block::PublicIpBlock {
+                id: format!("b{i}"),
+                domain_id: "d".into(),
+                datacenter_id: "NA9".into(),
+                base_ip: "127.77.0.2".parse().unwrap(),
+                size: 2,
+                create_ms: 0,
+                state: crate::emulator::models::ResourceState::Normal,
+            }));
+            let recs = tx.records.clone();
+            store.append(&recs).unwrap();
+        }
+        store.compact(&st).unwrap();
+        assert_eq!(
+            std::fs::metadata(dir.path().join("journal.jsonl"))
+                .unwrap()
+                .len(),
+            0
+        );
+        let mut tx = Tx::new(&mut st);
+        tx.del(Kind::IpBlock, "b0");
+        let recs = tx.records.clone();
+        store.append(&recs).unwrap();
+        drop(store);
+        let (_s, st2) = Store::open(dir.path(), false).unwrap();
+        let ids: Vec<_> = st2.ip_blocks.keys().cloned().collect();
+        assert_eq!(ids, ["b1", "b2"]);
     }
 }
