@@ -5,7 +5,7 @@
 //! NAME_NOT_UNIQUE leads to a lookup by name (by internal address for NAT, by new id for IP blocks), so a
 //! run never duplicates a resource, and a run killed at any moment converges when run again.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -950,17 +950,4 @@ async fn create_nat(ctx: &ExecContext, domain: &str, node: &str) -> CloudResult<
         }
     }
     Err(last.unwrap_or_else(|| missing(format!("NAT rule for {node}"))))
-}
-
-/// A compact summary of outcomes: counts by status.
-pub fn summarize(outcomes: &[StepOutcome]) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for o in outcomes {
-        let k = serde_json::to_value(&o.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        *m.entry(k).or_insert(0) += 1;
-    }
-    m
 }
