@@ -32,6 +32,7 @@ pub fn load_text(
         warnings: prepared.warnings,
         sites: Vec::new(),
         next_location: 0,
+        node_count: 0,
         text: &prepared.text,
     };
     let (docs, duplicates) = yaml::parse_documents_checked(&prepared.text).map_err(|e| {
@@ -88,6 +89,8 @@ pub fn load_text(
         locations.push(cx.location(doc, &defaults)?);
     }
     check::check_names(&locations)?;
+    check::check_networks(&locations)?;
+    check::check_rule_names(&locations)?;
     check::check_tokens(&mut cx, &locations)?;
     tracing::debug!(
         file,
@@ -139,6 +142,8 @@ pub(crate) struct Cx<'a> {
     pub sites: Vec<Site>,
     /// Index of the location being loaded.
     pub next_location: usize,
+    /// Nodes declared so far, ranges expanded (capped by `node::MAX_PLAN_NODES`).
+    pub node_count: usize,
     /// The plan text after the parameter pre-pass (to place tokens).
     pub text: &'a str,
 }
