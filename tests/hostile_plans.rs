@@ -275,9 +275,21 @@ fn hostile_plans_by_stdin_and_by_url_are_refused_too() {
         "-: the plan is empty".into(),
     );
     empty_stdin.stdin = Some(Vec::new());
+    let mut flood = case(
+        "17 MiB on stdin",
+        "-".into(),
+        "-: cannot read the plan from standard input (it is larger than 16 MiB)".into(),
+    );
+    flood.stdin = Some(b"# lol\n".repeat(3 << 20));
     let cases = vec![
         stdin,
         empty_stdin,
+        flood,
+        case(
+            "an endless file",
+            "/dev/zero".into(),
+            "/dev/zero: cannot read the plan (it is larger than 16 MiB)".into(),
+        ),
         case(
             "a URL that never answers",
             silent_url.clone(),

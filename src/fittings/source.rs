@@ -67,11 +67,13 @@ impl PlanSource {
         let name = self.name();
         match self {
             PlanSource::File(path) => {
-                let bytes = std::fs::read(path).map_err(|e| {
-                    LoadError::plain(format!(
-                        "{name}: cannot read the plan ({e}); check the path"
-                    ))
-                })?;
+                let bytes = std::fs::File::open(path)
+                    .and_then(|f| read_capped(f))
+                    .map_err(|e| {
+                        LoadError::plain(format!(
+                            "{name}: cannot read the plan ({e}); check the path"
+                        ))
+                    })?;
                 let text = utf8(&name, bytes)?;
                 let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
                 Ok(PlanText {
@@ -81,10 +83,10 @@ impl PlanSource {
                 })
             }
             PlanSource::Stdin => {
-                let mut text = String::new();
-                std::io::stdin().read_to_string(&mut text).map_err(|e| {
+                let bytes = read_capped(std::io::stdin().lock()).map_err(|e| {
                     LoadError::plain(format!("-: cannot read the plan from standard input ({e})"))
                 })?;
+                let text = utf8(&name, bytes)?;
                 Ok(PlanText {
                     name,
                     key: text_key(&text),
@@ -107,6 +109,20 @@ impl PlanSource {
             }),
         }
     }
+}
+
+/// Largest plan read from a file, standard input or a URL (real plans are a few KiB).
+pub const MAX_PLAN_BYTES: u64 = 16 << 20;
+
+/// Reads at most [`MAX_PLAN_BYTES`]; more is an error (so `/dev/zero` or an endless pipe cannot eat the
+/// memory).
+fn read_capped(reader: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_PLAN_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_PLAN_BYTES {
+        return Err(std::io::Error::other("it is larger than 16 MiB"));
+    }
+    Ok(bytes)
 }
 
 /// The text of a plan file, or an error at the first byte that is not UTF-8.
@@ -202,7 +218,7 @@ pub fn http_get(url: &str) -> Result<String, String> {
             Ok(0) => break,
             Ok(n) => {
                 body.extend_from_slice(&buf[..n]);
-                if body.len() > 16 << 20 {
+                if body.len() as u64 > MAX_PLAN_BYTES {
                     return Err("the answer is larger than 16 MiB".into());
                 }
             }
@@ -290,5 +306,12 @@ mod tests {
             err.to_string(),
             "p.yaml:2:5: the plan is not UTF-8 text; save it as UTF-8"
         );
+    }
+
+    #[test]
+    fn endless_input_is_cut() {
+        let err = read_capped(std::io::repeat(b'a')).unwrap_err();
+        assert_eq!(err.to_string(), "it is larger than 16 MiB");
+        assert_eq!(read_capped(&b"a: 1\n"[..]).unwrap(), b"a: 1\n");
     }
 }

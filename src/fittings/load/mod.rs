@@ -26,6 +26,8 @@ pub fn load_text(
     raw: &str,
     params: &Parameters,
 ) -> Result<(Plan, Vec<Warning>), LoadError> {
+    // a UTF-8 byte order mark (saved by some Windows editors) is not part of the first key
+    let raw = raw.strip_prefix('\u{feff}').unwrap_or(raw);
     refuse_control_characters(file, raw)?;
     let prepared = params::prepass(file, raw, params)?;
     let mut cx = Cx {
@@ -535,6 +537,13 @@ fn expand_home(path: &str) -> std::path::PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let text = "\u{feff}locationId: EU6\nblueprints: []\n";
+        let (plan, _) = load_text("p.yaml", text, &Parameters::new()).unwrap();
+        assert_eq!(plan.locations[0].location_id, "EU6");
+    }
 
     #[test]
     fn control_characters_are_refused_where_they_are() {
