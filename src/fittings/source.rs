@@ -68,7 +68,7 @@ impl PlanSource {
         match self {
             PlanSource::File(path) => {
                 let bytes = std::fs::File::open(path)
-                    .and_then(|f| read_capped(f))
+                    .and_then(read_capped)
                     .map_err(|e| {
                         LoadError::plain(format!(
                             "{name}: cannot read the plan ({e}); check the path"
