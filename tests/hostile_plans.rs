@@ -136,11 +136,12 @@ fn file_cases() -> Vec<Case> {
         let path = dir.join(parts[0].trim());
         assert!(path.is_file(), "expected.txt:{}: no file {path:?}", i + 1);
         let plan = path.to_str().unwrap().to_string();
+        let here = |s: &str| s.replace("HOSTILE", HOSTILE_DIR);
         cases.push(Case {
             name: parts[0].trim().to_string(),
-            expected: parts[2].trim().replace("PLAN", &plan),
+            expected: here(parts[2].trim()).replace("PLAN", &plan),
             plan,
-            extra: parts[1].split_whitespace().map(str::to_string).collect(),
+            extra: parts[1].split_whitespace().map(here).collect(),
             stdin: None,
             env: Vec::new(),
         });
