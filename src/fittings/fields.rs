@@ -274,6 +274,35 @@ pub fn expand_range(label: &str) -> Result<Vec<String>, String> {
     Ok((a..=b).map(|i| format!("{prefix}{i}{suffix}")).collect())
 }
 
+/// Longest name the API takes for a network domain, a VLAN or a server.
+pub const MAX_NAME_CHARS: usize = 75;
+
+/// Longest firewall rule name the API takes.
+pub const MAX_RULE_NAME_CHARS: usize = 60;
+
+/// Checks a name the API will be given (`what` says which, such as "domain name"): 1 to 75 printable
+/// characters, as CloudControl requires. The message names the limit and the length found.
+pub fn check_api_name(what: &str, name: &str) -> Result<(), String> {
+    let count = name.chars().count();
+    if name.trim().is_empty() {
+        return Err(format!("the {what} is empty"));
+    }
+    if count > MAX_NAME_CHARS {
+        return Err(format!(
+            "the {what} '{}...' has {count} characters; the API takes at most {MAX_NAME_CHARS}",
+            name.chars().take(20).collect::<String>()
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "the {what} '{}' holds the control character {:?}; the API refuses it",
+            name.escape_debug(),
+            c
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a node name is a valid host name (`^[0-9a-zA-Z]([0-9a-zA-Z-]{0,61}[0-9a-zA-Z])?$`).
 pub fn is_valid_node_name(name: &str) -> bool {
     let b = name.as_bytes();
@@ -391,5 +420,15 @@ mod tests {
                 && !is_valid_node_name("-x")
                 && !is_valid_node_name("a_b")
         );
+    }
+
+    #[test]
+    fn api_names() {
+        assert!(check_api_name("domain name", "RedisFox").is_ok());
+        assert!(check_api_name("domain name", &"x".repeat(75)).is_ok());
+        let err = check_api_name("domain name", &"x".repeat(76)).unwrap_err();
+        assert!(err.contains("76 characters"), "{err}");
+        assert!(check_api_name("node name", "a\tb").is_err());
+        assert!(check_api_name("node name", " ").is_err());
     }
 }

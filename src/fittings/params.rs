@@ -31,7 +31,8 @@ pub fn add_cli_parameter(arg: &str, params: &mut Parameters) -> Result<(), LoadE
             "-p {arg}: not NAME=VALUE, and the parameters file cannot be read ({e}); write -p NAME=VALUE or -p FILE.yaml"
         ))
     })?;
-    let docs = yaml::parse_documents(&text).map_err(|e| {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let docs = yaml::parse_documents(text).map_err(|e| {
         LoadError::at(
             SourcePos {
                 file: arg.to_string(),

@@ -54,12 +54,11 @@ pub fn rewrite<E>(
         Some((_, buf)) => buf.push_str(rest),
         None => root.push_str(rest),
     }
-    // unclosed tags are plain text
-    let mut tail = String::new();
-    for (_, buf) in stack.into_iter().rev() {
-        tail = format!("{{{{{buf}{tail}");
+    // unclosed tags are plain text (outermost first; linear even for thousands of them)
+    for (_, buf) in stack {
+        root.push_str("{{");
+        root.push_str(&buf);
     }
-    root.push_str(&tail);
     Ok(root)
 }
 
@@ -129,5 +128,12 @@ mod tests {
         assert_eq!(found, vec![("x".to_string(), 6)]);
         assert_eq!(LineIndex::new(text).position(6), (2, 4));
         assert_eq!(LineIndex::new(text).position(0), (1, 1));
+    }
+
+    #[test]
+    fn many_unclosed_tags_stay_as_written() {
+        let text = format!("x {} y {{{{ a }}}}", "{{ b ".repeat(50_000));
+        let out = rewrite::<()>(&text, |_, _| Ok(None)).unwrap();
+        assert_eq!(out, text);
     }
 }

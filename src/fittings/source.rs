@@ -1,13 +1,14 @@
 //! Where a plan comes from (a path, `-` for stdin, or an http URL) and the key that names its state.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
 use super::error::LoadError;
+use super::model::SourcePos;
 
 /// The FITTINGS argument of the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,11 +67,14 @@ impl PlanSource {
         let name = self.name();
         match self {
             PlanSource::File(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    LoadError::plain(format!(
-                        "{name}: cannot read the plan ({e}); check the path"
-                    ))
-                })?;
+                let bytes = std::fs::File::open(path)
+                    .and_then(read_capped)
+                    .map_err(|e| {
+                        LoadError::plain(format!(
+                            "{name}: cannot read the plan ({e}); check the path"
+                        ))
+                    })?;
+                let text = utf8(&name, bytes)?;
                 let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
                 Ok(PlanText {
                     name,
@@ -79,10 +83,10 @@ impl PlanSource {
                 })
             }
             PlanSource::Stdin => {
-                let mut text = String::new();
-                std::io::stdin().read_to_string(&mut text).map_err(|e| {
+                let bytes = read_capped(std::io::stdin().lock()).map_err(|e| {
                     LoadError::plain(format!("-: cannot read the plan from standard input ({e})"))
                 })?;
+                let text = utf8(&name, bytes)?;
                 Ok(PlanText {
                     name,
                     key: text_key(&text),
@@ -107,11 +111,55 @@ impl PlanSource {
     }
 }
 
+/// Largest plan read from a file, standard input or a URL (real plans are a few KiB).
+pub const MAX_PLAN_BYTES: u64 = 16 << 20;
+
+/// Reads at most [`MAX_PLAN_BYTES`]; more is an error (so `/dev/zero` or an endless pipe cannot eat the
+/// memory).
+fn read_capped(reader: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_PLAN_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_PLAN_BYTES {
+        return Err(std::io::Error::other("it is larger than 16 MiB"));
+    }
+    Ok(bytes)
+}
+
+/// The text of a plan file, or an error at the first byte that is not UTF-8.
+fn utf8(name: &str, bytes: Vec<u8>) -> Result<String, LoadError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = 1 + good.iter().filter(|b| **b == b'\n').count();
+        let start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let column = 1 + String::from_utf8_lossy(&good[start..]).chars().count();
+        LoadError::at(
+            SourcePos {
+                file: name.to_string(),
+                line,
+                column,
+            },
+            "the plan is not UTF-8 text; save it as UTF-8",
+        )
+    })
+}
+
+/// Seconds an http:// fetch may take in all (`PLUMBERY_HTTP_TIMEOUT`, default 10).
+fn http_timeout() -> Duration {
+    let secs = std::env::var("PLUMBERY_HTTP_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(10.0);
+    Duration::from_secs_f64(secs)
+}
+
 fn text_key(text: &str) -> String {
     format!("text:{}", hex::encode(Sha256::digest(text.as_bytes())))
 }
 
-/// A minimal HTTP/1.0 GET for plain `http://` URLs (status 200 only, 10 s timeouts, 16 MiB at most).
+/// A minimal HTTP/1.0 GET for plain `http://` URLs (status 200 only, 16 MiB at most). The whole fetch,
+/// connection included, must end within `PLUMBERY_HTTP_TIMEOUT` seconds (default 10), so a server that
+/// accepts and never answers, or answers a byte at a time, cannot hang plumbery.
 pub fn http_get(url: &str) -> Result<String, String> {
     let rest = url.strip_prefix("http://").ok_or_else(|| {
         "only http:// URLs can be fetched for now; download the plan and give its path instead"
@@ -127,10 +175,32 @@ pub fn http_get(url: &str) -> Result<String, String> {
         format!("{hostport}:80")
     };
     let host = hostport.split(':').next().unwrap_or(hostport);
-    let mut stream =
-        TcpStream::connect(&addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    stream.set_write_timeout(Some(Duration::from_secs(10))).ok();
+    let limit = http_timeout();
+    let deadline = Instant::now() + limit;
+    let too_slow = || {
+        format!(
+            "no complete answer from {addr} within {:.0} s; check the URL, or download the plan and give its path",
+            limit.as_secs_f64()
+        )
+    };
+    let target = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {addr}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("cannot resolve {addr}"))?;
+    let mut stream = TcpStream::connect_timeout(&target, limit).map_err(|e| {
+        if e.kind() == ErrorKind::TimedOut {
+            too_slow()
+        } else {
+            format!("cannot connect to {addr}: {e}")
+        }
+    })?;
+    let left = |deadline: Instant| {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    };
+    stream.set_write_timeout(left(deadline)).ok();
     let request = format!(
         "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: plumbery\r\nConnection: close\r\n\r\n"
     );
@@ -138,10 +208,27 @@ pub fn http_get(url: &str) -> Result<String, String> {
         .write_all(request.as_bytes())
         .map_err(|e| e.to_string())?;
     let mut body = Vec::new();
-    stream
-        .take(16 << 20)
-        .read_to_end(&mut body)
-        .map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let Some(remaining) = left(deadline) else {
+            return Err(too_slow());
+        };
+        stream.set_read_timeout(Some(remaining)).ok();
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                body.extend_from_slice(&buf[..n]);
+                if body.len() as u64 > MAX_PLAN_BYTES {
+                    return Err("the answer is larger than 16 MiB".into());
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Err(too_slow());
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
     let text = String::from_utf8(body).map_err(|_| "the answer is not UTF-8 text".to_string())?;
     let (head, body) = text
         .split_once("\r\n\r\n")
@@ -210,5 +297,21 @@ mod tests {
         assert_eq!(text.text, "locationId: EU6\n");
         server.join().unwrap();
         assert!(http_get("https://example.invalid/").is_err());
+    }
+
+    #[test]
+    fn non_utf8_is_placed() {
+        let err = utf8("p.yaml", b"a: 1\nb: \xc3\xa9\xff\n".to_vec()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "p.yaml:2:5: the plan is not UTF-8 text; save it as UTF-8"
+        );
+    }
+
+    #[test]
+    fn endless_input_is_cut() {
+        let err = read_capped(std::io::repeat(b'a')).unwrap_err();
+        assert_eq!(err.to_string(), "it is larger than 16 MiB");
+        assert_eq!(read_capped(&b"a: 1\n"[..]).unwrap(), b"a: 1\n");
     }
 }

@@ -152,17 +152,80 @@ pub fn parse_documents(text: &str) -> Result<Vec<MNode>, SyntaxError> {
     parse_documents_checked(text).map(|(docs, _)| docs)
 }
 
+/// How deep mappings and sequences may nest (plans need about 15 levels; far deeper is hostile).
+pub const MAX_DEPTH: usize = 100;
+
+/// How many values YAML aliases may copy in all (a "billion laughs" plan stops here, fast).
+pub const MAX_ALIAS_VALUES: usize = 100_000;
+
 /// Same as [`parse_documents`], also returning the duplicate keys found (as positioned notes).
+///
+/// Hostile input fails fast with a positioned error: nesting deeper than [`MAX_DEPTH`], aliases that
+/// would copy more than [`MAX_ALIAS_VALUES`] values, and language tags such as `!!python/object`.
 pub fn parse_documents_checked(text: &str) -> Result<(Vec<MNode>, Vec<SyntaxError>), SyntaxError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, true).map_err(|e| SyntaxError {
-        line: e.marker().line(),
-        column: e.marker().col() + 1,
-        message: e.info().to_string(),
-    })?;
+    // events are pulled one by one (the parser's own `load` recurses once per nesting level)
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| SyntaxError {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info().to_string(),
+        })?;
+        if event == Event::StreamEnd {
+            break;
+        }
+        builder.on_event(event, mark);
+        if let Some(error) = builder.error.take() {
+            return Err(error);
+        }
+    }
     let docs = builder.docs.into_iter().filter(|d| !d.is_null()).collect();
     Ok((docs, builder.duplicates))
+}
+
+/// Tags of the YAML core schema; any other tag (`!!python/object/apply:os.system`, `!custom`) is refused.
+fn check_tag(tag: Option<&Tag>) -> Result<(), String> {
+    const CORE: &[&str] = &[
+        "str",
+        "int",
+        "float",
+        "bool",
+        "null",
+        "seq",
+        "map",
+        "binary",
+        "timestamp",
+        "merge",
+    ];
+    match tag {
+        None => Ok(()),
+        Some(t) if t.handle == "tag:yaml.org,2002:" && CORE.contains(&t.suffix.as_str()) => Ok(()),
+        Some(t) if t.handle == "!" && t.suffix.is_empty() => Ok(()),
+        Some(t) => {
+            let shown = match t.handle.as_str() {
+                "tag:yaml.org,2002:" => format!("!!{}", t.suffix),
+                h => format!("{h}{}", t.suffix),
+            };
+            Err(format!(
+                "the tag '{shown}' is not supported: a plan is plain YAML (only the core tags such as !!str)"
+            ))
+        }
+    }
+}
+
+/// The number of values in a tree (to charge alias copies against [`MAX_ALIAS_VALUES`]).
+fn size(node: &MNode) -> usize {
+    match &node.value {
+        MValue::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
+        MValue::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| size(k) + size(v))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
 }
 
 enum Frame {
@@ -174,8 +237,12 @@ enum Frame {
 struct Builder {
     docs: Vec<MNode>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, MNode>,
+    anchors: HashMap<usize, (MNode, usize)>,
     duplicates: Vec<SyntaxError>,
+    /// Values copied by aliases so far.
+    alias_values: usize,
+    /// The first hostile construct met; the caller stops at once.
+    error: Option<SyntaxError>,
 }
 
 impl Builder {
@@ -215,9 +282,43 @@ impl Builder {
     }
 }
 
+impl Builder {
+    fn fail(&mut self, line: usize, column: usize, message: String) {
+        self.error.get_or_insert(SyntaxError {
+            line,
+            column,
+            message,
+        });
+    }
+
+    fn remember(&mut self, anchor: usize, node: &MNode) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), size(node)));
+        }
+    }
+}
+
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let (line, column) = (mark.line(), mark.col() + 1);
+        let tag = match &ev {
+            Event::Scalar(_, _, _, tag)
+            | Event::SequenceStart(_, tag)
+            | Event::MappingStart(_, tag) => tag.as_ref(),
+            _ => None,
+        };
+        if let Err(message) = check_tag(tag) {
+            return self.fail(line, column, message);
+        }
+        if matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..))
+            && self.stack.len() >= MAX_DEPTH
+        {
+            return self.fail(
+                line,
+                column,
+                format!("lists and mappings are nested more than {MAX_DEPTH} levels deep"),
+            );
+        }
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let node = MNode {
@@ -225,14 +326,23 @@ impl MarkedEventReceiver for Builder {
                     line,
                     column,
                 };
-                if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
-                }
+                self.remember(anchor, &node);
                 self.push_value(node);
             }
             Event::Alias(id) => {
+                let copied = self.anchors.get(&id).map_or(1, |(_, n)| *n);
+                self.alias_values = self.alias_values.saturating_add(copied);
+                if self.alias_values > MAX_ALIAS_VALUES {
+                    return self.fail(
+                        line,
+                        column,
+                        format!(
+                            "aliases (*name) would copy more than {MAX_ALIAS_VALUES} values: this looks like a 'billion laughs' plan"
+                        ),
+                    );
+                }
                 let node = match self.anchors.get(&id) {
-                    Some(n) => n.clone(),
+                    Some((n, _)) => n.clone(),
                     None => MNode::null(line, column),
                 };
                 self.push_value(node);
@@ -270,9 +380,7 @@ impl MarkedEventReceiver for Builder {
                 {
                     (node.line, node.column) = (k.line, k.column);
                 }
-                if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
-                }
+                self.remember(anchor, &node);
                 let node = merge_keys(node);
                 self.push_value(node);
             }
@@ -441,5 +549,40 @@ mod tests {
         let (docs, dups) = parse_documents_checked("a: 1\na: 2\n").unwrap();
         assert_eq!(docs[0].get("a").unwrap().value, MValue::Int(2));
         assert_eq!(dups[0].line, 2);
+    }
+
+    #[test]
+    fn billion_laughs_stop_early() {
+        let mut text = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            let refs = vec![format!("*{prev}"); 9].join(", ");
+            text.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        let err = parse_documents(&text).unwrap_err();
+        assert!(err.message.contains("billion laughs"), "{err:?}");
+        assert!(err.line > 1);
+        // a few aliases are fine
+        assert!(parse_documents("a: &a [1, 2]\nb: [*a, *a]\n").is_ok());
+    }
+
+    #[test]
+    fn deep_nesting_and_language_tags_are_refused() {
+        let deep: String = (0..500)
+            .map(|i| format!("{}k:\n", "  ".repeat(i)))
+            .collect();
+        let err = parse_documents(&deep).unwrap_err();
+        assert!(err.message.contains("nested more than"), "{err:?}");
+        assert_eq!(err.line, MAX_DEPTH + 1);
+        let err = parse_documents("a: !!python/object/apply:os.system [ls]\n").unwrap_err();
+        assert!(
+            err.message.contains("'!!python/object/apply:os.system'"),
+            "{err:?}"
+        );
+        assert!(parse_documents("a: !custom x\n").is_err());
+        let ok = parse_documents("a: !!str 010\n").unwrap();
+        assert_eq!(ok[0].get("a").unwrap().as_str(), Some("010"));
     }
 }

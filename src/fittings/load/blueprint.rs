@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use super::merge::merge;
 use super::{Aliases, Cx, Scope};
 use crate::fittings::error::LoadError;
-use crate::fittings::fields::parse_subnet;
+use crate::fittings::fields::{check_api_name, parse_subnet};
 use crate::fittings::model::{
     Balancer, Blueprint, Domain, Ethernet, Ipv4Quota, NetworkRef, Pool, ServicePlan,
 };
@@ -177,7 +177,11 @@ impl Cx<'_> {
             &format!("the domain of blueprint '{name}'"),
         );
         let domain_name = match d.get("name").filter(|n| !n.is_null()) {
-            Some(n) => self.text(n, "the domain name")?,
+            Some(n) => {
+                let text = self.text(n, "the domain name")?;
+                check_api_name("domain name", &text).map_err(|m| self.err(n, m))?;
+                text
+            }
             None => {
                 return Err(self.err(
                     &d,
@@ -250,6 +254,7 @@ impl Cx<'_> {
         let net_name = match e.get("name").filter(|n| !n.is_null()) {
             Some(n) => {
                 let text = self.text(n, "the network name")?;
+                check_api_name("network name", &text).map_err(|m| self.err(n, m))?;
                 NetworkRef::parse(&text).ok_or_else(|| self.err(n, format!("network name '{text}' is not valid: write NAME, LOC::NAME or REGION::LOC::NAME")))?
             }
             None => {

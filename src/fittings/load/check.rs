@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Cx, Scope, Site, list_names};
 use crate::fittings::error::{LoadError, Warning};
-use crate::fittings::model::{Glue, Location, SourcePos};
+use crate::fittings::fields::MAX_RULE_NAME_CHARS;
+use crate::fittings::model::{Blueprint, Glue, Location, SourcePos, firewall_rule_name};
+use crate::fittings::names::accept_rule_name;
 use crate::fittings::scan;
 use crate::fittings::tokens::{NodeFact, NodeSel, TokenKind, classify};
 
@@ -25,6 +27,88 @@ pub(super) fn check_names(locations: &[Location]) -> Result<(), LoadError> {
                             node.name, loc.location_id, first.line
                         ),
                     ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// VLANs of one network domain must not overlap (the API refuses the second one), and a VLAN named
+/// in several blueprints must have one subnet.
+pub(super) fn check_networks(locations: &[Location]) -> Result<(), LoadError> {
+    for loc in locations {
+        let local: Vec<&Blueprint> = loc
+            .blueprints
+            .iter()
+            .filter(|b| b.ethernet.name.location.is_none())
+            .collect();
+        for (i, b) in local.iter().enumerate() {
+            for a in &local[..i] {
+                if a.domain.name != b.domain.name {
+                    continue;
+                }
+                let (ea, eb) = (&a.ethernet, &b.ethernet);
+                let message = if ea.name == eb.name {
+                    if ea.subnet == eb.subnet {
+                        continue;
+                    }
+                    format!(
+                        "VLAN '{}' of blueprint '{}' has subnet {}, but blueprint '{}' (line {}) gives it {}; one VLAN has one subnet",
+                        eb.name, b.name, eb.subnet, a.name, a.pos.line, ea.subnet
+                    )
+                } else if ea.subnet.contains(&eb.subnet.network())
+                    || eb.subnet.contains(&ea.subnet.network())
+                {
+                    format!(
+                        "subnet {} of VLAN '{}' (blueprint '{}') overlaps subnet {} of VLAN '{}' (blueprint '{}', line {}) in network domain '{}'; give each VLAN its own range",
+                        eb.subnet,
+                        eb.name,
+                        b.name,
+                        ea.subnet,
+                        ea.name,
+                        a.name,
+                        a.pos.line,
+                        b.domain.name
+                    )
+                } else {
+                    continue;
+                };
+                return Err(LoadError::at(b.pos.clone(), message));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Firewall rule names derived from node names and networks must fit the API's 60 characters.
+pub(super) fn check_rule_names(locations: &[Location]) -> Result<(), LoadError> {
+    let too_long = |rule: &str, pos: &SourcePos, from: &str| {
+        LoadError::at(
+            pos.clone(),
+            format!(
+                "the firewall rule name '{rule}' made from {from} has {} characters; the API takes at most {MAX_RULE_NAME_CHARS}: use a shorter name",
+                rule.chars().count()
+            ),
+        )
+    };
+    for bp in locations.iter().flat_map(|l| &l.blueprints) {
+        for source in &bp.ethernet.accept {
+            let rule = accept_rule_name(source, &bp.ethernet.name, true);
+            if rule.chars().count() > MAX_RULE_NAME_CHARS {
+                return Err(too_long(&rule, &bp.pos, &format!("'accept: {source}'")));
+            }
+        }
+        for node in &bp.nodes {
+            for glue in &node.glue {
+                let Glue::Internet { ports } = glue else {
+                    continue;
+                };
+                for port in ports {
+                    let rule = firewall_rule_name(&node.name, port);
+                    if rule.chars().count() > MAX_RULE_NAME_CHARS {
+                        return Err(too_long(&rule, &node.pos, &format!("node '{}'", node.name)));
+                    }
                 }
             }
         }
@@ -214,4 +298,83 @@ fn locate(site: &Site, offset: usize, token: &str, lines: &[&str]) -> (usize, us
         }
     }
     (site.line, site.column)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fittings::{Parameters, load_text};
+
+    fn plan(blueprints: &str) -> String {
+        format!("locationId: EU6\nblueprints:\n{blueprints}")
+    }
+
+    fn bp(name: &str, domain: &str, vlan: &str, subnet: &str) -> String {
+        format!(
+            "  - {name}:\n      domain: {{name: {domain}}}\n      ethernet: {{name: {vlan}, subnet: '{subnet}'}}\n"
+        )
+    }
+
+    fn load(text: &str) -> Result<(), String> {
+        load_text("p.yaml", text, &Parameters::new())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn overlapping_vlans_in_one_domain_are_refused() {
+        let err = load(&plan(&format!(
+            "{}{}",
+            bp("a", "D", "n1", "10.0.0.0/16"),
+            bp("b", "D", "n2", "10.0.8.0/24")
+        )))
+        .unwrap_err();
+        assert!(
+            err.starts_with("p.yaml:6:5: subnet 10.0.8.0/24 of VLAN 'n2' (blueprint 'b') overlaps subnet 10.0.0.0/16"),
+            "{err}"
+        );
+        // other domains may reuse a range; one VLAN shared by two blueprints is fine
+        load(&plan(&format!(
+            "{}{}{}",
+            bp("a", "D", "n1", "10.0.0.0/16"),
+            bp("b", "E", "n2", "10.0.8.0/24"),
+            bp("c", "D", "n1", "10.0.0.0/16")
+        )))
+        .unwrap();
+        let err = load(&plan(&format!(
+            "{}{}",
+            bp("a", "D", "n1", "10.0.0.0"),
+            bp("b", "D", "n1", "10.0.1.0")
+        )))
+        .unwrap_err();
+        assert!(err.contains("one VLAN has one subnet"), "{err}");
+    }
+
+    #[test]
+    fn rule_names_must_fit_the_api() {
+        let long = "n".repeat(45);
+        let text = plan(&format!(
+            "{}      nodes:\n        - {long}:\n            glue: [internet 22]\n",
+            bp("a", "D", "n1", "10.0.0.0")
+        ));
+        let err = load(&text).unwrap_err();
+        assert!(
+            err.contains("has 63 characters; the API takes at most 60"),
+            "{err}"
+        );
+        let text = plan(&format!(
+            "{}      nodes:\n        - {long}:\n            glue: [primary .11]\n",
+            bp("a", "D", "n1", "10.0.0.0")
+        ));
+        load(&text).unwrap();
+    }
+
+    #[test]
+    fn plans_have_at_most_10000_nodes() {
+        let mut nodes = String::from("      nodes:\n");
+        for i in 0..3 {
+            nodes.push_str(&format!("        - n{i}x[1..4000]:\n"));
+        }
+        let err = load(&plan(&format!("{}{nodes}", bp("a", "D", "n1", "10.0.0.0")))).unwrap_err();
+        assert!(err.contains("more than 10000 nodes"), "{err}");
+    }
 }

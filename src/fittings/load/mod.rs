@@ -26,12 +26,16 @@ pub fn load_text(
     raw: &str,
     params: &Parameters,
 ) -> Result<(Plan, Vec<Warning>), LoadError> {
+    // a UTF-8 byte order mark (saved by some Windows editors) is not part of the first key
+    let raw = raw.strip_prefix('\u{feff}').unwrap_or(raw);
+    refuse_control_characters(file, raw)?;
     let prepared = params::prepass(file, raw, params)?;
     let mut cx = Cx {
         file,
         warnings: prepared.warnings,
         sites: Vec::new(),
         next_location: 0,
+        node_count: 0,
         text: &prepared.text,
     };
     let (docs, duplicates) = yaml::parse_documents_checked(&prepared.text).map_err(|e| {
@@ -88,6 +92,8 @@ pub fn load_text(
         locations.push(cx.location(doc, &defaults)?);
     }
     check::check_names(&locations)?;
+    check::check_networks(&locations)?;
+    check::check_rule_names(&locations)?;
     check::check_tokens(&mut cx, &locations)?;
     tracing::debug!(
         file,
@@ -139,6 +145,8 @@ pub(crate) struct Cx<'a> {
     pub sites: Vec<Site>,
     /// Index of the location being loaded.
     pub next_location: usize,
+    /// Nodes declared so far, ranges expanded (capped by `node::MAX_PLAN_NODES`).
+    pub node_count: usize,
     /// The plan text after the parameter pre-pass (to place tokens).
     pub text: &'a str,
 }
@@ -442,6 +450,30 @@ impl Cx<'_> {
     }
 }
 
+/// YAML allows no control characters but tab, line feed, carriage return and NEL; the parser would
+/// silently stop at a NUL byte and drop the rest of the plan, so any of them is an error here.
+fn refuse_control_characters(file: &str, raw: &str) -> Result<(), LoadError> {
+    let Some((offset, c)) = raw
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}'))
+    else {
+        return Ok(());
+    };
+    let (line, column) = crate::fittings::scan::LineIndex::new(raw).position(offset);
+    let column = 1 + raw[offset + 1 - column..offset].chars().count();
+    Err(LoadError::at(
+        SourcePos {
+            file: file.to_string(),
+            line,
+            column,
+        },
+        format!(
+            "the plan holds the control character U+{:04X}, which YAML does not allow; remove it",
+            u32::from(c)
+        ),
+    ))
+}
+
 /// Whether two key names are within two edits of each other (for "did you mean").
 fn close(a: &str, b: &str) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (
@@ -499,5 +531,31 @@ fn expand_home(path: &str) -> std::path::PathBuf {
     match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
         _ => std::path::PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let text = "\u{feff}locationId: EU6\nblueprints: []\n";
+        let (plan, _) = load_text("p.yaml", text, &Parameters::new()).unwrap();
+        assert_eq!(plan.locations[0].location_id, "EU6");
+    }
+
+    #[test]
+    fn control_characters_are_refused_where_they_are() {
+        let err = load_text(
+            "p.yaml",
+            "locationId: EU6\nblueprints: [é\u{0}]\n",
+            &Parameters::new(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "p.yaml:2:15: the plan holds the control character U+0000, which YAML does not allow; remove it"
+        );
     }
 }

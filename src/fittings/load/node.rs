@@ -5,11 +5,14 @@ use super::merge::{merge, without};
 use super::{Cx, Scope};
 use crate::fittings::error::LoadError;
 use crate::fittings::fields::{
-    expand_range, is_valid_node_name, parse_cpu, parse_disk, parse_glue,
+    check_api_name, expand_range, is_valid_node_name, parse_cpu, parse_disk, parse_glue,
 };
 use crate::fittings::model::{Backup, BackupClient, Ethernet, Monitoring, Node, PrepareStep};
 use crate::fittings::params::lines;
 use crate::fittings::yaml::{MNode, MValue};
+
+/// Most nodes one plan may declare, ranges expanded (a hostile `node[1..9999]` repeated stops here).
+pub const MAX_PLAN_NODES: usize = 10_000;
 
 const KNOWN: &[&str] = &[
     "default",
@@ -72,6 +75,16 @@ impl Cx<'_> {
                     ));
                 }
                 let names = expand_range(&label).map_err(|m| self.err(k, m))?;
+                self.node_count += names.len();
+                if self.node_count > MAX_PLAN_NODES {
+                    return Err(self.err(
+                        k,
+                        format!("the plan declares more than {MAX_PLAN_NODES} nodes; split it into several plans"),
+                    ));
+                }
+                for name in [names.first(), names.last()].into_iter().flatten() {
+                    check_api_name("node name", name).map_err(|m| self.err(k, m))?;
+                }
                 let template = self.node(&label, k, v, defaults, ethernet)?;
                 if let Some(bad) = names.iter().find(|n| !is_valid_node_name(n)) {
                     self.warn(
