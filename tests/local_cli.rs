@@ -331,3 +331,59 @@ fn local_flag_needs_its_prerequisites_and_checks_its_options() {
     );
     assert!(!root.join("emulator").exists());
 }
+
+/// Sends SIGTERM to a `serve` child on drop and reaps it, so a failing test leaves nothing running.
+struct ServeGuard(std::process::Child);
+
+impl Drop for ServeGuard {
+    fn drop(&mut self) {
+        // Only while it runs (not yet reaped): its pid cannot belong to anyone else then.
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let _ = self.0.wait();
+        }
+    }
+}
+
+#[test]
+fn serve_ends_cleanly_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    if !root_or_skip() {
+        return;
+    }
+    let tmp = tempfile::Builder::new().prefix("plint").tempdir().unwrap();
+    let dir = tmp.path().join("emu");
+    let mut child = Command::new(BIN)
+        .args([
+            "emulator",
+            "serve",
+            "--nodes",
+            "local",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--time-scale", "0", "--state-dir"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut guard = ServeGuard(child);
+    let mut url = String::new();
+    BufReader::new(stdout).read_line(&mut url).unwrap();
+    let mut e = session(url.trim());
+    let public = exposed_server(&mut e);
+    eventually("ssh through NAT", || {
+        ssh_with_password(public, PW, "true").ok
+    });
+    let pre = prefix(&dir);
+    assert!(!leftovers(&dir, &pre).is_empty(), "the node is not visible");
+    let pid = nix::unistd::Pid::from_raw(guard.0.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = guard.0.wait().unwrap();
+    assert!(status.success(), "serve ended with {status}");
+    assert_eq!(leftovers(&dir, &pre), Vec::<String>::new());
+    assert!(!port_open(public, 22), "public listener left");
+}

@@ -174,14 +174,15 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async move {
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let stop = async {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return Stop::Graceful,
-            };
+        // Handlers are installed before the backend makes anything, so a SIGTERM or Ctrl-C that
+        // comes early still ends in a clean backend shutdown, never in the default (kill) action.
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let stop = async move {
             tokio::select! {
                 _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
             }
             tracing::info!("stopping");
             Stop::Graceful
