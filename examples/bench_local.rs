@@ -184,6 +184,16 @@ fn private(i: u32) -> Ipv4Addr {
     Ipv4Addr::new(10, 70, 0, 10 + i as u8)
 }
 
+/// The id of the server named `bench-{i}`.
+fn deploy_id(api: &mut Api, i: u32) -> String {
+    let v: Value = api
+        .c
+        .get(&format!("{}/server/server?name=bench-{i}", api.base), true)
+        .unwrap()
+        .json();
+    v["server"][0]["id"].as_str().unwrap().to_string()
+}
+
 /// POSTs deployServer (started) with a fixed private address; returns the server id.
 fn deploy(api: &mut Api, net: &Net, i: u32) -> String {
     let r = api.post("server/deployServer", &format!("<deployServer xmlns=\"{NS}\"><name>bench-{i}</name><imageId>{}</imageId><start>true</start><administratorPassword>Bench-Secret-1</administratorPassword><networkInfo networkDomainId=\"{}\"><primaryNic><privateIpv4>{}</privateIpv4></primaryNic></networkInfo></deployServer>", net.image, net.domain, private(i)));
@@ -239,6 +249,30 @@ fn main() {
         "s",
         0.5,
     );
+
+    // Lifecycle of one running server, for information.
+    let id = deploy_id(&mut api, 0);
+    for op in ["shutdownServer", "startServer", "rebootServer"] {
+        let t = Instant::now();
+        let r = api.post(
+            &format!("server/{op}"),
+            &format!("<{op} xmlns=\"{NS}\" id=\"{id}\"/>"),
+        );
+        assert_eq!(r["responseCode"], "IN_PROGRESS", "{op}: {r}");
+        api.wait_normal(&format!("server/server/{id}"));
+        if op != "shutdownServer" {
+            wait_banner(net.publics[0]);
+        }
+        println!(
+            "  {op} -> NORMAL{}: {:.3} s",
+            if op == "shutdownServer" {
+                ""
+            } else {
+                " + sshd"
+            },
+            t.elapsed().as_secs_f64()
+        );
+    }
 
     // Twenty at once.
     std::thread::sleep(Duration::from_millis(500));
