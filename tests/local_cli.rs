@@ -387,3 +387,42 @@ fn serve_ends_cleanly_on_ctrl_c() {
     assert_eq!(leftovers(&dir, &pre), Vec::<String>::new());
     assert!(!port_open(public, 22), "public listener left");
 }
+
+#[test]
+fn local_flag_refuses_an_emulator_without_nodes_and_survives_a_race() {
+    if !root_or_skip() {
+        return;
+    }
+    let tmp = tempfile::Builder::new().prefix("plrace").tempdir().unwrap();
+    let root = tmp.path();
+    let _guard = StopGuard::env(root);
+    let env = [("PLUMBERY_STATE_DIR", root)];
+    // An emulator without local nodes in the local state dir is not silently used.
+    let out = run(&["emulator", "start", "--listen", "127.0.0.1:0"], &env);
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&["--local", PLAN, "deploy"], &env);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without local nodes"));
+    assert!(run(&["emulator", "stop"], &env).status.success());
+    // Two `plumbery --local` at once: both get the one emulator.
+    let spawn = || {
+        Command::new(BIN)
+            .args(["--local", PLAN, "deploy"])
+            .env("PLUMBERY_STATE_DIR", root)
+            .env_remove("PLUMBERY_EMULATOR_STATE_DIR")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    for c in [a, b] {
+        let out = c.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("not built yet"), "{stderr}");
+    }
+    assert_eq!(run(&["emulator", "status"], &env).status.code(), Some(0));
+    assert!(run(&["emulator", "stop"], &env).status.success());
+    let dir = root.join("emulator");
+    assert_eq!(leftovers(&dir, &prefix(&dir)), Vec::<String>::new());
+}

@@ -258,6 +258,14 @@ fn start(a: ServeArgs, raw: &[String]) -> anyhow::Result<()> {
     let dir = &a.dir.dir();
     config(&a)?;
     std::fs::create_dir_all(dir)?;
+    // Concurrent starts in one dir take turns, so none clobbers the other's pid and URL files.
+    let start_lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("start.lock"))?;
+    let _turn = nix::fcntl::Flock::lock(start_lock, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| anyhow::anyhow!("lock {}: {e}", dir.join("start.lock").display()))?;
     if let Some(pid) = read_pid(dir).filter(|p| is_our_emulator(*p)) {
         anyhow::bail!("an emulator already runs in {} (pid {pid})", dir.display());
     }
