@@ -3,6 +3,8 @@
 //! `serve` runs in the foreground and prints the URL as the first line of stdout; `start` runs
 //! `serve` in the background (pid in `STATE_DIR/emulator.pid`, output in `STATE_DIR/emulator.log`,
 //! URL in `STATE_DIR/url`) and returns once it answers; `stop` sends SIGTERM; `status` reports.
+//! The state dir defaults to `emulator/` under the plumbery state dir ([`default_state_dir`]), the
+//! one `plumbery --local` uses.
 
 use std::io::Write;
 use std::net::SocketAddr;
