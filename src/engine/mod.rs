@@ -1,1 +1,449 @@
-//! The `engine` module (see ARCHITECTURE.md).
+//! The deploy engine: desired state from a [`Plan`], the [`Inventory`] observed through the `cloud`
+//! client, the diff as a DAG of [`Step`]s, and the executor that makes the cloud match.
+//!
+//! One entry point, [`run`]: an [`Action`], a loaded plan and [`Options`] in, a serialisable [`Report`]
+//! out. Locations run in parallel; inside a location, steps run as soon as what they depend on is done.
+
+pub mod desired;
+pub mod diff;
+pub mod exec;
+pub mod inventory;
+pub mod polish;
+pub mod progress;
+pub mod steps;
+pub mod watch;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::cloud::{
+    ClientConfig, CloudClient, CloudError, EndpointHints, RetryPolicy, Secret, WaitPolicy,
+};
+use crate::fittings::{Location, Plan};
+
+pub use desired::{Desired, desired};
+pub use diff::{Phase, diff};
+pub use exec::{StepOutcome, StepStatus};
+pub use inventory::{Inventory, observe};
+pub use progress::Progress;
+pub use steps::{PlannedStep, Step, StepPlan};
+
+/// What to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Network, servers (stopped), monitoring, NAT, firewall.
+    Build,
+    /// Build with servers started, start stopped ones, then prepare (skipped for now) and information.
+    Deploy,
+    /// Start every node.
+    Start,
+    /// Stop every node (except `running: always`).
+    Stop,
+    /// Stop, then destroy.
+    Dispose,
+    /// Destroy stopped nodes and the network elements the plan owns.
+    Destroy,
+    /// Destroy stopped nodes only.
+    Wipe,
+    /// Stop, wipe, then deploy again.
+    Refresh,
+    /// Per node: state, addresses, monitoring, information lines.
+    Information,
+    /// A YAML inventory of the nodes.
+    Inventory,
+    /// An INI inventory for Ansible.
+    Ansible,
+    /// Reachability of each node's SSH port.
+    Ping,
+}
+
+impl std::str::FromStr for Action {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "build" => Action::Build,
+            "deploy" => Action::Deploy,
+            "start" => Action::Start,
+            "stop" => Action::Stop,
+            "dispose" => Action::Dispose,
+            "destroy" => Action::Destroy,
+            "wipe" => Action::Wipe,
+            "refresh" => Action::Refresh,
+            "information" => Action::Information,
+            "inventory" => Action::Inventory,
+            "ansible" => Action::Ansible,
+            "ping" => Action::Ping,
+            other => return Err(EngineError::UnknownAction(other.to_string())),
+        })
+    }
+}
+
+impl Action {
+    fn phases(self) -> Vec<Phase> {
+        match self {
+            Action::Build => vec![Phase::Build { start: false }],
+            Action::Deploy => vec![Phase::Build { start: true }],
+            Action::Start => vec![Phase::Start],
+            Action::Stop => vec![Phase::Stop],
+            Action::Dispose => vec![Phase::Destroy {
+                network: true,
+                stop: true,
+            }],
+            Action::Destroy => vec![Phase::Destroy {
+                network: true,
+                stop: false,
+            }],
+            Action::Wipe => vec![Phase::Destroy {
+                network: false,
+                stop: false,
+            }],
+            Action::Refresh => vec![
+                Phase::Destroy {
+                    network: false,
+                    stop: true,
+                },
+                Phase::Build { start: true },
+            ],
+            Action::Information | Action::Inventory | Action::Ansible | Action::Ping => Vec::new(),
+        }
+    }
+}
+
+/// Errors that stop the engine before or around execution (step failures are in the [`Report`]).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The action is not one the engine knows.
+    #[error("unknown action '{0}'")]
+    UnknownAction(String),
+    /// The filters selected nothing.
+    #[error("nothing selected: no location matches {0}")]
+    NothingSelected(String),
+    /// Talking to the API failed (configuration, credentials, observation).
+    #[error("location {location}: {source}")]
+    Cloud {
+        /// Location id.
+        location: String,
+        /// The cloud error.
+        #[source]
+        source: CloudError,
+    },
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Blueprint names or aliases (empty: all).
+    pub blueprints: Vec<String>,
+    /// `@LOCATION` filters without the `@` (empty: all).
+    pub locations: Vec<String>,
+    /// Safe mode: observe and print the steps, change nothing.
+    pub safe: bool,
+    /// Progress output.
+    pub progress: Progress,
+    /// Root password of new servers; `None`: `SHARED_SECRET` from the environment, else none sent.
+    pub admin_password: Option<Secret>,
+    /// Endpoint for every location (overrides `MCP_ENDPOINT`, `apiHost` and region).
+    pub endpoint: Option<String>,
+    /// Credentials (override `MCP_USERNAME` / `MCP_PASSWORD`).
+    pub credentials: Option<(String, Secret)>,
+    /// Retry rules of the client.
+    pub retry: RetryPolicy,
+    /// Wait rules of the client.
+    pub wait: WaitPolicy,
+    /// Cap on change requests in flight per endpoint.
+    pub max_changes_in_flight: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            blueprints: Vec::new(),
+            locations: Vec::new(),
+            safe: false,
+            progress: Progress::stderr(),
+            admin_password: None,
+            endpoint: None,
+            credentials: None,
+            retry: RetryPolicy::default(),
+            wait: WaitPolicy::default(),
+            max_changes_in_flight: 8,
+        }
+    }
+}
+
+/// One phase of one location.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhaseReport {
+    /// `build`, `start`, `stop`, `destroy`...
+    pub phase: String,
+    /// The steps and how they ended.
+    pub steps: Vec<StepOutcome>,
+    /// Notes: what was left alone and why.
+    pub notes: Vec<String>,
+}
+
+/// What happened in one location.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationReport {
+    /// Location id.
+    pub location_id: String,
+    /// API endpoint used.
+    pub endpoint: String,
+    /// Phases, in order.
+    pub phases: Vec<PhaseReport>,
+    /// Nodes as observed at the end (information, inventory, ansible, ping).
+    pub nodes: Vec<polish::NodeFacts>,
+    /// Notes.
+    pub notes: Vec<String>,
+}
+
+/// The report of a run (printed as JSON with `--json`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The action.
+    pub action: Action,
+    /// Safe mode: nothing was changed.
+    pub safe: bool,
+    /// True when no step failed.
+    pub ok: bool,
+    /// Wall time.
+    pub elapsed_ms: u64,
+    /// HTTP requests sent to the API.
+    pub requests: u64,
+    /// Per location.
+    pub locations: Vec<LocationReport>,
+    /// Text output of information, inventory (YAML), ansible (INI) and ping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+impl Report {
+    /// Number of steps that changed something (done, not waits).
+    pub fn changes(&self) -> usize {
+        self.locations
+            .iter()
+            .flat_map(|l| &l.phases)
+            .flat_map(|p| &p.steps)
+            .filter(|s| s.status == StepStatus::Done && !s.step.is_wait())
+            .count()
+    }
+}
+
+fn client_for(loc: &Location, opts: &Options) -> Result<CloudClient, CloudError> {
+    let mut hints = EndpointHints::from_env(
+        loc.api_host.as_deref(),
+        loc.region_id.as_deref(),
+        Some(&loc.location_id),
+    );
+    if let Some(e) = &opts.endpoint {
+        hints.env_endpoint = Some(e.clone());
+    }
+    let mut cfg = match &opts.credentials {
+        Some((user, password)) => {
+            let endpoint = crate::cloud::resolve_endpoint(&hints)?;
+            let mut c = ClientConfig::new(endpoint, user.clone(), password.clone());
+            if let Ok(path) = std::env::var("MCP_CA_CERT")
+                && !path.trim().is_empty()
+            {
+                c.ca_cert_pem = Some(std::fs::read(&path).map_err(|e| {
+                    CloudError::Config(format!("cannot read MCP_CA_CERT file {path}: {e}"))
+                })?);
+            }
+            c
+        }
+        None => ClientConfig::from_env(&hints)?,
+    };
+    cfg.retry = opts.retry.clone();
+    cfg.wait = opts.wait.clone();
+    cfg.max_changes_in_flight = opts.max_changes_in_flight;
+    CloudClient::new(cfg)
+}
+
+/// Runs `action` on the selected locations and blueprints of `plan`.
+///
+/// Observation and client errors stop the location with [`EngineError::Cloud`]; failed steps do not:
+/// they are reported with `ok: false`, and the steps that depend on them are skipped.
+pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, EngineError> {
+    let t0 = Instant::now();
+    let selected: Vec<&Location> = plan
+        .locations
+        .iter()
+        .filter(|l| desired::location_selected(l, &opts.locations))
+        .collect();
+    if selected.is_empty() {
+        return Err(EngineError::NothingSelected(format!(
+            "{:?}",
+            opts.locations
+        )));
+    }
+    let mut clients: HashMap<String, CloudClient> = HashMap::new();
+    // A JoinSet aborts its tasks when dropped: cancelling `run` cancels every location.
+    let mut jobs = tokio::task::JoinSet::new();
+    for (index, loc) in selected.into_iter().enumerate() {
+        let client = client_for(loc, opts).map_err(|source| EngineError::Cloud {
+            location: loc.location_id.clone(),
+            source,
+        })?;
+        let client = clients
+            .entry(client.endpoint().to_string())
+            .or_insert(client)
+            .clone();
+        let loc = loc.clone();
+        let opts = opts.clone();
+        jobs.spawn(async move { (index, run_location(action, &loc, client, &opts).await) });
+    }
+    let mut done = Vec::new();
+    while let Some(joined) = jobs.join_next().await {
+        let (index, result) = joined.expect("location task panicked");
+        done.push((index, result?));
+    }
+    done.sort_by_key(|(i, _)| *i);
+    let locations: Vec<LocationReport> = done.into_iter().map(|(_, l)| l).collect();
+    let requests = clients.values().map(CloudClient::request_count).sum();
+    let ok = locations.iter().all(|l| {
+        l.phases.iter().all(|p| {
+            p.steps
+                .iter()
+                .all(|s| matches!(s.status, StepStatus::Done | StepStatus::Planned))
+        })
+    });
+    let output = polish::render(action, plan, &locations);
+    Ok(Report {
+        action,
+        safe: opts.safe,
+        ok,
+        elapsed_ms: t0.elapsed().as_millis() as u64,
+        requests,
+        locations,
+        output,
+    })
+}
+
+async fn run_location(
+    action: Action,
+    loc: &Location,
+    client: CloudClient,
+    opts: &Options,
+) -> Result<LocationReport, EngineError> {
+    let cloud_err = |source| EngineError::Cloud {
+        location: loc.location_id.clone(),
+        source,
+    };
+    let want = desired(loc, &opts.blueprints);
+    let mut report = LocationReport {
+        location_id: loc.location_id.clone(),
+        endpoint: client.endpoint().to_string(),
+        phases: Vec::new(),
+        nodes: Vec::new(),
+        notes: want.notes.clone(),
+    };
+    let password = opts.admin_password.clone().or_else(|| {
+        std::env::var("SHARED_SECRET")
+            .ok()
+            .filter(|s| s.len() >= 3)
+            .map(Secret::new)
+    });
+    let mut last_inventory = None;
+    for phase in action.phases() {
+        let building = matches!(phase, Phase::Build { .. });
+        let have = observe(&client, &want, building).await.map_err(cloud_err)?;
+        let d = diff(&want, &have, phase);
+        let name = phase_name(phase);
+        let steps = if opts.safe {
+            for s in &d.plan.steps {
+                let after = if s.after.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (after {:?})", s.after)
+                };
+                opts.progress.line(
+                    &loc.location_id,
+                    &format!("[{name} #{}] would {}{after}", s.id, s.step.describe()),
+                );
+            }
+            exec::planned(&d.plan)
+        } else if d.plan.is_empty() {
+            opts.progress
+                .line(&loc.location_id, &format!("{name}: nothing to change"));
+            Vec::new()
+        } else {
+            let ctx = Arc::new(exec::ExecContext::new(
+                client.clone(),
+                &have,
+                password.clone(),
+                opts.progress.clone(),
+            ));
+            exec::execute(ctx, &d.plan).await
+        };
+        for n in &d.notes {
+            opts.progress.line(&loc.location_id, n);
+        }
+        let failed = steps.iter().any(|s| s.status == StepStatus::Failed);
+        report.phases.push(PhaseReport {
+            phase: name.to_string(),
+            steps,
+            notes: d.notes,
+        });
+        last_inventory = Some(have);
+        if failed {
+            break;
+        }
+    }
+    if matches!(action, Action::Deploy | Action::Refresh) {
+        let note = "prepare skipped: the bootstrap over SSH is not available yet".to_string();
+        opts.progress.line(&loc.location_id, &note);
+        report.notes.push(note);
+    }
+    let needs_facts = matches!(
+        action,
+        Action::Deploy
+            | Action::Refresh
+            | Action::Information
+            | Action::Inventory
+            | Action::Ansible
+            | Action::Ping
+    );
+    if needs_facts {
+        let have = match last_inventory {
+            Some(inv) if opts.safe => inv,
+            _ => observe(&client, &want, false).await.map_err(cloud_err)?,
+        };
+        report.nodes = polish::node_facts(&want, &have);
+        if action == Action::Ping {
+            polish::ping_all(&mut report.nodes).await;
+        }
+    }
+    Ok(report)
+}
+
+fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Build { start: true } => "deploy",
+        Phase::Build { start: false } => "build",
+        Phase::Start => "start",
+        Phase::Stop => "stop",
+        Phase::Destroy {
+            network: true,
+            stop: true,
+        } => "dispose",
+        Phase::Destroy {
+            network: true,
+            stop: false,
+        } => "destroy",
+        Phase::Destroy {
+            network: false,
+            stop: true,
+        } => "stop and wipe",
+        Phase::Destroy {
+            network: false,
+            stop: false,
+        } => "wipe",
+    }
+}

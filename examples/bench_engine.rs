@@ -1,0 +1,185 @@
+//! Benchmark of the engine against the in-process emulator (no local nodes): for the redis plan and a
+//! generated 100-node plan, the wall time of deploy and dispose, the critical path implied by the
+//! emulator's latency profile, their ratio, and the number of API requests.
+//!
+//! `cargo run --release --example bench_engine [TIME_SCALE]` (default 0.01: a 240 s deploy takes 2.4 s).
+
+use std::time::{Duration, Instant};
+
+use plumbery::cloud::{RetryPolicy, Secret, WaitPolicy};
+use plumbery::emulator::clock::Profile;
+use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use plumbery::engine::{self, Action, Options, Progress};
+use plumbery::fittings::{Parameters, Plan, load_text};
+
+fn plan_from(name: &str, text: &str) -> Plan {
+    load_text(name, text, &Parameters::new())
+        .expect("plan loads")
+        .0
+}
+
+fn big_plan(nodes: usize) -> String {
+    format!(
+        r#"---
+information:
+  - "{nodes} nodes, one blueprint"
+---
+locationId: NA9
+blueprints:
+  - big:
+      domain:
+        name: BigDomain
+        service: essentials
+        ipv4: auto
+      ethernet:
+        name: BigNetwork
+        subnet: 10.20.0.0/16
+      nodes:
+        - node[1..{nodes}]:
+            appliance: 'Ubuntu 22'
+            cpu: 2
+            memory: 4
+            monitoring: essentials
+            glue:
+              - internet 22
+"#
+    )
+}
+
+fn options(emu: &RunningEmulator) -> Options {
+    Options {
+        progress: Progress::quiet(),
+        endpoint: Some(emu.url().to_string()),
+        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
+        admin_password: Some(Secret::new("Bench-Passw0rd")),
+        retry: RetryPolicy::fast(),
+        wait: WaitPolicy::fast(),
+        max_changes_in_flight: 8,
+        ..Options::default()
+    }
+}
+
+struct Figures {
+    wall: Duration,
+    critical: Duration,
+    requests: u64,
+}
+
+async fn measure(
+    emu: &RunningEmulator,
+    plan: &Plan,
+    action: Action,
+    critical: Duration,
+) -> Figures {
+    let before = emu.stats()["requests"]["total"].as_u64().unwrap_or(0);
+    let t0 = Instant::now();
+    let report = engine::run(action, plan, &options(emu))
+        .await
+        .expect("engine runs");
+    let wall = t0.elapsed();
+    assert!(
+        report.ok,
+        "{action:?} failed: {}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+    let requests = emu.stats()["requests"]["total"].as_u64().unwrap_or(0) - before;
+    Figures {
+        wall,
+        critical,
+        requests,
+    }
+}
+
+fn print(label: &str, f: &Figures, ratio_target: f64, request_target: Option<u64>) {
+    let ratio = f.wall.as_secs_f64() / f.critical.as_secs_f64();
+    let req = match request_target {
+        Some(t) => format!(
+            "{} requests (target <= {t}) {}",
+            f.requests,
+            if f.requests <= t { "OK" } else { "MISSED" }
+        ),
+        None => format!("{} requests", f.requests),
+    };
+    println!(
+        "{label:<28} wall {:>7.3}s  critical path {:>7.3}s  ratio {:.3} (target <= {ratio_target}) {}  {req}",
+        f.wall.as_secs_f64(),
+        f.critical.as_secs_f64(),
+        ratio,
+        if ratio <= ratio_target {
+            "OK"
+        } else {
+            "MISSED"
+        },
+    );
+}
+
+fn main() {
+    let scale: f64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.01);
+    let p = Profile::default();
+    let secs = |s: f64| Duration::from_secs_f64(s * scale);
+    // Deploy: domain, then VLAN, then servers deployed started (all in parallel); NAT, firewall and
+    // monitoring answer at once. Dispose: shutdown, delete server, delete VLAN, delete domain.
+    let deploy_cp =
+        secs(p.deploy_network_domain + p.deploy_vlan + p.deploy_server + p.deploy_server_started);
+    let dispose_cp =
+        secs(p.shutdown_server + p.delete_server + p.delete_vlan + p.delete_network_domain);
+    println!(
+        "bench_engine: emulator time-scale {scale}, profile deploy path {deploy_cp:?}, dispose path {dispose_cp:?}"
+    );
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for (label, text, nodes) in [
+        (
+            "redis (4 nodes)",
+            std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fittings/redis-cluster.yaml"
+            ))
+            .expect("redis plan"),
+            4usize,
+        ),
+        ("generated (100 nodes)", big_plan(100), 100),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut cfg = EmulatorConfig::new(dir.path());
+        cfg.time_scale = scale;
+        let emu = Emulator::start(cfg).expect("emulator starts");
+        let plan = plan_from(label, &text);
+        let (deploy, again, dispose) = rt.block_on(async {
+            let deploy = measure(&emu, &plan, Action::Deploy, deploy_cp).await;
+            let again = measure(&emu, &plan, Action::Deploy, Duration::from_millis(1)).await;
+            let dispose = measure(&emu, &plan, Action::Dispose, dispose_cp).await;
+            (deploy, again, dispose)
+        });
+        let (ratio_target, request_target) = if nodes <= 4 {
+            (1.15, Some(150))
+        } else {
+            (1.3, Some(25 * nodes as u64))
+        };
+        print(
+            &format!("{label} deploy"),
+            &deploy,
+            ratio_target,
+            request_target,
+        );
+        println!(
+            "{:<28} wall {:>7.3}s  {} requests (read-only: observe, then nothing to change)",
+            format!("{label} deploy again"),
+            again.wall.as_secs_f64(),
+            again.requests
+        );
+        print(&format!("{label} dispose"), &dispose, ratio_target, None);
+        println!(
+            "{:<28} {:.1} requests per node for deploy + dispose",
+            label,
+            (deploy.requests + dispose.requests) as f64 / nodes as f64
+        );
+        emu.shutdown();
+    }
+}

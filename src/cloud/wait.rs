@@ -1,0 +1,271 @@
+//! Waiting for asynchronous operations: when to poll next so that the time lost after an operation
+//! completes stays under about 10% of its duration, without hammering the API.
+//!
+//! Each operation has a nominal duration (what the real API takes). The [`Pacer`] learns, from the waits
+//! it has seen, how real time relates to nominal time (an emulator at time-scale 0.01 is 100 times
+//! faster), as an interval `[lo, hi]` of scale factors. Uncalibrated, it polls at geometrically growing
+//! intervals (10% of the elapsed time); calibrated, it polls right when the operation should be done.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// An asynchronous operation, with its nominal (real API) duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AsyncOp {
+    /// deployNetworkDomain.
+    DeployNetworkDomain,
+    /// deleteNetworkDomain.
+    DeleteNetworkDomain,
+    /// deployVlan.
+    DeployVlan,
+    /// deleteVlan.
+    DeleteVlan,
+    /// deployServer, started or not.
+    DeployServer {
+        /// `start=true`.
+        started: bool,
+    },
+    /// startServer.
+    StartServer,
+    /// shutdownServer.
+    ShutdownServer,
+    /// powerOffServer.
+    PowerOffServer,
+    /// rebootServer.
+    RebootServer,
+    /// resetServer.
+    ResetServer,
+    /// deleteServer.
+    DeleteServer,
+    /// cleanServer.
+    CleanServer,
+    /// A change answered OK that may still show PENDING briefly (firewall rule).
+    Quick,
+}
+
+impl AsyncOp {
+    /// The nominal duration on the real API.
+    pub fn nominal(self) -> Duration {
+        let secs = match self {
+            AsyncOp::DeployNetworkDomain => 60,
+            AsyncOp::DeleteNetworkDomain => 45,
+            AsyncOp::DeployVlan => 45,
+            AsyncOp::DeleteVlan => 30,
+            AsyncOp::DeployServer { started: true } => 270,
+            AsyncOp::DeployServer { started: false } => 240,
+            AsyncOp::StartServer => 30,
+            AsyncOp::ShutdownServer => 30,
+            AsyncOp::PowerOffServer => 10,
+            AsyncOp::RebootServer => 40,
+            AsyncOp::ResetServer => 20,
+            AsyncOp::DeleteServer => 60,
+            AsyncOp::CleanServer => 30,
+            AsyncOp::Quick => 2,
+        };
+        Duration::from_secs(secs)
+    }
+
+    /// A stable name for logs and calibration.
+    pub fn name(self) -> &'static str {
+        match self {
+            AsyncOp::DeployNetworkDomain => "deployNetworkDomain",
+            AsyncOp::DeleteNetworkDomain => "deleteNetworkDomain",
+            AsyncOp::DeployVlan => "deployVlan",
+            AsyncOp::DeleteVlan => "deleteVlan",
+            AsyncOp::DeployServer { .. } => "deployServer",
+            AsyncOp::StartServer => "startServer",
+            AsyncOp::ShutdownServer => "shutdownServer",
+            AsyncOp::PowerOffServer => "powerOffServer",
+            AsyncOp::RebootServer => "rebootServer",
+            AsyncOp::ResetServer => "resetServer",
+            AsyncOp::DeleteServer => "deleteServer",
+            AsyncOp::CleanServer => "cleanServer",
+            AsyncOp::Quick => "quick",
+        }
+    }
+}
+
+/// Limits of every wait.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitPolicy {
+    /// Never poll one resource more often than this.
+    pub min_step: Duration,
+    /// A wait times out after `timeout_factor` times the expected duration...
+    pub timeout_factor: f64,
+    /// ...but never before this.
+    pub min_timeout: Duration,
+}
+
+impl Default for WaitPolicy {
+    fn default() -> Self {
+        WaitPolicy {
+            min_step: Duration::from_secs(2),
+            timeout_factor: 8.0,
+            min_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+impl WaitPolicy {
+    /// For a local emulator at a small time-scale.
+    pub fn fast() -> Self {
+        WaitPolicy {
+            min_step: Duration::from_millis(10),
+            timeout_factor: 8.0,
+            min_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Bounds `[lo, hi]` on real seconds per nominal second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Scale {
+    lo: f64,
+    hi: f64,
+}
+
+impl Scale {
+    fn merge(self, other: Scale) -> Scale {
+        let lo = self.lo.max(other.lo);
+        let hi = self.hi.min(other.hi);
+        if lo <= hi { Scale { lo, hi } } else { other }
+    }
+}
+
+/// Learns the time-scale of the API from completed waits and schedules polls.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    scales: Mutex<(Option<Scale>, HashMap<&'static str, Scale>)>,
+}
+
+impl Pacer {
+    fn scale_for(&self, op: AsyncOp) -> Option<Scale> {
+        let g = self.scales.lock().expect("pacer lock");
+        g.1.get(op.name()).copied().or(g.0)
+    }
+
+    /// The expected real duration of `op`, when calibrated.
+    pub fn expected(&self, op: AsyncOp) -> Option<Duration> {
+        self.scale_for(op).map(|s| op.nominal().mul_f64(s.hi))
+    }
+
+    /// The current global scale estimate (upper bound), if any.
+    pub fn scale(&self) -> Option<f64> {
+        self.scales.lock().expect("pacer lock").0.map(|s| s.hi)
+    }
+
+    /// How long to sleep before the next poll, `elapsed` after the operation was accepted.
+    pub fn next_delay(&self, op: AsyncOp, elapsed: Duration, policy: &WaitPolicy) -> Duration {
+        let n = op.nominal().as_secs_f64();
+        let t = elapsed.as_secs_f64();
+        let min = policy.min_step.as_secs_f64();
+        let next = match self.scale_for(op) {
+            None => t + min.max(0.1 * t),
+            Some(s) => {
+                let (p_lo, p_hi) = (s.lo * n, s.hi * n);
+                let step = min.max(0.08 * p_hi);
+                if t < p_hi {
+                    (t + step).max(p_lo).min(p_hi).max(t + min.min(p_hi - t))
+                } else {
+                    t + min.max(0.1 * t)
+                }
+            }
+        };
+        Duration::from_secs_f64((next - t).max(0.0))
+    }
+
+    /// Records a completed wait: not done at `before`, done at `done` (both since acceptance).
+    pub fn record(&self, op: AsyncOp, before: Duration, done: Duration) {
+        let n = op.nominal().as_secs_f64();
+        if n <= 0.0 {
+            return;
+        }
+        let s = Scale {
+            lo: before.as_secs_f64() / n,
+            hi: done.as_secs_f64() / n,
+        };
+        let mut g = self.scales.lock().expect("pacer lock");
+        g.0 = Some(g.0.map_or(s, |old| old.merge(s)));
+        let e = g.1.entry(op.name()).or_insert(s);
+        *e = e.merge(s);
+    }
+
+    /// The timeout of a wait for `op`.
+    pub fn timeout(&self, op: AsyncOp, policy: &WaitPolicy) -> Duration {
+        let scale = self.scale_for(op).map_or(1.0, |s| s.hi.max(1e-6));
+        op.nominal()
+            .mul_f64(scale * policy.timeout_factor)
+            .max(policy.min_timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn simulate(p: &Pacer, op: AsyncOp, actual: f64, policy: &WaitPolicy) -> (f64, u32) {
+        let mut t = 0.0;
+        let mut before = 0.0;
+        let mut polls = 0;
+        loop {
+            t += p
+                .next_delay(op, Duration::from_secs_f64(t), policy)
+                .as_secs_f64();
+            polls += 1;
+            if t >= actual {
+                p.record(
+                    op,
+                    Duration::from_secs_f64(before),
+                    Duration::from_secs_f64(t),
+                );
+                return (t - actual, polls);
+            }
+            before = t;
+        }
+    }
+
+    #[test]
+    fn uncalibrated_loses_at_most_ten_percent() {
+        let p = Pacer::default();
+        let policy = WaitPolicy::fast();
+        let (lost, polls) = simulate(&p, AsyncOp::DeployNetworkDomain, 0.6, &policy);
+        assert!(lost <= 0.06 + 1e-9, "lost {lost}");
+        assert!(polls < 40, "polls {polls}");
+    }
+
+    #[test]
+    fn calibrated_polls_few_times_and_loses_little() {
+        let p = Pacer::default();
+        let policy = WaitPolicy::fast();
+        let scale = 0.01;
+        simulate(&p, AsyncOp::DeployNetworkDomain, 60.0 * scale, &policy);
+        simulate(&p, AsyncOp::DeployVlan, 45.0 * scale, &policy);
+        let (lost, polls) = simulate(
+            &p,
+            AsyncOp::DeployServer { started: true },
+            270.0 * scale,
+            &policy,
+        );
+        assert!(lost <= 0.1 * 2.7, "lost {lost}");
+        assert!(polls <= 6, "polls {polls}");
+        let (lost, polls) = simulate(
+            &p,
+            AsyncOp::DeployServer { started: true },
+            270.0 * scale,
+            &policy,
+        );
+        assert!(lost <= 0.05 * 2.7, "lost {lost}");
+        assert!(polls <= 3, "polls {polls}");
+    }
+
+    #[test]
+    fn slower_than_expected_still_ends() {
+        let p = Pacer::default();
+        let policy = WaitPolicy::fast();
+        simulate(&p, AsyncOp::DeployVlan, 0.45, &policy);
+        let (lost, _) = simulate(&p, AsyncOp::DeleteVlan, 3.0, &policy);
+        assert!(lost <= 0.3 + 0.01, "lost {lost}");
+        assert!(p.timeout(AsyncOp::DeleteVlan, &policy) >= policy.min_timeout);
+    }
+}

@@ -1,0 +1,224 @@
+//! Contrib plans with several locations or blueprints deploy and dispose on the emulator.
+
+use std::time::Duration;
+
+use plumbery::cloud::{RetryPolicy, Secret, WaitPolicy};
+use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use plumbery::engine::{self, Action, Options, Progress, Step};
+use plumbery::fittings::{Parameters, Plan, load_text};
+
+fn start() -> (RunningEmulator, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = EmulatorConfig::new(dir.path());
+    cfg.time_scale = 0.001;
+    (
+        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
+        dir,
+    )
+}
+
+fn contrib(name: &str, params: &[(&str, &str)]) -> Plan {
+    let path = format!(
+        "{}/../shared/corpus/plumbery-contrib/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let p: Parameters = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    load_text(&path, &text, &p).unwrap().0
+}
+
+fn options(emu: &RunningEmulator) -> Options {
+    Options {
+        progress: Progress::quiet(),
+        endpoint: Some(emu.url().to_string()),
+        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
+        admin_password: Some(Secret::new("S3cret-Passw0rd")),
+        retry: RetryPolicy {
+            initial: Duration::from_millis(5),
+            max_delay: Duration::from_millis(100),
+            deadline: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(10),
+        },
+        wait: WaitPolicy::fast(),
+        ..Options::default()
+    }
+}
+
+fn resources(emu: &RunningEmulator) -> serde_json::Value {
+    emu.stats()["resources"].clone()
+}
+
+fn assert_empty(emu: &RunningEmulator) {
+    let r = resources(emu);
+    for k in [
+        "networkDomain",
+        "vlan",
+        "server",
+        "publicIpBlock",
+        "natRule",
+        "firewallRule",
+    ] {
+        assert_eq!(r[k], 0, "{k}: {r}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_locations_in_parallel() {
+    let (emu, _dir) = start();
+    let plan = contrib(
+        "storage__nfs__fittings.yaml",
+        &[("primaryId", "EU6"), ("secondaryId", "EU7")],
+    );
+    assert_eq!(plan.locations.len(), 2);
+    let opts = options(&emu);
+    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_eq!(r.locations.len(), 2);
+    let res = resources(&emu);
+    assert_eq!(res["networkDomain"], 2, "{res}");
+    assert_eq!(res["vlan"], 2, "{res}");
+    assert_eq!(res["server"], 2, "{res}");
+    let stats = emu.stats();
+    for s in stats["servers"].as_array().unwrap() {
+        assert_eq!(s["started"], true);
+    }
+    // Only @EU7 is disposed: EU6 stays.
+    let only = Options {
+        locations: vec!["EU7".into()],
+        ..opts.clone()
+    };
+    let r = engine::run(Action::Dispose, &plan, &only).await.unwrap();
+    assert!(r.ok);
+    assert_eq!(r.locations.len(), 1);
+    assert_eq!(resources(&emu)["networkDomain"], 1);
+    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_empty(&emu);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_blueprints_share_a_domain() {
+    let (emu, _dir) = start();
+    let plan = contrib("example__networks__fittings.yaml", &[]);
+    let opts = options(&emu);
+    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let res = resources(&emu);
+    assert_eq!(res["networkDomain"], 1, "{res}");
+    assert_eq!(res["vlan"], 3, "{res}");
+    // The three VLAN deploys of one domain ran one after the other.
+    let steps = &r.locations[0].phases[0].steps;
+    let vlans: Vec<_> = steps
+        .iter()
+        .filter(|s| matches!(s.step, Step::CreateVlan { .. }))
+        .collect();
+    assert_eq!(vlans.len(), 3);
+    // `primary .11` gives node1 a fixed address.
+    let stats = emu.stats();
+    let node1 = stats["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "node1")
+        .unwrap();
+    assert_eq!(node1["privateIpv4"][0], "10.1.0.11", "{node1}");
+    assert!(r.locations[0].notes.iter().any(|n| n.contains("extra NIC")));
+
+    // Dispose of one blueprint keeps the shared domain.
+    let one = Options {
+        blueprints: vec!["secondary".into()],
+        ..opts.clone()
+    };
+    let r = engine::run(Action::Dispose, &plan, &one).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let res = resources(&emu);
+    assert_eq!(res["networkDomain"], 1, "{res}");
+    assert_eq!(res["vlan"], 2, "{res}");
+    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_empty(&emu);
+}
+
+const ACCEPT_PLAN: &str = r#"---
+information:
+  - "front accepts traffic from back"
+---
+locationId: EU6
+blueprints:
+  - back:
+      domain:
+        name: AcceptFox
+      ethernet:
+        name: back
+        subnet: 10.60.1.0
+      nodes:
+        - db1:
+            appliance: 'Ubuntu 22'
+  - front:
+      domain:
+        name: AcceptFox
+      ethernet:
+        name: front
+        subnet: 10.60.2.0
+        accept:
+          - back
+      nodes:
+        - web1:
+            appliance: 'Ubuntu 22'
+            glue:
+              - internet 80 443 icmp
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_rules_between_vlans() {
+    let (emu, _dir) = start();
+    let plan = load_text("accept.yaml", ACCEPT_PLAN, &Parameters::new())
+        .unwrap()
+        .0;
+    let opts = options(&emu);
+    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let c = plumbery::cloud::CloudClient::new(plumbery::cloud::ClientConfig::new(
+        emu.url(),
+        "plumbery",
+        Secret::new("plumbery"),
+    ))
+    .unwrap();
+    let dom = &c
+        .list_network_domains(&[("name", "AcceptFox")])
+        .await
+        .unwrap()[0];
+    let rules = c.list_firewall_rules(&dom.id).await.unwrap();
+    let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+    for n in [
+        "FromBackToFront.IP.plumbery",
+        "FromBackToFront.IPv6.plumbery",
+        "Web1.TCPv4_80.plumbery",
+        "Web1.TCPv4_443.plumbery",
+        "Web1.ICMPv4_any.plumbery",
+    ] {
+        assert!(names.contains(&n), "{n} missing in {names:?}");
+    }
+    let v4 = rules
+        .iter()
+        .find(|r| r.name == "FromBackToFront.IP.plumbery")
+        .unwrap();
+    assert_eq!(v4.source.ip.as_ref().unwrap().address, "10.60.1.0");
+    assert_eq!(v4.destination.ip.as_ref().unwrap().prefix_size, Some(24));
+    // The emulator refuses to change default rules (OPERATION_NOT_SUPPORTED); the engine asks once
+    // and carries on.
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.name == "CCDEFAULT.DenyExternalInboundIPv6")
+    );
+    assert_eq!(resources(&emu)["natRule"], 1);
+    let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert_eq!(again.changes(), 0);
+    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_empty(&emu);
+}

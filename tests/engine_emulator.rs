@@ -1,0 +1,326 @@
+//! The engine against the in-process emulator: deploy of the redis plan, idempotent re-deploy, dispose,
+//! the same under faults over several seeds, and runs cut at random moments then run again.
+
+use std::time::Duration;
+
+use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret, WaitPolicy};
+use plumbery::emulator::faults::FaultSpec;
+use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use plumbery::engine::{self, Action, Options, Progress};
+use plumbery::fittings::{Parameters, Plan, load_text};
+
+fn start(time_scale: f64) -> (RunningEmulator, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = EmulatorConfig::new(dir.path());
+    cfg.time_scale = time_scale;
+    (
+        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
+        dir,
+    )
+}
+
+fn redis_plan() -> Plan {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/redis-cluster.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    load_text(path, &text, &Parameters::new()).unwrap().0
+}
+
+fn options(emu: &RunningEmulator) -> Options {
+    Options {
+        progress: Progress::quiet(),
+        endpoint: Some(emu.url().to_string()),
+        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
+        admin_password: Some(Secret::new("S3cret-Passw0rd")),
+        retry: RetryPolicy {
+            initial: Duration::from_millis(5),
+            max_delay: Duration::from_millis(100),
+            deadline: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(10),
+        },
+        wait: WaitPolicy::fast(),
+        ..Options::default()
+    }
+}
+
+fn resources(emu: &RunningEmulator) -> serde_json::Value {
+    emu.stats()["resources"].clone()
+}
+
+fn change_requests(emu: &RunningEmulator) -> u64 {
+    let stats = emu.stats();
+    stats["requests"]["byOperation"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(op, _)| {
+            let op = op.to_ascii_lowercase();
+            !(op.starts_with("get")
+                || op.starts_with("list")
+                || op.contains("myaccount")
+                || op.contains("stats"))
+        })
+        .map(|(_, n)| n.as_u64().unwrap())
+        .sum()
+}
+
+/// Checks the emulator holds exactly a clean deploy of the redis plan.
+async fn assert_redis_deployed(emu: &RunningEmulator) {
+    let r = resources(emu);
+    assert_eq!(r["networkDomain"], 1, "{r}");
+    assert_eq!(r["vlan"], 1, "{r}");
+    assert_eq!(r["server"], 4, "{r}");
+    assert_eq!(r["publicIpBlock"], 2, "{r}");
+    assert_eq!(r["natRule"], 4, "{r}");
+    assert_eq!(r["firewallRule"], 4, "{r}");
+    let stats = emu.stats();
+    let servers = stats["servers"].as_array().unwrap();
+    let mut names: Vec<&str> = servers
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["redis01", "redis02", "redis03", "redis04"]);
+    for s in servers {
+        assert_eq!(s["started"], true, "{s}");
+        assert_eq!(s["state"], "NORMAL", "{s}");
+        assert_eq!(s["publicIpv4"].as_array().unwrap().len(), 1, "{s}");
+    }
+    // Monitoring is not in the stats document: read it through the API.
+    let c = CloudClient::new(ClientConfig::new(
+        emu.url(),
+        "plumbery",
+        Secret::new("plumbery"),
+    ))
+    .unwrap();
+    let listed = c.list_servers(&[]).await.unwrap();
+    assert_eq!(listed.iter().filter(|s| s.monitoring.is_some()).count(), 4);
+}
+
+fn assert_empty(emu: &RunningEmulator) {
+    let r = resources(emu);
+    for k in [
+        "networkDomain",
+        "vlan",
+        "server",
+        "publicIpBlock",
+        "natRule",
+        "firewallRule",
+    ] {
+        assert_eq!(r[k], 0, "{k}: {r}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_redeploy_dispose() {
+    let (emu, _dir) = start(0.001);
+    let plan = redis_plan();
+    let opts = options(&emu);
+
+    let report = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(
+        report.ok,
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap()
+    );
+    assert_redis_deployed(&emu).await;
+    let info = report.output.clone().unwrap();
+    assert!(info.contains("About 'redis01'"), "{info}");
+    assert!(info.contains("ssh ubuntu@127.77."), "{info}");
+    assert!(info.contains("follows the master at 192.168.20."), "{info}");
+    assert!(
+        report.locations[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("prepare skipped"))
+    );
+    assert!(report.requests <= 150, "{} requests", report.requests);
+
+    let before = change_requests(&emu);
+    let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(again.ok);
+    assert_eq!(again.changes(), 0);
+    assert_eq!(
+        change_requests(&emu),
+        before,
+        "a second deploy makes no change request"
+    );
+    assert_redis_deployed(&emu).await;
+
+    let inv = engine::run(Action::Inventory, &plan, &opts).await.unwrap();
+    let yaml: serde_yaml::Value = serde_yaml::from_str(inv.output.as_deref().unwrap()).unwrap();
+    assert_eq!(yaml.as_sequence().unwrap().len(), 4);
+    let ini = engine::run(Action::Ansible, &plan, &opts)
+        .await
+        .unwrap()
+        .output
+        .unwrap();
+    assert!(
+        ini.lines()
+            .any(|l| l.starts_with("redis01 private_ipv4=192.168.20.")),
+        "{ini}"
+    );
+
+    let safe = engine::run(
+        Action::Dispose,
+        &plan,
+        &Options {
+            safe: true,
+            ..opts.clone()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(safe.safe && safe.changes() == 0);
+    assert!(!safe.locations[0].phases[0].steps.is_empty());
+    assert_redis_deployed(&emu).await;
+
+    let gone = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(gone.ok, "{}", serde_json::to_string_pretty(&gone).unwrap());
+    assert_empty(&emu);
+    let twice = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(twice.ok);
+    assert_eq!(twice.changes(), 0);
+    assert_empty(&emu);
+}
+
+async fn cycle_under_faults(seed: u64) {
+    let (emu, _dir) = start(0.001);
+    let plan = redis_plan();
+    let opts = options(&emu);
+    emu.set_faults(
+        FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
+        Some(seed),
+    );
+    let mut ok = false;
+    for _ in 0..3 {
+        let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+        if r.ok {
+            ok = true;
+            break;
+        }
+    }
+    assert!(ok, "seed {seed}: deploy did not converge");
+    assert_redis_deployed(&emu).await;
+    let mut ok = false;
+    for _ in 0..3 {
+        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+        if r.ok {
+            ok = true;
+            break;
+        }
+    }
+    assert!(ok, "seed {seed}: dispose did not converge");
+    assert_empty(&emu);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_seeds_1_to_5() {
+    for seed in 1..=5 {
+        cycle_under_faults(seed).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_seeds_6_to_10() {
+    for seed in 6..=10 {
+        cycle_under_faults(seed).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_runs_converge_without_duplicates() {
+    let (emu, _dir) = start(0.001);
+    let plan = redis_plan();
+    let opts = options(&emu);
+    // A deploy at this time-scale lasts about 0.5 s: cut it at 10 moments across it.
+    for cut_ms in [5u64, 20, 40, 70, 100, 150, 200, 280, 350, 450] {
+        let p = plan.clone();
+        let o = opts.clone();
+        let run = tokio::spawn(async move { engine::run(Action::Deploy, &p, &o).await });
+        tokio::time::sleep(Duration::from_millis(cut_ms)).await;
+        run.abort();
+        let _ = run.await;
+        let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+        assert!(
+            r.ok,
+            "cut at {cut_ms} ms: {}",
+            serde_json::to_string_pretty(&r).unwrap()
+        );
+        assert_redis_deployed(&emu).await;
+        // Cut the dispose as well, then finish it.
+        let p = plan.clone();
+        let o = opts.clone();
+        let run = tokio::spawn(async move { engine::run(Action::Dispose, &p, &o).await });
+        tokio::time::sleep(Duration::from_millis(cut_ms / 2)).await;
+        run.abort();
+        let _ = run.await;
+        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+        assert!(
+            r.ok,
+            "dispose after cut at {cut_ms} ms: {}",
+            serde_json::to_string_pretty(&r).unwrap()
+        );
+        assert_empty(&emu);
+    }
+}
+
+fn started_count(emu: &RunningEmulator) -> usize {
+    let stats = emu.stats();
+    stats["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["started"] == true)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_start_stop_wipe_refresh_destroy() {
+    let (emu, _dir) = start(0.001);
+    let plan = redis_plan();
+    let opts = options(&emu);
+    // build: servers deployed stopped, with their network rules.
+    let r = engine::run(Action::Build, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_eq!(resources(&emu)["server"], 4);
+    assert_eq!(started_count(&emu), 0);
+    assert_eq!(resources(&emu)["natRule"], 4);
+    let r = engine::run(Action::Start, &plan, &opts).await.unwrap();
+    assert!(r.ok);
+    assert_eq!(started_count(&emu), 4);
+    let r = engine::run(Action::Stop, &plan, &opts).await.unwrap();
+    assert!(r.ok);
+    assert_eq!(started_count(&emu), 0);
+    // destroy refuses nothing here (all stopped); wipe keeps the network.
+    let r = engine::run(Action::Wipe, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let res = resources(&emu);
+    assert_eq!(res["server"], 0, "{res}");
+    assert_eq!(res["natRule"], 0, "{res}");
+    assert_eq!(res["firewallRule"], 0, "{res}");
+    assert_eq!(res["vlan"], 1, "{res}");
+    // refresh: stop, wipe, deploy again.
+    let r = engine::run(Action::Refresh, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_redis_deployed(&emu).await;
+    let r = engine::run(Action::Refresh, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_redis_deployed(&emu).await;
+    // destroy leaves running nodes alone (stop them first, or dispose).
+    let r = engine::run(Action::Destroy, &plan, &opts).await.unwrap();
+    assert!(r.ok);
+    assert_eq!(resources(&emu)["server"], 4);
+    assert!(
+        r.locations[0].phases[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("is running"))
+    );
+    engine::run(Action::Stop, &plan, &opts).await.unwrap();
+    let r = engine::run(Action::Destroy, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_empty(&emu);
+    // ping on nothing deployed reports every node unreachable, without error.
+    let r = engine::run(Action::Ping, &plan, &opts).await.unwrap();
+    assert_eq!(r.output.unwrap().matches("unreachable").count(), 4);
+}

@@ -1,0 +1,164 @@
+//! A deploy (and a dispose) killed with SIGKILL at 10 different moments, then run again, ends with
+//! exactly the resources of a clean run. The killed run is this test binary re-executed as a child
+//! process (only the `child_run` test, selected by an environment variable); the emulator lives in the
+//! parent process, so it survives the kills.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret, WaitPolicy};
+use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use plumbery::engine::{self, Action, Options, Progress};
+use plumbery::fittings::{Parameters, Plan, load_text};
+
+const URL_VAR: &str = "PLUMBERY_SIGKILL_CHILD_URL";
+const ACTION_VAR: &str = "PLUMBERY_SIGKILL_CHILD_ACTION";
+
+fn redis_plan() -> Plan {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/redis-cluster.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    load_text(path, &text, &Parameters::new()).unwrap().0
+}
+
+fn options(url: &str) -> Options {
+    Options {
+        progress: Progress::quiet(),
+        endpoint: Some(url.to_string()),
+        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
+        admin_password: Some(Secret::new("S3cret-Passw0rd")),
+        retry: RetryPolicy::fast(),
+        wait: WaitPolicy::fast(),
+        ..Options::default()
+    }
+}
+
+/// The run that gets killed: does nothing unless the parent set the variables.
+#[test]
+fn child_run() {
+    let (Ok(url), Ok(action)) = (std::env::var(URL_VAR), std::env::var(ACTION_VAR)) else {
+        return;
+    };
+    let action: Action = action.parse().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _ = rt.block_on(engine::run(action, &redis_plan(), &options(&url)));
+}
+
+/// Starts the child run of `action` and kills it with SIGKILL after `after`.
+fn kill_child_after(url: &str, action: &str, after: Duration) {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args(["child_run", "--exact", "--test-threads=1"])
+        .env(URL_VAR, url)
+        .env(ACTION_VAR, action)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    // Child::kill sends SIGKILL on Unix; the child may already have finished.
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn count(emu: &RunningEmulator, kind: &str) -> u64 {
+    emu.stats()["resources"][kind].as_u64().unwrap()
+}
+
+async fn assert_clean_deploy(emu: &RunningEmulator) {
+    let expected = [
+        ("networkDomain", 1),
+        ("vlan", 1),
+        ("server", 4),
+        ("publicIpBlock", 2),
+        ("natRule", 4),
+        ("firewallRule", 4),
+    ];
+    for (k, n) in expected {
+        assert_eq!(count(emu, k), n, "{k}: {}", emu.stats()["resources"]);
+    }
+    let c = CloudClient::new(ClientConfig::new(
+        emu.url(),
+        "plumbery",
+        Secret::new("plumbery"),
+    ))
+    .unwrap();
+    let servers = c.list_servers(&[]).await.unwrap();
+    assert!(servers.iter().all(|s| s.started && s.monitoring.is_some()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_ten_moments_then_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = EmulatorConfig::new(dir.path());
+    cfg.time_scale = 0.002;
+    let emu = tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap();
+    let url = emu.url().to_string();
+    let plan = redis_plan();
+    let opts = options(&url);
+    // At this time-scale a deploy lasts about 0.8 s and a dispose about 0.35 s (plus process start).
+    let mut partial = 0;
+    for (i, ms) in [40u64, 90, 150, 220, 300, 380, 470, 560, 660, 780]
+        .into_iter()
+        .enumerate()
+    {
+        let u = url.clone();
+        tokio::task::spawn_blocking(move || {
+            kill_child_after(&u, "deploy", Duration::from_millis(ms))
+        })
+        .await
+        .unwrap();
+        // The kill must land in the middle of the work for the test to mean something.
+        let domains = count(&emu, "networkDomain");
+        let complete = count(&emu, "firewallRule") == 4 && {
+            let c = CloudClient::new(ClientConfig::new(
+                emu.url(),
+                "plumbery",
+                Secret::new("plumbery"),
+            ))
+            .unwrap();
+            let servers = c.list_servers(&[]).await.unwrap();
+            servers.len() == 4 && servers.iter().all(|s| s.monitoring.is_some())
+        };
+        if domains > 0 && !complete {
+            partial += 1;
+        }
+        eprintln!(
+            "kill at {ms} ms: complete {complete}, {}",
+            emu.stats()["resources"]
+        );
+        let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+        assert!(
+            r.ok,
+            "kill {i} at {ms} ms: {}",
+            serde_json::to_string_pretty(&r).unwrap()
+        );
+        assert_clean_deploy(&emu).await;
+        let u = url.clone();
+        tokio::task::spawn_blocking(move || {
+            kill_child_after(&u, "dispose", Duration::from_millis(ms / 2))
+        })
+        .await
+        .unwrap();
+        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+        assert!(
+            r.ok,
+            "dispose after kill {i}: {}",
+            serde_json::to_string_pretty(&r).unwrap()
+        );
+        for k in [
+            "networkDomain",
+            "vlan",
+            "server",
+            "publicIpBlock",
+            "natRule",
+            "firewallRule",
+        ] {
+            assert_eq!(count(&emu, k), 0, "{k} after dispose {i}");
+        }
+    }
+    assert!(
+        partial >= 8,
+        "only {partial} of 10 kills interrupted a deploy"
+    );
+    tokio::task::block_in_place(|| emu.shutdown());
+}
