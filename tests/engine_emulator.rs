@@ -324,3 +324,26 @@ async fn build_start_stop_wipe_refresh_destroy() {
     let r = engine::run(Action::Ping, &plan, &opts).await.unwrap();
     assert_eq!(r.output.unwrap().matches("unreachable").count(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispose_right_after_an_interrupted_deploy() {
+    let (emu, _dir) = start(0.001);
+    let plan = redis_plan();
+    let opts = options(&emu);
+    for cut_ms in [60u64, 150, 250, 350] {
+        let p = plan.clone();
+        let o = opts.clone();
+        let run = tokio::spawn(async move { engine::run(Action::Deploy, &p, &o).await });
+        tokio::time::sleep(Duration::from_millis(cut_ms)).await;
+        run.abort();
+        let _ = run.await;
+        // Servers may still be deploying: dispose waits for them, then removes everything.
+        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+        assert!(
+            r.ok,
+            "cut at {cut_ms} ms: {}",
+            serde_json::to_string_pretty(&r).unwrap()
+        );
+        assert_empty(&emu);
+    }
+}

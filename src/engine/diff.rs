@@ -212,6 +212,7 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
                         node: n.name.clone(),
                         fresh: true,
                         started: start,
+                        deleting: false,
                     },
                     [Some(dep)],
                 );
@@ -224,6 +225,7 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
                         node: n.name.clone(),
                         fresh: false,
                         started: s.started,
+                        deleting: false,
                     },
                     [ds, vs],
                 );
@@ -367,6 +369,25 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
     }
 }
 
+/// A wait for a server found with an operation pending, if it has one.
+fn pending_wait(n: &WantNode, s: &crate::cloud::Server, plan: &mut StepPlan) -> Option<usize> {
+    if !(s.state.is_pending() || s.pending_action().is_some()) {
+        return None;
+    }
+    let deleting =
+        s.state == ResourceState::PendingDelete || s.pending_action() == Some("DELETE_SERVER");
+    Some(plan.add(
+        Step::AwaitServer {
+            domain: n.domain.clone(),
+            node: n.name.clone(),
+            fresh: false,
+            started: s.started,
+            deleting,
+        },
+        [],
+    ))
+}
+
 /// CPU and memory are compared, not changed: the API subset we speak has no reconfigureServer.
 fn drift_notes(n: &WantNode, s: &crate::cloud::Server, notes: &mut Vec<String>) {
     if let (Some((count, _, _)), Some(cpu)) = (&n.cpu, &s.cpu)
@@ -394,12 +415,13 @@ fn power(want: &Desired, have: &Inventory, on: bool, d: &mut Diff) {
             continue;
         };
         if on && !s.started {
+            let pre = pending_wait(n, s, &mut d.plan);
             d.plan.add(
                 Step::StartServer {
                     domain: n.domain.clone(),
                     node: n.name.clone(),
                 },
-                [],
+                [pre],
             );
         } else if !on && (s.started || s.pending_action() == Some("START_SERVER")) {
             if n.running_always {
@@ -407,12 +429,13 @@ fn power(want: &Desired, have: &Inventory, on: bool, d: &mut Diff) {
                     .push(format!("node {} runs always; not stopped", n.name));
                 continue;
             }
+            let pre = pending_wait(n, s, &mut d.plan);
             d.plan.add(
                 Step::StopServer {
                     domain: n.domain.clone(),
                     node: n.name.clone(),
                 },
-                [],
+                [pre],
             );
         }
     }
@@ -444,6 +467,8 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
             d.notes.push(format!("node {} is never destroyed", n.name));
             continue;
         }
+        // A server busy with an earlier operation (maybe from a killed run) is waited for first.
+        let pre = pending_wait(n, s, &mut d.plan);
         let running = s.started || s.pending_action() == Some("START_SERVER");
         let stop_step = if running {
             if n.running_always || !stop {
@@ -458,10 +483,10 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
                     domain: n.domain.clone(),
                     node: n.name.clone(),
                 },
-                [],
+                [pre],
             ))
         } else {
-            None
+            pre
         };
         let list = per_domain.entry(n.domain.clone()).or_default();
         for p in &n.ports {
@@ -773,5 +798,80 @@ mod tests {
         let d = diff(&want, &have, Phase::Build { start: true });
         assert_eq!(count(&d, |s| matches!(s, Step::DeployServer { .. })), 3);
         assert!(d.notes.iter().any(|n| n.contains("Plan 9")));
+    }
+}
+
+#[cfg(test)]
+mod basement_tests {
+    use super::*;
+    use crate::engine::desired::desired;
+    use crate::fittings::{Parameters, load_text};
+
+    const PLAN: &str = r#"---
+information:
+  - "basement first"
+---
+locationId: EU6
+basement: infra
+blueprints:
+  - app:
+      domain:
+        name: Fox
+      ethernet:
+        name: net
+        subnet: 10.9.0.0
+      nodes:
+        - app1:
+            appliance: 'Ubuntu'
+  - infra:
+      domain:
+        name: Fox
+      ethernet:
+        name: net
+        subnet: 10.9.0.0
+      nodes:
+        - dns1:
+            appliance: 'Ubuntu'
+"#;
+
+    #[test]
+    fn basement_servers_are_deployed_first() {
+        let plan = load_text("b.yaml", PLAN, &Parameters::new()).unwrap().0;
+        let want = desired(&plan.locations[0], &[]);
+        assert_eq!(want.nodes[0].name, "dns1");
+        let image: Image = crate::cloud::wire::decode(
+            "img",
+            r#"<osImage xmlns="urn:didata.com:api:cloud:types" id="i"><name>Ubuntu 22.04</name></osImage>"#,
+        )
+        .unwrap();
+        let have = Inventory {
+            location_id: "EU6".into(),
+            domains: Vec::new(),
+            images: vec![image],
+        };
+        let d = diff(&want, &have, Phase::Build { start: true });
+        let id_of = |node: &str, deploy: bool| {
+            d.plan
+                .steps
+                .iter()
+                .find(|s| match &s.step {
+                    Step::DeployServer { node: n, .. } => deploy && n == node,
+                    Step::AwaitServer { node: n, .. } => !deploy && n == node,
+                    _ => false,
+                })
+                .unwrap()
+                .clone()
+        };
+        let dns_ready = id_of("dns1", false).id;
+        assert!(id_of("app1", true).after.contains(&dns_ready));
+        // One domain and one VLAN although two blueprints name them.
+        assert_eq!(
+            d.plan
+                .steps
+                .iter()
+                .filter(|s| matches!(s.step, Step::CreateVlan { .. }))
+                .count(),
+            1
+        );
     }
 }

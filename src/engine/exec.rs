@@ -486,8 +486,20 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             node,
             fresh,
             started,
+            deleting,
         } => {
             let facts = ctx.server(domain, node)?;
+            if *deleting {
+                wait_server(
+                    ctx,
+                    domain,
+                    &facts.id,
+                    Wait::resume(AsyncOp::DeleteServer),
+                    None,
+                )
+                .await?;
+                return Ok(());
+            }
             let op = AsyncOp::DeployServer { started: *started };
             let w = if *fresh {
                 Wait::after(op)
@@ -534,6 +546,9 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
         }
         Step::StopServer { domain, node } => {
             let facts = ctx.server(domain, node)?;
+            if !facts.started {
+                return Ok(());
+            }
             let mut op = AsyncOp::ShutdownServer;
             match c.shutdown_server(&facts.id).await {
                 Ok(()) => {}

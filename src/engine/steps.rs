@@ -80,6 +80,9 @@ pub enum Step {
         fresh: bool,
         /// Deployed with start.
         started: bool,
+        /// Found being deleted: wait until it is gone.
+        #[serde(default)]
+        deleting: bool,
     },
     /// Start a server if it is stopped, and wait.
     StartServer {
