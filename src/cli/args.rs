@@ -42,6 +42,10 @@ pub struct Args {
     /// Use local nodes (the built-in CloudControl emulator) instead of the real cloud.
     #[arg(long = "local")]
     pub local: bool,
+    /// With --local: latency multiplier of the local emulator when plumbery starts it (0.01 makes a
+    /// 240 s server deploy take 2.4 s; 0 completes as soon as the node is up).
+    #[arg(long = "time-scale", value_name = "X", requires = "local", default_value_t = super::local::DEFAULT_TIME_SCALE)]
+    pub time_scale: f64,
     /// Print the version and exit.
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,

@@ -4,6 +4,7 @@
 //! not load).
 
 pub mod args;
+pub mod local;
 pub mod output;
 
 use clap::Parser;
@@ -111,6 +112,12 @@ fn prepare(args: &Args) -> Result<(Plan, Vec<Warning>, Request), String> {
 
 fn dispatch(plan: &Plan, warnings: &[Warning], request: &Request, args: &Args) -> i32 {
     output::print_warnings(warnings);
+    if request.local
+        && request.action.needs_cloud()
+        && let Err(code) = setup_local(args)
+    {
+        return code;
+    }
     match request.action {
         Action::Validate => show_plan(plan, warnings, args, "valid"),
         Action::Secrets => show_secrets(request),
@@ -130,6 +137,35 @@ fn dispatch(plan: &Plan, warnings: &[Warning], request: &Request, args: &Args) -
                  Use 'validate' to check the plan, or -s to see what it would act on."
             );
             EXIT_FAILED
+        }
+    }
+}
+
+/// `--local`: prerequisites, the local emulator, and the client's environment (see `local`).
+fn setup_local(args: &Args) -> Result<local::LocalEndpoint, i32> {
+    if !args.time_scale.is_finite() || args.time_scale < 0.0 {
+        eprintln!(
+            "plumbery: --time-scale {} must be a non-negative number",
+            args.time_scale
+        );
+        return Err(EXIT_USAGE);
+    }
+    let opts = local::LocalOptions {
+        time_scale: args.time_scale,
+        ..local::LocalOptions::default()
+    };
+    match local::ensure_local_emulator_with(&opts) {
+        Ok(ep) => {
+            tracing::info!(url = %ep.url, state_dir = %ep.state_dir.display(), started = ep.started, "local mode");
+            Ok(ep)
+        }
+        Err(local::LocalError::Prereq(e)) => {
+            eprintln!("plumbery: {e}");
+            Err(EXIT_USAGE)
+        }
+        Err(e) => {
+            eprintln!("plumbery: {e}");
+            Err(EXIT_FAILED)
         }
     }
 }

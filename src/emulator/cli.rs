@@ -47,13 +47,30 @@ enum NodesArg {
 
 #[derive(Debug, Clone, Args)]
 struct DirArgs {
-    /// State directory (state, journal, request log, pid, URL, CA).
-    #[arg(
-        long,
-        default_value = ".plumbery-emulator",
-        env = "PLUMBERY_EMULATOR_STATE_DIR"
-    )]
-    state_dir: PathBuf,
+    /// State directory (state, journal, request log, pid, URL, CA) [default: `emulator/` under the
+    /// plumbery state dir, i.e. $PLUMBERY_STATE_DIR/emulator or ~/.local/state/plumbery/emulator].
+    #[arg(long, env = "PLUMBERY_EMULATOR_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+impl DirArgs {
+    fn dir(&self) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(default_state_dir)
+    }
+}
+
+/// The default state dir of `plumbery emulator` and of `plumbery --local`: `emulator/` under
+/// `secrets::state_root()`.
+pub fn default_state_dir() -> PathBuf {
+    crate::secrets::state_root().join("emulator")
+}
+
+/// The URL of the emulator running in `dir` when it runs and answers.
+pub fn running_url(dir: &Path) -> Option<String> {
+    read_pid(dir).filter(|p| is_our_emulator(*p))?;
+    let url = std::fs::read_to_string(dir.join("url")).ok()?;
+    let url = url.trim().to_string();
+    answers(&url).then_some(url)
 }
 
 #[derive(Debug, Clone, Args)]
@@ -118,8 +135,8 @@ pub fn main(args: &[String]) -> i32 {
     let res = match cli.cmd {
         Cmd::Serve(a) => serve(a),
         Cmd::Start(a) => start(a, args),
-        Cmd::Stop(d) => stop(&d.state_dir),
-        Cmd::Status(d) => return status(&d.state_dir),
+        Cmd::Stop(d) => stop(&d.dir()),
+        Cmd::Status(d) => return status(&d.dir()),
     };
     match res {
         Ok(()) => 0,
@@ -131,7 +148,7 @@ pub fn main(args: &[String]) -> i32 {
 }
 
 fn config(a: &ServeArgs) -> anyhow::Result<EmulatorConfig> {
-    let mut cfg = EmulatorConfig::new(&a.dir.state_dir);
+    let mut cfg = EmulatorConfig::new(a.dir.dir());
     cfg.listen = a.listen;
     cfg.time_scale = a.time_scale;
     if let Some(p) = &a.profile {
@@ -179,7 +196,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
                 let _ = writeln!(out, "{}", r.url);
                 let _ = out.flush();
                 drop(out);
-                tracing::info!(url = %r.url, state_dir = %a.dir.state_dir.display(), "CloudControl emulator listening");
+                tracing::info!(url = %r.url, state_dir = %a.dir.dir().display(), "CloudControl emulator listening");
             }
             Ok(Err(e)) => return Err(anyhow::Error::new(e)),
             Err(_) => anyhow::bail!("the emulator stopped before it was ready"),
@@ -237,7 +254,7 @@ fn answers(url: &str) -> bool {
 }
 
 fn start(a: ServeArgs, raw: &[String]) -> anyhow::Result<()> {
-    let dir = &a.dir.state_dir;
+    let dir = &a.dir.dir();
     config(&a)?;
     std::fs::create_dir_all(dir)?;
     if let Some(pid) = read_pid(dir).filter(|p| is_our_emulator(*p)) {

@@ -48,6 +48,10 @@ pub struct LocalNodesConfig {
     pub init_exe: PathBuf,
     /// How long a start may take until sshd accepts connections.
     pub boot_timeout: Duration,
+    /// Keep node disks (upper layers) when the backend starts over or shuts down, so that an
+    /// emulator replaying its state gets its servers back with their files, host keys and root
+    /// password; only `delete_server` removes a disk. Off by default (a fresh start wipes them).
+    pub keep_disks: bool,
 }
 
 impl LocalNodesConfig {
@@ -57,6 +61,7 @@ impl LocalNodesConfig {
             state_dir: state_dir.into(),
             init_exe: init_exe.into(),
             boot_timeout: Duration::from_secs(60),
+            keep_disks: false,
         }
     }
 }
@@ -221,7 +226,7 @@ impl LocalNodes {
     }
 
     /// Kills what an earlier run with this state dir left: keeper processes (by pid record),
-    /// namespaces with this prefix, cgroups, node disks.
+    /// namespaces with this prefix, cgroups, and node disks unless `keep_disks`.
     fn clear_leftovers(&self) {
         let mut pids = Vec::new();
         if let Ok(entries) = std::fs::read_dir(&self.nodes_dir) {
@@ -247,7 +252,8 @@ impl LocalNodes {
             }
         }
         cgroup::remove_all(&self.prefix);
-        if self.nodes_dir.exists()
+        if !self.cfg.keep_disks
+            && self.nodes_dir.exists()
             && let Err(e) = std::fs::remove_dir_all(&self.nodes_dir)
         {
             tracing::warn!("remove {}: {e}", self.nodes_dir.display());
@@ -407,7 +413,7 @@ impl LocalNodes {
             st.deleted = true;
             drop(st);
             lock(&self.reg).servers.remove(&spec.id);
-            self.destroy(&server);
+            self.destroy(&server, true);
             return Err(e);
         }
         if start {
@@ -563,13 +569,13 @@ impl LocalNodes {
     fn do_delete_server(&self, id: &str) -> Result<()> {
         let removed = lock(&self.reg).servers.remove(id);
         if let Some(s) = removed {
-            self.destroy(&s);
+            self.destroy(&s, true);
         }
         Ok(())
     }
 
-    /// Stops the node hard and removes its namespace, cgroup and disk.
-    fn destroy(&self, s: &Server) {
+    /// Stops the node hard and removes its namespace, cgroup and (when `disk`) its disk.
+    fn destroy(&self, s: &Server, disk: bool) {
         let mut st = lock(&s.st);
         st.deleted = true;
         if let Some(pid) = st.keeper.take() {
@@ -579,7 +585,8 @@ impl LocalNodes {
             tracing::warn!("{e}");
         }
         cgroup::remove(&s.cg);
-        if s.dir.exists()
+        if disk
+            && s.dir.exists()
             && let Err(e) = std::fs::remove_dir_all(&s.dir)
         {
             tracing::warn!("remove {}: {e}", s.dir.display());
@@ -628,7 +635,7 @@ impl LocalNodes {
         };
         std::thread::scope(|sc| {
             for s in &servers {
-                sc.spawn(|| self.destroy(s));
+                sc.spawn(|| self.destroy(s, !self.cfg.keep_disks));
             }
         });
         for d in domains {

@@ -17,7 +17,8 @@
 //!   emulator) is reported as an error after the other changes are applied.
 //! - Public ports: see `firewall` (rules for any port open [`WELL_KNOWN_PORTS`]).
 //! - `shutdown` (also run on drop) removes everything; a new backend clears its state dir's leftovers
-//!   (node disks included) and those of backends whose process died.
+//!   (node disks too, unless `LocalNodesConfig::keep_disks`, which the emulator's `local_backend`
+//!   sets) and those of backends whose process died (their disks included).
 //! - Tests that are not the `plumbery` binary build `LocalNodes::new(LocalNodesConfig::new(dir,
 //!   env!("CARGO_BIN_EXE_plumbery")))` instead of calling [`local_backend`].
 
@@ -45,13 +46,15 @@ pub use firewall::{MAX_EXPANDED_RANGE, WELL_KNOWN as WELL_KNOWN_PORTS, open_port
 pub use local::{LocalNodes, LocalNodesConfig};
 
 /// Builds the local-nodes backend whose state (node disks, keys, pids) lives under `state_dir`; node
-/// PID 1s run this very executable as `__node-init`. Clears what a crashed earlier run left there.
+/// PID 1s run this very executable as `__node-init`. Clears the namespaces and processes a crashed
+/// earlier run left there but keeps node disks (`keep_disks`), since the emulator replays its state
+/// into the new backend and its servers must come back with their files.
 pub fn local_backend(state_dir: &Path) -> Result<Arc<dyn NodeBackend>, BackendError> {
     let exe = std::env::current_exe()
         .map_err(|e| BackendError::Failed(format!("cannot find the plumbery executable: {e}")))?;
-    Ok(Arc::new(LocalNodes::new(LocalNodesConfig::new(
-        state_dir, exe,
-    ))?))
+    let mut cfg = LocalNodesConfig::new(state_dir, exe);
+    cfg.keep_disks = true;
+    Ok(Arc::new(LocalNodes::new(cfg)?))
 }
 
 /// Entry point of a node's PID 1 when `plumbery` re-executes itself as `plumbery __node-init ARGS...`.

@@ -94,7 +94,12 @@ pub fn list_reserved(ctx: &Ctx<'_>) -> ApiResult<String> {
 pub async fn add(ctx: &Ctx<'_>) -> ApiResult<String> {
     let m = ctx.body("addPublicIpBlock")?;
     let dom = Fields::new(&m).str_req("networkDomainId")?;
-    let id = ctx.core.change(|tx| public_ip_block::add(tx, &dom)).await?;
+    // Addresses another emulator's local nodes already listen on are skipped.
+    let busy = public_ip_block::listening_on_host();
+    let id = ctx
+        .core
+        .change(|tx| public_ip_block::add_avoiding(tx, &dom, &busy))
+        .await?;
     Ok(ctx.ok(
         "OK",
         "Public IPv4 Address Block has been added successfully.",
