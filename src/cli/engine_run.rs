@@ -107,6 +107,13 @@ struct InformationJson<'a> {
     nodes: Vec<&'a engine::access::NodeAccess>,
 }
 
+/// Writes to standard output; a closed pipe (`| head`) is not an error worth a panic.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 fn print_report(report: &engine::Report, request: &Request) {
     if request.json {
         let text = if request.action == Action::Information {
@@ -117,9 +124,10 @@ fn print_report(report: &engine::Report, request: &Request) {
         } else {
             serde_json::to_string_pretty(report)
         };
-        println!("{}", text.unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
+        let text = text.unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        emit(&format!("{text}\n"));
     } else if let Some(out) = &report.output {
-        print!("{out}");
+        emit(out);
     }
     for l in &report.locations {
         for e in &l.errors {
