@@ -149,7 +149,11 @@ pub struct CheckOutcome {
     pub detail: String,
 }
 
-fn judge_master(m: &RedisMember, want: usize, info: &Result<ReplicationInfo, String>) -> CheckOutcome {
+fn judge_master(
+    m: &RedisMember,
+    want: usize,
+    info: &Result<ReplicationInfo, String>,
+) -> CheckOutcome {
     let (ok, detail) = match info {
         Ok(i) => (
             i.role == "master" && i.connected_slaves == Some(want as u32),
@@ -169,7 +173,11 @@ fn judge_master(m: &RedisMember, want: usize, info: &Result<ReplicationInfo, Str
     }
 }
 
-fn judge_replica(r: &RedisMember, master: &RedisMember, info: &Result<ReplicationInfo, String>) -> CheckOutcome {
+fn judge_replica(
+    r: &RedisMember,
+    master: &RedisMember,
+    info: &Result<ReplicationInfo, String>,
+) -> CheckOutcome {
     let (ok, detail) = match info {
         Ok(i) => (
             i.role == "slave"
@@ -266,7 +274,11 @@ mod tests {
     fn groups_come_from_replicaof_lines() {
         let nodes = vec![
             node("m", "10.0.0.1", "bind 10.0.0.1\nrequirepass S1\n"),
-            node("r1", "10.0.0.2", "requirepass S1\nreplicaof 10.0.0.1 6379\n"),
+            node(
+                "r1",
+                "10.0.0.2",
+                "requirepass S1\nreplicaof 10.0.0.1 6379\n",
+            ),
             node("r2", "10.0.0.3", "masterauth S1\nslaveof 10.0.0.1 6379\n"),
             node("orphan", "10.0.0.4", "replicaof 10.9.9.9 6379\n"),
             node("web", "10.0.0.5", "listen 80\n"),
@@ -292,9 +304,13 @@ mod tests {
         let two = Ok(parse("role:master\nconnected_slaves:1\n"));
         assert!(judge_master(&g.master, 1, &two).ok);
         assert!(!judge_master(&g.master, 3, &two).ok);
-        let down = Ok(parse("role:slave\nmaster_host:10.0.0.1\nmaster_link_status:down\n"));
+        let down = Ok(parse(
+            "role:slave\nmaster_host:10.0.0.1\nmaster_link_status:down\n",
+        ));
         assert!(!judge_replica(&g.replicas[0], &g.master, &down).ok);
-        let up = Ok(parse("role:slave\nmaster_host:10.0.0.1\nmaster_link_status:up\n"));
+        let up = Ok(parse(
+            "role:slave\nmaster_host:10.0.0.1\nmaster_link_status:up\n",
+        ));
         assert!(judge_replica(&g.replicas[0], &g.master, &up).ok);
         assert!(!judge_replica(&g.replicas[0], &g.master, &Err("NOAUTH".into())).ok);
     }

@@ -116,7 +116,9 @@ impl Action {
             ],
             Action::Prepare
             | Action::Information
-            | Action::Inventory | Action::Ansible | Action::Ping => Vec::new(),
+            | Action::Inventory
+            | Action::Ansible
+            | Action::Ping => Vec::new(),
         }
     }
 }
@@ -349,10 +351,10 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
     let ok = locations.iter().all(|l| {
         l.prepared_ok()
             && l.phases.iter().all(|p| {
-            p.steps
-                .iter()
-                .all(|s| matches!(s.status, StepStatus::Done | StepStatus::Planned))
-        })
+                p.steps
+                    .iter()
+                    .all(|s| matches!(s.status, StepStatus::Done | StepStatus::Planned))
+            })
     });
     let mut output = polish::render(action, plan, &locations);
     if let Some(text) = output.as_mut() {
@@ -438,7 +440,9 @@ async fn run_location(
         if let (Phase::Destroy { .. }, Some(key)) = (phase, opts.plan_key.as_deref()) {
             let before = polish::node_facts(&want, &have);
             let released = prepare::released_addresses(&steps, &before);
-            report.notes.extend(prepare::forget_released(&released, key));
+            report
+                .notes
+                .extend(prepare::forget_released(&released, key));
         }
         report.phases.push(PhaseReport {
             phase: name.to_string(),

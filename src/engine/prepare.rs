@@ -154,8 +154,7 @@ pub fn expand_nodes(loc: &Location, nodes: &[NodeFacts], state: &PlanState) -> V
         .iter()
         .map(|n| {
             let ctx = context(loc, &n.name, &facts, state);
-            let cloud_config = match plan_node(loc, &n.name).and_then(|p| p.cloud_config.as_ref())
-            {
+            let cloud_config = match plan_node(loc, &n.name).and_then(|p| p.cloud_config.as_ref()) {
                 None => Ok(serde_yaml::Value::Null),
                 Some(cc) => tokens::expand_value(cc, &ctx).map_err(|e| e.to_string()),
             };
@@ -216,12 +215,7 @@ pub async fn bootstrap_location(
     opts: &BootstrapOptions,
     admin_password: &str,
 ) -> Vec<NodeOutcome> {
-    let facts = token_facts(
-        &expanded
-            .iter()
-            .map(|e| e.facts.clone())
-            .collect::<Vec<_>>(),
-    );
+    let facts = token_facts(&expanded.iter().map(|e| e.facts.clone()).collect::<Vec<_>>());
     let mut targets = Vec::new();
     let mut early = Vec::new();
     for e in expanded {
@@ -380,7 +374,10 @@ pub(super) async fn finish(
             );
             return;
         };
-        let count = expanded.iter().filter(|e| e.facts.state == "running").count();
+        let count = expanded
+            .iter()
+            .filter(|e| e.facts.state == "running")
+            .count();
         line(&format!("bootstrapping {count} node(s) over SSH"));
         let outcomes =
             bootstrap_location(loc, want, &expanded, &state, &bopts, password.expose()).await;
