@@ -508,3 +508,34 @@ async fn a_lost_create_answer_is_not_resent() {
             .unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_wait_has_a_timeout() {
+    let (emu, _dir) = start(1.0);
+    let mut cfg = ClientConfig::new(emu.url(), "plumbery", Secret::new("plumbery"));
+    cfg.wait = WaitPolicy {
+        min_step: Duration::from_millis(10),
+        timeout_factor: 0.0001,
+        min_timeout: Duration::from_millis(200),
+    };
+    let c = CloudClient::new(cfg).unwrap();
+    let dom = c
+        .deploy_network_domain(&NewNetworkDomain {
+            datacenter_id: "NA9".into(),
+            name: "slow".into(),
+            description: None,
+            plan: "ESSENTIALS".into(),
+        })
+        .await
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let e = c
+        .wait_network_domain(&dom, Wait::after(AsyncOp::DeployNetworkDomain))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CloudError::WaitTimeout { state, .. } if state == "PENDING_ADD"),
+        "{e}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(5));
+}

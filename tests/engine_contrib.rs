@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use plumbery::cloud::{RetryPolicy, Secret, WaitPolicy};
 use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use plumbery::engine::{self, Action, Options, Progress, Step};
+use plumbery::engine::{self, Action, EventState, Options, Progress, Step};
 use plumbery::fittings::{Parameters, Plan, load_text};
 
 fn start() -> (RunningEmulator, tempfile::TempDir) {
@@ -73,8 +73,22 @@ async fn two_locations_in_parallel() {
         &[("primaryId", "EU6"), ("secondaryId", "EU7")],
     );
     assert_eq!(plan.locations.len(), 2);
-    let opts = options(&emu);
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let opts = Options {
+        progress: Progress::callback(move |e| sink.lock().unwrap().push(e.clone())),
+        ..options(&emu)
+    };
     let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    let steps: usize = r.locations.iter().map(|l| l.phases[0].steps.len()).sum();
+    {
+        let ev = events.lock().unwrap();
+        let started = ev.iter().filter(|e| e.state == EventState::Started).count();
+        let done = ev.iter().filter(|e| e.state == EventState::Done).count();
+        assert_eq!((started, done), (steps, steps));
+        assert!(ev.iter().any(|e| e.location == "EU7") && ev.iter().any(|e| e.location == "EU6"));
+        assert!(ev.iter().all(|e| !e.line().contains("S3cret")));
+    }
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
     assert_eq!(r.locations.len(), 2);
     let res = resources(&emu);

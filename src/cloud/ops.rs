@@ -815,3 +815,65 @@ pub fn server_probe(s: Option<&Server>, gone: bool, started: Option<bool>) -> Pr
     }
     Probe::Done
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(state: &str, action: Option<&str>, failure: Option<&str>, started: bool) -> Server {
+        let progress = action.map(|a| {
+            let f = failure.map_or(String::new(), |f| {
+                format!("<failureReason>{f}</failureReason>")
+            });
+            format!("<progress><action>{a}</action>{f}</progress>")
+        });
+        let xml = format!(
+            r#"<server xmlns="urn:didata.com:api:cloud:types" id="s1" datacenterId="NA9"><name>n</name>
+               <started>{started}</started><state>{state}</state>{}</server>"#,
+            progress.unwrap_or_default()
+        );
+        wire::decode("server", &xml).unwrap()
+    }
+
+    #[test]
+    fn server_probes() {
+        let done = server("NORMAL", None, None, true);
+        assert_eq!(server_probe(Some(&done), false, Some(true)), Probe::Done);
+        assert!(matches!(
+            server_probe(Some(&done), false, Some(false)),
+            Probe::Pending(_)
+        ));
+        let pending = server("PENDING_ADD", Some("DEPLOY_SERVER"), None, true);
+        assert_eq!(
+            server_probe(Some(&pending), false, None),
+            Probe::Pending("PENDING_ADD DEPLOY_SERVER".into())
+        );
+        let failed = server(
+            "PENDING_ADD",
+            Some("DEPLOY_SERVER"),
+            Some("no capacity"),
+            false,
+        );
+        assert_eq!(
+            server_probe(Some(&failed), false, None),
+            Probe::Failed {
+                state: "PENDING_ADD".into(),
+                reason: "no capacity".into()
+            }
+        );
+        let failed_add = server("FAILED_ADD", None, None, false);
+        assert!(matches!(
+            server_probe(Some(&failed_add), false, None),
+            Probe::Failed { .. }
+        ));
+        assert_eq!(server_probe(None, true, None), Probe::Done);
+        assert!(matches!(
+            server_probe(None, false, None),
+            Probe::Failed { .. }
+        ));
+        assert!(matches!(
+            server_probe(Some(&done), true, None),
+            Probe::Pending(_)
+        ));
+    }
+}

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::cloud::{FirewallRule, Image, ResourceState};
 
 use super::desired::{Desired, WantNode, accept_rule_name};
-use super::inventory::{DomainInventory, Inventory};
+use super::inventory::Inventory;
 use super::steps::{Step, StepPlan};
 
 /// What a phase does.
@@ -668,14 +668,6 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
             ));
         }
     }
-}
-
-/// Domain ids of the inventory by name (used by the executor).
-pub fn domain_ids(have: &Inventory) -> BTreeMap<String, String> {
-    have.domains
-        .iter()
-        .map(|d: &DomainInventory| (d.domain.name.clone(), d.domain.id.clone()))
-        .collect()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! NAME_NOT_UNIQUE leads to a lookup by name (by internal address for NAT, by new id for IP blocks), so a
 //! run never duplicates a resource, and a run killed at any moment converges when run again.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use crate::cloud::{
 };
 
 use super::inventory::Inventory;
-use super::progress::Progress;
+use super::progress::{EventState, Progress};
 use super::steps::{PlannedStep, Step, StepPlan};
 use super::watch::DomainWatch;
 
@@ -213,8 +213,13 @@ pub async fn execute(ctx: Arc<ExecContext>, plan: &StepPlan) -> Vec<StepOutcome>
         let st = st.clone();
         set.spawn(async move {
             let t0 = Instant::now();
-            ctx.progress
-                .line(&ctx.location_id, &format!("{} ...", st.step.describe()));
+            ctx.progress.step(
+                &ctx.location_id,
+                st.id,
+                EventState::Started,
+                st.step.describe(),
+                None,
+            );
             let r = run_step(&ctx, &st.step).await;
             (st.id, r, t0.elapsed())
         });
@@ -231,13 +236,12 @@ pub async fn execute(ctx: Arc<ExecContext>, plan: &StepPlan) -> Vec<StepOutcome>
         let ms = elapsed.as_millis() as u64;
         match result {
             Ok(()) => {
-                ctx.progress.line(
+                ctx.progress.step(
                     &ctx.location_id,
-                    &format!(
-                        "{} done ({:.1}s)",
-                        step.step.describe(),
-                        elapsed.as_secs_f64()
-                    ),
+                    id,
+                    EventState::Done,
+                    step.step.describe(),
+                    Some(ms),
                 );
                 outcomes[id] = Some(outcome(step, StepStatus::Done, None, ms));
                 for &dep in &dependents[id] {
@@ -248,9 +252,12 @@ pub async fn execute(ctx: Arc<ExecContext>, plan: &StepPlan) -> Vec<StepOutcome>
                 }
             }
             Err(e) => {
-                ctx.progress.line(
+                ctx.progress.step(
                     &ctx.location_id,
-                    &format!("{} FAILED: {e}", step.step.describe()),
+                    id,
+                    EventState::Failed,
+                    format!("{}: {e}", step.step.describe()),
+                    Some(ms),
                 );
                 outcomes[id] = Some(outcome(step, StepStatus::Failed, Some(e.to_string()), ms));
                 let mut stack = dependents[id].clone();
@@ -943,17 +950,4 @@ async fn create_nat(ctx: &ExecContext, domain: &str, node: &str) -> CloudResult<
         }
     }
     Err(last.unwrap_or_else(|| missing(format!("NAT rule for {node}"))))
-}
-
-/// A compact summary of outcomes: counts by status.
-pub fn summarize(outcomes: &[StepOutcome]) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for o in outcomes {
-        let k = serde_json::to_value(&o.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        *m.entry(k).or_insert(0) += 1;
-    }
-    m
 }

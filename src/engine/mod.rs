@@ -10,6 +10,7 @@ pub mod desired;
 pub mod diff;
 pub mod exec;
 pub mod inventory;
+pub mod live;
 pub mod polish;
 pub mod prepare;
 pub mod progress;
@@ -31,7 +32,7 @@ pub use desired::{Desired, desired};
 pub use diff::{Phase, diff};
 pub use exec::{StepOutcome, StepStatus};
 pub use inventory::{Inventory, observe};
-pub use progress::Progress;
+pub use progress::{EventState, Progress, ProgressEvent};
 pub use steps::{PlannedStep, Step, StepPlan};
 
 /// What to do.
@@ -303,8 +304,33 @@ fn client_for(loc: &Location, opts: &Options) -> Result<CloudClient, CloudError>
     };
     cfg.retry = opts.retry.clone();
     cfg.wait = opts.wait.clone();
+    // A local emulator answers in microseconds and may run at a small time-scale: default policies
+    // become the fast ones there (explicit policies are kept).
+    if is_loopback(&cfg.endpoint) {
+        if opts.retry == RetryPolicy::default() {
+            cfg.retry = RetryPolicy::fast();
+        }
+        if opts.wait == WaitPolicy::default() {
+            cfg.wait = WaitPolicy::fast();
+        }
+    }
     cfg.max_changes_in_flight = opts.max_changes_in_flight;
     CloudClient::new(cfg)
+}
+
+/// True for `http(s)://127.x.y.z[:port]`, `localhost` and `[::1]`.
+fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split('/').next().unwrap_or("");
+    let host = if let Some(h) = host.strip_prefix('[') {
+        h.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Runs `action` on the selected locations and blueprints of `plan`.
@@ -507,5 +533,27 @@ fn phase_name(p: Phase) -> &'static str {
             network: false,
             stop: false,
         } => "wipe",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_endpoints() {
+        assert!(is_loopback("http://127.0.0.1:8081"));
+        assert!(is_loopback("https://127.77.0.3"));
+        assert!(is_loopback("http://localhost:1/"));
+        assert!(is_loopback("http://[::1]:80"));
+        assert!(!is_loopback("https://api-eu.dimensiondata.com"));
+        assert!(!is_loopback("https://10.0.0.1:443"));
+    }
+
+    #[test]
+    fn actions_parse() {
+        assert_eq!("Deploy".parse::<Action>().unwrap(), Action::Deploy);
+        assert!("graph".parse::<Action>().is_err());
+        assert_eq!(Action::Refresh.phases().len(), 2);
     }
 }

@@ -1,13 +1,62 @@
-//! Progress output: plain timestamped lines on standard error (one per step start and end), or nothing
-//! when quiet. Lines never carry secrets: they come from step descriptions and error messages.
+//! Progress output: events for each step start and end (and notes), rendered as plain timestamped lines
+//! on standard error, handed to a callback (a live terminal view, tests), or dropped when quiet. Events
+//! never carry secrets: they come from step descriptions and error messages.
 
 use std::io::Write;
 use std::sync::Arc;
 
-/// A receiver of progress lines.
-type Sink = Arc<dyn Fn(&str) + Send + Sync>;
+use serde::Serialize;
 
-/// Where progress lines go.
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventState {
+    /// A step started.
+    Started,
+    /// A step ended well.
+    Done,
+    /// A step failed.
+    Failed,
+    /// Anything else worth telling (skipped work, notes).
+    Note,
+}
+
+/// One progress event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressEvent {
+    /// Location id.
+    pub location: String,
+    /// Step id in its plan, for step events.
+    pub step: Option<usize>,
+    /// What happened.
+    pub state: EventState,
+    /// Human text (the step description, or the note).
+    pub message: String,
+    /// Time the step took, for Done and Failed.
+    pub elapsed_ms: Option<u64>,
+}
+
+impl ProgressEvent {
+    /// `HH:MM:SS.mmm LOCATION message`, as printed on standard error.
+    pub fn line(&self) -> String {
+        let now = chrono::Utc::now().format("%H:%M:%S%.3f");
+        let text = match (self.state, self.elapsed_ms) {
+            (EventState::Started, _) => format!("{} ...", self.message),
+            (EventState::Done, Some(ms)) => {
+                format!("{} done ({:.1}s)", self.message, ms as f64 / 1000.0)
+            }
+            (EventState::Failed, _) => format!("FAILED {}", self.message),
+            _ => self.message.clone(),
+        };
+        format!("{now} {:<5} {text}", self.location)
+    }
+}
+
+/// A receiver of progress events.
+type Sink = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
+
+/// Where progress goes.
 #[derive(Clone, Default)]
 pub struct Progress {
     sink: Option<Sink>,
@@ -31,26 +80,81 @@ impl Progress {
 
     /// Timestamped lines on standard error.
     pub fn stderr() -> Self {
-        Progress {
-            sink: Some(Arc::new(|line: &str| {
-                let _ = writeln!(std::io::stderr().lock(), "{line}");
-            })),
-        }
+        Progress::callback(|e| {
+            let _ = writeln!(std::io::stderr().lock(), "{}", e.line());
+        })
     }
 
-    /// Lines handed to a callback (tests, a live view).
-    pub fn callback(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+    /// Events handed to a callback (a live view, tests).
+    pub fn callback(f: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
         Progress {
             sink: Some(Arc::new(f)),
         }
     }
 
-    /// Emits `HH:MM:SS.mmm LOCATION message`.
-    pub fn line(&self, location: &str, message: &str) {
-        tracing::info!(target: "plumbery::engine", location, "{message}");
+    /// Emits an event (also traced at info level).
+    pub fn event(&self, e: ProgressEvent) {
+        tracing::info!(target: "plumbery::engine", location = %e.location, step = ?e.step, state = ?e.state, "{}", e.message);
         if let Some(s) = &self.sink {
-            let now = chrono::Utc::now().format("%H:%M:%S%.3f");
-            s(&format!("{now} {location:<5} {message}"));
+            s(&e);
         }
+    }
+
+    /// A note for a location.
+    pub fn line(&self, location: &str, message: &str) {
+        self.event(ProgressEvent {
+            location: location.to_string(),
+            step: None,
+            state: EventState::Note,
+            message: message.to_string(),
+            elapsed_ms: None,
+        });
+    }
+
+    /// A step event.
+    pub fn step(
+        &self,
+        location: &str,
+        id: usize,
+        state: EventState,
+        message: String,
+        elapsed_ms: Option<u64>,
+    ) {
+        self.event(ProgressEvent {
+            location: location.to_string(),
+            step: Some(id),
+            state,
+            message,
+            elapsed_ms,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[test]
+    fn events_reach_the_callback_and_render() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let p = Progress::callback(move |e| s.lock().unwrap().push(e.clone()));
+        p.step(
+            "EU6",
+            3,
+            EventState::Done,
+            "create VLAN v".into(),
+            Some(1500),
+        );
+        p.line("EU6", "a note");
+        let v = seen.lock().unwrap();
+        assert_eq!(v.len(), 2);
+        assert!(
+            v[0].line().ends_with("EU6   create VLAN v done (1.5s)"),
+            "{}",
+            v[0].line()
+        );
+        assert_eq!(v[1].state, EventState::Note);
     }
 }
