@@ -331,3 +331,98 @@ fn local_flag_needs_its_prerequisites_and_checks_its_options() {
     );
     assert!(!root.join("emulator").exists());
 }
+
+/// Sends SIGTERM to a `serve` child on drop and reaps it, so a failing test leaves nothing running.
+struct ServeGuard(std::process::Child);
+
+impl Drop for ServeGuard {
+    fn drop(&mut self) {
+        // Only while it runs (not yet reaped): its pid cannot belong to anyone else then.
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let _ = self.0.wait();
+        }
+    }
+}
+
+#[test]
+fn serve_ends_cleanly_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    if !root_or_skip() {
+        return;
+    }
+    let tmp = tempfile::Builder::new().prefix("plint").tempdir().unwrap();
+    let dir = tmp.path().join("emu");
+    let mut child = Command::new(BIN)
+        .args([
+            "emulator",
+            "serve",
+            "--nodes",
+            "local",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--time-scale", "0", "--state-dir"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut guard = ServeGuard(child);
+    let mut url = String::new();
+    BufReader::new(stdout).read_line(&mut url).unwrap();
+    let mut e = session(url.trim());
+    let public = exposed_server(&mut e);
+    eventually("ssh through NAT", || {
+        ssh_with_password(public, PW, "true").ok
+    });
+    let pre = prefix(&dir);
+    assert!(!leftovers(&dir, &pre).is_empty(), "the node is not visible");
+    let pid = nix::unistd::Pid::from_raw(guard.0.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = guard.0.wait().unwrap();
+    assert!(status.success(), "serve ended with {status}");
+    assert_eq!(leftovers(&dir, &pre), Vec::<String>::new());
+    assert!(!port_open(public, 22), "public listener left");
+}
+
+#[test]
+fn local_flag_refuses_an_emulator_without_nodes_and_survives_a_race() {
+    if !root_or_skip() {
+        return;
+    }
+    let tmp = tempfile::Builder::new().prefix("plrace").tempdir().unwrap();
+    let root = tmp.path();
+    let _guard = StopGuard::env(root);
+    let env = [("PLUMBERY_STATE_DIR", root)];
+    // An emulator without local nodes in the local state dir is not silently used.
+    let out = run(&["emulator", "start", "--listen", "127.0.0.1:0"], &env);
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&["--local", PLAN, "deploy"], &env);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without local nodes"));
+    assert!(run(&["emulator", "stop"], &env).status.success());
+    // Two `plumbery --local` at once: both get the one emulator.
+    let spawn = || {
+        Command::new(BIN)
+            .args(["--local", PLAN, "deploy"])
+            .env("PLUMBERY_STATE_DIR", root)
+            .env_remove("PLUMBERY_EMULATOR_STATE_DIR")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    for c in [a, b] {
+        let out = c.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("not built yet"), "{stderr}");
+    }
+    assert_eq!(run(&["emulator", "status"], &env).status.code(), Some(0));
+    assert!(run(&["emulator", "stop"], &env).status.success());
+    let dir = root.join("emulator");
+    assert_eq!(leftovers(&dir, &prefix(&dir)), Vec::<String>::new());
+}

@@ -85,6 +85,13 @@ pub fn ensure_local_emulator_with(opts: &LocalOptions) -> Result<LocalEndpoint, 
     };
     let (url, started) = match running_url(&dir) {
         Some(url) => {
+            if !runs_local_nodes(&dir) {
+                return Err(fail(
+                    "an emulator without local nodes already runs there; stop it with \
+                     `plumbery emulator stop --state-dir DIR` and run again"
+                        .to_string(),
+                ));
+            }
             tracing::info!(%url, "using the local emulator already running");
             (url, false)
         }
@@ -105,14 +112,19 @@ pub fn ensure_local_emulator_with(opts: &LocalOptions) -> Result<LocalEndpoint, 
                 .env_remove("PLUMBERY_EMULATOR_PASSWORD")
                 .output()
                 .map_err(|e| fail(e.to_string()))?;
-            if !out.status.success() {
-                return Err(fail(
-                    String::from_utf8_lossy(&out.stderr).trim().to_string(),
-                ));
+            match running_url(&dir) {
+                Some(url) if out.status.success() => (url, true),
+                // Another `plumbery --local` started it at the same time: use that one.
+                Some(url) if runs_local_nodes(&dir) => (url, false),
+                _ if out.status.success() => {
+                    return Err(fail("it started but does not answer".to_string()));
+                }
+                _ => {
+                    return Err(fail(
+                        String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                    ));
+                }
             }
-            let url = running_url(&dir)
-                .ok_or_else(|| fail("it started but does not answer".to_string()))?;
-            (url, true)
         }
     };
     let (user, password) = LOCAL_CREDENTIALS;
@@ -129,6 +141,21 @@ pub fn ensure_local_emulator_with(opts: &LocalOptions) -> Result<LocalEndpoint, 
         user: user.to_string(),
         started,
     })
+}
+
+/// Whether the emulator whose pid is recorded in `dir` was started with `--nodes local`.
+fn runs_local_nodes(dir: &std::path::Path) -> bool {
+    let Some(pid) = std::fs::read_to_string(dir.join("emulator.pid"))
+        .ok()
+        .and_then(|p| p.trim().parse::<i32>().ok())
+    else {
+        return false;
+    };
+    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
+    args.windows(2)
+        .any(|w| w[0] == b"--nodes" && w[1] == b"local")
+        || args.contains(&b"--nodes=local".as_slice())
 }
 
 #[cfg(test)]

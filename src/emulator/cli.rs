@@ -3,6 +3,8 @@
 //! `serve` runs in the foreground and prints the URL as the first line of stdout; `start` runs
 //! `serve` in the background (pid in `STATE_DIR/emulator.pid`, output in `STATE_DIR/emulator.log`,
 //! URL in `STATE_DIR/url`) and returns once it answers; `stop` sends SIGTERM; `status` reports.
+//! The state dir defaults to `emulator/` under the plumbery state dir ([`default_state_dir`]), the
+//! one `plumbery --local` uses.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -174,14 +176,15 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async move {
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let stop = async {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return Stop::Graceful,
-            };
+        // Handlers are installed before the backend makes anything, so a SIGTERM or Ctrl-C that
+        // comes early still ends in a clean backend shutdown, never in the default (kill) action.
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let stop = async move {
             tokio::select! {
                 _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
             }
             tracing::info!("stopping");
             Stop::Graceful
@@ -257,6 +260,14 @@ fn start(a: ServeArgs, raw: &[String]) -> anyhow::Result<()> {
     let dir = &a.dir.dir();
     config(&a)?;
     std::fs::create_dir_all(dir)?;
+    // Concurrent starts in one dir take turns, so none clobbers the other's pid and URL files.
+    let start_lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("start.lock"))?;
+    let _turn = nix::fcntl::Flock::lock(start_lock, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| anyhow::anyhow!("lock {}: {e}", dir.join("start.lock").display()))?;
     if let Some(pid) = read_pid(dir).filter(|p| is_our_emulator(*p)) {
         anyhow::bail!("an emulator already runs in {} (pid {pid})", dir.display());
     }
