@@ -172,6 +172,8 @@ pub struct Options {
     pub plan_key: Option<String>,
     /// How long deploy waits for the checks after the bootstrap to pass (Redis links coming up).
     pub check_patience: std::time::Duration,
+    /// At most this many nodes bootstrapped at once (0: all).
+    pub bootstrap_parallel: usize,
 }
 
 impl Default for Options {
@@ -189,6 +191,7 @@ impl Default for Options {
             max_changes_in_flight: 8,
             plan_key: None,
             check_patience: std::time::Duration::from_secs(120),
+            bootstrap_parallel: 0,
         }
     }
 }

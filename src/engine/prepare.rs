@@ -359,13 +359,14 @@ pub(super) async fn finish(
         let b = s.bootstrap_options()?;
         Ok((s, b))
     });
-    let (state, bopts) = match setup {
+    let (state, mut bopts) = match setup {
         Ok(x) => x,
         Err(e) => {
             report.errors.push(e.to_string());
             return;
         }
     };
+    bopts.max_parallel = opts.bootstrap_parallel;
     let expanded = expand_nodes(loc, &report.nodes, &state);
     if bootstrapping {
         let Some(password) = admin_password else {
