@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use plumbery::cloud::{RetryPolicy, Secret, WaitPolicy};
+use plumbery::emulator::backend::NodeBackend;
 use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
 use plumbery::emulator::{Emulator, EmulatorConfig, Nodes};
 use plumbery::engine::{self, Action, Options, Progress, Report};
@@ -49,7 +50,7 @@ fn deploy(plan: &Plan, parallel: usize) -> Run {
         progress: Progress::callback(move |line| {
             sink.lock()
                 .unwrap()
-                .push((Instant::now(), line.to_string()))
+                .push((Instant::now(), line.message.clone()))
         }),
         endpoint: Some(emu.url().to_string()),
         credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
