@@ -50,7 +50,8 @@ pub struct RedisAccess {
     pub error: Option<String>,
 }
 
-/// Access details of every node; the live replication status of masters is read when `live`.
+/// Access details of every node; the live replication status of running masters is read when
+/// `live`.
 pub async fn node_access(
     nodes: &[ExpandedNode],
     opts: &BootstrapOptions,
@@ -60,7 +61,7 @@ pub async fn node_access(
     let mut out = Vec::new();
     for n in nodes {
         let f = &n.facts;
-        let redis = redis_access(&f.name, &groups, opts, live).await;
+        let redis = redis_access(&f.name, &groups, opts, live && f.state == "running").await;
         out.push(NodeAccess {
             name: f.name.clone(),
             location_id: f.location_id.clone(),
@@ -152,4 +153,77 @@ pub fn render(access: &[NodeAccess]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, redis: Option<RedisAccess>) -> NodeAccess {
+        NodeAccess {
+            name: name.into(),
+            location_id: "NA12".into(),
+            state: "running".into(),
+            private_ipv4: Some("10.0.0.5".into()),
+            public_ipv4: Some("127.77.0.5".into()),
+            ssh_user: "ubuntu".into(),
+            ssh_key: "/s/keys/id_rsa".into(),
+            ssh_command: Some("ssh -i /s/keys/id_rsa ubuntu@127.77.0.5".into()),
+            redis,
+        }
+    }
+
+    #[test]
+    fn renders_ssh_commands_replication_and_the_cli_line() {
+        let fields = [
+            ("role", "master"),
+            ("connected_slaves", "1"),
+            ("slave0", "ip=10.0.0.6,state=online"),
+            ("slave_read_repl_offset", "9"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let master = node(
+            "m",
+            Some(RedisAccess {
+                role: "master".into(),
+                cli: Some("redis-cli -h 10.0.0.5 -p 6379 -a S3".into()),
+                replication: Some(fields),
+                error: None,
+            }),
+        );
+        let text = render(&[master, node("w", None)]);
+        assert!(
+            text.starts_with(
+                "How to connect:\n  m (running):\n    ssh -i /s/keys/id_rsa ubuntu@127.77.0.5\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "replication: role:master connected_slaves:1 slave0:ip=10.0.0.6,state=online\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("redis-cli -h 10.0.0.5 -p 6379 -a S3"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("  w (running):\n    ssh -i /s/keys/id_rsa ubuntu@127.77.0.5\n"),
+            "{text}"
+        );
+        let json = serde_json::to_value(node("w", None)).unwrap();
+        for k in [
+            "name",
+            "state",
+            "private_ipv4",
+            "public_ipv4",
+            "ssh_user",
+            "ssh_key",
+        ] {
+            assert!(json[k].is_string(), "{k}");
+        }
+    }
 }
