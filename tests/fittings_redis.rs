@@ -56,16 +56,19 @@ runcmd:
   - systemctl restart redis-server
 write_files:
   - path: /etc/redis/plumbery.conf
-    permissions: '0600'
+    permissions: '0640'
+    append: true
     content: |
       # written by plumbery: a replica of redis01
-      bind 0.0.0.0
+      bind {{ node.private }} 127.0.0.1
       protected-mode yes
+      port 6379
       tcp-keepalive 60
       maxmemory-policy noeviction
       requirepass {{ master.secret }}
       masterauth {{ master.secret }}
       replicaof {{ redis01.private }} 6379
+      replica-read-only yes
 "#;
 
 #[test]

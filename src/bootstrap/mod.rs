@@ -88,8 +88,12 @@ impl KeyPair {
             if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
                 return Ok(());
             }
-            let tmp = path.with_extension("plumbery-tmp");
-            let _ = std::fs::remove_file(&tmp);
+            // A name of its own: concurrent runs (and locations) may write the same pair.
+            let tmp = path.with_extension(format!(
+                "plumbery-tmp-{}-{:016x}",
+                std::process::id(),
+                rand::random::<u64>()
+            ));
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)

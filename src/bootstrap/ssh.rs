@@ -288,11 +288,26 @@ impl Connection {
         }
         ch.send_eof().map_err(sess_err(addr, "closing input"))?;
         let mut buf = [0u8; 16 * 1024];
+        let mut last_output = Instant::now();
         loop {
-            let n = ch.read(&mut buf).map_err(io("reading output"))?;
+            let n = match ch.read(&mut buf) {
+                Ok(n) => n,
+                // With keepalives on, libssh2 ends a blocking wait at each keepalive interval
+                // ("Timed out waiting on socket"): a quiet command is not a dead one. Send the
+                // keepalive and wait on, until `timeout` passes without any output.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::TimedOut
+                        && (timeout.is_zero() || last_output.elapsed() < timeout) =>
+                {
+                    let _ = self.session.keepalive_send();
+                    continue;
+                }
+                Err(e) => return Err(io("reading output")(e)),
+            };
             if n == 0 {
                 break;
             }
+            last_output = Instant::now();
             out(&buf[..n]);
         }
         ch.wait_close()

@@ -4,6 +4,7 @@
 //! not load).
 
 pub mod args;
+pub mod engine_run;
 pub mod local;
 pub mod output;
 
@@ -121,22 +122,14 @@ fn dispatch(plan: &Plan, warnings: &[Warning], request: &Request, args: &Args) -
     match request.action {
         Action::Validate => show_plan(plan, warnings, args, "valid"),
         Action::Secrets => show_secrets(request),
-        _ if request.safe => {
-            if !args.json {
+        _ => {
+            if request.safe && !args.json {
                 println!(
-                    "Safe mode: nothing is changed. '{}' would act on this plan:",
+                    "Safe mode: nothing is changed. '{}' would take these steps:",
                     request.action
                 );
             }
-            show_plan(plan, warnings, args, "safe mode")
-        }
-        // The engine plugs in here: `_ => crate::engine::run(plan, request)`.
-        action => {
-            eprintln!(
-                "plumbery: '{action}' is not built yet in this version (it needs the cloud engine); nothing was done. \
-                 Use 'validate' to check the plan, or -s to see what it would act on."
-            );
-            EXIT_FAILED
+            engine_run::run_cloud_action(plan, request, args.quiet)
         }
     }
 }

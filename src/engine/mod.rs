@@ -4,12 +4,15 @@
 //! One entry point, [`run`]: an [`Action`], a loaded plan and [`Options`] in, a serialisable [`Report`]
 //! out. Locations run in parallel; inside a location, steps run as soon as what they depend on is done.
 
+pub mod access;
+pub mod checks;
 pub mod desired;
 pub mod diff;
 pub mod exec;
 pub mod inventory;
 pub mod live;
 pub mod polish;
+pub mod prepare;
 pub mod progress;
 pub mod steps;
 pub mod watch;
@@ -38,8 +41,10 @@ pub use steps::{PlannedStep, Step, StepPlan};
 pub enum Action {
     /// Network, servers (stopped), monitoring, NAT, firewall.
     Build,
-    /// Build with servers started, start stopped ones, then prepare (skipped for now) and information.
+    /// Build with servers started, start stopped ones, then prepare and information.
     Deploy,
+    /// Bootstrap the running nodes over SSH, check the outcome (alias `polish`).
+    Prepare,
     /// Start every node.
     Start,
     /// Stop every node (except `running: always`).
@@ -68,6 +73,7 @@ impl std::str::FromStr for Action {
         Ok(match s.to_ascii_lowercase().as_str() {
             "build" => Action::Build,
             "deploy" => Action::Deploy,
+            "prepare" | "polish" => Action::Prepare,
             "start" => Action::Start,
             "stop" => Action::Stop,
             "dispose" => Action::Dispose,
@@ -109,7 +115,11 @@ impl Action {
                 },
                 Phase::Build { start: true },
             ],
-            Action::Information | Action::Inventory | Action::Ansible | Action::Ping => Vec::new(),
+            Action::Prepare
+            | Action::Information
+            | Action::Inventory
+            | Action::Ansible
+            | Action::Ping => Vec::new(),
         }
     }
 }
@@ -157,6 +167,13 @@ pub struct Options {
     pub wait: WaitPolicy,
     /// Cap on change requests in flight per endpoint.
     pub max_changes_in_flight: usize,
+    /// The plan's state key (`PlanText::key`): its secrets, key pair and pinned host keys. `None`:
+    /// no bootstrap (deploy notes that it skipped prepare).
+    pub plan_key: Option<String>,
+    /// How long deploy waits for the checks after the bootstrap to pass (Redis links coming up).
+    pub check_patience: std::time::Duration,
+    /// At most this many nodes bootstrapped at once (0: all).
+    pub bootstrap_parallel: usize,
 }
 
 impl Default for Options {
@@ -172,6 +189,9 @@ impl Default for Options {
             retry: RetryPolicy::default(),
             wait: WaitPolicy::default(),
             max_changes_in_flight: 8,
+            plan_key: None,
+            check_patience: std::time::Duration::from_secs(120),
+            bootstrap_parallel: 0,
         }
     }
 }
@@ -202,6 +222,30 @@ pub struct LocationReport {
     pub nodes: Vec<polish::NodeFacts>,
     /// Notes.
     pub notes: Vec<String>,
+    /// The SSH bootstrap of each node (deploy, refresh, prepare).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bootstrap: Vec<crate::bootstrap::NodeOutcome>,
+    /// Checks after the bootstrap (Redis replication).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<checks::CheckOutcome>,
+    /// How to reach each node (information, deploy).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<access::NodeAccess>,
+    /// Failures outside the steps (bootstrap set-up).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+impl LocationReport {
+    /// True when the bootstrap, the checks and the set-up around them went well (steps aside).
+    pub fn prepared_ok(&self) -> bool {
+        self.errors.is_empty()
+            && self
+                .bootstrap
+                .iter()
+                .all(|b| b.status == crate::bootstrap::NodeStatus::Completed)
+            && self.checks.iter().all(|c| c.ok)
+    }
 }
 
 /// The report of a run (printed as JSON with `--json`).
@@ -334,13 +378,19 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
     let locations: Vec<LocationReport> = done.into_iter().map(|(_, l)| l).collect();
     let requests = clients.values().map(CloudClient::request_count).sum();
     let ok = locations.iter().all(|l| {
-        l.phases.iter().all(|p| {
-            p.steps
-                .iter()
-                .all(|s| matches!(s.status, StepStatus::Done | StepStatus::Planned))
-        })
+        l.prepared_ok()
+            && l.phases.iter().all(|p| {
+                p.steps
+                    .iter()
+                    .all(|s| matches!(s.status, StepStatus::Done | StepStatus::Planned))
+            })
     });
-    let output = polish::render(action, plan, &locations);
+    let mut output = polish::render(action, plan, &locations);
+    if let Some(text) = output.as_mut() {
+        let access: Vec<access::NodeAccess> =
+            locations.iter().flat_map(|l| l.access.clone()).collect();
+        text.push_str(&access::render(&access));
+    }
     Ok(Report {
         action,
         safe: opts.safe,
@@ -369,6 +419,10 @@ async fn run_location(
         phases: Vec::new(),
         nodes: Vec::new(),
         notes: want.notes.clone(),
+        bootstrap: Vec::new(),
+        checks: Vec::new(),
+        access: Vec::new(),
+        errors: Vec::new(),
     };
     let password = opts.admin_password.clone().or_else(|| {
         std::env::var("SHARED_SECRET")
@@ -412,6 +466,13 @@ async fn run_location(
             opts.progress.line(&loc.location_id, n);
         }
         let failed = steps.iter().any(|s| s.status == StepStatus::Failed);
+        if let (Phase::Destroy { .. }, Some(key)) = (phase, opts.plan_key.as_deref()) {
+            let before = polish::node_facts(&want, &have);
+            let released = prepare::released_addresses(&steps, &before);
+            report
+                .notes
+                .extend(prepare::forget_released(&released, key));
+        }
         report.phases.push(PhaseReport {
             phase: name.to_string(),
             steps,
@@ -422,15 +483,16 @@ async fn run_location(
             break;
         }
     }
-    if matches!(action, Action::Deploy | Action::Refresh) {
-        let note = "prepare skipped: the bootstrap over SSH is not available yet".to_string();
-        opts.progress.line(&loc.location_id, &note);
-        report.notes.push(note);
-    }
+    let phases_ok = report
+        .phases
+        .iter()
+        .flat_map(|p| &p.steps)
+        .all(|s| s.status != StepStatus::Failed);
     let needs_facts = matches!(
         action,
         Action::Deploy
             | Action::Refresh
+            | Action::Prepare
             | Action::Information
             | Action::Inventory
             | Action::Ansible
@@ -444,6 +506,9 @@ async fn run_location(
         report.nodes = polish::node_facts(&want, &have);
         if action == Action::Ping {
             polish::ping_all(&mut report.nodes).await;
+        }
+        if phases_ok {
+            prepare::finish(action, loc, &want, &mut report, password.as_ref(), opts).await;
         }
     }
     Ok(report)

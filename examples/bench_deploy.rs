@@ -1,0 +1,146 @@
+//! Benchmark of the user's goal: the whole deploy of `fittings/redis-cluster.yaml` (API steps,
+//! SSH bootstrap of 4 nodes, replication checks) on an in-process emulator with local nodes at
+//! time-scale 0.01; then the parallel bootstrap of the 4 nodes against the slowest node
+//! bootstrapped alone (a second fresh deploy with one node at a time). Needs root.
+//!
+//! Run: `cargo run --release --example bench_deploy`. The example answers `__node-init` itself,
+//! like the plumbery binary, so it needs no separate build.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use plumbery::cloud::{RetryPolicy, Secret, WaitPolicy};
+use plumbery::emulator::backend::NodeBackend;
+use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
+use plumbery::emulator::{Emulator, EmulatorConfig, Nodes};
+use plumbery::engine::{self, Action, Options, Progress, Report};
+use plumbery::fittings::{Parameters, Plan, load_text};
+
+const PLAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/redis-cluster.yaml");
+
+fn verdict(value: f64, target: f64) -> &'static str {
+    if value < target { "met" } else { "NOT met" }
+}
+
+/// One fresh deploy: its report, its wall time, and the wall time of its bootstrap (from the
+/// "bootstrapping" line to the last node's outcome line).
+struct Run {
+    report: Report,
+    wall: Duration,
+    bootstrap_wall: Duration,
+}
+
+fn deploy(plan: &Plan, parallel: usize) -> Run {
+    let dir = tempfile::Builder::new()
+        .prefix("plbench")
+        .tempdir()
+        .unwrap();
+    let ncfg = LocalNodesConfig::new(dir.path().join("nodes"), "/proc/self/exe");
+    let nodes = Arc::new(LocalNodes::new(ncfg).expect("local nodes (run as root)"));
+    let mut cfg = EmulatorConfig::new(dir.path().join("emulator"));
+    cfg.time_scale = 0.01;
+    cfg.nodes = Nodes::Custom(nodes.clone());
+    let emu = Emulator::start(cfg).expect("emulator");
+    let state = dir.path().join("state");
+    // SAFETY: set before the runtime and any thread that reads the environment start.
+    unsafe { std::env::set_var("PLUMBERY_STATE_DIR", &state) };
+    let marks: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let sink = marks.clone();
+    let opts = Options {
+        progress: Progress::callback(move |line| {
+            sink.lock()
+                .unwrap()
+                .push((Instant::now(), line.message.clone()))
+        }),
+        endpoint: Some(emu.url().to_string()),
+        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
+        admin_password: Some(Secret::new("Bench-Passw0rd!")),
+        retry: RetryPolicy::default(),
+        wait: WaitPolicy::default(),
+        plan_key: Some(format!("file:{PLAN}")),
+        bootstrap_parallel: parallel,
+        ..Options::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    let report = rt
+        .block_on(engine::run(Action::Deploy, plan, &opts))
+        .unwrap();
+    let wall = t0.elapsed();
+    let marks = marks.lock().unwrap().clone();
+    let start = marks
+        .iter()
+        .find(|(_, l)| l.contains("bootstrapping"))
+        .map(|(t, _)| *t);
+    let end = marks
+        .iter()
+        .filter(|(_, l)| l.contains(": bootstrap "))
+        .map(|(t, _)| *t)
+        .max();
+    let bootstrap_wall = match (start, end) {
+        (Some(s), Some(e)) => e - s,
+        _ => Duration::ZERO,
+    };
+    // Dispose so the nodes go away with the emulator; the backend is shut down on drop.
+    let _ = rt.block_on(engine::run(Action::Dispose, plan, &opts));
+    drop(emu);
+    nodes.shutdown();
+    Run {
+        report,
+        wall,
+        bootstrap_wall,
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("__node-init") {
+        std::process::exit(plumbery::emulator::nodes::init_main(&args[2..]));
+    }
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("bench_deploy needs root (local nodes)");
+        std::process::exit(2);
+    }
+    let text = std::fs::read_to_string(PLAN).unwrap();
+    let plan = load_text(PLAN, &text, &Parameters::new()).unwrap().0;
+
+    let all = deploy(&plan, 0);
+    assert!(
+        all.report.ok,
+        "deploy failed: {:#?}",
+        all.report.locations[0].bootstrap
+    );
+    let one = deploy(&plan, 1);
+    assert!(one.report.ok, "serial deploy failed");
+    let slowest = one.report.locations[0]
+        .bootstrap
+        .iter()
+        .map(|b| b.duration)
+        .max()
+        .unwrap_or_default();
+    let wall = all.wall.as_secs_f64();
+    println!(
+        "whole local deploy of the redis plan (time-scale 0.01)  {wall:>8.2} s  (target < 60 s): {}",
+        verdict(wall, 60.0)
+    );
+    println!(
+        "  of which bootstrap of 4 nodes in parallel            {:>8.2} s",
+        all.bootstrap_wall.as_secs_f64()
+    );
+    println!(
+        "  API requests                                          {:>8}",
+        all.report.requests
+    );
+    println!(
+        "slowest node bootstrapped alone                         {:>8.2} s",
+        slowest.as_secs_f64()
+    );
+    let ratio = all.bootstrap_wall.as_secs_f64() / slowest.as_secs_f64().max(1e-9);
+    println!(
+        "parallel bootstrap / slowest single node                {ratio:>8.2} x  (target <= 1.3 x): {}",
+        if ratio <= 1.3 { "met" } else { "NOT met" }
+    );
+}
