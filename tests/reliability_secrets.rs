@@ -93,7 +93,10 @@ async fn no_secret_in_any_log_or_output() {
     assert_redis_deployed(&emu, "after deploy");
     let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
     assert!(r.ok, "dispose: {}", serde_json::to_string(&r).unwrap());
-    texts.push(("Dispose report".into(), serde_json::to_string_pretty(&r).unwrap()));
+    texts.push((
+        "Dispose report".into(),
+        serde_json::to_string_pretty(&r).unwrap(),
+    ));
     assert_empty(&emu, "after dispose");
 
     // A wrong API password: the error names the problem, never the password.
@@ -137,8 +140,10 @@ async fn no_secret_in_any_log_or_output() {
     assert!(captured.contains("retrying"), "no retry was traced");
     texts.push(("debug log".into(), captured));
 
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{API_USER}:{API_PASSWORD}"));
-    let basic_wrong = base64::engine::general_purpose::STANDARD.encode(format!("{API_USER}:{wrong}"));
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{API_USER}:{API_PASSWORD}"));
+    let basic_wrong =
+        base64::engine::general_purpose::STANDARD.encode(format!("{API_USER}:{wrong}"));
     scan(
         &texts,
         &[
