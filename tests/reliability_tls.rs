@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret};
 use plumbery::engine::{self, Action, Options};
-use reliability_support::{
-    API_PASSWORD, API_USER, assert_empty, assert_redis_deployed, options, redis_plan, start,
-};
+use reliability_support::{API_PASSWORD, API_USER, assert_empty, options, redis_plan, start};
 
 /// Environment of the child run: the URL of the parent's emulator.
 const CHILD_URL: &str = "RELIABILITY_TLS_CHILD_URL";
