@@ -127,7 +127,7 @@ fn run(exe_dir: &Path, name: &str, quick: bool, log: &Path) -> Run {
 fn show(value: f64, unit: &str) -> String {
     let number = if value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{value:.0}")
-    } else if value.abs() >= 100.0 {
+    } else if value.abs() >= 10.0 {
         format!("{value:.1}")
     } else if value.abs() >= 1.0 {
         format!("{value:.3}")
