@@ -4,7 +4,10 @@
 //! through 127.77.x.y public addresses, only port 22 open), configured like the Redis plan: a
 //! master and three replicas, hardened, clock-synced. Each single run uses a fresh node; the
 //! parallel run uses four other fresh nodes, then runs again to show that nothing changes.
-//! Needs root. Run: `cargo run --release --example bench_bootstrap`.
+//! Needs root. Run: `cargo run --release --example bench_bootstrap [-- --json]`.
+
+#[path = "bench_support/mod.rs"]
+mod bench_support;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -57,8 +60,10 @@ async fn main() {
     if args.get(1).map(String::as_str) == Some("__node-init") {
         std::process::exit(plumbery::emulator::nodes::init_main(&args[2..]));
     }
+    bench_support::init();
     if !nix::unistd::geteuid().is_root() {
         eprintln!("bench_bootstrap needs root (local nodes)");
+        bench_support::skipped("needs root");
         std::process::exit(2);
     }
     let dir = tempfile::Builder::new()
@@ -189,6 +194,19 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
 
+    use bench_support::{Target, figure};
+    figure(
+        "bootstrap: slowest single node",
+        slowest.as_secs_f64(),
+        "s",
+        None,
+    );
+    figure(
+        &format!("bootstrap: {N} nodes in parallel"),
+        parallel.as_secs_f64(),
+        "s",
+        None,
+    );
     let ratio = parallel.as_secs_f64() / slowest.as_secs_f64();
     println!(
         "slowest single node        : {:>6.3} s",
@@ -200,16 +218,29 @@ async fn main() {
     );
     println!(
         "parallel / slowest single  : {ratio:>6.2}x (target <= {TARGET_RATIO}x) {}",
-        if ratio <= TARGET_RATIO {
-            "OK"
-        } else {
-            "MISSED"
-        }
+        bench_support::verdict(figure(
+            &format!("bootstrap: {N} nodes in parallel / slowest single"),
+            ratio,
+            "x",
+            Some(Target::AtMost(TARGET_RATIO)),
+        ))
     );
     println!(
         "re-run of {N} nodes          : {:>6.3} s, {changes} change(s) (target 0)",
         rerun.as_secs_f64()
     );
+    figure(
+        &format!("bootstrap: re-run of {N} nodes: changes"),
+        f64::from(changes),
+        "",
+        Some(Target::Equals(0.0)),
+    );
     println!("master connected_slaves    : {slaves} (target {})", N - 1);
+    figure(
+        "bootstrap: replicas connected to the master",
+        f64::from(slaves),
+        "",
+        Some(Target::Equals(f64::from(N - 1))),
+    );
     nodes.shutdown();
 }

@@ -1,6 +1,10 @@
 //! Benchmark of the CloudControl emulator: requests per second for `GET server/server` with 1,000
 //! servers in the store, and the memory used with 10,000 resources.
-//! Run with `cargo run --release --example bench_emulator`.
+//! Run with `cargo run --release --example bench_emulator [-- --json] [--quick]` (`--quick`: shorter
+//! throughput samples).
+
+#[path = "bench_support/mod.rs"]
+mod bench_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -138,11 +142,9 @@ fn throughput(
     )
 }
 
-fn verdict(ok: bool) -> &'static str {
-    if ok { "met" } else { "NOT met" }
-}
-
 fn main() {
+    bench_support::init();
+    let seconds = if bench_support::quick() { 1.0 } else { 3.0 };
     // Part 1: 1,000 servers, GET server/server.
     let dir = tempfile::tempdir().unwrap();
     let emu = start(dir.path());
@@ -191,7 +193,7 @@ fn main() {
     let target = 2000.0;
     let mut headline = 0.0;
     for (i, (path, json, label)) in cases.iter().enumerate() {
-        let (rps, size) = throughput(&emu, path, *json, 2, 3.0);
+        let (rps, size) = throughput(&emu, path, *json, 2, seconds);
         if i == 1 {
             headline = rps;
         }
@@ -199,7 +201,12 @@ fn main() {
     }
     println!(
         "RESULT requests/s, GET server/server with 1,000 servers (50 per page, 2 client threads): {headline:.0} (target >= {target:.0}) {}",
-        verdict(headline >= target)
+        bench_support::verdict(bench_support::figure(
+            "emulator: GET server/server, 1,000 servers, 50 per page",
+            headline.round(),
+            "req/s",
+            Some(bench_support::Target::AtLeast(target)),
+        ))
     );
     emu.shutdown();
 
@@ -283,7 +290,14 @@ fn main() {
     println!("memory: process RSS {used:.1} MB (before the emulator started: {before:.1} MB)");
     println!(
         "RESULT memory with {total} resources: {used:.1} MB RSS (target < 100 MB) {}",
-        verdict(used < 100.0 && total >= 10_000)
+        bench_support::verdict(
+            bench_support::figure(
+                &format!("emulator: memory (RSS) with {total} resources"),
+                (used * 10.0).round() / 10.0,
+                "MB",
+                Some(bench_support::Target::Below(100.0)),
+            ) && total >= 10_000
+        )
     );
     emu.shutdown();
 }

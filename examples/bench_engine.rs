@@ -2,7 +2,11 @@
 //! generated 100-node plan, the wall time of deploy and dispose, the critical path implied by the
 //! emulator's latency profile, their ratio, and the number of API requests.
 //!
-//! `cargo run --release --example bench_engine [TIME_SCALE]` (default 0.01: a 240 s deploy takes 2.4 s).
+//! `cargo run --release --example bench_engine [TIME_SCALE] [--json] [--quick]` (default 0.01: a 240 s
+//! deploy takes 2.4 s; `--quick` skips the 100-node plan).
+
+#[path = "bench_support/mod.rs"]
+mod bench_support;
 
 use std::time::{Duration, Instant};
 
@@ -92,11 +96,23 @@ async fn measure(
 
 fn print(label: &str, f: &Figures, ratio_target: f64, request_target: Option<u64>) {
     let ratio = f.wall.as_secs_f64() / f.critical.as_secs_f64();
+    use bench_support::{Target, figure};
+    let ratio_met = figure(
+        &format!("engine: {label}: wall / critical path"),
+        ratio,
+        "x",
+        Some(Target::AtMost(ratio_target)),
+    );
     let req = match request_target {
         Some(t) => format!(
             "{} requests (target <= {t}) {}",
             f.requests,
-            if f.requests <= t { "OK" } else { "MISSED" }
+            bench_support::verdict(figure(
+                &format!("engine: {label}: API requests"),
+                f.requests as f64,
+                "req",
+                Some(Target::AtMost(t as f64)),
+            ))
         ),
         None => format!("{} requests", f.requests),
     };
@@ -105,17 +121,15 @@ fn print(label: &str, f: &Figures, ratio_target: f64, request_target: Option<u64
         f.wall.as_secs_f64(),
         f.critical.as_secs_f64(),
         ratio,
-        if ratio <= ratio_target {
-            "OK"
-        } else {
-            "MISSED"
-        },
+        bench_support::verdict(ratio_met),
     );
 }
 
 fn main() {
+    bench_support::init();
     let scale: f64 = std::env::args()
-        .nth(1)
+        .skip(1)
+        .find(|a| !a.starts_with("--"))
         .and_then(|s| s.parse().ok())
         .unwrap_or(0.01);
     let p = Profile::default();
@@ -145,7 +159,10 @@ fn main() {
             4usize,
         ),
         ("generated (100 nodes)", big_plan(100), 100),
-    ] {
+    ]
+    .into_iter()
+    .take(if bench_support::quick() { 1 } else { 2 })
+    {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut cfg = EmulatorConfig::new(dir.path());
         cfg.time_scale = scale;

@@ -2,7 +2,10 @@
 //! with defaults, a node class, cloud-config and tokens). Target: under 100 ms in a release build.
 //! Also times the generation of an RSA 2048 key pair (the `rsa_public.X` tokens).
 //!
-//! Run with `cargo run --release --example bench_fittings`.
+//! Run with `cargo run --release --example bench_fittings [-- --json] [--quick]`.
+
+#[path = "bench_support/mod.rs"]
+mod bench_support;
 
 use std::fmt::Write;
 use std::time::Instant;
@@ -52,6 +55,7 @@ fn generate(blueprints: usize, nodes_per_range: usize) -> String {
 }
 
 fn main() {
+    bench_support::init();
     let text = generate(50, 20);
     let params = Parameters::new();
     let (plan, warnings) =
@@ -64,7 +68,7 @@ fn main() {
         .sum();
     assert_eq!(nodes, 1000);
     assert!(warnings.is_empty(), "{warnings:?}");
-    let runs = 20;
+    let runs = if bench_support::quick() { 5 } else { 20 };
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let start = Instant::now();
@@ -85,11 +89,12 @@ fn main() {
         median.as_secs_f64() * 1e3,
         best.as_secs_f64() * 1e3
     );
-    let verdict = if median.as_secs_f64() * 1e3 < target_ms {
-        "met"
-    } else {
-        "MISSED"
-    };
+    let verdict = bench_support::verdict(bench_support::figure(
+        &format!("fittings: load + validate {nodes}-node plan (median)"),
+        median.as_secs_f64() * 1e3,
+        "ms",
+        Some(bench_support::Target::Below(target_ms)),
+    ));
     println!("  target: under {target_ms} ms (release build): {verdict}");
     let pairs = 5;
     let start = Instant::now();
@@ -102,5 +107,6 @@ fn main() {
     println!(
         "bench_fittings: RSA 2048 key pair (rsa_public.X / rsa_private.X): {each:.0} ms each, mean of {pairs}"
     );
+    bench_support::figure("fittings: RSA 2048 key pair", each, "ms", None);
     println!("  no target: generated once per pair name and plan, then read from the secret store");
 }

@@ -3,6 +3,10 @@
 //!
 //! Run: `cargo run --release --example bench_nodes`. The example is its own node init (it answers
 //! `__node-init` like the plumbery binary), so it needs no separate build of `plumbery`.
+//! `-- --json` prints the figures as JSON lines (see `bench_support`).
+
+#[path = "bench_support/mod.rs"]
+mod bench_support;
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -29,7 +33,12 @@ fn spec(i: u8) -> ServerSpec {
 }
 
 fn report(what: &str, value: f64, unit: &str, target: f64) {
-    let verdict = if value < target { "met" } else { "NOT met" };
+    let verdict = bench_support::verdict(bench_support::figure(
+        &format!("nodes: {what}"),
+        value,
+        unit,
+        Some(bench_support::Target::Below(target)),
+    ));
     println!("{what:<44} {value:>9.3} {unit:<3} (target < {target} {unit}): {verdict}");
 }
 
@@ -72,8 +81,10 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("__node-init") {
         std::process::exit(plumbery::emulator::nodes::init_main(&args[2..]));
     }
+    bench_support::init();
     if !nix::unistd::geteuid().is_root() {
         eprintln!("bench_nodes needs root");
+        bench_support::skipped("needs root");
         std::process::exit(2);
     }
     let dir = tempfile::Builder::new()

@@ -4,6 +4,7 @@
 //! not load).
 
 pub mod args;
+pub mod completions;
 pub mod engine_run;
 pub mod local;
 pub mod output;
@@ -31,6 +32,9 @@ pub fn main() -> i32 {
     }
     if args.get(1).map(String::as_str) == Some("emulator") {
         return crate::emulator::cli::main(&args[2..]);
+    }
+    if matches!(args.get(1).map(String::as_str), Some("completions" | "man")) {
+        return completions::main(&args[1..]);
     }
     run(args)
 }

@@ -264,7 +264,17 @@ impl CloudClient {
             path: path.clone(),
             detail: error_chain(&e),
         };
-        let resp = req.send().await.map_err(transport)?;
+        let resp = req.send().await.map_err(|e| {
+            // A refused certificate is no transient failure: nothing was sent, retrying cannot help.
+            match tls_refusal(&error_chain(&e)) {
+                Some(reason) if e.is_connect() => CloudError::Config(format!(
+                    "TLS: the certificate of {} is not trusted ({reason}); if your own CA signed it, \
+                     set MCP_CA_CERT to that CA's PEM file",
+                    self.inner.base
+                )),
+                _ => transport(e),
+            }
+        })?;
         let status = resp.status().as_u16();
         let text = resp.text().await.map_err(transport)?;
         debug!(target: "plumbery::cloud", status, %path, body = %truncate(&wire::redact(&text), 4000), "response");
@@ -462,6 +472,14 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
+/// The certificate part of a connection error chain (`invalid peer certificate: UnknownIssuer`),
+/// when the TLS handshake refused the server's certificate.
+fn tls_refusal(chain: &str) -> Option<String> {
+    let at = chain.to_ascii_lowercase().find("certificate")?;
+    let start = chain[..at].rfind(": ").map_or(0, |i| i + 2);
+    Some(chain[start..].to_string())
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
@@ -476,6 +494,19 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificate_refusals_are_recognised() {
+        assert_eq!(
+            tls_refusal("error sending request: client error (Connect): invalid peer certificate: UnknownIssuer")
+                .as_deref(),
+            Some("invalid peer certificate: UnknownIssuer")
+        );
+        assert_eq!(
+            tls_refusal("client error (Connect): connection refused"),
+            None
+        );
+    }
 
     #[test]
     fn interprets_answers() {

@@ -116,6 +116,11 @@ struct ServeArgs {
     fsync: bool,
 }
 
+/// The emulator's clap command (for completions and the man page).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 /// Runs `plumbery emulator ARGS...` and returns the exit code.
 pub fn main(args: &[String]) -> i32 {
     let cli = match Cli::try_parse_from(

@@ -1,0 +1,122 @@
+//! Reliability: deploy then dispose of `fittings/redis-cluster.yaml` through the engine against an
+//! in-process emulator under every fault kind (busy, unexpected, http503, reset, delay) alone and
+//! combined, over many seeds (3 in the quick slice, 20 with `PLUMBERY_FULL_SUITE=1`). Each run must
+//! succeed at once (no re-run), leave exactly the plan's resources, and nothing after dispose.
+
+mod reliability_support;
+
+use plumbery::emulator::faults::FaultSpec;
+use plumbery::engine::{self, Action};
+use reliability_support::{
+    answers_with, assert_empty, assert_redis_deployed, options, redis_plan, seeds, start,
+};
+
+/// One deploy and one dispose under `spec` with `seed`; `evidence` names the response codes that
+/// prove the fault was injected (any one of them must be seen), empty when it cannot be counted.
+async fn cycle(name: &str, spec: &str, seed: u64, evidence: &[&str]) {
+    let context = format!("faults {name} ({spec}), seed {seed}");
+    let (emu, _dir) = start(0.001, false);
+    let plan = redis_plan();
+    let opts = options(emu.url());
+    let faults = FaultSpec::parse(spec).unwrap();
+    emu.set_faults(faults, Some(seed));
+
+    let r = engine::run(Action::Deploy, &plan, &opts)
+        .await
+        .unwrap_or_else(|e| panic!("{context}: deploy: {e}"));
+    assert!(
+        r.ok,
+        "{context}: deploy: {}",
+        serde_json::to_string_pretty(&r).unwrap()
+    );
+    assert_redis_deployed(&emu, &format!("{context}, after deploy"));
+
+    let r = engine::run(Action::Dispose, &plan, &opts)
+        .await
+        .unwrap_or_else(|e| panic!("{context}: dispose: {e}"));
+    assert!(
+        r.ok,
+        "{context}: dispose: {}",
+        serde_json::to_string_pretty(&r).unwrap()
+    );
+    assert_empty(&emu, &format!("{context}, after dispose"));
+
+    if !evidence.is_empty() {
+        let seen: u64 = evidence.iter().map(|c| answers_with(&emu, c)).sum();
+        assert!(
+            seen > 0,
+            "{context}: no {evidence:?} answer: the fault was not injected: {}",
+            emu.stats()["requests"]["byResponseCode"]
+        );
+    }
+    if faults.delay_ms > 0 {
+        assert_delayed(&emu, faults.delay_ms as f64, &context);
+    }
+}
+
+/// Every API request of the request log took at least `ms`: the delay was applied to each.
+fn assert_delayed(emu: &plumbery::emulator::RunningEmulator, ms: f64, context: &str) {
+    let log = std::fs::read_to_string(emu.state_dir().join("requests.log")).unwrap();
+    let mut api = 0;
+    for line in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["operation"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("CONTROL_")
+        {
+            continue;
+        }
+        api += 1;
+        let took = v["ms"].as_f64().unwrap();
+        assert!(took >= ms, "{context}: a request took {took} ms: {line}");
+    }
+    assert!(api > 20, "{context}: only {api} requests logged");
+}
+
+async fn runs(name: &str, spec: &str, evidence: &[&str]) {
+    for seed in seeds(3, 20) {
+        cycle(name, spec, seed, evidence).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_alone() {
+    runs("busy", "busy=0.3", &["RESOURCE_BUSY"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unexpected_alone() {
+    runs("unexpected", "unexpected=0.15", &["UNEXPECTED_ERROR"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http503_alone() {
+    runs("http503", "http503=0.15", &["HTTP_503"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_alone() {
+    runs("reset", "reset=0.1", &["CONNECTION_RESET"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_alone() {
+    // Every request waits 2 ms: the engine must not mistake slowness for failure.
+    runs("delay", "delay=2ms", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_combined() {
+    runs(
+        "combined",
+        "busy=0.15,unexpected=0.05,http503=0.05,reset=0.05,delay=1ms",
+        &[
+            "RESOURCE_BUSY",
+            "UNEXPECTED_ERROR",
+            "HTTP_503",
+            "CONNECTION_RESET",
+        ],
+    )
+    .await;
+}
