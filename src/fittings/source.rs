@@ -1,9 +1,8 @@
-//! Where a plan comes from (a path, `-` for stdin, or an http URL) and the key that names its state.
+//! Where a plan comes from (a path, `-` for stdin, or an http(s) URL) and the key that names its state.
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::Read;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -157,92 +156,83 @@ fn text_key(text: &str) -> String {
     format!("text:{}", hex::encode(Sha256::digest(text.as_bytes())))
 }
 
-/// A minimal HTTP/1.0 GET for plain `http://` URLs (status 200 only, 16 MiB at most). The whole fetch,
-/// connection included, must end within `PLUMBERY_HTTP_TIMEOUT` seconds (default 10), so a server that
-/// accepts and never answers, or answers a byte at a time, cannot hang plumbery.
+/// GET an `http://` or `https://` URL with reqwest (status 200 only, 16 MiB at most, TLS verified
+/// against the web's roots). The whole fetch, connection included, must end within
+/// `PLUMBERY_HTTP_TIMEOUT` seconds (default 10), so a server that accepts and never answers, or answers
+/// a byte at a time, cannot hang plumbery. It runs on a thread of its own with a private runtime, so it
+/// may be called from synchronous code and from inside an async task alike.
 pub fn http_get(url: &str) -> Result<String, String> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        "only http:// URLs can be fetched for now; download the plan and give its path instead"
-            .to_string()
-    })?;
-    let (hostport, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let addr = if hostport.contains(':') {
-        hostport.to_string()
-    } else {
-        format!("{hostport}:80")
-    };
-    let host = hostport.split(':').next().unwrap_or(hostport);
+    let url = reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "only http:// and https:// URLs can be fetched, not {}://",
+            url.scheme()
+        ));
+    }
+    std::thread::spawn(move || fetch(url))
+        .join()
+        .map_err(|_| "the fetch thread crashed".to_string())?
+}
+
+fn fetch(url: reqwest::Url) -> Result<String, String> {
     let limit = http_timeout();
-    let deadline = Instant::now() + limit;
+    let addr = format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or(80)
+    );
     let too_slow = || {
         format!(
             "no complete answer from {addr} within {:.0} s; check the URL, or download the plan and give its path",
             limit.as_secs_f64()
         )
     };
-    let target = addr
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {addr}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("cannot resolve {addr}"))?;
-    let mut stream = TcpStream::connect_timeout(&target, limit).map_err(|e| {
-        if e.kind() == ErrorKind::TimedOut {
+    let explain = |e: reqwest::Error| {
+        if e.is_timeout() {
             too_slow()
+        } else if e.is_connect() {
+            let cause = std::error::Error::source(&e)
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| e.to_string());
+            format!("cannot connect to {addr}: {cause}")
         } else {
-            format!("cannot connect to {addr}: {e}")
+            e.to_string()
         }
-    })?;
-    let left = |deadline: Instant| {
-        deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
     };
-    stream.set_write_timeout(left(deadline)).ok();
-    let request = format!(
-        "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: plumbery\r\nConnection: close\r\n\r\n"
-    );
-    stream
-        .write_all(request.as_bytes())
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .map_err(|e| e.to_string())?;
-    let mut body = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        let Some(remaining) = left(deadline) else {
-            return Err(too_slow());
-        };
-        stream.set_read_timeout(Some(remaining)).ok();
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                body.extend_from_slice(&buf[..n]);
-                if body.len() as u64 > MAX_PLAN_BYTES {
-                    return Err("the answer is larger than 16 MiB".into());
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return Err(too_slow());
-            }
-            Err(e) => return Err(e.to_string()),
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(limit)
+            .connect_timeout(limit)
+            .user_agent(concat!("plumbery/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut answer = client.get(url.clone()).send().await.map_err(explain)?;
+        if answer.status() != reqwest::StatusCode::OK {
+            return Err(format!(
+                "the server answered '{:?} {}'",
+                answer.version(),
+                answer.status()
+            ));
         }
-    }
-    let text = String::from_utf8(body).map_err(|_| "the answer is not UTF-8 text".to_string())?;
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or("the answer is not HTTP")?;
-    let status = head.lines().next().unwrap_or_default();
-    if status.split_whitespace().nth(1) != Some("200") {
-        return Err(format!("the server answered '{status}'"));
-    }
-    Ok(body.to_string())
+        let mut body = Vec::new();
+        while let Some(chunk) = answer.chunk().await.map_err(explain)? {
+            body.extend_from_slice(&chunk);
+            if body.len() as u64 > MAX_PLAN_BYTES {
+                return Err("the answer is larger than 16 MiB".into());
+            }
+        }
+        String::from_utf8(body).map_err(|_| "the answer is not UTF-8 text".to_string())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::net::TcpListener;
 
     #[test]
@@ -287,7 +277,7 @@ mod tests {
                 assert!(n > 0, "the client closed before the end of its request");
                 request.extend_from_slice(&buf[..n]);
             }
-            assert!(request.starts_with(b"GET /plan.yaml HTTP/1.0\r\n"));
+            assert!(request.starts_with(b"GET /plan.yaml HTTP/1.1\r\n"));
             s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/yaml\r\n\r\nlocationId: EU6\n")
                 .unwrap();
         });
@@ -297,6 +287,11 @@ mod tests {
         assert_eq!(text.text, "locationId: EU6\n");
         server.join().unwrap();
         assert!(http_get("https://example.invalid/").is_err());
+        assert!(
+            http_get("ftp://example.invalid/")
+                .unwrap_err()
+                .contains("ftp://")
+        );
     }
 
     #[test]
