@@ -72,6 +72,8 @@ pub fn run_cloud_action(plan: &Plan, request: &Request, quiet: bool) -> i32 {
         safe: request.safe,
         progress: if quiet {
             Progress::quiet()
+        } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            Progress::terminal()
         } else {
             Progress::stderr()
         },
