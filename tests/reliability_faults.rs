@@ -11,9 +11,13 @@ use reliability_support::{
     answers_with, assert_empty, assert_redis_deployed, options, redis_plan, seeds, start,
 };
 
-/// One deploy and one dispose under `spec` with `seed`; `evidence` names the response codes that
-/// prove the fault was injected (any one of them must be seen), empty when it cannot be counted.
-async fn cycle(name: &str, spec: &str, seed: u64, evidence: &[&str]) {
+/// One deploy and one dispose under `spec` with `seed`; returns how many answers carried one of the
+/// `evidence` response codes (the proof that the fault was injected).
+///
+/// Faults are drawn from one seeded generator shared by concurrent requests, so which request gets
+/// one depends on their interleaving: a single run may, rarely, draw no fault of a kind that only hits
+/// change requests. The proof is therefore required over all the seeds of a kind, not of each run.
+async fn cycle(name: &str, spec: &str, seed: u64, evidence: &[&str]) -> u64 {
     let context = format!("faults {name} ({spec}), seed {seed}");
     let (emu, _dir) = start(0.001, false);
     let plan = redis_plan();
@@ -41,17 +45,10 @@ async fn cycle(name: &str, spec: &str, seed: u64, evidence: &[&str]) {
     );
     assert_empty(&emu, &format!("{context}, after dispose"));
 
-    if !evidence.is_empty() {
-        let seen: u64 = evidence.iter().map(|c| answers_with(&emu, c)).sum();
-        assert!(
-            seen > 0,
-            "{context}: no {evidence:?} answer: the fault was not injected: {}",
-            emu.stats()["requests"]["byResponseCode"]
-        );
-    }
     if faults.delay_ms > 0 {
         assert_delayed(&emu, faults.delay_ms as f64, &context);
     }
+    evidence.iter().map(|c| answers_with(&emu, c)).sum()
 }
 
 /// Every API request of the request log took at least `ms`: the delay was applied to each.
@@ -75,9 +72,14 @@ fn assert_delayed(emu: &plumbery::emulator::RunningEmulator, ms: f64, context: &
 }
 
 async fn runs(name: &str, spec: &str, evidence: &[&str]) {
+    let mut seen = 0;
     for seed in seeds(3, 20) {
-        cycle(name, spec, seed, evidence).await;
+        seen += cycle(name, spec, seed, evidence).await;
     }
+    assert!(
+        evidence.is_empty() || seen > 0,
+        "faults {name} ({spec}): no {evidence:?} answer over all seeds: the fault was not injected"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
