@@ -347,3 +347,117 @@ async fn dispose_right_after_an_interrupted_deploy() {
         assert_empty(&emu);
     }
 }
+
+/// A TCP relay in front of the emulator that runs `hook` (once) before it passes on the answer to
+/// the first request whose head contains `needle`: the hook's change lands after the server
+/// answered but before the client has read the answer.
+async fn relay_with_hook<F, Fut>(upstream: String, needle: &'static str, hook: F) -> String
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hook = Arc::new(tokio::sync::Mutex::new(Some(hook)));
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            let hook = hook.clone();
+            tokio::spawn(async move {
+                let server = TcpStream::connect(&upstream).await.unwrap();
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let armed = Arc::new(AtomicBool::new(false));
+                let arm = armed.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 65536];
+                    while let Ok(n) = cr.read(&mut buf).await {
+                        if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                        if String::from_utf8_lossy(&buf[..n]).contains(needle) {
+                            arm.store(true, Ordering::SeqCst);
+                        }
+                    }
+                });
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n) = sr.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    if armed.swap(false, Ordering::SeqCst) {
+                        let h = hook.lock().await.take();
+                        if let Some(h) = h {
+                            h().await;
+                        }
+                    }
+                    if cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A public IP block that appears after the inventory was read (the add of a cancelled run landing
+/// late, or an add whose answer was lost) is adopted by the step that would add one: it is never
+/// simply added again, and the domain ends with exactly the blocks it needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_landing_after_the_inventory_is_adopted_not_duplicated() {
+    let (emu, _dir) = start(0.001);
+    let plan = redis_plan();
+    let opts = options(&emu);
+    // A domain and VLAN without servers, rules or blocks.
+    let r = engine::run(Action::Build, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let r = engine::run(Action::Wipe, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let client = CloudClient::new(ClientConfig::new(
+        emu.url(),
+        "plumbery",
+        Secret::new("plumbery"),
+    ))
+    .unwrap();
+    let domains = client.list_network_domains(&[]).await.unwrap();
+    assert_eq!(domains.len(), 1);
+    let domain_id = domains[0].id.clone();
+    for b in client.list_public_ip_blocks(&domain_id).await.unwrap() {
+        client.remove_public_ip_block(&b.id).await.unwrap();
+    }
+    assert_eq!(resources(&emu)["publicIpBlock"], 0);
+    // The deploy reads its inventory through the relay; right after the emulator has answered the
+    // list of blocks (none), a block is added behind the engine's back.
+    let upstream = emu
+        .url()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let late = client.clone();
+    let did = domain_id.clone();
+    let relay = relay_with_hook(upstream, "publicIpBlock?", move || async move {
+        late.add_public_ip_block(&did).await.unwrap();
+    })
+    .await;
+    let mut o = opts.clone();
+    let path = emu.url().trim_start_matches("http://");
+    let path = &path[path.find('/').unwrap_or(path.len())..];
+    o.endpoint = Some(format!("{relay}{path}"));
+    let r = engine::run(Action::Deploy, &plan, &o).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_redis_deployed(&emu).await;
+    // A late add that lands after the deploy is over leaves a block nothing uses: dispose
+    // releases it with the rest.
+    client.add_public_ip_block(&domain_id).await.unwrap();
+    assert_eq!(resources(&emu)["publicIpBlock"], 3);
+    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_empty(&emu);
+}

@@ -852,18 +852,27 @@ async fn add_ip_block(ctx: &ExecContext, domain: &str) -> CloudResult<()> {
     let known: BTreeSet<String> = ctx.reg().blocks.get(domain).cloned().unwrap_or_default();
     let did = domain_id.as_str();
     let known_ref = &known;
-    let (id, _) = observe_or_create(
-        "public IP block",
-        || async move {
-            let blocks = c.list_public_ip_blocks(did).await?;
-            Ok(blocks
-                .into_iter()
-                .find(|b| !known_ref.contains(&b.id))
-                .map(|b| b.id))
-        },
-        || c.add_public_ip_block(did),
-    )
-    .await?;
+    let observe = || async move {
+        let blocks = c.list_public_ip_blocks(did).await?;
+        Ok(blocks
+            .into_iter()
+            .find(|b| !known_ref.contains(&b.id))
+            .map(|b| b.id))
+    };
+    // Blocks have no name: a block this run does not know of may be the add of an earlier run
+    // (cancelled, or whose answer was lost) that landed after the inventory was read. Observe
+    // before the first add too, and adopt such a block instead of adding one more.
+    let id = match observe().await? {
+        Some(id) => {
+            tracing::info!(target: "plumbery::engine", domain, block = %id, "adopting a public IP block added since the inventory");
+            id
+        }
+        None => {
+            observe_or_create("public IP block", observe, || c.add_public_ip_block(did))
+                .await?
+                .0
+        }
+    };
     let block = c
         .get_public_ip_block(&id)
         .await?

@@ -92,11 +92,15 @@ impl Progress {
         }
     }
 
-    /// Emits an event (also traced at info level).
+    /// Emits an event: to the sink when there is one, otherwise as a trace at info level. Never
+    /// both, or a line printed on standard error by the sink would appear twice (once through the
+    /// log subscriber, which also writes there).
     pub fn event(&self, e: ProgressEvent) {
-        tracing::info!(target: "plumbery::engine", location = %e.location, step = ?e.step, state = ?e.state, "{}", e.message);
-        if let Some(s) = &self.sink {
-            s(&e);
+        match &self.sink {
+            Some(s) => s(&e),
+            None => {
+                tracing::info!(target: "plumbery::engine", location = %e.location, step = ?e.step, state = ?e.state, "{}", e.message)
+            }
         }
     }
 
@@ -156,5 +160,48 @@ mod tests {
             v[0].line()
         );
         assert_eq!(v[1].state, EventState::Note);
+    }
+
+    /// A writer collecting what a log subscriber prints.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// How many times `needle` shows in the log and in the sink when `p` emits one note.
+    fn emitted_once(p: Progress, sink: &Arc<Mutex<Vec<String>>>) -> (usize, usize) {
+        let log = Captured::default();
+        let w = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || w.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || p.line("EU6", "unique-note-42"));
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let sunk = sink
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("unique-note-42"))
+            .count();
+        (text.matches("unique-note-42").count(), sunk)
+    }
+
+    #[test]
+    fn an_event_goes_to_the_sink_or_the_log_never_both() {
+        let sink = Arc::new(Mutex::new(Vec::new()));
+        let s = sink.clone();
+        let with_sink = Progress::callback(move |e| s.lock().unwrap().push(e.line()));
+        assert_eq!(emitted_once(with_sink, &sink), (0, 1));
+        sink.lock().unwrap().clear();
+        assert_eq!(emitted_once(Progress::quiet(), &sink), (1, 0));
     }
 }
