@@ -538,7 +538,11 @@ fn malformed_requests_get_codes_and_change_nothing() {
 
 #[test]
 fn nat_public_ip_and_firewall_rules() {
-    let mut e = Emu::start(0.001);
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Emu::config(dir.path(), 0.001);
+    // 0.3 s: long enough to observe a new rule's PENDING_ADD on a loaded machine (2 ms was not).
+    cfg.profile.create_firewall_rule = 300.0;
+    let mut e = Emu::start_with(dir, cfg);
     let d = e.domain("pub");
     let lan = e.vlan(&d, "lan", "10.3.0.0");
     let nat = |int: &str, ext: Option<&str>| {
