@@ -539,3 +539,106 @@ async fn every_wait_has_a_timeout() {
     );
     assert!(t0.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardware_changes_round_trip() {
+    let (emu, _dir) = start(0.001);
+    let c = client(&emu);
+    let image = c.list_os_images(Some("NA9")).await.unwrap()[0].id.clone();
+    let dom = c
+        .deploy_network_domain(&NewNetworkDomain {
+            datacenter_id: "NA9".into(),
+            name: "hw".into(),
+            description: None,
+            plan: "ESSENTIALS".into(),
+        })
+        .await
+        .unwrap();
+    c.wait_network_domain(&dom, Wait::after(AsyncOp::DeployNetworkDomain))
+        .await
+        .unwrap();
+    let vlan = c
+        .deploy_vlan(&NewVlan {
+            network_domain_id: dom.clone(),
+            name: "v".into(),
+            description: None,
+            base_address: "10.2.0.0".into(),
+            prefix_size: 24,
+        })
+        .await
+        .unwrap();
+    c.wait_vlan(&vlan, Wait::after(AsyncOp::DeployVlan))
+        .await
+        .unwrap();
+    let srv = c
+        .deploy_server(&NewServer {
+            name: "hw".into(),
+            description: String::new(),
+            image_id: image,
+            start: true,
+            administrator_password: Some(Secret::new("Passw0rd!")),
+            cpu: None,
+            memory_gb: Some(2),
+            network_domain_id: dom,
+            primary_vlan_id: Some(vlan),
+            primary_ipv4: None,
+        })
+        .await
+        .unwrap();
+    let after = |op| Wait::after(op);
+    c.wait_server(&srv, after(AsyncOp::DeployServer { started: true }), None)
+        .await
+        .unwrap();
+    c.reconfigure_server(
+        &srv,
+        &Reconfigure {
+            cpu_count: Some(4),
+            memory_gb: Some(8),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    c.wait_server(&srv, after(AsyncOp::ReconfigureServer), Some(true))
+        .await
+        .unwrap();
+    let s = c.get_server(&srv).await.unwrap().unwrap();
+    assert_eq!((s.cpu.unwrap().count, s.memory_gb), (4, Some(8)));
+    let bad = c
+        .reconfigure_server(
+            &srv,
+            &Reconfigure {
+                memory_gb: Some(999),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Some("INVALID_INPUT_DATA"));
+
+    let disk = c.add_disk(&srv, 30, "STANDARD", Some(1)).await.unwrap();
+    c.wait_server(&srv, after(AsyncOp::ChangeDisk), None)
+        .await
+        .unwrap();
+    c.expand_disk(&disk, 40).await.unwrap();
+    c.wait_server(&srv, after(AsyncOp::ChangeDisk), None)
+        .await
+        .unwrap();
+    c.change_disk_speed(&disk, "HIGHPERFORMANCE").await.unwrap();
+    c.wait_server(&srv, after(AsyncOp::ChangeDisk), None)
+        .await
+        .unwrap();
+    let s = c.get_server(&srv).await.unwrap().unwrap();
+    let d = s
+        .disk
+        .iter()
+        .find(|d| d.id.as_deref() == Some(&disk))
+        .unwrap();
+    assert_eq!(
+        (d.scsi_id, d.size_gb, d.speed.as_deref()),
+        (Some(1), Some(40), Some("HIGHPERFORMANCE"))
+    );
+    let shrink = c.expand_disk(&disk, 10).await.unwrap_err();
+    assert_eq!(shrink.code(), Some("INVALID_INPUT_DATA"));
+    emu.shutdown();
+}

@@ -30,7 +30,8 @@ pub use endpoint::{EndpointHints, region_for_location, region_host, resolve_endp
 pub use error::{CloudError, CloudResult};
 pub use model::*;
 pub use ops::{
-    CpuSpec, NewFirewallRule, NewNetworkDomain, NewServer, NewVlan, Placement, Probe, Wait,
+    CpuSpec, NewFirewallRule, NewNetworkDomain, NewServer, NewVlan, Placement, Probe, Reconfigure,
+    Wait,
 };
 pub use retry::RetryPolicy;
 pub use transport::{ClientConfig, CloudClient, Secret};

@@ -115,6 +115,19 @@ pub struct NewServer {
     pub primary_ipv4: Option<String>,
 }
 
+/// Request to reconfigure a server's CPU and memory: `None` leaves a value as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reconfigure {
+    /// Number of virtual CPUs (1..32).
+    pub cpu_count: Option<u32>,
+    /// Memory in GB (1..256).
+    pub memory_gb: Option<u32>,
+    /// STANDARD | HIGHPERFORMANCE.
+    pub cpu_speed: Option<String>,
+    /// Cores per socket (divides the CPU count).
+    pub cores_per_socket: Option<u32>,
+}
+
 /// Outcome of one poll during a wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
@@ -665,6 +678,74 @@ impl CloudClient {
     pub async fn disable_server_monitoring(&self, id: &str) -> CloudResult<()> {
         self.monitoring_post("disableServerMonitoring", id, None)
             .await
+    }
+
+    /// `POST server/reconfigureServer`: CPU count, cores per socket, CPU speed and memory (each
+    /// optional; absent ones are left as they are). Wait with [`AsyncOp::ReconfigureServer`].
+    pub async fn reconfigure_server(&self, id: &str, req: &Reconfigure) -> CloudResult<()> {
+        let mut b = XmlBody::new("reconfigureServer", &[("id", id)]);
+        if let Some(n) = req.cpu_count {
+            b.text("cpuCount", &n.to_string());
+        }
+        if let Some(m) = req.memory_gb {
+            b.text("memoryGb", &m.to_string());
+        }
+        if let Some(sp) = &req.cpu_speed {
+            b.text("cpuSpeed", sp);
+        }
+        if let Some(c) = req.cores_per_socket {
+            b.text("coresPerSocket", &c.to_string());
+        }
+        self.post(
+            Kind::Change,
+            "reconfigureServer",
+            "server/reconfigureServer",
+            b.finish(),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `POST server/addDisk` → new disk id. Wait with [`AsyncOp::ChangeDisk`].
+    pub async fn add_disk(
+        &self,
+        server_id: &str,
+        size_gb: u32,
+        speed: &str,
+        scsi_id: Option<u32>,
+    ) -> CloudResult<String> {
+        let mut b = XmlBody::new("addDisk", &[("id", server_id)]);
+        b.text("sizeGb", &size_gb.to_string()).text("speed", speed);
+        if let Some(n) = scsi_id {
+            b.text("scsiId", &n.to_string());
+        }
+        let r = self
+            .post(Kind::Change, "addDisk", "server/addDisk", b.finish())
+            .await?;
+        new_id(&r, "diskId")
+    }
+
+    /// `POST server/expandDisk` (grow only). Wait on the server with [`AsyncOp::ChangeDisk`].
+    pub async fn expand_disk(&self, disk_id: &str, new_size_gb: u32) -> CloudResult<()> {
+        let mut b = XmlBody::new("expandDisk", &[("id", disk_id)]);
+        b.text("newSizeGb", &new_size_gb.to_string());
+        self.post(Kind::Change, "expandDisk", "server/expandDisk", b.finish())
+            .await
+            .map(drop)
+    }
+
+    /// `POST server/changeDiskSpeed`. Wait on the server with [`AsyncOp::ChangeDisk`].
+    pub async fn change_disk_speed(&self, disk_id: &str, speed: &str) -> CloudResult<()> {
+        let mut b = XmlBody::new("changeDiskSpeed", &[("id", disk_id)]);
+        b.text("speed", speed);
+        self.post(
+            Kind::Change,
+            "changeDiskSpeed",
+            "server/changeDiskSpeed",
+            b.finish(),
+        )
+        .await
+        .map(drop)
     }
 
     async fn monitoring_post(&self, op: &str, id: &str, plan: Option<&str>) -> CloudResult<()> {

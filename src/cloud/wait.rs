@@ -42,6 +42,10 @@ pub enum AsyncOp {
     CleanServer,
     /// A change answered OK that may still show PENDING briefly (firewall rule).
     Quick,
+    /// reconfigureServer (CPU, memory).
+    ReconfigureServer,
+    /// addDisk, expandDisk, changeDiskSpeed.
+    ChangeDisk,
 }
 
 impl AsyncOp {
@@ -62,6 +66,8 @@ impl AsyncOp {
             AsyncOp::DeleteServer => 60,
             AsyncOp::CleanServer => 30,
             AsyncOp::Quick => 2,
+            AsyncOp::ReconfigureServer => 20,
+            AsyncOp::ChangeDisk => 20,
         };
         Duration::from_secs(secs)
     }
@@ -82,6 +88,8 @@ impl AsyncOp {
             AsyncOp::DeleteServer => "deleteServer",
             AsyncOp::CleanServer => "cleanServer",
             AsyncOp::Quick => "quick",
+            AsyncOp::ReconfigureServer => "reconfigureServer",
+            AsyncOp::ChangeDisk => "changeDisk",
         }
     }
 }

@@ -45,6 +45,10 @@ pub struct Profile {
     pub clean_server: f64,
     /// How long a new firewall rule shows PENDING_ADD.
     pub create_firewall_rule: f64,
+    /// reconfigureServer (CPU, memory).
+    pub reconfigure_server: f64,
+    /// addDisk, expandDisk, changeDiskSpeed.
+    pub change_disk: f64,
 }
 
 impl Default for Profile {
@@ -64,6 +68,8 @@ impl Default for Profile {
             delete_server: 60.0,
             clean_server: 30.0,
             create_firewall_rule: 2.0,
+            reconfigure_server: 20.0,
+            change_disk: 20.0,
         }
     }
 }
@@ -115,6 +121,8 @@ impl Profile {
             p.delete_server,
             p.clean_server,
             p.create_firewall_rule,
+            p.reconfigure_server,
+            p.change_disk,
         ];
         if all.iter().any(|v| !v.is_finite() || *v < 0.0) {
             return Err(ProfileError::Parse {
@@ -155,6 +163,8 @@ impl Latency {
             OpKind::DeleteServer => p.delete_server,
             OpKind::CleanServer => p.clean_server,
             OpKind::CreateFirewallRule => p.create_firewall_rule,
+            OpKind::ReconfigureServer => p.reconfigure_server,
+            OpKind::AddDisk | OpKind::ExpandDisk | OpKind::ChangeDiskSpeed => p.change_disk,
         };
         (s * self.time_scale * 1000.0).round() as i64
     }
@@ -215,7 +225,12 @@ impl BackendCall {
             OpKind::RebootServer => BackendCall::RestartServer(id, true),
             OpKind::ResetServer => BackendCall::RestartServer(id, false),
             OpKind::DeleteServer | OpKind::CleanServer => BackendCall::DeleteServer(id),
-            OpKind::CreateFirewallRule => BackendCall::Nothing,
+            // Hardware changes are bookkeeping only: the local backend keeps its resources.
+            OpKind::CreateFirewallRule
+            | OpKind::ReconfigureServer
+            | OpKind::AddDisk
+            | OpKind::ExpandDisk
+            | OpKind::ChangeDiskSpeed => BackendCall::Nothing,
         }
     }
 

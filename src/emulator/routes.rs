@@ -164,6 +164,10 @@ fn is_known_post(area_op: &str) -> bool {
             | "server/enableServerMonitoring"
             | "server/changeServerMonitoringPlan"
             | "server/disableServerMonitoring"
+            | "server/reconfigureServer"
+            | "server/addDisk"
+            | "server/expandDisk"
+            | "server/changeDiskSpeed"
     )
 }
 
@@ -232,6 +236,10 @@ async fn dispatch(
         "server/disableServerMonitoring" => {
             server::monitoring(ctx, "disableServerMonitoring").await
         }
+        "server/reconfigureServer" => server::reconfigure(ctx).await,
+        "server/addDisk" => server::add_disk(ctx).await,
+        "server/expandDisk" => server::expand_disk(ctx).await,
+        "server/changeDiskSpeed" => server::change_disk_speed(ctx).await,
         _ => Err(ApiError::new(
             Code::ResourceNotFound,
             format!("No such operation: {area_op}"),

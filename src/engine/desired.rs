@@ -75,6 +75,9 @@ pub struct WantNode {
     pub cpu: Option<(u32, u32, String)>,
     /// Memory.
     pub memory_gb: Option<u32>,
+    /// Disks as (SCSI id, size GB, API speed).
+    #[serde(default)]
+    pub disks: Vec<(u32, u32, String)>,
     /// Fixed primary address.
     pub primary_ipv4: Option<String>,
     /// Monitoring plan (API spelling).
@@ -182,6 +185,17 @@ fn node_want(bp: &Blueprint, basement: bool, n: &Node) -> WantNode {
             .cpu
             .map(|c| (c.count, c.cores_per_socket, c.speed.api_name().to_string())),
         memory_gb: n.memory_gb,
+        disks: n
+            .disks
+            .iter()
+            .map(|d| {
+                (
+                    u32::from(d.scsi_id),
+                    d.size_gb,
+                    d.speed.api_name().to_string(),
+                )
+            })
+            .collect(),
         primary_ipv4: primary,
         monitoring: n.monitoring.map(|m| m.api_name().to_string()),
         internet,

@@ -238,9 +238,7 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
             }
             Some(_) => (None, None),
         };
-        if let Some(s) = server {
-            drift_notes(n, s, &mut d.notes);
-        }
+        ready = hardware_steps(n, server, ready, d);
         if start && server.is_some() && !server.is_some_and(|s| s.started && !s.state.is_pending())
         {
             ready = Some(d.plan.add(
@@ -388,24 +386,72 @@ fn pending_wait(n: &WantNode, s: &crate::cloud::Server, plan: &mut StepPlan) -> 
     ))
 }
 
-/// CPU and memory are compared, not changed: the API subset we speak has no reconfigureServer.
-fn drift_notes(n: &WantNode, s: &crate::cloud::Server, notes: &mut Vec<String>) {
-    if let (Some((count, _, _)), Some(cpu)) = (&n.cpu, &s.cpu)
-        && *count != cpu.count
-    {
-        notes.push(format!(
-            "node {}: the plan asks {count} CPU, the server has {} (not reconfigured)",
-            n.name, cpu.count
-        ));
+/// The hardware steps that bring server `s` (or a server about to be deployed, `None`) to what
+/// node `n` asks: CPU count and memory by reconfigureServer (while it runs: the emulator allows it;
+/// the real API may refuse a CPU decrease on a running server), missing disks added, smaller ones
+/// grown, speeds changed. Disks are never shrunk: a larger disk gets a note. Chained after `ready`;
+/// returns the last step.
+fn hardware_steps(
+    n: &WantNode,
+    s: Option<&crate::cloud::Server>,
+    ready: Option<usize>,
+    d: &mut Diff,
+) -> Option<usize> {
+    let mut last = ready;
+    if let Some(s) = s {
+        let cpu_count = match (&n.cpu, &s.cpu) {
+            (Some((want, _, _)), Some(have)) if *want != have.count => Some(*want),
+            _ => None,
+        };
+        let memory_gb = match (n.memory_gb, s.memory_gb) {
+            (Some(want), Some(have)) if want != have => Some(want),
+            _ => None,
+        };
+        if cpu_count.is_some() || memory_gb.is_some() {
+            last = Some(d.plan.add(
+                Step::ReconfigureServer {
+                    domain: n.domain.clone(),
+                    node: n.name.clone(),
+                    cpu_count,
+                    memory_gb,
+                },
+                [last],
+            ));
+        }
     }
-    if let (Some(want), Some(have)) = (n.memory_gb, s.memory_gb)
-        && want != have
-    {
-        notes.push(format!(
-            "node {}: the plan asks {want} GB of memory, the server has {have} GB (not reconfigured)",
-            n.name
-        ));
+    for (scsi_id, size_gb, speed) in &n.disks {
+        let have = s.and_then(|s| s.disk.iter().find(|x| x.scsi_id == Some(*scsi_id)));
+        let change = match have {
+            None => true,
+            Some(x) => {
+                if let Some(h) = x.size_gb
+                    && h > *size_gb
+                {
+                    d.notes.push(format!(
+                        "node {}: disk {scsi_id} has {h} GB, the plan asks {size_gb} GB (disks are never shrunk)",
+                        n.name
+                    ));
+                }
+                x.size_gb.is_some_and(|h| h < *size_gb)
+                    || x.speed
+                        .as_deref()
+                        .is_some_and(|sp| !sp.eq_ignore_ascii_case(speed))
+            }
+        };
+        if change {
+            last = Some(d.plan.add(
+                Step::SetDisk {
+                    domain: n.domain.clone(),
+                    node: n.name.clone(),
+                    scsi_id: *scsi_id,
+                    size_gb: *size_gb,
+                    speed: speed.clone(),
+                },
+                [last],
+            ));
+        }
     }
+    last
 }
 
 fn power(want: &Desired, have: &Inventory, on: bool, d: &mut Diff) {

@@ -14,8 +14,8 @@ use tokio::task::JoinSet;
 
 use crate::cloud::{
     AsyncOp, CloudClient, CloudError, CloudResult, CpuSpec, FirewallIp, FirewallPort,
-    FirewallScope, NewFirewallRule, NewNetworkDomain, NewServer, NewVlan, Placement, Secret,
-    Server, Wait,
+    FirewallScope, NewFirewallRule, NewNetworkDomain, NewServer, NewVlan, Placement, Reconfigure,
+    Secret, Server, Wait,
 };
 
 use super::inventory::Inventory;
@@ -551,6 +551,33 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             ctx.set_server(domain, node, |f| f.started = true);
             Ok(())
         }
+        Step::ReconfigureServer {
+            domain,
+            node,
+            cpu_count,
+            memory_gb,
+        } => {
+            let facts = ctx.server(domain, node)?;
+            let req = Reconfigure {
+                cpu_count: *cpu_count,
+                memory_gb: *memory_gb,
+                ..Reconfigure::default()
+            };
+            hardware_change(c, &facts.id, AsyncOp::ReconfigureServer, || {
+                c.reconfigure_server(&facts.id, &req)
+            })
+            .await
+        }
+        Step::SetDisk {
+            domain,
+            node,
+            scsi_id,
+            size_gb,
+            speed,
+        } => {
+            let facts = ctx.server(domain, node)?;
+            set_disk(c, &facts.id, *scsi_id, *size_gb, speed).await
+        }
         Step::StopServer { domain, node } => {
             let facts = ctx.server(domain, node)?;
             if !facts.started {
@@ -785,6 +812,61 @@ fn vlan_id(ctx: &ExecContext, domain: &str, vlan: &str) -> CloudResult<String> {
 }
 
 /// Waits for a server (observed through its domain's shared watch) and returns the last observation.
+/// Sends one hardware change (NO_CHANGE is success) and waits until the server is NORMAL again,
+/// polling it directly so a cached listing from before the request cannot end the wait.
+async fn hardware_change<F, Fut>(c: &CloudClient, id: &str, op: AsyncOp, send: F) -> CloudResult<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = CloudResult<()>>,
+{
+    match send().await {
+        Err(e) if e.code() == Some("NO_CHANGE") => return Ok(()),
+        r => r?,
+    }
+    c.wait_server(id, Wait::after(op), None).await
+}
+
+/// Brings the disk at `scsi_id` of server `id` to `size_gb` (grow only) and `speed`.
+async fn set_disk(
+    c: &CloudClient,
+    id: &str,
+    scsi_id: u32,
+    size_gb: u32,
+    speed: &str,
+) -> CloudResult<()> {
+    let s = c
+        .get_server(id)
+        .await?
+        .ok_or_else(|| missing(format!("server {id}")))?;
+    let disk = s.disk.iter().find(|d| d.scsi_id == Some(scsi_id));
+    let Some(disk) = disk else {
+        let add = async {
+            c.add_disk(id, size_gb, speed, Some(scsi_id))
+                .await
+                .map(drop)
+        };
+        return hardware_change(c, id, AsyncOp::ChangeDisk, || add).await;
+    };
+    let disk_id = disk.id.clone().unwrap_or_default();
+    if disk.size_gb.is_some_and(|have| have < size_gb) {
+        hardware_change(c, id, AsyncOp::ChangeDisk, || {
+            c.expand_disk(&disk_id, size_gb)
+        })
+        .await?;
+    }
+    if disk
+        .speed
+        .as_deref()
+        .is_some_and(|have| !have.eq_ignore_ascii_case(speed))
+    {
+        hardware_change(c, id, AsyncOp::ChangeDisk, || {
+            c.change_disk_speed(&disk_id, speed)
+        })
+        .await?;
+    }
+    Ok(())
+}
+
 async fn wait_server(
     ctx: &ExecContext,
     domain: &str,

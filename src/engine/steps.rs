@@ -91,6 +91,31 @@ pub enum Step {
         /// Node name.
         node: String,
     },
+    /// Reconfigure CPU count and/or memory of a server (while it runs), and wait for NORMAL.
+    ReconfigureServer {
+        /// Domain name.
+        domain: String,
+        /// Node name.
+        node: String,
+        /// New CPU count.
+        cpu_count: Option<u32>,
+        /// New memory in GB.
+        memory_gb: Option<u32>,
+    },
+    /// Make the disk at `scsi_id` exist with at least `size_gb` and speed `speed` (add, expand,
+    /// change speed as needed; never shrink), waiting for NORMAL after each change.
+    SetDisk {
+        /// Domain name.
+        domain: String,
+        /// Node name.
+        node: String,
+        /// SCSI id.
+        scsi_id: u32,
+        /// Size in GB.
+        size_gb: u32,
+        /// API speed (STANDARD, HIGHPERFORMANCE, ECONOMY).
+        speed: String,
+    },
     /// Shut a server down (power off when graceful is impossible) if it runs, and wait.
     StopServer {
         /// Domain name.
@@ -243,6 +268,28 @@ impl Step {
             Step::AwaitServer { node, .. } => format!("wait for server {node}"),
             Step::StartServer { node, .. } => format!("start server {node}"),
             Step::StopServer { node, .. } => format!("stop server {node}"),
+            Step::ReconfigureServer {
+                node,
+                cpu_count,
+                memory_gb,
+                ..
+            } => {
+                let mut what = Vec::new();
+                if let Some(c) = cpu_count {
+                    what.push(format!("{c} CPU"));
+                }
+                if let Some(m) = memory_gb {
+                    what.push(format!("{m} GB"));
+                }
+                format!("reconfigure server {node} ({})", what.join(", "))
+            }
+            Step::SetDisk {
+                node,
+                scsi_id,
+                size_gb,
+                speed,
+                ..
+            } => format!("set disk {scsi_id} of {node} to {size_gb} GB {speed}"),
             Step::EnableMonitoring {
                 node, plan, change, ..
             } => {

@@ -122,6 +122,14 @@ pub enum OpKind {
     CleanServer,
     /// a new firewall rule's short PENDING_ADD
     CreateFirewallRule,
+    /// reconfigureServer
+    ReconfigureServer,
+    /// addDisk
+    AddDisk,
+    /// expandDisk
+    ExpandDisk,
+    /// changeDiskSpeed
+    ChangeDiskSpeed,
 }
 
 impl OpKind {
@@ -141,6 +149,10 @@ impl OpKind {
             OpKind::DeleteServer => "DELETE_SERVER",
             OpKind::CleanServer => "CLEAN_SERVER",
             OpKind::CreateFirewallRule => "CREATE_FIREWALL_RULE",
+            OpKind::ReconfigureServer => "RECONFIGURE_SERVER",
+            OpKind::AddDisk => "ADD_DISK",
+            OpKind::ExpandDisk => "EXPAND_DISK",
+            OpKind::ChangeDiskSpeed => "CHANGE_DISK_SPEED",
         }
     }
 }

@@ -103,6 +103,32 @@ pub struct Server {
     pub failure_reason: Option<String>,
     /// Root password for the backend (never rendered, logged or printed).
     pub admin_password: Option<Secret>,
+    /// The hardware change the pending operation applies when it completes.
+    #[serde(default)]
+    pub staged: Option<HardwareChange>,
+}
+
+/// A hardware change (reconfigureServer, addDisk, expandDisk, changeDiskSpeed), journaled with the
+/// server while it is PENDING_CHANGE and applied when the operation completes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum HardwareChange {
+    /// New CPU count, cores per socket, CPU speed and memory (absent: unchanged).
+    Reconfigure {
+        /// CPU count.
+        cpu_count: Option<u32>,
+        /// Cores per socket.
+        cores_per_socket: Option<u32>,
+        /// CPU speed.
+        cpu_speed: Option<String>,
+        /// Memory in GB.
+        memory_gb: Option<u32>,
+    },
+    /// A new disk.
+    AddDisk(Disk),
+    /// Disk `0` grows to `1` GB.
+    ExpandDisk(String, u32),
+    /// Disk `0` changes to speed `1`.
+    DiskSpeed(String, String),
 }
 
 /// One NIC of a deploy request: exactly one of `vlan_id` and `private_ipv4`.
@@ -448,6 +474,7 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<St
         pending: Some(pending),
         failure_reason: None,
         admin_password: req.admin_password.map(Secret),
+        staged: None,
     }));
     Ok(id)
 }
@@ -551,6 +578,27 @@ pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>
             s.started = false;
             s.failure_reason = Some(e);
         }
+        (
+            OpKind::ReconfigureServer
+            | OpKind::AddDisk
+            | OpKind::ExpandDisk
+            | OpKind::ChangeDiskSpeed,
+            outcome,
+        ) => {
+            let change = s.staged.take();
+            match outcome {
+                Ok(()) => {
+                    s.state = ResourceState::Normal;
+                    if let Some(c) = change {
+                        apply(&mut s, c);
+                    }
+                }
+                Err(e) => {
+                    s.state = ResourceState::FailedChange;
+                    s.failure_reason = Some(e);
+                }
+            }
+        }
         (op, Ok(())) => {
             s.state = ResourceState::Normal;
             s.started = matches!(
@@ -625,5 +673,240 @@ pub fn monitoring(tx: &mut Tx<'_>, id: &str, m: Monitoring<'_>) -> ApiResult<()>
         (Monitoring::Disable, Some(_)) => s.monitoring = None,
     }
     tx.put(Resource::Server(s));
+    Ok(())
+}
+
+fn apply(s: &mut Server, c: HardwareChange) {
+    match c {
+        HardwareChange::Reconfigure {
+            cpu_count,
+            cores_per_socket,
+            cpu_speed,
+            memory_gb,
+        } => {
+            s.cpu_count = cpu_count.unwrap_or(s.cpu_count);
+            s.cores_per_socket = cores_per_socket.unwrap_or(s.cores_per_socket);
+            s.cpu_speed = cpu_speed.unwrap_or_else(|| s.cpu_speed.clone());
+            s.memory_gb = memory_gb.unwrap_or(s.memory_gb);
+        }
+        HardwareChange::AddDisk(d) => {
+            s.disks.push(d);
+            s.disks.sort_by_key(|d| d.scsi_id);
+        }
+        HardwareChange::ExpandDisk(id, gb) => {
+            if let Some(d) = s.disks.iter_mut().find(|d| d.id == id) {
+                d.size_gb = gb;
+            }
+        }
+        HardwareChange::DiskSpeed(id, speed) => {
+            if let Some(d) = s.disks.iter_mut().find(|d| d.id == id) {
+                d.speed = speed;
+            }
+        }
+    }
+}
+
+/// What a reconfigureServer asks for (every field optional).
+#[derive(Debug, Clone, Default)]
+pub struct Reconfigure {
+    /// CPU count (1..32).
+    pub cpu_count: Option<u32>,
+    /// Cores per socket (divides the CPU count).
+    pub cores_per_socket: Option<u32>,
+    /// CPU speed.
+    pub cpu_speed: Option<String>,
+    /// Memory in GB (1..256).
+    pub memory_gb: Option<u32>,
+}
+
+fn check_speed(field: &str, speed: &str) -> ApiResult<String> {
+    let up = speed.to_ascii_uppercase();
+    if !SPEEDS.contains(&up.as_str()) {
+        return Err(ApiError::invalid(
+            field,
+            format!("unknown disk speed '{speed}'"),
+        ));
+    }
+    Ok(up)
+}
+
+/// A deployed, NORMAL server for a hardware change.
+fn changeable(tx: &Tx<'_>, id: &str) -> ApiResult<Server> {
+    let s = tx.st().server(id)?.clone();
+    not_busy(&s)?;
+    if s.state != ResourceState::Normal || !s.deployed {
+        return Err(ApiError::invalid(
+            "id",
+            format!("Server {id} is {}", s.state.as_str()),
+        ));
+    }
+    Ok(s)
+}
+
+fn stage(tx: &mut Tx<'_>, lat: &Latency, mut s: Server, op: OpKind, c: HardwareChange) {
+    s.pending = Some(tx.pending(Kind::Server, &s.id.clone(), op, lat.ms(op, false)));
+    s.state = ResourceState::PendingChange;
+    s.failure_reason = None;
+    s.staged = Some(c);
+    tx.put(Resource::Server(s));
+}
+
+/// Starts reconfiguring CPU and memory of server `id` (allowed while it runs).
+pub fn reconfigure(tx: &mut Tx<'_>, lat: &Latency, id: &str, r: Reconfigure) -> ApiResult<()> {
+    let s = changeable(tx, id)?;
+    if let Some(c) = r.cpu_count
+        && !(1..=32).contains(&c)
+    {
+        return Err(ApiError::invalid(
+            "cpuCount",
+            format!("{c} is not within 1..32"),
+        ));
+    }
+    if let Some(m) = r.memory_gb
+        && !(1..=256).contains(&m)
+    {
+        return Err(ApiError::invalid(
+            "memoryGb",
+            format!("{m} is not within 1..256"),
+        ));
+    }
+    let count = r.cpu_count.unwrap_or(s.cpu_count);
+    let cores = r.cores_per_socket.unwrap_or(if r.cpu_count.is_some() {
+        1
+    } else {
+        s.cores_per_socket
+    });
+    if cores == 0 || !count.is_multiple_of(cores) {
+        return Err(ApiError::invalid(
+            "coresPerSocket",
+            format!("{cores} does not divide cpuCount {count}"),
+        ));
+    }
+    let speed = match &r.cpu_speed {
+        Some(sp) => {
+            let up = sp.to_ascii_uppercase();
+            if up != "STANDARD" && up != "HIGHPERFORMANCE" {
+                return Err(ApiError::invalid(
+                    "cpuSpeed",
+                    format!("'{sp}' is not STANDARD or HIGHPERFORMANCE"),
+                ));
+            }
+            Some(up)
+        }
+        None => None,
+    };
+    if r.cpu_count.is_none()
+        && r.memory_gb.is_none()
+        && speed.is_none()
+        && r.cores_per_socket.is_none()
+    {
+        return Err(ApiError::new(Code::NoChange, "Nothing to reconfigure."));
+    }
+    let change = HardwareChange::Reconfigure {
+        cpu_count: r.cpu_count,
+        cores_per_socket: Some(cores),
+        cpu_speed: speed,
+        memory_gb: r.memory_gb,
+    };
+    stage(tx, lat, s, OpKind::ReconfigureServer, change);
+    Ok(())
+}
+
+/// Starts adding a disk to server `id`; returns the new disk id.
+pub fn add_disk(
+    tx: &mut Tx<'_>,
+    lat: &Latency,
+    id: &str,
+    size_gb: u32,
+    speed: &str,
+    scsi_id: Option<u32>,
+) -> ApiResult<String> {
+    let s = changeable(tx, id)?;
+    if !(1..=1000).contains(&size_gb) {
+        return Err(ApiError::invalid(
+            "sizeGb",
+            format!("{size_gb} is not within 1..1000"),
+        ));
+    }
+    let speed = check_speed("speed", speed)?;
+    let scsi = match scsi_id {
+        Some(n) if s.disks.iter().any(|d| d.scsi_id == n) => {
+            return Err(ApiError::invalid(
+                "scsiId",
+                format!("scsiId {n} is already in use on Server {id}"),
+            ));
+        }
+        Some(n) if n == 7 || n > 15 => {
+            return Err(ApiError::invalid(
+                "scsiId",
+                format!("scsiId {n} is not available"),
+            ));
+        }
+        Some(n) => n,
+        None => (0..16)
+            .find(|n| *n != 7 && !s.disks.iter().any(|d| d.scsi_id == *n))
+            .ok_or_else(|| ApiError::invalid("scsiId", "no free SCSI id"))?,
+    };
+    let disk_id = super::new_id();
+    let d = Disk {
+        id: disk_id.clone(),
+        scsi_id: scsi,
+        size_gb,
+        speed,
+    };
+    stage(tx, lat, s, OpKind::AddDisk, HardwareChange::AddDisk(d));
+    Ok(disk_id)
+}
+
+fn disk_owner(tx: &Tx<'_>, disk_id: &str) -> ApiResult<(Server, Disk)> {
+    let st = tx.st();
+    let (s, d) = st
+        .servers
+        .values()
+        .find_map(|s| s.disks.iter().find(|d| d.id == disk_id).map(|d| (s, d)))
+        .ok_or_else(|| ApiError::not_found("Disk", disk_id))?;
+    let (sid, d) = (s.id.clone(), d.clone());
+    Ok((changeable(tx, &sid)?, d))
+}
+
+/// Starts growing disk `disk_id` to `new_size_gb` (never shrinks).
+pub fn expand_disk(
+    tx: &mut Tx<'_>,
+    lat: &Latency,
+    disk_id: &str,
+    new_size_gb: u32,
+) -> ApiResult<()> {
+    let (s, d) = disk_owner(tx, disk_id)?;
+    if new_size_gb <= d.size_gb || new_size_gb > 1000 {
+        return Err(ApiError::invalid(
+            "newSizeGb",
+            format!(
+                "{new_size_gb} must be above the current {} GB and at most 1000",
+                d.size_gb
+            ),
+        ));
+    }
+    let c = HardwareChange::ExpandDisk(d.id, new_size_gb);
+    stage(tx, lat, s, OpKind::ExpandDisk, c);
+    Ok(())
+}
+
+/// Starts changing the speed of disk `disk_id`.
+pub fn change_disk_speed(
+    tx: &mut Tx<'_>,
+    lat: &Latency,
+    disk_id: &str,
+    speed: &str,
+) -> ApiResult<()> {
+    let (s, d) = disk_owner(tx, disk_id)?;
+    let speed = check_speed("speed", speed)?;
+    if speed == d.speed {
+        return Err(ApiError::new(
+            Code::NoChange,
+            format!("Disk {disk_id} is already {speed}."),
+        ));
+    }
+    let c = HardwareChange::DiskSpeed(d.id, speed);
+    stage(tx, lat, s, OpKind::ChangeDiskSpeed, c);
     Ok(())
 }

@@ -4,7 +4,9 @@
 use super::body::Fields;
 use super::{Ctx, Out, list, matches, time};
 use crate::emulator::errors::ApiResult;
-use crate::emulator::models::server::{self, DeployServer, Monitoring, Nic, NicRequest, Server};
+use crate::emulator::models::server::{
+    self, DeployServer, Monitoring, Nic, NicRequest, Reconfigure, Server,
+};
 use crate::emulator::models::{OpKind, State, catalogue};
 
 fn nic(o: &mut Out, st: &State, name: &'static str, n: &Nic, index: usize, minor: u32) {
@@ -334,6 +336,86 @@ pub async fn monitoring(ctx: &Ctx<'_>, root: &str) -> ApiResult<String> {
     Ok(ctx.ok(
         "OK",
         &format!("Monitoring of Server '{id}' has been updated."),
+        &[],
+    ))
+}
+
+/// `POST server/reconfigureServer` (every child optional).
+pub async fn reconfigure(ctx: &Ctx<'_>) -> ApiResult<String> {
+    let m = ctx.body("reconfigureServer")?;
+    let f = Fields::new(&m);
+    let id = f.id()?;
+    let r = Reconfigure {
+        cpu_count: f.int_opt("cpuCount", 1, 32)?.map(|x| x as u32),
+        cores_per_socket: f.int_opt("coresPerSocket", 1, 32)?.map(|x| x as u32),
+        cpu_speed: f.str_opt("cpuSpeed")?,
+        memory_gb: f.int_opt("memoryGb", 1, 256)?.map(|x| x as u32),
+    };
+    let lat = ctx.core.lat.clone();
+    ctx.core
+        .change(|tx| server::reconfigure(tx, &lat, &id, r))
+        .await?;
+    Ok(ctx.ok(
+        "IN_PROGRESS",
+        &format!("Request to reconfigure Server '{id}' has been accepted and is being processed."),
+        &[],
+    ))
+}
+
+/// `POST server/addDisk`.
+pub async fn add_disk(ctx: &Ctx<'_>) -> ApiResult<String> {
+    let m = ctx.body("addDisk")?;
+    let f = Fields::new(&m);
+    let id = f.id()?;
+    let size = f.int_req("sizeGb", 1, 1000)? as u32;
+    let speed = f.str_opt("speed")?.unwrap_or_else(|| "STANDARD".into());
+    let scsi = f.int_opt("scsiId", 0, 15)?.map(|x| x as u32);
+    let lat = ctx.core.lat.clone();
+    let disk = ctx
+        .core
+        .change(|tx| server::add_disk(tx, &lat, &id, size, &speed, scsi))
+        .await?;
+    Ok(ctx.ok(
+        "IN_PROGRESS",
+        &format!(
+            "Request to add a Disk to Server '{id}' has been accepted and is being processed."
+        ),
+        &[("diskId", &disk)],
+    ))
+}
+
+/// `POST server/expandDisk` (`id` is the disk id).
+pub async fn expand_disk(ctx: &Ctx<'_>) -> ApiResult<String> {
+    let m = ctx.body("expandDisk")?;
+    let f = Fields::new(&m);
+    let id = f.id()?;
+    let size = f.int_req("newSizeGb", 1, 1000)? as u32;
+    let lat = ctx.core.lat.clone();
+    ctx.core
+        .change(|tx| server::expand_disk(tx, &lat, &id, size))
+        .await?;
+    Ok(ctx.ok(
+        "IN_PROGRESS",
+        &format!("Request to expand Disk '{id}' has been accepted and is being processed."),
+        &[],
+    ))
+}
+
+/// `POST server/changeDiskSpeed` (`id` is the disk id).
+pub async fn change_disk_speed(ctx: &Ctx<'_>) -> ApiResult<String> {
+    let m = ctx.body("changeDiskSpeed")?;
+    let f = Fields::new(&m);
+    let id = f.id()?;
+    let speed = f.str_req("speed")?;
+    let lat = ctx.core.lat.clone();
+    ctx.core
+        .change(|tx| server::change_disk_speed(tx, &lat, &id, &speed))
+        .await?;
+    Ok(ctx.ok(
+        "IN_PROGRESS",
+        &format!(
+            "Request to change the speed of Disk '{id}' has been accepted and is being processed."
+        ),
         &[],
     ))
 }

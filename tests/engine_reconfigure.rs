@@ -1,0 +1,181 @@
+//! The engine reconciles hardware against the in-process emulator: a deploy, then the plan's CPU,
+//! memory and disks changed and deployed again (servers reconfigured, disks added, grown, sped up),
+//! then a third deploy that sends no change request; a smaller disk in the plan is never shrunk.
+
+use std::time::Duration;
+
+use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret, Server, WaitPolicy};
+use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use plumbery::engine::{self, Action, Options, Progress};
+use plumbery::fittings::{Parameters, Plan, load_text};
+
+fn start() -> (RunningEmulator, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = EmulatorConfig::new(dir.path());
+    cfg.time_scale = 0.001;
+    (
+        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
+        dir,
+    )
+}
+
+/// A two-node plan with the given CPU, memory and disk lines.
+fn plan(cpu: u32, memory: u32, disks: &[&str]) -> Plan {
+    let disks: String = disks
+        .iter()
+        .map(|d| format!("\n              - \"{d}\""))
+        .collect();
+    let text = format!(
+        r#"---
+locationId: NA9
+blueprints:
+  - hw:
+      domain:
+        name: HwDomain
+        service: essentials
+      ethernet:
+        name: HwNet
+        subnet: 10.90.0.0
+      nodes:
+        - hw[1..2]:
+            appliance: 'Ubuntu 22'
+            cpu: {cpu}
+            memory: {memory}
+            disks:{disks}
+"#
+    );
+    load_text("hw.yaml", &text, &Parameters::new()).unwrap().0
+}
+
+fn options(emu: &RunningEmulator) -> Options {
+    Options {
+        progress: Progress::quiet(),
+        endpoint: Some(emu.url().to_string()),
+        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
+        admin_password: Some(Secret::new("S3cret-Passw0rd")),
+        retry: RetryPolicy {
+            initial: Duration::from_millis(5),
+            max_delay: Duration::from_millis(100),
+            deadline: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(10),
+        },
+        wait: WaitPolicy::fast(),
+        ..Options::default()
+    }
+}
+
+fn change_requests(emu: &RunningEmulator) -> u64 {
+    emu.stats()["requests"]["byOperation"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(op, _)| {
+            let op = op.to_ascii_lowercase();
+            !(op.starts_with("get")
+                || op.starts_with("list")
+                || op.contains("myaccount")
+                || op.contains("stats"))
+        })
+        .map(|(_, n)| n.as_u64().unwrap())
+        .sum()
+}
+
+async fn servers(emu: &RunningEmulator) -> Vec<Server> {
+    let c = CloudClient::new(ClientConfig::new(
+        emu.url(),
+        "plumbery",
+        Secret::new("plumbery"),
+    ))
+    .unwrap();
+    let mut s = c.list_servers(&[]).await.unwrap();
+    s.sort_by(|a, b| a.name.cmp(&b.name));
+    s
+}
+
+/// (cpu, memory, [(scsi, size, speed)]) of a server.
+fn hardware(s: &Server) -> (u32, u32, Vec<(u32, u32, String)>) {
+    let mut disks: Vec<(u32, u32, String)> = s
+        .disk
+        .iter()
+        .map(|d| {
+            (
+                d.scsi_id.unwrap(),
+                d.size_gb.unwrap(),
+                d.speed.clone().unwrap(),
+            )
+        })
+        .collect();
+    disks.sort();
+    (s.cpu.as_ref().unwrap().count, s.memory_gb.unwrap(), disks)
+}
+
+async fn deploy(plan: &Plan, opts: &Options) -> engine::Report {
+    let r = engine::run(Action::Deploy, plan, opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpu_memory_and_disks_are_reconciled() {
+    let (emu, _dir) = start();
+    let opts = options(&emu);
+
+    deploy(&plan(2, 4, &["1 20 standard"]), &opts).await;
+    let first = servers(&emu).await;
+    assert_eq!(first.len(), 2);
+    let os_disk = hardware(&first[0]).2[0].clone();
+    for s in &first {
+        let (cpu, mem, disks) = hardware(s);
+        assert_eq!((cpu, mem), (2, 4), "{}", s.name);
+        assert_eq!(disks[1], (1, 20, "STANDARD".into()), "{}", s.name);
+        assert!(s.started);
+    }
+
+    let changed = plan(4, 8, &["1 50 highperformance", "2 30 economy"]);
+    let r = deploy(&changed, &opts).await;
+    assert!(r.changes() >= 6, "{} changes", r.changes());
+    for s in servers(&emu).await {
+        let (cpu, mem, disks) = hardware(&s);
+        assert_eq!((cpu, mem), (4, 8), "{}", s.name);
+        assert_eq!(
+            disks,
+            vec![
+                os_disk.clone(),
+                (1, 50, "HIGHPERFORMANCE".into()),
+                (2, 30, "ECONOMY".into())
+            ],
+            "{}",
+            s.name
+        );
+        assert!(s.started, "{} still runs", s.name);
+    }
+
+    let before = change_requests(&emu);
+    let again = deploy(&changed, &opts).await;
+    assert_eq!(again.changes(), 0);
+    assert_eq!(
+        change_requests(&emu),
+        before,
+        "a second deploy makes no change request"
+    );
+
+    // A smaller disk in the plan is noted, never shrunk.
+    let smaller = plan(4, 8, &["1 40 highperformance", "2 30 economy"]);
+    let r = deploy(&smaller, &opts).await;
+    assert_eq!(r.changes(), 0);
+    let notes: Vec<&String> = r.locations[0]
+        .phases
+        .iter()
+        .flat_map(|p| &p.notes)
+        .collect();
+    assert_eq!(
+        notes.iter().filter(|n| n.contains("never shrunk")).count(),
+        2,
+        "{notes:?}"
+    );
+    assert_eq!(change_requests(&emu), before);
+    for s in servers(&emu).await {
+        assert_eq!(hardware(&s).2[1].1, 50);
+    }
+    emu.shutdown();
+}
