@@ -102,7 +102,12 @@ impl Local {
     fn allow(&mut self, d: &str, name: &str, port: u16) -> String {
         let r = self.e.post("network/createFirewallRule", &format!("<createFirewallRule xmlns=\"{NS}\"><networkDomainId>{d}</networkDomainId><name>{name}</name><action>ACCEPT_DECISIVELY</action><ipVersion>IPV4</ipVersion><protocol>TCP</protocol><source><ip address=\"ANY\"/></source><destination><ip address=\"ANY\"/><port begin=\"{port}\"/></destination><enabled>true</enabled><placement position=\"FIRST\"/></createFirewallRule>"));
         assert_eq!(code(&r), "OK", "{}", r.body);
-        info(&r, "firewallRuleId")
+        let id = info(&r, "firewallRuleId");
+        // A new rule is PENDING_ADD until the clock completes it (at once at time-scale 0, but on a
+        // task of its own): wait for NORMAL like a real client before changing it again.
+        self.e
+            .wait_state(&format!("network/firewallRule/{id}"), "NORMAL");
+        id
     }
 
     fn action_done(&mut self, op: &str, id: &str) {
