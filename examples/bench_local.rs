@@ -5,6 +5,9 @@
 //! Run: `cargo run --release --example bench_local`. The example is its own node init (it answers
 //! `__node-init` like the plumbery binary), so it needs no separate build of `plumbery`.
 
+#[path = "bench_support/proc_mem.rs"]
+mod proc_mem;
+
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use plumbery::emulator::http::{Client, Response};
 use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
 use plumbery::emulator::responses::body::xml_to_value;
 use plumbery::emulator::{Emulator, EmulatorConfig, Nodes};
+use proc_mem::{KERNEL_FIELDS, kernel_kb, pss_kb, tree};
 use serde_json::Value;
 
 const NS: &str = "urn:didata.com:api:cloud:types";
@@ -96,40 +100,6 @@ fn wait_banner(addr: Ipv4Addr) {
     while !ssh_banner(addr) {
         assert!(t0.elapsed() < Duration::from_secs(60), "no sshd on {addr}");
         std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn meminfo_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Kernel memory fields that grow with namespaces, mounts and processes.
-const KERNEL_FIELDS: &[&str] = &["SUnreclaim", "KernelStack", "PageTables", "Percpu"];
-
-fn kernel_kb() -> u64 {
-    KERNEL_FIELDS.iter().map(|f| meminfo_kb(f)).sum()
-}
-
-fn pss_kb(pid: i32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("Pss:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-fn tree(pid: i32, out: &mut Vec<i32>) {
-    out.push(pid);
-    let kids =
-        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-    for k in kids.split_whitespace().filter_map(|s| s.parse().ok()) {
-        tree(k, out);
     }
 }
 

@@ -7,12 +7,15 @@
 
 #[path = "bench_support/mod.rs"]
 mod bench_support;
+#[path = "bench_support/proc_mem.rs"]
+mod proc_mem;
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use plumbery::emulator::backend::{NodeBackend, ServerSpec};
 use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
+use proc_mem::{KERNEL_FIELDS, kernel_kb, meminfo_kb, pss_kb, tree};
 
 const SINGLE_RUNS: u8 = 5;
 const MANY: u8 = 20;
@@ -40,40 +43,6 @@ fn report(what: &str, value: f64, unit: &str, target: f64) {
         Some(bench_support::Target::Below(target)),
     ));
     println!("{what:<44} {value:>9.3} {unit:<3} (target < {target} {unit}): {verdict}");
-}
-
-fn meminfo_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Kernel memory fields that grow with namespaces, mounts and processes.
-const KERNEL_FIELDS: &[&str] = &["SUnreclaim", "KernelStack", "PageTables", "Percpu"];
-
-fn kernel_kb() -> u64 {
-    KERNEL_FIELDS.iter().map(|f| meminfo_kb(f)).sum()
-}
-
-fn pss_kb(pid: i32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("Pss:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-fn tree(pid: i32, out: &mut Vec<i32>) {
-    out.push(pid);
-    let kids =
-        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-    for k in kids.split_whitespace().filter_map(|s| s.parse().ok()) {
-        tree(k, out);
-    }
 }
 
 fn main() {
