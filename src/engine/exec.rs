@@ -20,6 +20,7 @@ use crate::cloud::{
 
 use super::inventory::Inventory;
 use super::progress::{EventState, Progress};
+use super::remote::Remotes;
 use super::steps::{PlannedStep, Step, StepPlan};
 use super::watch::DomainWatch;
 
@@ -98,6 +99,7 @@ pub struct ExecContext {
     pub progress: Progress,
     registry: Mutex<Registry>,
     watches: Mutex<HashMap<String, Arc<DomainWatch>>>,
+    remotes: Remotes,
 }
 
 impl ExecContext {
@@ -109,13 +111,21 @@ impl ExecContext {
         progress: Progress,
     ) -> Self {
         ExecContext {
-            client,
+            client: client.clone(),
             location_id: inventory.location_id.clone(),
             admin_password,
             progress,
             registry: Mutex::new(Registry::from_inventory(inventory)),
             watches: Mutex::new(HashMap::new()),
+            remotes: Remotes::single(client),
         }
+    }
+
+    /// Reach VLANs of other locations through `remotes` (default: through this location's client,
+    /// looking once).
+    pub fn with_remotes(mut self, remotes: Remotes) -> Self {
+        self.remotes = remotes;
+        self
     }
 
     /// The shared server watch of a domain (by name).
@@ -684,10 +694,33 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             from_vlan,
             to_vlan,
             ipv6,
+            from_location,
+            from_region,
         } => {
             let domain_id = ctx.domain_id(domain)?;
             let mut ranges = Vec::new();
-            for v in [from_vlan, to_vlan] {
+            if let Some(loc) = from_location {
+                match ctx
+                    .remotes
+                    .vlan_ipv6(loc, from_region.as_deref(), from_vlan)
+                    .await?
+                {
+                    Some(r) => ranges.push(r),
+                    None => {
+                        ctx.progress.line(
+                            &ctx.location_id,
+                            &format!("{rule} not created: no VLAN {from_vlan} in {loc} (deploy it first, then run again)"),
+                        );
+                        return Ok(());
+                    }
+                }
+            }
+            let local: &[&String] = if from_location.is_some() {
+                &[to_vlan]
+            } else {
+                &[from_vlan, to_vlan]
+            };
+            for &v in local {
                 let (id, base, prefix) = ctx
                     .reg()
                     .vlans

@@ -156,7 +156,9 @@ pub enum Step {
         /// Last port.
         end: Option<u16>,
     },
-    /// Accept all traffic from one VLAN to another of the same domain (IPv4 or IPv6 ranges).
+    /// Accept all traffic from one VLAN to another (IPv4 or IPv6 ranges). The source is a VLAN of
+    /// the same domain, or with `from_location` a VLAN of another location (IPv6 only), looked up
+    /// by name there when the step runs.
     CreateAcceptRule {
         /// Domain name.
         domain: String,
@@ -168,6 +170,12 @@ pub enum Step {
         to_vlan: String,
         /// IPv6 ranges instead of IPv4.
         ipv6: bool,
+        /// Location of a source VLAN in another location.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_location: Option<String>,
+        /// Region of that location, when the plan names it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_region: Option<String>,
     },
     /// Disable a default rule (CCDEFAULT.DenyExternalInboundIPv6 once VLANs accept each other).
     DisableDefaultRule {
