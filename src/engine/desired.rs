@@ -39,6 +39,9 @@ pub struct WantVlan {
     pub keep: bool,
     /// Names of local VLANs whose traffic is accepted (same domain).
     pub accept: Vec<String>,
+    /// Private IPv4 addresses to reserve on the VLAN (merged over the blueprints naming it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reserved: Vec<String>,
 }
 
 /// A firewall rule opening one port of a node's public address.
@@ -264,8 +267,10 @@ pub fn desired(loc: &Location, blueprint_filter: &[String]) -> Desired {
                 prefix: eth.subnet.prefix_len(),
                 keep: eth.destroy_never,
                 accept,
+                reserved: Vec::new(),
             });
         }
+        super::reserve::want(&mut d.vlans, &bp.domain.name, &eth.name.name, &eth.reserved);
         for n in &bp.nodes {
             if d.nodes
                 .iter()

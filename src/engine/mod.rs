@@ -14,6 +14,7 @@ pub mod live;
 pub mod polish;
 pub mod prepare;
 pub mod progress;
+pub mod reserve;
 pub mod steps;
 pub mod watch;
 
