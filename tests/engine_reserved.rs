@@ -402,3 +402,36 @@ async fn faults_seeds_1_to_4() {
         cycle_under_faults(seed).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_runs_converge_with_exact_reservations() {
+    let (emu, _dir) = start();
+    let plan = plan(false);
+    let opts = options(&emu);
+    for cut_ms in [5u64, 30, 80, 200] {
+        let (p, o) = (plan.clone(), opts.clone());
+        let run = tokio::spawn(async move { engine::run(Action::Deploy, &p, &o).await });
+        tokio::time::sleep(Duration::from_millis(cut_ms)).await;
+        run.abort();
+        let _ = run.await;
+        let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+        assert!(
+            r.ok,
+            "cut at {cut_ms} ms: {}",
+            serde_json::to_string_pretty(&r).unwrap()
+        );
+        assert_deployed(&emu, &format!("deploy cut at {cut_ms} ms")).await;
+        let (p, o) = (plan.clone(), opts.clone());
+        let run = tokio::spawn(async move { engine::run(Action::Dispose, &p, &o).await });
+        tokio::time::sleep(Duration::from_millis(cut_ms / 2)).await;
+        run.abort();
+        let _ = run.await;
+        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+        assert!(
+            r.ok,
+            "dispose after cut at {cut_ms} ms: {}",
+            serde_json::to_string_pretty(&r).unwrap()
+        );
+        assert_empty(&emu, &format!("dispose cut at {cut_ms} ms"));
+    }
+}
