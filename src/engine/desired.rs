@@ -42,6 +42,9 @@ pub struct WantVlan {
     /// VLANs of other locations whose IPv6 traffic is accepted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remote_accept: Vec<RemoteAccept>,
+    /// Private IPv4 addresses to reserve on the VLAN (merged over the blueprints naming it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reserved: Vec<String>,
 }
 
 /// A VLAN of another location whose traffic a VLAN accepts (`accept: [LOC::name]`). As in the
@@ -286,8 +289,10 @@ pub fn desired(loc: &Location, blueprint_filter: &[String]) -> Desired {
                 keep: eth.destroy_never,
                 accept,
                 remote_accept,
+                reserved: Vec::new(),
             });
         }
+        super::reserve::want(&mut d.vlans, &bp.domain.name, &eth.name.name, &eth.reserved);
         for n in &bp.nodes {
             if d.nodes
                 .iter()

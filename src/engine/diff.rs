@@ -118,6 +118,7 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
                 )),
                 Some(_) => None,
             };
+            let vs = super::reserve::build(wv, inv, ds, vs, plan, &mut d.notes);
             vlan_step.insert((&wd.name, &wv.name), vs);
         }
         // Public addresses: one per internet node that has no NAT rule yet.
@@ -695,11 +696,20 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
             });
             match planned {
                 Some(w) if !w.keep && !busy => {
+                    let unreserved = match super::reserve::release(w, v, inv, &mut d.plan) {
+                        Ok(steps) => steps,
+                        Err(note) => {
+                            vlans_left += 1;
+                            d.notes.push(note);
+                            continue;
+                        }
+                    };
                     let after: Vec<Option<usize>> = server_deletes
                         .get(&(wd.name.clone(), v.id.clone()))
                         .into_iter()
                         .flatten()
                         .map(|s| Some(*s))
+                        .chain(unreserved)
                         .collect();
                     all.push(d.plan.add(
                         Step::DeleteVlan {

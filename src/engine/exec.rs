@@ -437,6 +437,9 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             let id = vlan_id(ctx, domain, vlan)?;
             c.wait_vlan(&id, Wait::resume(AsyncOp::DeployVlan)).await
         }
+        Step::ReservePrivateIpv4 { .. } | Step::UnreservePrivateIpv4 { .. } => {
+            super::reserve::run(ctx, step).await
+        }
         Step::AddIpBlock { domain } => add_ip_block(ctx, domain).await,
         Step::DeployServer {
             domain,
@@ -843,7 +846,8 @@ fn wait_kind(op: AsyncOp, fresh: bool) -> Wait {
     }
 }
 
-fn vlan_id(ctx: &ExecContext, domain: &str, vlan: &str) -> CloudResult<String> {
+/// The id of VLAN `vlan` of `domain`, known from the inventory or the step that created it.
+pub(super) fn vlan_id(ctx: &ExecContext, domain: &str, vlan: &str) -> CloudResult<String> {
     ctx.reg()
         .vlans
         .get(&(domain.to_string(), vlan.to_string()))

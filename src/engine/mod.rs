@@ -15,6 +15,7 @@ pub mod polish;
 pub mod prepare;
 pub mod progress;
 pub mod remote;
+pub mod reserve;
 pub mod steps;
 pub mod watch;
 

@@ -42,6 +42,26 @@ pub enum Step {
         /// VLAN name.
         vlan: String,
     },
+    /// Reserve a private IPv4 address on a VLAN (before any server is deployed on it).
+    ReservePrivateIpv4 {
+        /// Domain name.
+        domain: String,
+        /// VLAN name.
+        vlan: String,
+        /// The address.
+        ip: String,
+    },
+    /// Release a reserved private IPv4 address (before its VLAN is deleted).
+    UnreservePrivateIpv4 {
+        /// Domain name.
+        domain: String,
+        /// VLAN name.
+        vlan: String,
+        /// VLAN id.
+        id: String,
+        /// The address.
+        ip: String,
+    },
     /// Add a public IPv4 block (2 addresses) to a domain.
     AddIpBlock {
         /// Domain name.
@@ -256,6 +276,8 @@ impl Step {
                 ..
             } => format!("create VLAN {vlan} {base}/{prefix} in {domain}"),
             Step::AwaitVlan { vlan, .. } => format!("wait for VLAN {vlan}"),
+            Step::ReservePrivateIpv4 { vlan, ip, .. } => format!("reserve {ip} on VLAN {vlan}"),
+            Step::UnreservePrivateIpv4 { vlan, ip, .. } => format!("release {ip} of VLAN {vlan}"),
             Step::AddIpBlock { domain } => format!("add a public IPv4 block to {domain}"),
             Step::DeployServer {
                 node,
