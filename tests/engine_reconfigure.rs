@@ -230,3 +230,67 @@ async fn lost_answers_to_hardware_changes_are_observed_not_failed() {
     );
     emu.shutdown();
 }
+
+/// Cores per socket and CPU speed are reconciled too (`cpu: 4 cores 2 highperformance`), in one
+/// reconfigureServer per server, and a second deploy sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cores_per_socket_and_cpu_speed_are_reconciled() {
+    let (emu, _dir) = start();
+    let opts = options(&emu);
+    deploy(&plan(4, 4, &[]), &opts).await;
+    for s in servers(&emu).await {
+        let cpu = s.cpu.unwrap();
+        assert_eq!(
+            (cpu.count, cpu.cores_per_socket),
+            (4, Some(1)),
+            "{}",
+            s.name
+        );
+        assert_eq!(cpu.speed.as_deref(), Some("STANDARD"));
+    }
+    let changed = plan_cpu("4 cores 2 highperformance");
+    let before = emu.stats()["requests"]["byOperation"]["RECONFIGURE_SERVER"]
+        .as_u64()
+        .unwrap_or(0);
+    deploy(&changed, &opts).await;
+    let after = emu.stats()["requests"]["byOperation"]["RECONFIGURE_SERVER"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(after - before, 2, "one reconfigureServer per server");
+    for s in servers(&emu).await {
+        let cpu = s.cpu.unwrap();
+        assert_eq!(
+            (cpu.count, cpu.cores_per_socket),
+            (4, Some(2)),
+            "{}",
+            s.name
+        );
+        assert_eq!(cpu.speed.as_deref(), Some("HIGHPERFORMANCE"), "{}", s.name);
+    }
+    let again = deploy(&changed, &opts).await;
+    assert_eq!(again.changes(), 0);
+    emu.shutdown();
+}
+
+/// The two-node plan with a `cpu:` line as written.
+fn plan_cpu(cpu: &str) -> Plan {
+    let text = format!(
+        r#"---
+locationId: NA9
+blueprints:
+  - hw:
+      domain:
+        name: HwDomain
+        service: essentials
+      ethernet:
+        name: HwNet
+        subnet: 10.90.0.0
+      nodes:
+        - hw[1..2]:
+            appliance: 'Ubuntu 22'
+            cpu: {cpu}
+            memory: 4
+"#
+    );
+    load_text("hw.yaml", &text, &Parameters::new()).unwrap().0
+}

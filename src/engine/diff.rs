@@ -434,13 +434,34 @@ fn hardware_steps(
             (Some(want), Some(have)) if want != have => Some(want),
             _ => None,
         };
-        if cpu_count.is_some() || memory_gb.is_some() {
+        let cores_per_socket = match (&n.cpu, &s.cpu) {
+            (Some((_, want, _)), Some(have)) if have.cores_per_socket != Some(*want) => Some(*want),
+            _ => None,
+        };
+        let cpu_speed = match (&n.cpu, &s.cpu) {
+            (Some((_, _, want)), Some(have))
+                if !have
+                    .speed
+                    .as_deref()
+                    .is_some_and(|h| h.eq_ignore_ascii_case(want)) =>
+            {
+                Some(want.clone())
+            }
+            _ => None,
+        };
+        if cpu_count.is_some()
+            || memory_gb.is_some()
+            || cores_per_socket.is_some()
+            || cpu_speed.is_some()
+        {
             last = Some(d.plan.add(
                 Step::ReconfigureServer {
                     domain: n.domain.clone(),
                     node: n.name.clone(),
                     cpu_count,
                     memory_gb,
+                    cores_per_socket,
+                    cpu_speed,
                 },
                 [last],
             ));

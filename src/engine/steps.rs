@@ -121,6 +121,12 @@ pub enum Step {
         cpu_count: Option<u32>,
         /// New memory in GB.
         memory_gb: Option<u32>,
+        /// New cores per socket.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cores_per_socket: Option<u32>,
+        /// New CPU speed (STANDARD, HIGHPERFORMANCE).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu_speed: Option<String>,
     },
     /// Make the disk at `scsi_id` exist with at least `size_gb` and speed `speed` (add, expand,
     /// change speed as needed; never shrink), waiting for NORMAL after each change.
@@ -302,11 +308,19 @@ impl Step {
                 node,
                 cpu_count,
                 memory_gb,
+                cores_per_socket,
+                cpu_speed,
                 ..
             } => {
                 let mut what = Vec::new();
                 if let Some(c) = cpu_count {
                     what.push(format!("{c} CPU"));
+                }
+                if let Some(c) = cores_per_socket {
+                    what.push(format!("{c} cores per socket"));
+                }
+                if let Some(s) = cpu_speed {
+                    what.push(format!("{s} CPU speed"));
                 }
                 if let Some(m) = memory_gb {
                     what.push(format!("{m} GB"));
