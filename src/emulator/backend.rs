@@ -116,6 +116,16 @@ pub trait NodeBackend: Send + Sync + 'static {
     fn restart_server(&self, server_id: &str, graceful: bool) -> Result<(), BackendError>;
     /// Delete a server and its disk.
     fn delete_server(&self, server_id: &str) -> Result<(), BackendError>;
+    /// The server was reconfigured: `cpu_count` CPUs and `memory_gb` GB from now on. Backends
+    /// without resource limits have nothing to do.
+    fn resize_server(
+        &self,
+        _server_id: &str,
+        _cpu_count: u32,
+        _memory_gb: u32,
+    ) -> Result<(), BackendError> {
+        Ok(())
+    }
     /// The NAT and firewall rules of a domain changed: `nats` and `rules` are the complete current sets
     /// (rules in evaluation order). The backend opens and closes public listeners to match.
     fn sync_public(

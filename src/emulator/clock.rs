@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::backend::{BackendError, NodeBackend, ServerSpec};
+use super::models::server::HardwareChange;
 use super::models::{Job, OpKind, State};
 
 /// Approximate real latencies in seconds (before `--time-scale`); overridable with `--profile FILE`
@@ -193,6 +194,8 @@ pub enum BackendCall {
     RestartServer(String, bool),
     /// `delete_server`.
     DeleteServer(String),
+    /// `resize_server` (CPU count, memory GB).
+    ResizeServer(String, u32, u32),
 }
 
 impl BackendCall {
@@ -225,9 +228,25 @@ impl BackendCall {
             OpKind::RebootServer => BackendCall::RestartServer(id, true),
             OpKind::ResetServer => BackendCall::RestartServer(id, false),
             OpKind::DeleteServer | OpKind::CleanServer => BackendCall::DeleteServer(id),
-            // Hardware changes are bookkeeping only: the local backend keeps its resources.
+            OpKind::ReconfigureServer => match st.servers.get(&id) {
+                Some(s) => {
+                    let (cpu, mem) = match &s.staged {
+                        Some(HardwareChange::Reconfigure {
+                            cpu_count,
+                            memory_gb,
+                            ..
+                        }) => (
+                            cpu_count.unwrap_or(s.cpu_count),
+                            memory_gb.unwrap_or(s.memory_gb),
+                        ),
+                        _ => (s.cpu_count, s.memory_gb),
+                    };
+                    BackendCall::ResizeServer(id, cpu, mem)
+                }
+                None => BackendCall::Nothing,
+            },
+            // Disk changes are bookkeeping only: a local node's disk is a directory.
             OpKind::CreateFirewallRule
-            | OpKind::ReconfigureServer
             | OpKind::AddDisk
             | OpKind::ExpandDisk
             | OpKind::ChangeDiskSpeed => BackendCall::Nothing,
@@ -282,6 +301,7 @@ impl BackendCall {
             BackendCall::StopServer(s, g) => format!("stop_server {s} graceful={g}"),
             BackendCall::RestartServer(s, g) => format!("restart_server {s} graceful={g}"),
             BackendCall::DeleteServer(s) => format!("delete_server {s}"),
+            BackendCall::ResizeServer(s, c, m) => format!("resize_server {s} cpu={c} memory={m}"),
         }
     }
 
@@ -298,6 +318,7 @@ impl BackendCall {
             BackendCall::StopServer(s, g) => b.stop_server(s, *g),
             BackendCall::RestartServer(s, g) => b.restart_server(s, *g),
             BackendCall::DeleteServer(s) => b.delete_server(s),
+            BackendCall::ResizeServer(s, c, m) => b.resize_server(s, *c, *m),
         }
     }
 }

@@ -772,6 +772,16 @@ impl NodeBackend for LocalNodes {
     fn create_server(&self, spec: &ServerSpec, start: bool) -> Result<(), BackendError> {
         Ok(self.do_create_server(spec, start)?)
     }
+    fn resize_server(
+        &self,
+        server_id: &str,
+        cpu_count: u32,
+        memory_gb: u32,
+    ) -> Result<(), BackendError> {
+        let s = self.server(server_id)?;
+        cgroup::set_limits(&s.cg, cpu_count, memory_gb);
+        Ok(())
+    }
     fn start_server(&self, server_id: &str) -> Result<(), BackendError> {
         Ok(self.do_start(server_id)?)
     }
