@@ -276,13 +276,12 @@ async fn accept_rules_between_vlans() {
         .unwrap();
     assert_eq!(v4.source.ip.as_ref().unwrap().address, "10.60.1.0");
     assert_eq!(v4.destination.ip.as_ref().unwrap().prefix_size, Some(24));
-    // The emulator refuses to change default rules (OPERATION_NOT_SUPPORTED); the engine asks once
-    // and carries on.
-    assert!(
-        rules
-            .iter()
-            .any(|r| r.name == "CCDEFAULT.DenyExternalInboundIPv6")
-    );
+    // As in the original, accepting VLANs disables the default rule that denies inbound IPv6.
+    let deny6 = rules
+        .iter()
+        .find(|r| r.name == "CCDEFAULT.DenyExternalInboundIPv6")
+        .unwrap();
+    assert!(!deny6.enabled, "{deny6:?}");
     assert_eq!(resources(&emu)["natRule"], 1);
     let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
     assert_eq!(again.changes(), 0);
