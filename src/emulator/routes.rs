@@ -168,6 +168,8 @@ fn is_known_post(area_op: &str) -> bool {
             | "server/addDisk"
             | "server/expandDisk"
             | "server/changeDiskSpeed"
+            | "server/addNic"
+            | "server/removeNic"
     )
 }
 
@@ -240,6 +242,8 @@ async fn dispatch(
         "server/addDisk" => server::add_disk(ctx).await,
         "server/expandDisk" => server::expand_disk(ctx).await,
         "server/changeDiskSpeed" => server::change_disk_speed(ctx).await,
+        "server/addNic" => server::add_nic(ctx).await,
+        "server/removeNic" => server::remove_nic(ctx).await,
         _ => Err(ApiError::new(
             Code::ResourceNotFound,
             format!("No such operation: {area_op}"),
