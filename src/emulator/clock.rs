@@ -332,9 +332,18 @@ impl BackendCall {
             BackendCall::DeleteDomain(d) => b.delete_domain(d),
             BackendCall::CreateVlan(d, v, gw, p) => b.create_vlan(d, v, *gw, *p),
             BackendCall::DeleteVlan(d, v) => b.delete_vlan(d, v),
+            BackendCall::CreateServer(spec, start, nics) if nics.is_empty() => {
+                b.create_server(spec, *start)
+            }
+            // The NICs are there before the node boots, as on a real VM.
             BackendCall::CreateServer(spec, start, nics) => {
-                b.create_server(spec, *start)?;
-                nics.iter().try_for_each(|n| b.attach_nic(&spec.id, n))
+                b.create_server(spec, false)?;
+                nics.iter().try_for_each(|n| b.attach_nic(&spec.id, n))?;
+                if *start {
+                    b.start_server(&spec.id)
+                } else {
+                    Ok(())
+                }
             }
             BackendCall::AttachNic(s, nic) => b.attach_nic(s, nic),
             BackendCall::DetachNic(s, nic) => b.detach_nic(s, nic),
