@@ -147,6 +147,11 @@ impl ExecContext {
             .ok_or_else(|| missing(format!("server {node}")))
     }
 
+    /// The id of a server by domain and node name (from the inventory or an earlier step).
+    pub(super) fn server_id(&self, domain: &str, node: &str) -> CloudResult<String> {
+        self.server(domain, node).map(|f| f.id)
+    }
+
     fn set_server(&self, domain: &str, node: &str, f: impl FnOnce(&mut ServerFacts)) {
         let mut r = self.reg();
         let e = r
@@ -578,6 +583,12 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             let facts = ctx.server(domain, node)?;
             set_disk(c, &facts.id, *scsi_id, *size_gb, speed).await
         }
+        Step::AttachNic {
+            domain,
+            node,
+            vlan,
+            address,
+        } => super::nics::attach(ctx, domain, node, vlan, address.as_deref()).await,
         Step::StopServer { domain, node } => {
             let facts = ctx.server(domain, node)?;
             if !facts.started {
@@ -803,7 +814,8 @@ fn wait_kind(op: AsyncOp, fresh: bool) -> Wait {
     }
 }
 
-fn vlan_id(ctx: &ExecContext, domain: &str, vlan: &str) -> CloudResult<String> {
+/// The id of a VLAN by domain and VLAN name (from the inventory or an earlier step).
+pub(super) fn vlan_id(ctx: &ExecContext, domain: &str, vlan: &str) -> CloudResult<String> {
     ctx.reg()
         .vlans
         .get(&(domain.to_string(), vlan.to_string()))
