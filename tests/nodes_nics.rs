@@ -235,3 +235,91 @@ fn add_nic_and_remove_nic_through_the_api_with_a_restart() {
     drop(nodes);
     assert_eq!(netns_of(&prefix), Vec::<String>::new(), "namespaces left");
 }
+
+/// The engine deploys a plan whose `web01` (VLAN front) is glued to `back .20` onto local nodes:
+/// web01 reaches db01 (VLAN back) from 10.73.0.20, through its NIC; dispose leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_deploys_a_glued_node_that_reaches_the_other_vlan() {
+    use plumbery::cloud::{RetryPolicy, Secret, WaitPolicy};
+    use plumbery::engine::{self, Action, Options, Progress};
+    use plumbery::fittings::{Parameters, load_text};
+
+    if !root_or_skip() {
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("plnicseng")
+        .tempdir()
+        .unwrap();
+    let nodes = backend(dir.path());
+    let prefix = nodes.prefix().to_string();
+    let mut cfg = EmulatorConfig::new(dir.path());
+    cfg.time_scale = 0.0;
+    cfg.nodes = Nodes::Custom(nodes.clone());
+    let emu = tokio::task::block_in_place(|| plumbery::emulator::Emulator::start(cfg)).unwrap();
+    let text = r#"---
+locationId: NA9
+blueprints:
+  - front:
+      domain:
+        name: LocalNics
+        service: essentials
+      ethernet:
+        name: front
+        subnet: 10.72.0.0
+      nodes:
+        - web01:
+            appliance: 'Ubuntu 22'
+            glue:
+              - back .20
+  - back:
+      domain:
+        name: LocalNics
+        service: essentials
+      ethernet:
+        name: back
+        subnet: 10.73.0.0
+      nodes:
+        - db01:
+            appliance: 'Ubuntu 22'
+"#;
+    let plan = load_text("local-nics.yaml", text, &Parameters::new())
+        .unwrap()
+        .0;
+    let opts = Options {
+        progress: Progress::quiet(),
+        endpoint: Some(emu.url().to_string()),
+        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
+        admin_password: Some(Secret::new("S3cret-Passw0rd")),
+        retry: RetryPolicy::fast(),
+        wait: WaitPolicy::fast(),
+        ..Options::default()
+    };
+    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let node = |name: &str| {
+        r.locations[0]
+            .nodes
+            .iter()
+            .find(|n| n.name == name)
+            .unwrap()
+            .clone()
+    };
+    let (web, db) = (node("web01"), node("db01"));
+    assert_eq!(web.extra_nics.len(), 1);
+    assert_eq!(web.extra_nics[0].private_ipv4, "10.73.0.20");
+    let db_ip: Ipv4Addr = db.private_ipv4.unwrap().parse().unwrap();
+    let web_id = web.id.unwrap();
+    let n2 = nodes.clone();
+    let local = tokio::task::spawn_blocking(move || reach(&n2, &web_id, db_ip))
+        .await
+        .unwrap();
+    assert_eq!(local, Ipv4Addr::new(10, 73, 0, 20));
+
+    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_eq!(emu.stats()["resources"]["server"], 0);
+    tokio::task::block_in_place(|| emu.shutdown());
+    drop(nodes);
+    assert_eq!(netns_of(&prefix), Vec::<String>::new(), "namespaces left");
+}
