@@ -47,6 +47,15 @@ fn options(emu: &RunningEmulator) -> Options {
     }
 }
 
+fn client(emu: &RunningEmulator) -> plumbery::cloud::CloudClient {
+    plumbery::cloud::CloudClient::new(plumbery::cloud::ClientConfig::new(
+        emu.url(),
+        "plumbery",
+        Secret::new("plumbery"),
+    ))
+    .unwrap()
+}
+
 fn resources(emu: &RunningEmulator) -> serde_json::Value {
     emu.stats()["resources"].clone()
 }
@@ -99,6 +108,43 @@ async fn two_locations_in_parallel() {
     for s in stats["servers"].as_array().unwrap() {
         assert_eq!(s["started"], true);
     }
+    // Each VLAN accepts the other location's VLAN: one IPv6 rule each (IPv4 does not cross
+    // locations), its source the other VLAN's IPv6 range, looked up while both were being built.
+    let c = client(&emu);
+    for (here, there) in [("EU6", "EU7"), ("EU7", "EU6")] {
+        let dom = &c
+            .list_network_domains(&[("datacenterId", here)])
+            .await
+            .unwrap()[0];
+        let rules = c.list_firewall_rules(&dom.id).await.unwrap();
+        let name = format!(
+            "From{}{}NfsnetworkToNfsnetwork.IPv6.plumbery",
+            &there[..1],
+            there[1..].to_lowercase()
+        );
+        let rule = rules
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("{name} missing in {here}: {rules:?}"));
+        assert!(!rules.iter().any(|r| r.name.contains(".IP.plumbery")));
+        let src_vlan = &c
+            .list_vlans(&[("datacenterId", there), ("name", "NfsNetwork")])
+            .await
+            .unwrap()[0];
+        let dst_vlan = &c
+            .list_vlans(&[("datacenterId", here), ("name", "NfsNetwork")])
+            .await
+            .unwrap()[0];
+        let src = rule.source.ip.as_ref().unwrap();
+        let dst = rule.destination.ip.as_ref().unwrap();
+        assert_eq!(src.address, src_vlan.ipv6_range.as_ref().unwrap().address);
+        assert_eq!(dst.address, dst_vlan.ipv6_range.as_ref().unwrap().address);
+        assert_eq!(rule.ip_version, "IPV6");
+    }
+    let again = engine::run(Action::Deploy, &plan, &options(&emu))
+        .await
+        .unwrap();
+    assert_eq!(again.changes(), 0);
     // Only @EU7 is disposed: EU6 stays.
     let only = Options {
         locations: vec!["EU7".into()],
@@ -108,8 +154,21 @@ async fn two_locations_in_parallel() {
     assert!(r.ok);
     assert_eq!(r.locations.len(), 1);
     assert_eq!(resources(&emu)["networkDomain"], 1);
+    // EU6 alone again: its rule from EU7 is still there, and the missing EU7 VLAN is not waited for.
+    let eu6 = Options {
+        locations: vec!["EU6".into()],
+        ..opts.clone()
+    };
+    let r = engine::run(Action::Deploy, &plan, &eu6).await.unwrap();
+    assert!(r.ok);
+    assert_eq!(r.changes(), 0);
     let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    // The rule from the other location is deleted by name (the original left it behind).
+    assert!(r.locations[0].phases[0].steps.iter().any(|s| matches!(
+        &s.step,
+        Step::DeleteFirewallRule { rule, .. } if rule == "FromEu7NfsnetworkToNfsnetwork.IPv6.plumbery"
+    )));
     assert_empty(&emu);
 }
 
@@ -214,12 +273,7 @@ async fn accept_rules_between_vlans() {
     let opts = options(&emu);
     let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    let c = plumbery::cloud::CloudClient::new(plumbery::cloud::ClientConfig::new(
-        emu.url(),
-        "plumbery",
-        Secret::new("plumbery"),
-    ))
-    .unwrap();
+    let c = client(&emu);
     let dom = &c
         .list_network_domains(&[("name", "AcceptFox")])
         .await

@@ -179,3 +179,54 @@ async fn cpu_memory_and_disks_are_reconciled() {
     }
     emu.shutdown();
 }
+
+/// Hardware changes whose answers are lost (the connection drops after the emulator applied the
+/// change) are sent again by the client; the second send is refused (addDisk: the SCSI id is in
+/// use) or busy, and the engine looks at the server before calling that a failure. Over several
+/// seeds: every deploy succeeds and each server ends with exactly the plan's disks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_answers_to_hardware_changes_are_observed_not_failed() {
+    use plumbery::emulator::faults::FaultSpec;
+    let (emu, _dir) = start();
+    let opts = options(&emu);
+    let mut disks = vec![(1u32, 20u32)];
+    deploy(&plan(2, 4, &["1 20 standard"]), &opts).await;
+    let (mut resets, mut refused) = (0, 0);
+    for seed in 0..4u64 {
+        // Each round asks for one more disk, a bigger disk 1 and another CPU count.
+        let size1 = 30 + 10 * seed as u32;
+        disks[0].1 = size1;
+        disks.push((2 + seed as u32, 10));
+        let lines: Vec<String> = disks
+            .iter()
+            .map(|(scsi, size)| format!("{scsi} {size} standard"))
+            .collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let cpu = if seed % 2 == 0 { 4 } else { 2 };
+        emu.set_faults(
+            FaultSpec {
+                reset: 0.5,
+                ..FaultSpec::default()
+            },
+            Some(seed),
+        );
+        deploy(&plan(cpu, 4, &lines), &opts).await;
+        emu.set_faults(FaultSpec::default(), None);
+        let codes = emu.stats()["requests"]["byResponseCode"].clone();
+        resets = codes["CONNECTION_RESET"].as_u64().unwrap_or(0);
+        refused = codes["INVALID_INPUT_DATA"].as_u64().unwrap_or(0);
+        for s in servers(&emu).await {
+            let (c, _, have) = hardware(&s);
+            assert_eq!(c, cpu, "{}", s.name);
+            let have: Vec<(u32, u32)> = have[1..].iter().map(|d| (d.0, d.1)).collect();
+            assert_eq!(have, disks, "{} after seed {seed}", s.name);
+        }
+    }
+    eprintln!("answers lost: {resets}, resent changes refused: {refused}");
+    assert!(resets > 0, "no answer was lost: the test proves nothing");
+    assert!(
+        refused > 0,
+        "no resent change was refused: the test proves nothing"
+    );
+    emu.shutdown();
+}

@@ -354,6 +354,50 @@ pub struct ReservedIp {
     pub network_domain_id: Option<String>,
 }
 
+/// A private IPv4 address reserved on a VLAN (`GET network/reservedPrivateIpv4Address`). Decodes
+/// the emulator's element form (`<ipv4><ipAddress>…</ipAddress><vlanId>…</vlanId>…</ipv4>`), the
+/// attribute form of the real API's contracts (`<ipv4 vlanId="…" datacenterId="…">addr</ipv4>`) and
+/// the Go client's JSON (`{"ipAddress","vlanId","datacenterId"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", from = "ReservedPrivateIpv4Wire")]
+pub struct ReservedPrivateIpv4 {
+    /// The address.
+    pub ip_address: String,
+    /// The VLAN.
+    pub vlan_id: String,
+    /// Datacenter.
+    pub datacenter_id: String,
+    /// Description, when one was given.
+    pub description: Option<String>,
+}
+
+/// Every spelling of a reserved private address on the wire.
+#[derive(Deserialize)]
+struct ReservedPrivateIpv4Wire {
+    #[serde(rename = "ipAddress", default)]
+    ip_address: Option<String>,
+    #[serde(rename = "$text", default)]
+    text: Option<String>,
+    #[serde(rename = "@vlanId", alias = "vlanId", default)]
+    vlan_id: Option<String>,
+    #[serde(rename = "@datacenterId", alias = "datacenterId", default)]
+    datacenter_id: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+impl From<ReservedPrivateIpv4Wire> for ReservedPrivateIpv4 {
+    fn from(w: ReservedPrivateIpv4Wire) -> Self {
+        let clean = |s: Option<String>| s.map(|s| s.trim().to_string()).unwrap_or_default();
+        ReservedPrivateIpv4 {
+            ip_address: clean(w.ip_address.filter(|s| !s.trim().is_empty()).or(w.text)),
+            vlan_id: clean(w.vlan_id),
+            datacenter_id: clean(w.datacenter_id),
+            description: w.description.filter(|d| !d.is_empty()),
+        }
+    }
+}
+
 /// A NAT rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

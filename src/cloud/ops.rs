@@ -385,6 +385,74 @@ impl CloudClient {
         self.simple_post("deleteVlan", "network", id).await
     }
 
+    // ---- reserved private addresses ------------------------------------------------------------
+
+    /// `GET network/reservedPrivateIpv4Address?vlanId=` (every page): the private addresses
+    /// reserved on a VLAN.
+    pub async fn list_reserved_private_ipv4(
+        &self,
+        vlan_id: &str,
+    ) -> CloudResult<Vec<ReservedPrivateIpv4>> {
+        self.list_all(
+            "ipv4",
+            "network/reservedPrivateIpv4Address",
+            &[("vlanId", vlan_id)],
+        )
+        .await
+    }
+
+    /// `POST network/reservePrivateIpv4Address` (synchronous). Refusals are retried like any
+    /// change, lost answers re-sent; IP_ADDRESS_NOT_UNIQUE (a re-sent request whose first answer
+    /// was lost, or an earlier run) is checked against the VLAN's reservations: an address already
+    /// reserved on this VLAN is success, one held by a server stays an error.
+    pub async fn reserve_private_ipv4(
+        &self,
+        vlan_id: &str,
+        ip: &str,
+        description: Option<&str>,
+    ) -> CloudResult<()> {
+        let mut b = XmlBody::new("reservePrivateIpv4Address", &[]);
+        b.text("vlanId", vlan_id)
+            .text("ipAddress", ip)
+            .opt_text("description", description);
+        let sent = self
+            .post(
+                Kind::Change,
+                "reservePrivateIpv4Address",
+                "network/reservePrivateIpv4Address",
+                b.finish(),
+            )
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("IP_ADDRESS_NOT_UNIQUE") => {
+                let held = self.list_reserved_private_ipv4(vlan_id).await?;
+                if held.iter().any(|r| r.ip_address == ip) {
+                    tracing::debug!(target: "plumbery::cloud", vlan_id, ip, "already reserved on this VLAN");
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST network/unreservePrivateIpv4Address` (synchronous). RESOURCE_NOT_FOUND means the
+    /// address is not reserved there (maybe a re-sent request whose first answer was lost).
+    pub async fn unreserve_private_ipv4(&self, vlan_id: &str, ip: &str) -> CloudResult<()> {
+        let mut b = XmlBody::new("unreservePrivateIpv4Address", &[]);
+        b.text("vlanId", vlan_id).text("ipAddress", ip);
+        self.post(
+            Kind::Change,
+            "unreservePrivateIpv4Address",
+            "network/unreservePrivateIpv4Address",
+            b.finish(),
+        )
+        .await
+        .map(drop)
+    }
+
     // ---- public IP blocks ----------------------------------------------------------------------
 
     /// `GET network/publicIpBlock?networkDomainId=`.

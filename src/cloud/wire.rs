@@ -353,6 +353,33 @@ mod tests {
     }
 
     #[test]
+    fn reserved_private_ipv4_shapes() {
+        use super::super::model::ReservedPrivateIpv4;
+        let a = r#"<reservedPrivateIpv4Addresses xmlns="urn:didata.com:api:cloud:types" pageNumber="1" pageCount="3" totalCount="3" pageSize="250">
+            <ipv4><ipAddress>10.0.0.50</ipAddress><vlanId>v1</vlanId><datacenterId>NA9</datacenterId><description>a &amp; b</description></ipv4>
+            <ipv4 vlanId="v2" datacenterId="EU6">10.0.0.51</ipv4>
+            <ipv4><ipAddress>10.0.0.52</ipAddress><vlanId>v1</vlanId><datacenterId>NA9</datacenterId><description></description></ipv4>
+        </reservedPrivateIpv4Addresses>"#;
+        let p: Page<ReservedPrivateIpv4> = decode("reservedPrivateIpv4Address", a).unwrap();
+        assert!(p.is_last(250));
+        let ips: Vec<_> = p.items.iter().map(|i| i.ip_address.as_str()).collect();
+        assert_eq!(ips, ["10.0.0.50", "10.0.0.51", "10.0.0.52"]);
+        assert_eq!(p.items[0].description.as_deref(), Some("a & b"));
+        assert_eq!(p.items[1].vlan_id, "v2");
+        assert_eq!(p.items[1].datacenter_id, "EU6");
+        assert_eq!(p.items[2].description, None);
+        let j: ReservedPrivateIpv4 =
+            serde_json::from_str(r#"{"ipAddress":"10.1.1.5","vlanId":"v","datacenterId":"NA12"}"#)
+                .unwrap();
+        assert_eq!(
+            (j.ip_address.as_str(), j.vlan_id.as_str()),
+            ("10.1.1.5", "v")
+        );
+        let out = serde_json::to_value(&j).unwrap();
+        assert_eq!(out["ipAddress"], "10.1.1.5");
+    }
+
+    #[test]
     fn page_termination() {
         let p: Page<String> = Page {
             page_number: 1,

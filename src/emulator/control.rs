@@ -63,6 +63,7 @@ pub fn stats_json(core: &Core) -> Value {
         "resources": {
             "networkDomain": st.domains.len(),
             "vlan": st.vlans.len(),
+            "reservedPrivateIpv4": st.vlans.values().map(|v| v.reserved.len()).sum::<usize>(),
             "publicIpBlock": st.ip_blocks.len(),
             "natRule": st.nat_rules.len(),
             "firewallRule": client_rules,

@@ -127,6 +127,7 @@ fn get_name(area_op: &str, id: bool) -> &'static str {
         ("network/publicIpBlock", false) => "LIST_PUBLIC_IP_BLOCKS",
         ("network/publicIpBlock", true) => "GET_PUBLIC_IP_BLOCK",
         ("network/reservedPublicIpv4Address", false) => "LIST_RESERVED_PUBLIC_IPV4_ADDRESSES",
+        ("network/reservedPrivateIpv4Address", false) => "LIST_RESERVED_PRIVATE_IPV4_ADDRESSES",
         ("network/natRule", false) => "LIST_NAT_RULES",
         ("network/natRule", true) => "GET_NAT_RULE",
         ("network/firewallRule", false) => "LIST_FIREWALL_RULES",
@@ -146,6 +147,8 @@ fn is_known_post(area_op: &str) -> bool {
             | "network/deployVlan"
             | "network/editVlan"
             | "network/deleteVlan"
+            | "network/reservePrivateIpv4Address"
+            | "network/unreservePrivateIpv4Address"
             | "network/addPublicIpBlock"
             | "network/removePublicIpBlock"
             | "network/createNatRule"
@@ -192,6 +195,7 @@ async fn dispatch(
             ("network/publicIpBlock", None) => public_ip_block::list_blocks(ctx),
             ("network/publicIpBlock", Some(id)) => public_ip_block::get_block(ctx, id),
             ("network/reservedPublicIpv4Address", None) => public_ip_block::list_reserved(ctx),
+            ("network/reservedPrivateIpv4Address", None) => vlan::list_reserved(ctx),
             ("network/natRule", None) => nat_rule::list_rules(ctx),
             ("network/natRule", Some(id)) => nat_rule::get_rule(ctx, id),
             ("network/firewallRule", None) => firewall_rule::list_rules(ctx),
@@ -212,6 +216,8 @@ async fn dispatch(
         "network/deployVlan" => vlan::deploy(ctx).await,
         "network/editVlan" => vlan::edit(ctx).await,
         "network/deleteVlan" => vlan::delete(ctx).await,
+        "network/reservePrivateIpv4Address" => vlan::reserve(ctx).await,
+        "network/unreservePrivateIpv4Address" => vlan::unreserve(ctx).await,
         "network/addPublicIpBlock" => public_ip_block::add(ctx).await,
         "network/removePublicIpBlock" => public_ip_block::remove(ctx).await,
         "network/createNatRule" => nat_rule::create(ctx).await,

@@ -39,6 +39,27 @@ pub struct WantVlan {
     pub keep: bool,
     /// Names of local VLANs whose traffic is accepted (same domain).
     pub accept: Vec<String>,
+    /// VLANs of other locations whose IPv6 traffic is accepted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remote_accept: Vec<RemoteAccept>,
+    /// Private IPv4 addresses to reserve on the VLAN (merged over the blueprints naming it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reserved: Vec<String>,
+}
+
+/// A VLAN of another location whose traffic a VLAN accepts (`accept: [LOC::name]`). As in the
+/// original, only an IPv6 rule is made for it: IPv4 ranges of two locations are not routed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteAccept {
+    /// The reference as written (`EU7::db` or `dd-eu::EU7::db`): the rule's name is made from it.
+    pub label: String,
+    /// Region, when written.
+    pub region: Option<String>,
+    /// Location id.
+    pub location: String,
+    /// VLAN name.
+    pub name: String,
 }
 
 /// A firewall rule opening one port of a node's public address.
@@ -283,12 +304,15 @@ pub fn desired(loc: &Location, blueprint_filter: &[String]) -> Desired {
             let (local, remote): (Vec<_>, Vec<_>) = eth.accept.iter().partition(|r| {
                 r.location.is_none() || r.location.as_deref() == Some(&loc.location_id)
             });
-            for r in remote {
-                d.notes.push(format!(
-                    "VLAN {}: traffic from {r} (another location) is not opened; cross-location rules are not supported yet",
-                    eth.name.name
-                ));
-            }
+            let remote_accept = remote
+                .into_iter()
+                .map(|r| RemoteAccept {
+                    label: r.to_string(),
+                    region: r.region.clone(),
+                    location: r.location.clone().unwrap_or_default(),
+                    name: r.name.clone(),
+                })
+                .collect();
             let accept = local.into_iter().map(|r| r.name.clone()).collect();
             d.vlans.push(WantVlan {
                 domain: bp.domain.name.clone(),
@@ -298,8 +322,11 @@ pub fn desired(loc: &Location, blueprint_filter: &[String]) -> Desired {
                 prefix: eth.subnet.prefix_len(),
                 keep: eth.destroy_never,
                 accept,
+                remote_accept,
+                reserved: Vec::new(),
             });
         }
+        super::reserve::want(&mut d.vlans, &bp.domain.name, &eth.name.name, &eth.reserved);
         for n in &bp.nodes {
             if d.nodes
                 .iter()

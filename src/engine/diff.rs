@@ -118,6 +118,7 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
                 )),
                 Some(_) => None,
             };
+            let vs = super::reserve::build(wv, inv, ds, vs, plan, &mut d.notes);
             vlan_step.insert((&wd.name, &wv.name), vs);
         }
         // Public addresses: one per internet node that has no NAT rule yet.
@@ -340,6 +341,8 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
                             from_vlan: src.clone(),
                             to_vlan: wv.name.clone(),
                             ipv6,
+                            from_location: None,
+                            from_region: None,
                         },
                         [ds, src_step, own],
                     );
@@ -347,7 +350,31 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
                 }
             }
         }
-        if !wv.accept.is_empty() {
+        // A VLAN of another location: only IPv6 crosses locations (the original's rule). Its
+        // ranges are looked up when the step runs: another location of the plan may be creating it.
+        for src in &wv.remote_accept {
+            let rule = accept_rule_name(&src.label, &wv.name, "IPv6");
+            if inv.and_then(|i| i.rule(&rule)).is_none() {
+                let own = vlan_step
+                    .get(&(wv.domain.as_str(), wv.name.as_str()))
+                    .copied()
+                    .flatten();
+                let s = d.plan.add(
+                    Step::CreateAcceptRule {
+                        domain: wv.domain.clone(),
+                        rule,
+                        from_vlan: src.name.clone(),
+                        to_vlan: wv.name.clone(),
+                        ipv6: true,
+                        from_location: Some(src.location.clone()),
+                        from_region: src.region.clone(),
+                    },
+                    [ds, own],
+                );
+                accept_steps.entry(wv.domain.as_str()).or_default().push(s);
+            }
+        }
+        if !wv.accept.is_empty() || !wv.remote_accept.is_empty() {
             const DENY6: &str = "CCDEFAULT.DenyExternalInboundIPv6";
             // Only for a domain created by this run: some APIs refuse to change default rules, and a
             // second run must make no change request.
@@ -599,7 +626,12 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
         let mut all = per_domain.get(&wd.name).cloned().unwrap_or_default();
         // Accept rules of the plan's VLANs in this domain.
         for wv in want.vlans.iter().filter(|v| v.domain == wd.name) {
-            for (src, suffix) in wv.accept.iter().flat_map(|s| [(s, "IP"), (s, "IPv6")]) {
+            // Rules from VLANs of other locations too (the original left them behind).
+            let sources = wv
+                .accept
+                .iter()
+                .chain(wv.remote_accept.iter().map(|r| &r.label));
+            for (src, suffix) in sources.flat_map(|s| [(s, "IP"), (s, "IPv6")]) {
                 if let Some(r) = inv.rule(&accept_rule_name(src, &wv.name, suffix)) {
                     all.push(d.plan.add(
                         Step::DeleteFirewallRule {
@@ -656,11 +688,20 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
             let busy = !(primary_users.is_empty() && nic_users.is_empty());
             match planned {
                 Some(w) if !w.keep && !busy => {
+                    let unreserved = match super::reserve::release(w, v, inv, &mut d.plan) {
+                        Ok(steps) => steps,
+                        Err(note) => {
+                            vlans_left += 1;
+                            d.notes.push(note);
+                            continue;
+                        }
+                    };
                     let after: Vec<Option<usize>> = server_deletes
                         .get(&(wd.name.clone(), v.id.clone()))
                         .into_iter()
                         .flatten()
                         .map(|s| Some(*s))
+                        .chain(unreserved)
                         .collect();
                     all.push(d.plan.add(
                         Step::DeleteVlan {

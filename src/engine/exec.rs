@@ -20,6 +20,7 @@ use crate::cloud::{
 
 use super::inventory::Inventory;
 use super::progress::{EventState, Progress};
+use super::remote::Remotes;
 use super::steps::{PlannedStep, Step, StepPlan};
 use super::watch::DomainWatch;
 
@@ -98,6 +99,7 @@ pub struct ExecContext {
     pub progress: Progress,
     registry: Mutex<Registry>,
     watches: Mutex<HashMap<String, Arc<DomainWatch>>>,
+    remotes: Remotes,
 }
 
 impl ExecContext {
@@ -109,13 +111,21 @@ impl ExecContext {
         progress: Progress,
     ) -> Self {
         ExecContext {
-            client,
+            client: client.clone(),
             location_id: inventory.location_id.clone(),
             admin_password,
             progress,
             registry: Mutex::new(Registry::from_inventory(inventory)),
             watches: Mutex::new(HashMap::new()),
+            remotes: Remotes::single(client),
         }
+    }
+
+    /// Reach VLANs of other locations through `remotes` (default: through this location's client,
+    /// looking once).
+    pub fn with_remotes(mut self, remotes: Remotes) -> Self {
+        self.remotes = remotes;
+        self
     }
 
     /// The shared server watch of a domain (by name).
@@ -432,6 +442,9 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             let id = vlan_id(ctx, domain, vlan)?;
             c.wait_vlan(&id, Wait::resume(AsyncOp::DeployVlan)).await
         }
+        Step::ReservePrivateIpv4 { .. } | Step::UnreservePrivateIpv4 { .. } => {
+            super::reserve::run(ctx, step).await
+        }
         Step::AddIpBlock { domain } => add_ip_block(ctx, domain).await,
         Step::DeployServer {
             domain,
@@ -568,9 +581,16 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
                 memory_gb: *memory_gb,
                 ..Reconfigure::default()
             };
-            hardware_change(c, &facts.id, AsyncOp::ReconfigureServer, || {
-                c.reconfigure_server(&facts.id, &req)
-            })
+            hardware_change(
+                c,
+                &facts.id,
+                AsyncOp::ReconfigureServer,
+                || c.reconfigure_server(&facts.id, &req),
+                |s| {
+                    cpu_count.is_none_or(|n| s.cpu.as_ref().map(|x| x.count) == Some(n))
+                        && memory_gb.is_none_or(|m| s.memory_gb == Some(m))
+                },
+            )
             .await
         }
         Step::SetDisk {
@@ -695,10 +715,33 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             from_vlan,
             to_vlan,
             ipv6,
+            from_location,
+            from_region,
         } => {
             let domain_id = ctx.domain_id(domain)?;
             let mut ranges = Vec::new();
-            for v in [from_vlan, to_vlan] {
+            if let Some(loc) = from_location {
+                match ctx
+                    .remotes
+                    .vlan_ipv6(loc, from_region.as_deref(), from_vlan)
+                    .await?
+                {
+                    Some(r) => ranges.push(r),
+                    None => {
+                        ctx.progress.line(
+                            &ctx.location_id,
+                            &format!("{rule} not created: no VLAN {from_vlan} in {loc} (deploy it first, then run again)"),
+                        );
+                        return Ok(());
+                    }
+                }
+            }
+            let local: &[&String] = if from_location.is_some() {
+                &[to_vlan]
+            } else {
+                &[from_vlan, to_vlan]
+            };
+            for &v in local {
                 let (id, base, prefix) = ctx
                     .reg()
                     .vlans
@@ -814,7 +857,7 @@ fn wait_kind(op: AsyncOp, fresh: bool) -> Wait {
     }
 }
 
-/// The id of a VLAN by domain and VLAN name (from the inventory or an earlier step).
+/// The id of VLAN `vlan` of `domain`, known from the inventory or the step that created it.
 pub(super) fn vlan_id(ctx: &ExecContext, domain: &str, vlan: &str) -> CloudResult<String> {
     ctx.reg()
         .vlans
@@ -826,16 +869,51 @@ pub(super) fn vlan_id(ctx: &ExecContext, domain: &str, vlan: &str) -> CloudResul
 /// Waits for a server (observed through its domain's shared watch) and returns the last observation.
 /// Sends one hardware change (NO_CHANGE is success) and waits until the server is NORMAL again,
 /// polling it directly so a cached listing from before the request cannot end the wait.
-async fn hardware_change<F, Fut>(c: &CloudClient, id: &str, op: AsyncOp, send: F) -> CloudResult<()>
+/// Sends a hardware change of server `id` and waits for NORMAL. The client sends a change again
+/// when its answer was lost; the second send may then be refused because the first one was applied
+/// (addDisk: "SCSI id in use"). So a refusal is not a failure until the server, once NORMAL, is
+/// looked at: when `done` holds for it, the change is there.
+async fn hardware_change<F, Fut, D>(
+    c: &CloudClient,
+    id: &str,
+    op: AsyncOp,
+    send: F,
+    done: D,
+) -> CloudResult<()>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = CloudResult<()>>,
+    D: Fn(&Server) -> bool,
 {
     match send().await {
-        Err(e) if e.code() == Some("NO_CHANGE") => return Ok(()),
-        r => r?,
+        Ok(()) => c.wait_server(id, Wait::after(op), None).await,
+        Err(e) if e.code() == Some("NO_CHANGE") => Ok(()),
+        Err(e) if e.code().is_some() && !e.is_not_found() => {
+            c.wait_server(id, Wait::resume(op), None).await?;
+            match c.get_server(id).await? {
+                Some(s) if done(&s) => Ok(()),
+                _ => Err(e),
+            }
+        }
+        Err(e) => Err(e),
     }
-    c.wait_server(id, Wait::after(op), None).await
+}
+
+/// True when server `s` has a disk at `scsi_id` of at least `size_gb`.
+fn disk_at_least(s: &Server, scsi_id: u32, size_gb: u32) -> bool {
+    s.disk
+        .iter()
+        .any(|d| d.scsi_id == Some(scsi_id) && d.size_gb.is_some_and(|g| g >= size_gb))
+}
+
+/// True when server `s` has a disk at `scsi_id` of speed `speed`.
+fn disk_speed(s: &Server, scsi_id: u32, speed: &str) -> bool {
+    s.disk.iter().any(|d| {
+        d.scsi_id == Some(scsi_id)
+            && d.speed
+                .as_deref()
+                .is_some_and(|have| have.eq_ignore_ascii_case(speed))
+    })
 }
 
 /// Brings the disk at `scsi_id` of server `id` to `size_gb` (grow only) and `speed`.
@@ -857,13 +935,24 @@ async fn set_disk(
                 .await
                 .map(drop)
         };
-        return hardware_change(c, id, AsyncOp::ChangeDisk, || add).await;
+        return hardware_change(
+            c,
+            id,
+            AsyncOp::ChangeDisk,
+            || add,
+            |s| disk_at_least(s, scsi_id, size_gb),
+        )
+        .await;
     };
     let disk_id = disk.id.clone().unwrap_or_default();
     if disk.size_gb.is_some_and(|have| have < size_gb) {
-        hardware_change(c, id, AsyncOp::ChangeDisk, || {
-            c.expand_disk(&disk_id, size_gb)
-        })
+        hardware_change(
+            c,
+            id,
+            AsyncOp::ChangeDisk,
+            || c.expand_disk(&disk_id, size_gb),
+            |s| disk_at_least(s, scsi_id, size_gb),
+        )
         .await?;
     }
     if disk
@@ -871,9 +960,13 @@ async fn set_disk(
         .as_deref()
         .is_some_and(|have| !have.eq_ignore_ascii_case(speed))
     {
-        hardware_change(c, id, AsyncOp::ChangeDisk, || {
-            c.change_disk_speed(&disk_id, speed)
-        })
+        hardware_change(
+            c,
+            id,
+            AsyncOp::ChangeDisk,
+            || c.change_disk_speed(&disk_id, speed),
+            |s| disk_speed(s, scsi_id, speed),
+        )
         .await?;
     }
     Ok(())

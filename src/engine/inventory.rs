@@ -1,12 +1,12 @@
 //! The Inventory: what the cloud holds for the domains a plan names, observed with a bounded number of
-//! list calls (one for the domains of the location, five per named domain, one for images when needed),
-//! never one call per node.
+//! list calls (one for the domains of the location, five per named domain, one per VLAN the plan
+//! reserves addresses on, one for images when needed), never one call per node.
 
 use serde::Serialize;
 
 use crate::cloud::{
-    CloudClient, CloudResult, FirewallRule, Image, NatRule, NetworkDomain, PublicIpBlock, Server,
-    Vlan,
+    CloudClient, CloudResult, FirewallRule, Image, NatRule, NetworkDomain, PublicIpBlock,
+    ReservedPrivateIpv4, Server, Vlan,
 };
 
 use super::desired::Desired;
@@ -27,6 +27,9 @@ pub struct DomainInventory {
     pub firewall_rules: Vec<FirewallRule>,
     /// Its public IP blocks.
     pub ip_blocks: Vec<PublicIpBlock>,
+    /// Private addresses reserved on the VLANs the plan reserves addresses on (see `reserve`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reserved: Vec<ReservedPrivateIpv4>,
 }
 
 impl DomainInventory {
@@ -100,8 +103,9 @@ pub async fn observe(
         .into_iter()
         .filter(|d| want.domains.iter().any(|w| w.name == d.name))
         .collect();
-    let domains =
-        futures_util::future::try_join_all(named.into_iter().map(|d| observe_domain(client, d)));
+    let domains = futures_util::future::try_join_all(named.into_iter().map(|d| async move {
+        super::reserve::observe(client, want, observe_domain(client, d).await?).await
+    }));
     let images = async {
         if with_images {
             client.list_os_images(Some(loc)).await
@@ -138,5 +142,6 @@ pub async fn observe_domain(
         nat_rules,
         firewall_rules,
         ip_blocks,
+        reserved: Vec::new(),
     })
 }

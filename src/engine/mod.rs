@@ -15,10 +15,12 @@ pub mod nics;
 pub mod polish;
 pub mod prepare;
 pub mod progress;
+pub mod remote;
+pub mod reserve;
 pub mod steps;
 pub mod watch;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -283,11 +285,17 @@ impl Report {
 }
 
 fn client_for(loc: &Location, opts: &Options) -> Result<CloudClient, CloudError> {
-    let mut hints = EndpointHints::from_env(
+    let hints = EndpointHints::from_env(
         loc.api_host.as_deref(),
         loc.region_id.as_deref(),
         Some(&loc.location_id),
     );
+    client_from_hints(hints, opts)
+}
+
+/// A client for the endpoint the hints name (`opts.endpoint` wins), with the run's credentials,
+/// retry, wait and in-flight rules.
+fn client_from_hints(mut hints: EndpointHints, opts: &Options) -> Result<CloudClient, CloudError> {
     if let Some(e) = &opts.endpoint {
         hints.env_endpoint = Some(e.clone());
     }
@@ -354,6 +362,7 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
             opts.locations
         )));
     }
+    let in_run: BTreeSet<String> = selected.iter().map(|l| l.location_id.clone()).collect();
     let mut clients: HashMap<String, CloudClient> = HashMap::new();
     // A JoinSet aborts its tasks when dropped: cancelling `run` cancels every location.
     let mut jobs = tokio::task::JoinSet::new();
@@ -368,7 +377,11 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
             .clone();
         let loc = loc.clone();
         let opts = opts.clone();
-        jobs.spawn(async move { (index, run_location(action, &loc, client, &opts).await) });
+        let in_run = in_run.clone();
+        jobs.spawn(async move {
+            let result = run_location(action, &loc, client, &opts, in_run).await;
+            (index, result)
+        });
     }
     let mut done = Vec::new();
     while let Some(joined) = jobs.join_next().await {
@@ -408,6 +421,7 @@ async fn run_location(
     loc: &Location,
     client: CloudClient,
     opts: &Options,
+    in_run: BTreeSet<String>,
 ) -> Result<LocationReport, EngineError> {
     let cloud_err = |source| EngineError::Cloud {
         location: loc.location_id.clone(),
@@ -455,12 +469,16 @@ async fn run_location(
                 .line(&loc.location_id, &format!("{name}: nothing to change"));
             Vec::new()
         } else {
-            let ctx = Arc::new(exec::ExecContext::new(
-                client.clone(),
-                &have,
-                password.clone(),
-                opts.progress.clone(),
-            ));
+            let remotes = remote::Remotes::new(client.clone(), opts, in_run.clone());
+            let ctx = Arc::new(
+                exec::ExecContext::new(
+                    client.clone(),
+                    &have,
+                    password.clone(),
+                    opts.progress.clone(),
+                )
+                .with_remotes(remotes),
+            );
             exec::execute(ctx, &d.plan).await
         };
         for n in &d.notes {

@@ -42,6 +42,26 @@ pub enum Step {
         /// VLAN name.
         vlan: String,
     },
+    /// Reserve a private IPv4 address on a VLAN (before any server is deployed on it).
+    ReservePrivateIpv4 {
+        /// Domain name.
+        domain: String,
+        /// VLAN name.
+        vlan: String,
+        /// The address.
+        ip: String,
+    },
+    /// Release a reserved private IPv4 address (before its VLAN is deleted).
+    UnreservePrivateIpv4 {
+        /// Domain name.
+        domain: String,
+        /// VLAN name.
+        vlan: String,
+        /// VLAN id.
+        id: String,
+        /// The address.
+        ip: String,
+    },
     /// Add a public IPv4 block (2 addresses) to a domain.
     AddIpBlock {
         /// Domain name.
@@ -167,7 +187,9 @@ pub enum Step {
         /// Last port.
         end: Option<u16>,
     },
-    /// Accept all traffic from one VLAN to another of the same domain (IPv4 or IPv6 ranges).
+    /// Accept all traffic from one VLAN to another (IPv4 or IPv6 ranges). The source is a VLAN of
+    /// the same domain, or with `from_location` a VLAN of another location (IPv6 only), looked up
+    /// by name there when the step runs.
     CreateAcceptRule {
         /// Domain name.
         domain: String,
@@ -179,6 +201,12 @@ pub enum Step {
         to_vlan: String,
         /// IPv6 ranges instead of IPv4.
         ipv6: bool,
+        /// Location of a source VLAN in another location.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_location: Option<String>,
+        /// Region of that location, when the plan names it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_region: Option<String>,
     },
     /// Disable a default rule (CCDEFAULT.DenyExternalInboundIPv6 once VLANs accept each other).
     DisableDefaultRule {
@@ -259,6 +287,8 @@ impl Step {
                 ..
             } => format!("create VLAN {vlan} {base}/{prefix} in {domain}"),
             Step::AwaitVlan { vlan, .. } => format!("wait for VLAN {vlan}"),
+            Step::ReservePrivateIpv4 { vlan, ip, .. } => format!("reserve {ip} on VLAN {vlan}"),
+            Step::UnreservePrivateIpv4 { vlan, ip, .. } => format!("release {ip} of VLAN {vlan}"),
             Step::AddIpBlock { domain } => format!("add a public IPv4 block to {domain}"),
             Step::DeployServer {
                 node,

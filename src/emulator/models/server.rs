@@ -330,7 +330,7 @@ fn resolve_nic(
             if used.contains(&addr) {
                 return Err(ApiError::new(
                     Code::IpAddressNotUnique,
-                    format!("{field}.privateIpv4 {addr} is already in use."),
+                    format!("{field}.privateIpv4 {addr} is already in use or reserved."),
                 ));
             }
             addr

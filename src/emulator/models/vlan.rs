@@ -1,7 +1,8 @@
 //! VLANs: deploy (asynchronous, both the ≤2.8 and ≥2.9 forms), edit, delete (asynchronous, refused
-//! while servers use the VLAN), and private address allocation.
+//! while servers use the VLAN or addresses are reserved on it), private address allocation, and
+//! reserved private addresses (reserve, unreserve: synchronous).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -41,6 +42,9 @@ pub struct Vlan {
     pub state: ResourceState,
     /// Operation under way.
     pub pending: Option<Pending>,
+    /// Reserved private IPv4 addresses (address -> description): never given to a NIC.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reserved: BTreeMap<Ipv4Addr, String>,
 }
 
 /// Gateway choice of a deploy.
@@ -113,13 +117,22 @@ fn is_rfc1918(net: &Ipv4Net) -> bool {
 }
 
 /// Addresses of `vlan_id` already given to server NICs (those being added included).
-pub fn used_addresses(st: &State, vlan_id: &str) -> HashSet<Ipv4Addr> {
+pub fn nic_addresses(st: &State, vlan_id: &str) -> HashSet<Ipv4Addr> {
     st.servers
         .values()
         .flat_map(|s| s.nics().chain(s.staged_nic()))
         .filter(|n| n.vlan_id == vlan_id)
         .map(|n| n.ipv4)
         .collect()
+}
+
+/// Addresses of `vlan_id` no allocation may hand out: those of server NICs and the reserved ones.
+pub fn used_addresses(st: &State, vlan_id: &str) -> HashSet<Ipv4Addr> {
+    let mut used = nic_addresses(st, vlan_id);
+    if let Some(v) = st.vlans.get(vlan_id) {
+        used.extend(v.reserved.keys().copied());
+    }
+    used
 }
 
 /// The next free host address of `vlan` (from base+10 upwards, then base+2..base+9).
@@ -234,6 +247,7 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployVlan) -> ApiResult<Stri
         create_ms: tx.now,
         state: ResourceState::PendingAdd,
         pending: Some(pending),
+        reserved: BTreeMap::new(),
     };
     tx.put(Resource::Vlan(vlan));
     Ok(id)
@@ -298,6 +312,15 @@ pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
             format!("VLAN {id} cannot be deleted: {n} server(s) use it."),
         ));
     }
+    if !v.reserved.is_empty() {
+        return Err(ApiError::new(
+            Code::HasDependency,
+            format!(
+                "VLAN {id} cannot be deleted: {} private IPv4 address(es) are reserved on it.",
+                v.reserved.len()
+            ),
+        ));
+    }
     v.pending = Some(tx.pending(
         Kind::Vlan,
         id,
@@ -305,6 +328,64 @@ pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
         lat.ms(OpKind::DeleteVlan, false),
     ));
     v.state = ResourceState::PendingDelete;
+    tx.put(Resource::Vlan(v));
+    Ok(())
+}
+
+/// Reserves the private address `ip` of VLAN `id` (synchronous): it must be a host address of
+/// the VLAN that no NIC uses and that is not reserved yet, and the VLAN must be NORMAL.
+pub fn reserve(tx: &mut Tx<'_>, id: &str, ip: Ipv4Addr, description: String) -> ApiResult<()> {
+    check_description("description", &description)?;
+    let mut v = tx.st().vlan(id)?.clone();
+    if v.state != ResourceState::Normal {
+        return Err(ApiError::busy(format!(
+            "VLAN {id} is {}; try again later.",
+            v.state.as_str()
+        )));
+    }
+    if !v.is_host_address(ip) {
+        return Err(ApiError::new(
+            Code::IpAddressOutOfRange,
+            format!(
+                "{ip} is not a host address of VLAN '{}' ({}, gateway {}).",
+                v.name, v.network, v.gateway
+            ),
+        ));
+    }
+    if v.reserved.contains_key(&ip) {
+        return Err(ApiError::new(
+            Code::IpAddressNotUnique,
+            format!("{ip} is already reserved on VLAN '{}'.", v.name),
+        ));
+    }
+    if nic_addresses(tx.st(), id).contains(&ip) {
+        return Err(ApiError::new(
+            Code::IpAddressNotUnique,
+            format!("{ip} is in use by a server on VLAN '{}'.", v.name),
+        ));
+    }
+    v.reserved.insert(ip, description);
+    tx.put(Resource::Vlan(v));
+    Ok(())
+}
+
+/// Releases the reserved address `ip` of VLAN `id` (synchronous); RESOURCE_NOT_FOUND when it is
+/// not reserved there.
+pub fn unreserve(tx: &mut Tx<'_>, id: &str, ip: Ipv4Addr) -> ApiResult<()> {
+    let mut v = tx.st().vlan(id)?.clone();
+    if !v.reserved.contains_key(&ip) {
+        return Err(ApiError::new(
+            Code::ResourceNotFound,
+            format!("{ip} is not reserved on VLAN '{}'.", v.name),
+        ));
+    }
+    if v.state.is_pending() {
+        return Err(ApiError::busy(format!(
+            "VLAN {id} is busy ({}).",
+            v.state.as_str()
+        )));
+    }
+    v.reserved.remove(&ip);
     tx.put(Resource::Vlan(v));
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! VLANs on the wire: list, get, deploy (≤2.8 `privateIpv4BaseAddress` and ≥2.9
-//! `privateIpv4NetworkAddress` with attached/detached forms), edit, delete.
+//! `privateIpv4NetworkAddress` with attached/detached forms), edit, delete, and reserved private
+//! IPv4 addresses (reserve, unreserve, list).
 
 use super::body::Fields;
 use super::{Ctx, Out, list, matches, time};
@@ -190,4 +191,78 @@ pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<String> {
         &format!("Request to delete VLAN '{id}' has been accepted and is being processed."),
         &[],
     ))
+}
+
+/// The `vlanId` and `ipAddress` of a reserve/unreserve body.
+fn reservation(f: &Fields<'_>) -> ApiResult<(String, std::net::Ipv4Addr)> {
+    let id = f.str_req("vlanId")?;
+    let ip = f.str_req("ipAddress")?;
+    let addr = ip
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::invalid("ipAddress", format!("'{ip}' is not an IPv4 address")))?;
+    Ok((id.trim().to_string(), addr))
+}
+
+/// `POST network/reservePrivateIpv4Address` (synchronous).
+pub async fn reserve(ctx: &Ctx<'_>) -> ApiResult<String> {
+    let m = ctx.body("reservePrivateIpv4Address")?;
+    let f = Fields::new(&m);
+    let (id, ip) = reservation(&f)?;
+    let description = f.str_opt("description")?.unwrap_or_default();
+    ctx.core
+        .change(|tx| vlan::reserve(tx, &id, ip, description))
+        .await?;
+    Ok(ctx.ok(
+        "OK",
+        &format!("Private IPv4 address {ip} has been reserved on VLAN {id}."),
+        &[],
+    ))
+}
+
+/// `POST network/unreservePrivateIpv4Address` (synchronous).
+pub async fn unreserve(ctx: &Ctx<'_>) -> ApiResult<String> {
+    let m = ctx.body("unreservePrivateIpv4Address")?;
+    let (id, ip) = reservation(&Fields::new(&m))?;
+    ctx.core.change(|tx| vlan::unreserve(tx, &id, ip)).await?;
+    Ok(ctx.ok(
+        "OK",
+        &format!("Private IPv4 address {ip} has been unreserved on VLAN {id}."),
+        &[],
+    ))
+}
+
+/// `GET network/reservedPrivateIpv4Address` (filters vlanId, datacenterId, networkDomainId,
+/// ipAddress): one `<ipv4>` with `ipAddress`, `vlanId`, `datacenterId`, `description` per
+/// address, by VLAN id then address.
+pub fn list_reserved(ctx: &Ctx<'_>) -> ApiResult<String> {
+    let st = ctx.core.read();
+    let (vlan_id, dc, dom, ip) = (
+        ctx.q("vlanId"),
+        ctx.q("datacenterId"),
+        ctx.q("networkDomainId"),
+        ctx.q("ipAddress"),
+    );
+    let items: Vec<(String, &Vlan, &String)> = st
+        .vlans
+        .values()
+        .filter(|v| matches(vlan_id, &v.id) && matches(dc, &v.datacenter_id))
+        .filter(|v| matches(dom, &v.domain_id))
+        .flat_map(|v| v.reserved.iter().map(move |(a, d)| (a.to_string(), v, d)))
+        .filter(|(a, _, _)| matches(ip, a))
+        .collect();
+    list(
+        ctx,
+        "reservedPrivateIpv4Addresses",
+        "ipv4",
+        &items,
+        |o, (a, v, d)| {
+            o.open("ipv4");
+            o.text_s("ipAddress", a);
+            o.text_s("vlanId", &v.id);
+            o.text_s("datacenterId", &v.datacenter_id);
+            o.text_s("description", d);
+            o.close();
+        },
+    )
 }

@@ -1,0 +1,437 @@
+//! The engine with `ethernet: reserved:` against the in-process emulator: deploy reserves exactly
+//! the plan's addresses before any server takes one, a second deploy changes nothing, dispose
+//! releases them and deletes the VLAN (a `destroy: never` VLAN keeps them), and the same under
+//! faults over several seeds.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret, WaitPolicy};
+use plumbery::emulator::faults::FaultSpec;
+use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use plumbery::engine::{self, Action, Options, Progress, Step};
+use plumbery::fittings::{Parameters, Plan, load_text};
+
+/// The redis-cluster shape: one domain, a VLAN with reserved addresses (the first two are the
+/// ones the emulator's allocator hands out first) holding three internet nodes, and a second VLAN
+/// without reservations holding one node.
+const PLAN: &str = r##"---
+information:
+  - "Redis nodes on a VLAN with reserved addresses"
+---
+locationId: NA12
+blueprints:
+  - redis:
+      domain:
+        name: ReservedFox
+        description: "#redis"
+        service: essentials
+        ipv4: 8
+      ethernet:
+        name: ReservedNetwork
+        subnet: 192.168.30.0
+        reserved: [192.168.30.10, 192.168.30.11, 192.168.30.200]
+        DESTROY
+      nodes:
+        - redis0[1..3]:
+            description: "#redis #ubuntu"
+            appliance: 'Ubuntu 22'
+            cpu: 2
+            memory: 4
+            glue:
+              - internet 22
+  - admin:
+      domain:
+        name: ReservedFox
+      ethernet:
+        name: AdminNetwork
+        subnet: 192.168.31.0
+      nodes:
+        - admin01:
+            appliance: 'Ubuntu 22'
+"##;
+
+const RESERVED: [&str; 3] = ["192.168.30.10", "192.168.30.11", "192.168.30.200"];
+
+fn plan(destroy_never: bool) -> Plan {
+    let text = PLAN.replace(
+        "        DESTROY\n",
+        if destroy_never {
+            "        destroy: never\n"
+        } else {
+            ""
+        },
+    );
+    load_text("reserved.yaml", &text, &Parameters::new())
+        .unwrap()
+        .0
+}
+
+fn start() -> (RunningEmulator, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = EmulatorConfig::new(dir.path());
+    cfg.time_scale = 0.001;
+    (
+        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
+        dir,
+    )
+}
+
+fn options(emu: &RunningEmulator) -> Options {
+    Options {
+        progress: Progress::quiet(),
+        endpoint: Some(emu.url().to_string()),
+        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
+        admin_password: Some(Secret::new("S3cret-Passw0rd")),
+        retry: RetryPolicy {
+            initial: Duration::from_millis(5),
+            max_delay: Duration::from_millis(100),
+            deadline: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(10),
+        },
+        wait: WaitPolicy::fast(),
+        ..Options::default()
+    }
+}
+
+fn client(emu: &RunningEmulator) -> CloudClient {
+    CloudClient::new(ClientConfig::new(
+        emu.url(),
+        "plumbery",
+        Secret::new("plumbery"),
+    ))
+    .unwrap()
+}
+
+fn resources(emu: &RunningEmulator) -> serde_json::Value {
+    emu.stats()["resources"].clone()
+}
+
+fn change_requests(emu: &RunningEmulator) -> u64 {
+    emu.stats()["requests"]["byOperation"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(op, _)| {
+            let op = op.to_ascii_lowercase();
+            !(op.starts_with("get") || op.starts_with("list") || op.contains("myaccount"))
+        })
+        .map(|(_, n)| n.as_u64().unwrap())
+        .sum()
+}
+
+fn operation_count(emu: &RunningEmulator, op: &str) -> u64 {
+    emu.stats()["requests"]["byOperation"][op]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Every reservation of every VLAN, read through the API, as (VLAN name, address); the list keeps
+/// duplicates if there were any.
+async fn reservations(emu: &RunningEmulator) -> Vec<(String, String)> {
+    let c = client(emu);
+    let mut out = Vec::new();
+    for v in c.list_vlans(&[]).await.unwrap() {
+        for r in c.list_reserved_private_ipv4(&v.id).await.unwrap() {
+            assert_eq!(r.vlan_id, v.id);
+            out.push((v.name.clone(), r.ip_address));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn planned_reservations() -> Vec<(String, String)> {
+    RESERVED
+        .iter()
+        .map(|a| ("ReservedNetwork".to_string(), a.to_string()))
+        .collect()
+}
+
+/// The deploy holds the plan's reservations exactly once, and no server holds a reserved address.
+async fn assert_deployed(emu: &RunningEmulator, what: &str) {
+    assert_eq!(reservations(emu).await, planned_reservations(), "{what}");
+    let r = resources(emu);
+    assert_eq!(r["reservedPrivateIpv4"], 3, "{what}: {r}");
+    assert_eq!(r["server"], 4, "{what}: {r}");
+    assert_eq!(r["vlan"], 2, "{what}: {r}");
+    let stats = emu.stats();
+    let held: BTreeSet<String> = stats["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["privateIpv4"].as_array().unwrap().clone())
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(held.len(), 4, "{what}: {held:?}");
+    for a in RESERVED {
+        assert!(!held.contains(a), "{what}: a server holds reserved {a}");
+    }
+    // The first addresses of the VLAN were reserved before any server was deployed on it, so the
+    // allocator handed out others (it starts at .10).
+    assert!(
+        held.iter().any(|a| a.starts_with("192.168.30.")),
+        "{held:?}"
+    );
+}
+
+fn assert_empty(emu: &RunningEmulator, what: &str) {
+    let r = resources(emu);
+    for k in [
+        "networkDomain",
+        "vlan",
+        "server",
+        "publicIpBlock",
+        "natRule",
+        "firewallRule",
+        "reservedPrivateIpv4",
+    ] {
+        assert_eq!(r[k], 0, "{what}: {k}: {r}");
+    }
+}
+
+/// The VLAN ids named by the `vlanId` of every reservation list in the request log.
+fn listed_vlan_ids(emu: &RunningEmulator) -> Vec<String> {
+    let log = emu.state_dir().join("requests.log");
+    // The log is written by a background thread: wait until the count matches the stats.
+    let want = operation_count(emu, "LIST_RESERVED_PRIVATE_IPV4_ADDRESSES") as usize;
+    let t0 = std::time::Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let ids: Vec<String> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["operation"] == "LIST_RESERVED_PRIVATE_IPV4_ADDRESSES")
+            .map(|v| {
+                let path = v["path"].as_str().unwrap().to_string();
+                path.split(['?', '&'])
+                    .find_map(|p| p.strip_prefix("vlanId="))
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        if ids.len() >= want {
+            return ids;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the request log never caught up"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_reserves_and_dispose_releases() {
+    let (emu, _dir) = start();
+    let plan = plan(false);
+    let opts = options(&emu);
+
+    let report = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(
+        report.ok,
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap()
+    );
+    // Lists made by the engine (the checks below list every VLAN themselves).
+    let engine_lists = operation_count(&emu, "LIST_RESERVED_PRIVATE_IPV4_ADDRESSES") as usize;
+    assert_deployed(&emu, "deploy").await;
+    let steps = &report.locations[0].phases[0].steps;
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|s| matches!(s.step, Step::ReservePrivateIpv4 { .. }))
+            .count(),
+        3
+    );
+    // Reservation lists only name the VLAN with reserved addresses (never AdminNetwork).
+    let c = client(&emu);
+    let vlans = c.list_vlans(&[]).await.unwrap();
+    let reserved_vlan = vlans
+        .iter()
+        .find(|v| v.name == "ReservedNetwork")
+        .unwrap()
+        .id
+        .clone();
+    let listed = listed_vlan_ids(&emu)[..engine_lists].to_vec();
+    assert!(!listed.is_empty());
+    assert!(
+        listed.iter().all(|id| *id == reserved_vlan),
+        "{listed:?} vs {reserved_vlan}"
+    );
+
+    // A second deploy: no change request, one list per observation of the VLAN at most.
+    let before = change_requests(&emu);
+    let lists_before = operation_count(&emu, "LIST_RESERVED_PRIVATE_IPV4_ADDRESSES");
+    let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(again.ok);
+    assert_eq!(again.changes(), 0);
+    assert_eq!(
+        change_requests(&emu),
+        before,
+        "a second deploy makes no change request"
+    );
+    let lists = operation_count(&emu, "LIST_RESERVED_PRIVATE_IPV4_ADDRESSES") - lists_before;
+    assert!((1..=2).contains(&lists), "{lists} reservation lists");
+    assert_deployed(&emu, "redeploy").await;
+
+    // Safe mode shows the releases before the VLAN deletion, and changes nothing.
+    let safe = engine::run(
+        Action::Dispose,
+        &plan,
+        &Options {
+            safe: true,
+            ..opts.clone()
+        },
+    )
+    .await
+    .unwrap();
+    let steps = &safe.locations[0].phases[0].steps;
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|s| matches!(s.step, Step::UnreservePrivateIpv4 { .. }))
+            .count(),
+        3
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.description.starts_with("release 192.168.30.10"))
+    );
+    // The same diff, read directly: the VLAN deletion waits for every release.
+    let want = engine::desired(&plan.locations[0], &[]);
+    let have = engine::observe(&c, &want, false).await.unwrap();
+    let d = engine::diff(
+        &want,
+        &have,
+        engine::Phase::Destroy {
+            network: true,
+            stop: true,
+        },
+    );
+    let releases: Vec<usize> = d
+        .plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.step, Step::UnreservePrivateIpv4 { .. }))
+        .map(|s| s.id)
+        .collect();
+    let delete = d
+        .plan
+        .steps
+        .iter()
+        .find(|s| matches!(&s.step, Step::DeleteVlan { vlan, .. } if vlan == "ReservedNetwork"))
+        .unwrap();
+    assert_eq!(releases.len(), 3);
+    assert!(
+        releases.iter().all(|r| delete.after.contains(r)),
+        "{delete:?}"
+    );
+    assert_deployed(&emu, "safe dispose").await;
+
+    let gone = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(gone.ok, "{}", serde_json::to_string_pretty(&gone).unwrap());
+    assert_empty(&emu, "dispose");
+    let twice = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(twice.ok);
+    assert_eq!(twice.changes(), 0);
+    assert_empty(&emu, "dispose again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vlan_never_destroyed_keeps_its_reservations() {
+    let (emu, _dir) = start();
+    let plan = plan(true);
+    let opts = options(&emu);
+    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_deployed(&emu, "deploy").await;
+    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let res = resources(&emu);
+    assert_eq!(res["server"], 0, "{res}");
+    assert_eq!(res["vlan"], 1, "{res}");
+    assert_eq!(res["networkDomain"], 1, "{res}");
+    assert_eq!(reservations(&emu).await, planned_reservations());
+    assert_eq!(
+        operation_count(&emu, "UNRESERVE_PRIVATE_IPV4_ADDRESS"),
+        0,
+        "nothing released"
+    );
+}
+
+async fn cycle_under_faults(seed: u64) {
+    let (emu, _dir) = start();
+    let plan = plan(false);
+    let opts = options(&emu);
+    emu.set_faults(
+        FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
+        Some(seed),
+    );
+    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(
+        r.ok,
+        "seed {seed}: {}",
+        serde_json::to_string_pretty(&r).unwrap()
+    );
+    emu.set_faults(FaultSpec::default(), None);
+    assert_deployed(&emu, &format!("seed {seed} deploy")).await;
+    emu.set_faults(
+        FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
+        Some(seed + 1000),
+    );
+    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(
+        r.ok,
+        "seed {seed}: {}",
+        serde_json::to_string_pretty(&r).unwrap()
+    );
+    let codes = emu.stats()["requests"]["byResponseCode"].clone();
+    assert!(
+        codes["RESOURCE_BUSY"].as_u64().unwrap_or(0) > 0,
+        "seed {seed}: faults were injected: {codes}"
+    );
+    emu.set_faults(FaultSpec::default(), None);
+    assert_empty(&emu, &format!("seed {seed} dispose"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_seeds_1_to_4() {
+    for seed in 1..=4 {
+        cycle_under_faults(seed).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_runs_converge_with_exact_reservations() {
+    let (emu, _dir) = start();
+    let plan = plan(false);
+    let opts = options(&emu);
+    for cut_ms in [5u64, 30, 80, 200] {
+        let (p, o) = (plan.clone(), opts.clone());
+        let run = tokio::spawn(async move { engine::run(Action::Deploy, &p, &o).await });
+        tokio::time::sleep(Duration::from_millis(cut_ms)).await;
+        run.abort();
+        let _ = run.await;
+        let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+        assert!(
+            r.ok,
+            "cut at {cut_ms} ms: {}",
+            serde_json::to_string_pretty(&r).unwrap()
+        );
+        assert_deployed(&emu, &format!("deploy cut at {cut_ms} ms")).await;
+        let (p, o) = (plan.clone(), opts.clone());
+        let run = tokio::spawn(async move { engine::run(Action::Dispose, &p, &o).await });
+        tokio::time::sleep(Duration::from_millis(cut_ms / 2)).await;
+        run.abort();
+        let _ = run.await;
+        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+        assert!(
+            r.ok,
+            "dispose after cut at {cut_ms} ms: {}",
+            serde_json::to_string_pretty(&r).unwrap()
+        );
+        assert_empty(&emu, &format!("dispose cut at {cut_ms} ms"));
+    }
+}
