@@ -73,6 +73,20 @@ fn veths(ns: &str) -> usize {
     String::from_utf8_lossy(&out.stdout).lines().count()
 }
 
+/// Waits until the namespace `ns` holds `n` veths: a deleted namespace takes its veth pairs along
+/// once the kernel has torn it down, which it does in the background.
+fn wait_veths(ns: &str, n: usize) {
+    let t0 = Instant::now();
+    while veths(ns) != n {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "{ns} holds {} veths, not {n}",
+            veths(ns)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn domain_netns(h: &Harness) -> String {
     let ns: Vec<String> = h.netns().into_iter().filter(|n| n.contains("-d")).collect();
     assert_eq!(ns.len(), 1, "{ns:?}");
@@ -142,13 +156,13 @@ fn a_second_nic_reaches_the_other_vlan_directly() {
     assert_eq!(veths(&dns), 3);
     h.nodes.delete_server("srv-2").unwrap();
     h.nodes.delete_vlan(DOMAIN, "vlan-2").unwrap();
-    assert_eq!(veths(&dns), 1);
+    wait_veths(&dns, 1);
     // A server deleted with a NIC leaves nothing either.
     h.nodes.create_vlan(DOMAIN, "vlan-2", back_gw, 24).unwrap();
     h.nodes.attach_nic("srv-1", &nic).unwrap();
     assert_eq!(veths(&dns), 2);
     h.nodes.delete_server("srv-1").unwrap();
-    assert_eq!(veths(&dns), 0);
+    wait_veths(&dns, 0);
     h.nodes.create_server(&h.spec(3), true).unwrap();
     h.nodes.attach_nic("srv-3", &nic).unwrap();
     h.nodes.shutdown();
