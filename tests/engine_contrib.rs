@@ -198,9 +198,19 @@ async fn three_blueprints_share_a_domain() {
         .find(|s| s["name"] == "node1")
         .unwrap();
     assert_eq!(node1["privateIpv4"][0], "10.1.0.11", "{node1}");
-    assert!(r.locations[0].notes.iter().any(|n| n.contains("extra NIC")));
+    // Its glue adds NICs on the two other VLANs, `.11` completed from each VLAN's subnet.
+    assert_eq!(
+        node1["privateIpv4"],
+        serde_json::json!(["10.1.0.11", "10.2.0.11", "10.3.0.11"]),
+        "{node1}"
+    );
+    assert!(
+        !r.locations[0].notes.iter().any(|n| n.contains("extra NIC")),
+        "{:?}",
+        r.locations[0].notes
+    );
 
-    // Dispose of one blueprint keeps the shared domain.
+    // Dispose of one blueprint keeps the shared domain, and its VLAN, which node1's NIC still uses.
     let one = Options {
         blueprints: vec!["secondary".into()],
         ..opts.clone()
@@ -209,7 +219,16 @@ async fn three_blueprints_share_a_domain() {
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
     let res = resources(&emu);
     assert_eq!(res["networkDomain"], 1, "{res}");
-    assert_eq!(res["vlan"], 2, "{res}");
+    assert_eq!(res["server"], 2, "{res}");
+    assert_eq!(res["vlan"], 3, "{res}");
+    assert!(
+        r.locations[0].phases[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("SecondaryNetwork") && n.contains("node1")),
+        "{:?}",
+        r.locations[0].phases[0].notes
+    );
     let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
     assert_empty(&emu);

@@ -157,6 +157,11 @@ impl ExecContext {
             .ok_or_else(|| missing(format!("server {node}")))
     }
 
+    /// The id of a server by domain and node name (from the inventory or an earlier step).
+    pub(super) fn server_id(&self, domain: &str, node: &str) -> CloudResult<String> {
+        self.server(domain, node).map(|f| f.id)
+    }
+
     fn set_server(&self, domain: &str, node: &str, f: impl FnOnce(&mut ServerFacts)) {
         let mut r = self.reg();
         let e = r
@@ -608,6 +613,12 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             let facts = ctx.server(domain, node)?;
             set_disk(c, &facts.id, *scsi_id, *size_gb, speed).await
         }
+        Step::AttachNic {
+            domain,
+            node,
+            vlan,
+            address,
+        } => super::nics::attach(ctx, domain, node, vlan, address.as_deref()).await,
         Step::StopServer { domain, node } => {
             let facts = ctx.server(domain, node)?;
             if !facts.started {

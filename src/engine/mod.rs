@@ -11,6 +11,7 @@ pub mod diff;
 pub mod exec;
 pub mod inventory;
 pub mod live;
+pub mod nics;
 pub mod polish;
 pub mod prepare;
 pub mod progress;

@@ -142,6 +142,17 @@ pub enum Step {
         /// API speed (STANDARD, HIGHPERFORMANCE, ECONOMY).
         speed: String,
     },
+    /// Attach a secondary NIC on another VLAN of the domain to a server, and wait for NORMAL.
+    AttachNic {
+        /// Domain name.
+        domain: String,
+        /// Node name.
+        node: String,
+        /// VLAN name.
+        vlan: String,
+        /// Fixed private address (full); `None`: any free address of the VLAN.
+        address: Option<String>,
+    },
     /// Shut a server down (power off when graceful is impossible) if it runs, and wait.
     StopServer {
         /// Domain name.
@@ -334,6 +345,12 @@ impl Step {
                 speed,
                 ..
             } => format!("set disk {scsi_id} of {node} to {size_gb} GB {speed}"),
+            Step::AttachNic {
+                node,
+                vlan,
+                address,
+                ..
+            } => super::nics::describe(node, vlan, address.as_deref()),
             Step::EnableMonitoring {
                 node, plan, change, ..
             } => {
