@@ -144,10 +144,16 @@ pub struct Desired {
     pub notes: Vec<String>,
 }
 
-/// Expands blueprint names and aliases of a location; an empty filter means all blueprints.
+/// Expands blueprint names and aliases of a location; an empty filter means all blueprints (as
+/// `defaults.blueprints` narrows them, see [`Location::all_blueprints`]).
 pub fn select_blueprints<'a>(loc: &'a Location, filter: &[String]) -> Vec<&'a Blueprint> {
     if filter.is_empty() {
-        return loc.blueprints.iter().collect();
+        let names = loc.all_blueprints();
+        return loc
+            .blueprints
+            .iter()
+            .filter(|b| names.contains(&b.name))
+            .collect();
     }
     let mut names = BTreeSet::new();
     for f in filter {
