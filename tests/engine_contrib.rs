@@ -308,3 +308,85 @@ async fn accept_rules_between_vlans() {
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
     assert_empty(&emu);
 }
+
+const CROSS_TOKENS: &str = r#"---
+information:
+  - "a front node that names a node of another location in its cloud-config"
+---
+locationId: EU6
+blueprints:
+  - front:
+      domain:
+        name: CrossFox
+      ethernet:
+        name: front
+        subnet: 10.61.1.0
+      nodes:
+        - web1:
+            appliance: 'Ubuntu 22'
+            cloud-config:
+              runcmd:
+                - "echo backend {{ EU7::db1.ipv6 }} {{ EU7::db1.private }} {{ EU7::db1.public }}"
+---
+locationId: EU7
+blueprints:
+  - back:
+      domain:
+        name: CrossFox
+      ethernet:
+        name: back
+        subnet: 10.61.2.0
+      nodes:
+        - db1:
+            appliance: 'Ubuntu 22'
+            glue:
+              - internet 22
+"#;
+
+/// `{{ EU7::db1.ipv6 }}` in a node of EU6: the facts of a node of another location are read
+/// through the API of that location (the same endpoint here), with its public address from its
+/// NAT rule; a node that is not deployed gives a line, not facts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_naming_nodes_of_another_location_get_their_facts() {
+    use plumbery::engine::remote::{RemoteNode, Remotes, referenced_nodes};
+    let (emu, _dir) = start();
+    let plan = load_text("cross.yaml", CROSS_TOKENS, &Parameters::new())
+        .unwrap()
+        .0;
+    let eu6 = &plan.locations[0];
+    let wanted: Vec<RemoteNode> = referenced_nodes(eu6).into_iter().collect();
+    assert_eq!(
+        wanted,
+        [RemoteNode {
+            region: None,
+            location: "EU7".into(),
+            name: "db1".into()
+        }]
+    );
+    let remotes = Remotes::single(client(&emu));
+    let (facts, lines) = remotes.referenced_facts(eu6).await;
+    assert!(facts.is_empty());
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("db1") && lines[0].contains("not deployed"));
+
+    let opts = options(&emu);
+    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let (facts, lines) = remotes.referenced_facts(eu6).await;
+    assert!(lines.is_empty(), "{lines:?}");
+    let f = &facts[&("EU7".to_string(), "db1".to_string())];
+    let db1 = &client(&emu)
+        .list_servers(&[("datacenterId", "EU7"), ("name", "db1")])
+        .await
+        .unwrap()[0];
+    assert_eq!(f.id.as_deref(), Some(db1.id.as_str()));
+    assert_eq!(f.ipv6.as_deref(), db1.ipv6());
+    assert_eq!(f.private.as_deref(), db1.private_ipv4());
+    let eu7 = &r.locations[1];
+    let public = eu7.nodes[0].public_ipv4.clone();
+    assert!(public.is_some());
+    assert_eq!(f.public, public);
+    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_empty(&emu);
+}

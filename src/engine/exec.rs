@@ -99,7 +99,7 @@ pub struct ExecContext {
     pub progress: Progress,
     registry: Mutex<Registry>,
     watches: Mutex<HashMap<String, Arc<DomainWatch>>>,
-    remotes: Remotes,
+    remotes: Arc<Remotes>,
 }
 
 impl ExecContext {
@@ -117,13 +117,13 @@ impl ExecContext {
             progress,
             registry: Mutex::new(Registry::from_inventory(inventory)),
             watches: Mutex::new(HashMap::new()),
-            remotes: Remotes::single(client),
+            remotes: Arc::new(Remotes::single(client)),
         }
     }
 
     /// Reach VLANs of other locations through `remotes` (default: through this location's client,
     /// looking once).
-    pub fn with_remotes(mut self, remotes: Remotes) -> Self {
+    pub fn with_remotes(mut self, remotes: Arc<Remotes>) -> Self {
         self.remotes = remotes;
         self
     }

@@ -446,6 +446,7 @@ async fn run_location(
             .filter(|s| s.len() >= 3)
             .map(Secret::new)
     });
+    let remotes = Arc::new(remote::Remotes::new(client.clone(), opts, in_run));
     let mut last_inventory = None;
     for phase in action.phases() {
         let building = matches!(phase, Phase::Build { .. });
@@ -470,7 +471,6 @@ async fn run_location(
                 .line(&loc.location_id, &format!("{name}: nothing to change"));
             Vec::new()
         } else {
-            let remotes = remote::Remotes::new(client.clone(), opts, in_run.clone());
             let ctx = Arc::new(
                 exec::ExecContext::new(
                     client.clone(),
@@ -478,7 +478,7 @@ async fn run_location(
                     password.clone(),
                     opts.progress.clone(),
                 )
-                .with_remotes(remotes),
+                .with_remotes(remotes.clone()),
             );
             exec::execute(ctx, &d.plan).await
         };
@@ -528,7 +528,30 @@ async fn run_location(
             polish::ping_all(&mut report.nodes).await;
         }
         if phases_ok {
-            prepare::finish(action, loc, &want, &mut report, password.as_ref(), opts).await;
+            let expands = matches!(
+                action,
+                Action::Deploy | Action::Refresh | Action::Prepare | Action::Information
+            );
+            let remote = if expands && !opts.safe {
+                let (facts, lines) = remotes.referenced_facts(loc).await;
+                for l in lines {
+                    opts.progress.line(&loc.location_id, &l);
+                    report.notes.push(l);
+                }
+                facts
+            } else {
+                Default::default()
+            };
+            prepare::finish(
+                action,
+                loc,
+                &want,
+                &mut report,
+                password.as_ref(),
+                opts,
+                &remote,
+            )
+            .await;
         }
     }
     Ok(report)

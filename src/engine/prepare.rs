@@ -147,9 +147,16 @@ fn context<'a>(
 }
 
 /// Every node of the location with its cloud-config expanded against the facts of all its nodes
-/// (so `{{ redis01.private }}` is the master's real private address).
-pub fn expand_nodes(loc: &Location, nodes: &[NodeFacts], state: &PlanState) -> Vec<ExpandedNode> {
-    let facts = token_facts(nodes);
+/// (so `{{ redis01.private }}` is the master's real private address) and of the nodes of other
+/// locations its tokens name (`remote`, see [`super::remote::Remotes::referenced_facts`]).
+pub fn expand_nodes(
+    loc: &Location,
+    nodes: &[NodeFacts],
+    remote: &BTreeMap<(String, String), tokens::NodeFacts>,
+    state: &PlanState,
+) -> Vec<ExpandedNode> {
+    let mut facts = remote.clone();
+    facts.extend(token_facts(nodes));
     nodes
         .iter()
         .map(|n| {
@@ -330,6 +337,7 @@ pub(super) async fn finish(
     report: &mut LocationReport,
     admin_password: Option<&Secret>,
     opts: &Options,
+    remote: &BTreeMap<(String, String), tokens::NodeFacts>,
 ) {
     let bootstrapping = matches!(action, Action::Deploy | Action::Refresh | Action::Prepare);
     let informing = bootstrapping || action == Action::Information;
@@ -367,7 +375,7 @@ pub(super) async fn finish(
         }
     };
     bopts.max_parallel = opts.bootstrap_parallel;
-    let expanded = expand_nodes(loc, &report.nodes, &state);
+    let expanded = expand_nodes(loc, &report.nodes, remote, &state);
     if bootstrapping {
         let Some(password) = admin_password else {
             report.errors.push(
@@ -472,7 +480,7 @@ mod tests {
             facts("redis01", "192.168.20.11", Some("127.77.1.2")),
             facts("redis02", "192.168.20.12", None),
         ];
-        let out = expand_nodes(&loc, &nodes, &state);
+        let out = expand_nodes(&loc, &nodes, &BTreeMap::new(), &state);
         assert_eq!(out[0].address, Some("127.77.1.2:22".parse().unwrap()));
         assert_eq!(out[1].address, Some("192.168.20.12:22".parse().unwrap()));
         let text = serde_yaml::to_string(out[1].cloud_config.as_ref().unwrap()).unwrap();
@@ -483,6 +491,44 @@ mod tests {
         assert!(!text.contains("{{"), "{text}");
         let master = serde_yaml::to_string(out[0].cloud_config.as_ref().unwrap()).unwrap();
         assert!(master.contains("bind 192.168.20.11 127.0.0.1"), "{master}");
+    }
+
+    #[test]
+    fn tokens_of_other_locations_expand_from_remote_facts() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = PlanState {
+            store: Store::open_in(dir.path()).unwrap(),
+            base_dir: dir.path().into(),
+        };
+        let text = "---\nlocationId: EU6\nblueprints:\n  - front:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.0.0}\n      nodes:\n        - web1:\n            cloud-config:\n              runcmd:\n                - \"ping6 -c1 {{ EU7::db1.ipv6 }} && echo {{ web1.private }}\"\n";
+        let plan = crate::fittings::load_text("p.yaml", text, &Default::default())
+            .unwrap()
+            .0;
+        let loc = &plan.locations[0];
+        let nodes = vec![NodeFacts {
+            location_id: "EU6".into(),
+            ..facts("web1", "10.0.0.11", None)
+        }];
+        let mut remote = BTreeMap::new();
+        remote.insert(
+            ("EU7".to_string(), "db1".to_string()),
+            tokens::NodeFacts {
+                id: Some("s-1".into()),
+                private: Some("10.0.1.11".into()),
+                ipv6: Some("2a00:47c0:111:1131::11".into()),
+                public: None,
+            },
+        );
+        let out = expand_nodes(loc, &nodes, &remote, &state);
+        let text = serde_yaml::to_string(out[0].cloud_config.as_ref().unwrap()).unwrap();
+        assert!(
+            text.contains("ping6 -c1 2a00:47c0:111:1131::11 && echo 10.0.0.11"),
+            "{text}"
+        );
+        // Without the remote facts, the token names what is missing.
+        let out = expand_nodes(loc, &nodes, &BTreeMap::new(), &state);
+        let err = out[0].cloud_config.as_ref().unwrap_err();
+        assert!(err.contains("db1") && err.contains("EU7"), "{err}");
     }
 
     #[test]

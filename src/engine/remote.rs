@@ -1,13 +1,16 @@
-//! VLANs of other locations: the client for another location's endpoint, and the lookup of a VLAN
-//! by name there, for `accept:` rules whose source lives in another location (`EU7::db`).
+//! Things of other locations: the client for another location's endpoint, the lookup of a VLAN by
+//! name there (`accept:` rules whose source lives in another location, `EU7::db`), and the facts of
+//! nodes there that cloud-config tokens name (`{{ EU7::db01.ipv6 }}`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use crate::cloud::{
     AsyncOp, CloudClient, CloudResult, EndpointHints, FirewallIp, Probe, ResourceState, Wait,
     resolve_endpoint,
 };
+use crate::fittings::Location;
+use crate::fittings::tokens::{self, NodeSel, TokenKind};
 
 use super::Options;
 
@@ -114,5 +117,137 @@ fn range(r: crate::cloud::IpRange) -> FirewallIp {
     FirewallIp {
         address: r.address,
         prefix_size: Some(r.prefix_size),
+    }
+}
+
+/// A node of another location that the settings of this location's nodes name in a token
+/// (`{{ EU7::db01.ipv6 }}`, `{{ dd-eu::EU7::db01.private }}`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RemoteNode {
+    /// Region, when the token names it.
+    pub region: Option<String>,
+    /// Location id.
+    pub location: String,
+    /// Node name.
+    pub name: String,
+}
+
+/// The nodes of other locations named in the cloud-config of `loc`'s nodes.
+pub fn referenced_nodes(loc: &Location) -> BTreeSet<RemoteNode> {
+    let mut out = BTreeSet::new();
+    for node in loc.blueprints.iter().flat_map(|b| &b.nodes) {
+        let Some(cc) = &node.cloud_config else {
+            continue;
+        };
+        let text = serde_yaml::to_string(cc).unwrap_or_default();
+        for token in tokens::tokens_in(&text) {
+            if let TokenKind::Node {
+                node:
+                    NodeSel::Named {
+                        region,
+                        location: Some(location),
+                        name,
+                        ..
+                    },
+                ..
+            } = tokens::classify(&token)
+                && location != loc.location_id
+            {
+                out.insert(RemoteNode {
+                    region,
+                    location,
+                    name,
+                });
+            }
+        }
+    }
+    out
+}
+
+impl Remotes {
+    /// The token facts (id, addresses) of node `r` in its location. When this run deploys that
+    /// location too, waits (bounded, as for a server deploy) for the server to be deployed;
+    /// otherwise looks once. `None`: no such server.
+    pub async fn node_facts(&self, r: &RemoteNode) -> CloudResult<Option<tokens::NodeFacts>> {
+        let c = self.client(&r.location, r.region.as_deref())?;
+        let lookup = || async {
+            let servers = c
+                .list_servers(&[("datacenterId", &r.location), ("name", &r.name)])
+                .await?;
+            Ok::<_, crate::cloud::CloudError>(servers.into_iter().find(|s| s.name == r.name))
+        };
+        let server = if self.in_run.contains(&r.location) {
+            let seen = Mutex::new(None);
+            c.wait_until(
+                &format!("server {} in {}", r.name, r.location),
+                Wait::resume(AsyncOp::DeployServer { started: true }),
+                || async {
+                    let s = lookup().await?;
+                    let probe = match &s {
+                        Some(s) if s.private_ipv4().is_some() && !s.state.is_pending() => {
+                            Probe::Done
+                        }
+                        Some(s) if s.state.is_failed() => Probe::Failed {
+                            state: s.state.to_string(),
+                            reason: format!("server {} in {} failed", r.name, r.location),
+                        },
+                        Some(s) => Probe::Pending(s.state.to_string()),
+                        None => Probe::Pending("not deployed yet".to_string()),
+                    };
+                    *seen.lock().expect("seen lock") = s;
+                    Ok(probe)
+                },
+            )
+            .await?;
+            seen.into_inner().expect("seen lock")
+        } else {
+            lookup().await?
+        };
+        let Some(s) = server else {
+            return Ok(None);
+        };
+        let private = s.private_ipv4().map(str::to_string);
+        let mut public = None;
+        if let (Some(ip), Some(info)) = (&private, &s.network_info) {
+            public = c
+                .list_nat_rules(&info.network_domain_id)
+                .await?
+                .into_iter()
+                .find(|n| n.internal_ip.trim() == ip)
+                .map(|n| n.external_ip.trim().to_string());
+        }
+        Ok(Some(tokens::NodeFacts {
+            id: Some(s.id.clone()),
+            private,
+            ipv6: s.ipv6().map(str::to_string),
+            public,
+        }))
+    }
+
+    /// The facts of every node of another location that `loc`'s node settings name, keyed as the
+    /// token context wants them, plus a line for each that could not be had (its tokens then fail
+    /// with "no node known", naming it).
+    pub async fn referenced_facts(
+        &self,
+        loc: &Location,
+    ) -> (BTreeMap<(String, String), tokens::NodeFacts>, Vec<String>) {
+        let mut facts = BTreeMap::new();
+        let mut lines = Vec::new();
+        for r in referenced_nodes(loc) {
+            match self.node_facts(&r).await {
+                Ok(Some(f)) => {
+                    facts.insert((r.location.clone(), r.name.clone()), f);
+                }
+                Ok(None) => lines.push(format!(
+                    "node {} of {} is named in a token but not deployed",
+                    r.name, r.location
+                )),
+                Err(e) => lines.push(format!(
+                    "node {} of {}: its facts could not be read: {e}",
+                    r.name, r.location
+                )),
+            }
+        }
+        (facts, lines)
     }
 }
