@@ -435,3 +435,56 @@ async fn interrupted_runs_converge_with_exact_reservations() {
         assert_empty(&emu, &format!("dispose cut at {cut_ms} ms"));
     }
 }
+
+/// A reservation the plan does not make, on a VLAN whose plan has no `reserved:` list: dispose
+/// sees it (reservations of every plan VLAN are listed when the network goes), keeps that VLAN
+/// (and so the domain) with a note and succeeds, instead of failing on HAS_DEPENDENCY. Start and
+/// stop list no reservation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_reservation_keeps_its_vlan_on_dispose() {
+    let (emu, _dir) = start();
+    let plan = plan(false);
+    let opts = options(&emu);
+    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let c = client(&emu);
+    let admin = c
+        .list_vlans(&[("name", "AdminNetwork")])
+        .await
+        .unwrap()
+        .remove(0);
+    c.reserve_private_ipv4(&admin.id, "192.168.31.99", Some("someone else"))
+        .await
+        .unwrap();
+    let lists = || operation_count(&emu, "LIST_RESERVED_PRIVATE_IPV4_ADDRESSES");
+    let before = lists();
+    for action in [Action::Stop, Action::Start] {
+        let r = engine::run(action, &plan, &opts).await.unwrap();
+        assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    }
+    assert_eq!(lists(), before, "start and stop list no reservation");
+    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let notes: Vec<&String> = r.locations[0]
+        .phases
+        .iter()
+        .flat_map(|p| &p.notes)
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("AdminNetwork") && n.contains("192.168.31.99")),
+        "{notes:?}"
+    );
+    let res = resources(&emu);
+    assert_eq!(res["server"], 0, "{res}");
+    assert_eq!(
+        res["vlan"], 1,
+        "the VLAN with the foreign reservation stays: {res}"
+    );
+    assert_eq!(res["networkDomain"], 1, "{res}");
+    assert_eq!(
+        reservations(&emu).await,
+        [("AdminNetwork".to_string(), "192.168.31.99".to_string())]
+    );
+}

@@ -10,6 +10,7 @@ use crate::cloud::{
 };
 
 use super::desired::Desired;
+use super::reserve::Reservations;
 
 /// One observed network domain and everything in it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -89,11 +90,37 @@ impl Inventory {
     }
 }
 
-/// Observes everything the desired state names in its location.
+/// Observes everything the desired state names in its location (OS images when `with_images`,
+/// reservations of the VLANs that reserve addresses).
 pub async fn observe(
     client: &CloudClient,
     want: &Desired,
     with_images: bool,
+) -> CloudResult<Inventory> {
+    observe_with(client, want, with_images, Reservations::Planned).await
+}
+
+/// What a phase needs observed: images to deploy servers when building; every plan VLAN's
+/// reservations when the network is destroyed; no reservations to start, stop or wipe.
+pub async fn observe_phase(
+    client: &CloudClient,
+    want: &Desired,
+    phase: super::Phase,
+) -> CloudResult<Inventory> {
+    use super::Phase;
+    let (images, reservations) = match phase {
+        Phase::Build { .. } => (true, Reservations::Planned),
+        Phase::Destroy { network: true, .. } => (false, Reservations::All),
+        Phase::Start | Phase::Stop | Phase::Destroy { .. } => (false, Reservations::None),
+    };
+    observe_with(client, want, images, reservations).await
+}
+
+async fn observe_with(
+    client: &CloudClient,
+    want: &Desired,
+    with_images: bool,
+    reservations: Reservations,
 ) -> CloudResult<Inventory> {
     let loc = want.location_id.as_str();
     let domains = client
@@ -104,7 +131,7 @@ pub async fn observe(
         .filter(|d| want.domains.iter().any(|w| w.name == d.name))
         .collect();
     let domains = futures_util::future::try_join_all(named.into_iter().map(|d| async move {
-        super::reserve::observe(client, want, observe_domain(client, d).await?).await
+        super::reserve::observe(client, want, reservations, observe_domain(client, d).await?).await
     }));
     let images = async {
         if with_images {

@@ -449,8 +449,9 @@ async fn run_location(
     let remotes = Arc::new(remote::Remotes::new(client.clone(), opts, in_run));
     let mut last_inventory = None;
     for phase in action.phases() {
-        let building = matches!(phase, Phase::Build { .. });
-        let have = observe(&client, &want, building).await.map_err(cloud_err)?;
+        let have = inventory::observe_phase(&client, &want, phase)
+            .await
+            .map_err(cloud_err)?;
         let d = diff(&want, &have, phase);
         let name = phase_name(phase);
         let steps = if opts.safe {

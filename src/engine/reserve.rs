@@ -32,17 +32,35 @@ pub fn want(vlans: &mut [WantVlan], domain: &str, name: &str, addresses: &[Ipv4A
     }
 }
 
-/// Lists the reservations of each VLAN of `inv` that the plan asks to reserve on (one call per such
-/// VLAN, in parallel; none for VLANs without `reserved`) into `inv.reserved`.
+/// Which VLANs' reservations an observation lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservations {
+    /// None (start, stop, wipe: nothing there depends on them).
+    None,
+    /// Those of the VLANs the plan reserves addresses on (build, facts).
+    Planned,
+    /// Those of every VLAN of the plan (destroying the network: a VLAN that holds reservations the
+    /// plan does not list is kept, rather than refused by the API).
+    All,
+}
+
+/// Lists the reservations of the VLANs of `inv` that `which` names (one call per VLAN, in
+/// parallel; never one per node) into `inv.reserved`.
 pub async fn observe(
     client: &CloudClient,
     want: &Desired,
+    which: Reservations,
     mut inv: DomainInventory,
 ) -> CloudResult<DomainInventory> {
     let ids: Vec<String> = want
         .vlans
         .iter()
-        .filter(|w| w.domain == inv.domain.name && !w.reserved.is_empty())
+        .filter(|w| w.domain == inv.domain.name)
+        .filter(|w| match which {
+            Reservations::None => false,
+            Reservations::Planned => !w.reserved.is_empty(),
+            Reservations::All => true,
+        })
         .filter_map(|w| inv.vlan(&w.name).map(|v| v.id.clone()))
         .collect();
     let lists = futures_util::future::try_join_all(
@@ -126,9 +144,6 @@ pub fn release(
     inv: &DomainInventory,
     plan: &mut StepPlan,
 ) -> Result<Vec<Option<usize>>, String> {
-    if wv.reserved.is_empty() {
-        return Ok(Vec::new());
-    }
     let have = reserved_on(inv, &v.id);
     let foreign: Vec<&str> = have
         .iter()
