@@ -5,6 +5,7 @@
 //! through `plumbery --local`. Guards shut the nodes (and the background emulator) down even when
 //! an assertion fails.
 
+mod engine_support;
 #[path = "nodes_support/mod.rs"]
 mod nodes_support;
 
@@ -67,20 +68,7 @@ impl Cloud {
     }
 
     fn change_requests(&self) -> u64 {
-        let stats = self.emu.stats();
-        stats["requests"]["byOperation"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(op, _)| {
-                let op = op.to_ascii_lowercase();
-                !(op.starts_with("get")
-                    || op.starts_with("list")
-                    || op.contains("myaccount")
-                    || op.contains("stats"))
-            })
-            .map(|(_, n)| n.as_u64().unwrap())
-            .sum()
+        engine_support::change_requests(&self.emu)
     }
 }
 

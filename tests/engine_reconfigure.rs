@@ -2,22 +2,13 @@
 //! memory and disks changed and deployed again (servers reconfigured, disks added, grown, sped up),
 //! then a third deploy that sends no change request; a smaller disk in the plan is never shrunk.
 
-use std::time::Duration;
+mod engine_support;
 
-use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret, Server, WaitPolicy};
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use plumbery::engine::{self, Action, Options, Progress};
+use engine_support::{change_requests, client, options, start};
+use plumbery::cloud::Server;
+use plumbery::emulator::RunningEmulator;
+use plumbery::engine::{self, Action, Options};
 use plumbery::fittings::{Parameters, Plan, load_text};
-
-fn start() -> (RunningEmulator, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = EmulatorConfig::new(dir.path());
-    cfg.time_scale = 0.001;
-    (
-        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
-        dir,
-    )
-}
 
 /// A two-node plan with the given CPU, memory and disk lines.
 fn plan(cpu: u32, memory: u32, disks: &[&str]) -> Plan {
@@ -47,47 +38,8 @@ blueprints:
     load_text("hw.yaml", &text, &Parameters::new()).unwrap().0
 }
 
-fn options(emu: &RunningEmulator) -> Options {
-    Options {
-        progress: Progress::quiet(),
-        endpoint: Some(emu.url().to_string()),
-        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
-        admin_password: Some(Secret::new("S3cret-Passw0rd")),
-        retry: RetryPolicy {
-            initial: Duration::from_millis(5),
-            max_delay: Duration::from_millis(100),
-            deadline: Duration::from_secs(60),
-            request_timeout: Duration::from_secs(10),
-        },
-        wait: WaitPolicy::fast(),
-        ..Options::default()
-    }
-}
-
-fn change_requests(emu: &RunningEmulator) -> u64 {
-    emu.stats()["requests"]["byOperation"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(op, _)| {
-            let op = op.to_ascii_lowercase();
-            !(op.starts_with("get")
-                || op.starts_with("list")
-                || op.contains("myaccount")
-                || op.contains("stats"))
-        })
-        .map(|(_, n)| n.as_u64().unwrap())
-        .sum()
-}
-
 async fn servers(emu: &RunningEmulator) -> Vec<Server> {
-    let c = CloudClient::new(ClientConfig::new(
-        emu.url(),
-        "plumbery",
-        Secret::new("plumbery"),
-    ))
-    .unwrap();
-    let mut s = c.list_servers(&[]).await.unwrap();
+    let mut s = client(emu).list_servers(&[]).await.unwrap();
     s.sort_by(|a, b| a.name.cmp(&b.name));
     s
 }
@@ -117,8 +69,8 @@ async fn deploy(plan: &Plan, opts: &Options) -> engine::Report {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cpu_memory_and_disks_are_reconciled() {
-    let (emu, _dir) = start();
-    let opts = options(&emu);
+    let (emu, _dir) = start(0.001);
+    let opts = options(emu.url());
 
     deploy(&plan(2, 4, &["1 20 standard"]), &opts).await;
     let first = servers(&emu).await;
@@ -187,8 +139,8 @@ async fn cpu_memory_and_disks_are_reconciled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_answers_to_hardware_changes_are_observed_not_failed() {
     use plumbery::emulator::faults::FaultSpec;
-    let (emu, _dir) = start();
-    let opts = options(&emu);
+    let (emu, _dir) = start(0.001);
+    let opts = options(emu.url());
     let mut disks = vec![(1u32, 20u32)];
     deploy(&plan(2, 4, &["1 20 standard"]), &opts).await;
     let (mut resets, mut refused) = (0, 0);

@@ -3,13 +3,15 @@
 //! releases them and deletes the VLAN (a `destroy: never` VLAN keeps them), and the same under
 //! faults over several seeds.
 
+mod engine_support;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret, WaitPolicy};
+use engine_support::{change_requests, client, operation_count, options, resources, start};
+use plumbery::emulator::RunningEmulator;
 use plumbery::emulator::faults::FaultSpec;
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use plumbery::engine::{self, Action, Options, Progress, Step};
+use plumbery::engine::{self, Action, Options, Step};
 use plumbery::fittings::{Parameters, Plan, load_text};
 
 /// The redis-cluster shape: one domain, a VLAN with reserved addresses (the first two are the
@@ -67,65 +69,6 @@ fn plan(destroy_never: bool) -> Plan {
         .0
 }
 
-fn start() -> (RunningEmulator, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = EmulatorConfig::new(dir.path());
-    cfg.time_scale = 0.001;
-    (
-        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
-        dir,
-    )
-}
-
-fn options(emu: &RunningEmulator) -> Options {
-    Options {
-        progress: Progress::quiet(),
-        endpoint: Some(emu.url().to_string()),
-        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
-        admin_password: Some(Secret::new("S3cret-Passw0rd")),
-        retry: RetryPolicy {
-            initial: Duration::from_millis(5),
-            max_delay: Duration::from_millis(100),
-            deadline: Duration::from_secs(60),
-            request_timeout: Duration::from_secs(10),
-        },
-        wait: WaitPolicy::fast(),
-        ..Options::default()
-    }
-}
-
-fn client(emu: &RunningEmulator) -> CloudClient {
-    CloudClient::new(ClientConfig::new(
-        emu.url(),
-        "plumbery",
-        Secret::new("plumbery"),
-    ))
-    .unwrap()
-}
-
-fn resources(emu: &RunningEmulator) -> serde_json::Value {
-    emu.stats()["resources"].clone()
-}
-
-fn change_requests(emu: &RunningEmulator) -> u64 {
-    emu.stats()["requests"]["byOperation"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(op, _)| {
-            let op = op.to_ascii_lowercase();
-            !(op.starts_with("get") || op.starts_with("list") || op.contains("myaccount"))
-        })
-        .map(|(_, n)| n.as_u64().unwrap())
-        .sum()
-}
-
-fn operation_count(emu: &RunningEmulator, op: &str) -> u64 {
-    emu.stats()["requests"]["byOperation"][op]
-        .as_u64()
-        .unwrap_or(0)
-}
-
 /// Every reservation of every VLAN, read through the API, as (VLAN name, address); the list keeps
 /// duplicates if there were any.
 async fn reservations(emu: &RunningEmulator) -> Vec<(String, String)> {
@@ -175,19 +118,14 @@ async fn assert_deployed(emu: &RunningEmulator, what: &str) {
     );
 }
 
+/// Nothing of the plan is left, reservations included.
 fn assert_empty(emu: &RunningEmulator, what: &str) {
+    engine_support::assert_empty(emu, what);
     let r = resources(emu);
-    for k in [
-        "networkDomain",
-        "vlan",
-        "server",
-        "publicIpBlock",
-        "natRule",
-        "firewallRule",
-        "reservedPrivateIpv4",
-    ] {
-        assert_eq!(r[k], 0, "{what}: {k}: {r}");
-    }
+    assert_eq!(
+        r["reservedPrivateIpv4"], 0,
+        "{what}: reservedPrivateIpv4: {r}"
+    );
 }
 
 /// The VLAN ids named by the `vlanId` of every reservation list in the request log.
@@ -223,9 +161,9 @@ fn listed_vlan_ids(emu: &RunningEmulator) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_reserves_and_dispose_releases() {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = plan(false);
-    let opts = options(&emu);
+    let opts = options(emu.url());
 
     let report = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
     assert!(
@@ -341,9 +279,9 @@ async fn deploy_reserves_and_dispose_releases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vlan_never_destroyed_keeps_its_reservations() {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = plan(true);
-    let opts = options(&emu);
+    let opts = options(emu.url());
     let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
     assert_deployed(&emu, "deploy").await;
@@ -362,9 +300,9 @@ async fn a_vlan_never_destroyed_keeps_its_reservations() {
 }
 
 async fn cycle_under_faults(seed: u64) {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = plan(false);
-    let opts = options(&emu);
+    let opts = options(emu.url());
     emu.set_faults(
         FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
         Some(seed),
@@ -405,9 +343,9 @@ async fn faults_seeds_1_to_4() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_runs_converge_with_exact_reservations() {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = plan(false);
-    let opts = options(&emu);
+    let opts = options(emu.url());
     for cut_ms in [5u64, 30, 80, 200] {
         let (p, o) = (plan.clone(), opts.clone());
         let run = tokio::spawn(async move { engine::run(Action::Deploy, &p, &o).await });

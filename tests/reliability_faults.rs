@@ -3,13 +3,14 @@
 //! combined, over many seeds (3 in the quick slice, 20 with `PLUMBERY_FULL_SUITE=1`). Each run must
 //! succeed at once (no re-run), leave exactly the plan's resources, and nothing after dispose.
 
-mod reliability_support;
+mod engine_support;
 
+use engine_support::{
+    DISTINCT_ACCOUNT, answers_with, assert_empty, assert_redis_deployed, options_as, redis_plan,
+    seeds, start_as,
+};
 use plumbery::emulator::faults::FaultSpec;
 use plumbery::engine::{self, Action};
-use reliability_support::{
-    answers_with, assert_empty, assert_redis_deployed, options, redis_plan, seeds, start,
-};
 
 /// One deploy and one dispose under `spec` with `seed`; returns how many answers carried one of the
 /// `evidence` response codes (the proof that the fault was injected).
@@ -19,9 +20,9 @@ use reliability_support::{
 /// change requests. The proof is therefore required over all the seeds of a kind, not of each run.
 async fn cycle(name: &str, spec: &str, seed: u64, evidence: &[&str]) -> u64 {
     let context = format!("faults {name} ({spec}), seed {seed}");
-    let (emu, _dir) = start(0.001, false);
+    let (emu, _dir) = start_as(0.001, false, DISTINCT_ACCOUNT);
     let plan = redis_plan();
-    let opts = options(emu.url());
+    let opts = options_as(emu.url(), DISTINCT_ACCOUNT);
     let faults = FaultSpec::parse(spec).unwrap();
     emu.set_faults(faults, Some(seed));
 
