@@ -2,7 +2,7 @@
 
 mod engine_support;
 
-use engine_support::{assert_empty, client, contrib, options, resources, start};
+use engine_support::{assert_empty, client, contrib, options, resources, run_ok, start};
 use plumbery::engine::{self, Action, EventState, Options, Progress, Step};
 use plumbery::fittings::{Parameters, load_text};
 
@@ -82,8 +82,7 @@ async fn two_locations_in_parallel() {
         locations: vec!["EU7".into()],
         ..opts.clone()
     };
-    let r = engine::run(Action::Dispose, &plan, &only).await.unwrap();
-    assert!(r.ok);
+    let r = run_ok(Action::Dispose, &plan, &only, "dispose of EU7").await;
     assert_eq!(r.locations.len(), 1);
     assert_eq!(resources(&emu)["networkDomain"], 1);
     // EU6 alone again: its rule from EU7 is still there, and the missing EU7 VLAN is not waited for.
@@ -91,11 +90,9 @@ async fn two_locations_in_parallel() {
         locations: vec!["EU6".into()],
         ..opts.clone()
     };
-    let r = engine::run(Action::Deploy, &plan, &eu6).await.unwrap();
-    assert!(r.ok);
+    let r = run_ok(Action::Deploy, &plan, &eu6, "deploy of EU6 alone").await;
     assert_eq!(r.changes(), 0);
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let r = run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     // The rule from the other location is deleted by name (the original left it behind).
     assert!(r.locations[0].phases[0].steps.iter().any(|s| matches!(
         &s.step,
@@ -109,8 +106,7 @@ async fn three_blueprints_share_a_domain() {
     let (emu, _dir) = start(0.001);
     let plan = contrib("example__networks__fittings.yaml", &[]);
     let opts = options(emu.url());
-    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let r = run_ok(Action::Deploy, &plan, &opts, "deploy").await;
     let res = resources(&emu);
     assert_eq!(res["networkDomain"], 1, "{res}");
     assert_eq!(res["vlan"], 3, "{res}");
@@ -137,13 +133,11 @@ async fn three_blueprints_share_a_domain() {
         blueprints: vec!["secondary".into()],
         ..opts.clone()
     };
-    let r = engine::run(Action::Dispose, &plan, &one).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Dispose, &plan, &one, "dispose of one blueprint").await;
     let res = resources(&emu);
     assert_eq!(res["networkDomain"], 1, "{res}");
     assert_eq!(res["vlan"], 2, "{res}");
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     assert_empty(&emu, "disposed");
 }
 
@@ -184,8 +178,7 @@ async fn accept_rules_between_vlans() {
         .unwrap()
         .0;
     let opts = options(emu.url());
-    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Deploy, &plan, &opts, "deploy").await;
     let c = client(&emu);
     let dom = &c
         .list_network_domains(&[("name", "AcceptFox")])
@@ -218,7 +211,6 @@ async fn accept_rules_between_vlans() {
     assert_eq!(resources(&emu)["natRule"], 1);
     let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
     assert_eq!(again.changes(), 0);
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     assert_empty(&emu, "disposed");
 }

@@ -3,10 +3,8 @@
 
 mod engine_support;
 
-use std::time::Duration;
-
 use engine_support::{
-    assert_empty, change_requests, client, options, redis_plan, resources, start,
+    assert_empty, change_requests, client, options, redis_plan, resources, run_cut, run_ok, start,
 };
 use plumbery::emulator::RunningEmulator;
 use plumbery::emulator::faults::FaultSpec;
@@ -26,12 +24,7 @@ async fn deploy_redeploy_dispose() {
     let plan = redis_plan();
     let opts = options(emu.url());
 
-    let report = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(
-        report.ok,
-        "{}",
-        serde_json::to_string_pretty(&report).unwrap()
-    );
+    let report = run_ok(Action::Deploy, &plan, &opts, "first deploy").await;
     assert_redis_deployed(&emu).await;
     let info = report.output.clone().unwrap();
     assert!(info.contains("About 'redis01'"), "{info}");
@@ -46,8 +39,7 @@ async fn deploy_redeploy_dispose() {
     assert!(report.requests <= 150, "{} requests", report.requests);
 
     let before = change_requests(&emu);
-    let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(again.ok);
+    let again = run_ok(Action::Deploy, &plan, &opts, "second deploy").await;
     assert_eq!(again.changes(), 0);
     assert_eq!(
         change_requests(&emu),
@@ -84,11 +76,9 @@ async fn deploy_redeploy_dispose() {
     assert!(!safe.locations[0].phases[0].steps.is_empty());
     assert_redis_deployed(&emu).await;
 
-    let gone = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(gone.ok, "{}", serde_json::to_string_pretty(&gone).unwrap());
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     assert_empty(&emu, "disposed");
-    let twice = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(twice.ok);
+    let twice = run_ok(Action::Dispose, &plan, &opts, "second dispose").await;
     assert_eq!(twice.changes(), 0);
     assert_empty(&emu, "disposed twice");
 }
@@ -102,19 +92,9 @@ async fn cycle_under_faults(seed: u64) {
         Some(seed),
     );
     // One run each: the client retries refusals and 503s, the engine observes after lost answers.
-    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(
-        r.ok,
-        "seed {seed}: {}",
-        serde_json::to_string_pretty(&r).unwrap()
-    );
+    run_ok(Action::Deploy, &plan, &opts, &format!("seed {seed}")).await;
     assert_redis_deployed(&emu).await;
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(
-        r.ok,
-        "seed {seed}: {}",
-        serde_json::to_string_pretty(&r).unwrap()
-    );
+    run_ok(Action::Dispose, &plan, &opts, &format!("seed {seed}")).await;
     let codes = emu.stats()["requests"]["byResponseCode"].clone();
     assert!(
         codes["RESOURCE_BUSY"].as_u64().unwrap_or(0) > 0,
@@ -144,32 +124,18 @@ async fn interrupted_runs_converge_without_duplicates() {
     let opts = options(emu.url());
     // A deploy at this time-scale lasts about 0.5 s: cut it at 10 moments across it.
     for cut_ms in [5u64, 20, 40, 70, 100, 150, 200, 280, 350, 450] {
-        let p = plan.clone();
-        let o = opts.clone();
-        let run = tokio::spawn(async move { engine::run(Action::Deploy, &p, &o).await });
-        tokio::time::sleep(Duration::from_millis(cut_ms)).await;
-        run.abort();
-        let _ = run.await;
-        let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "cut at {cut_ms} ms: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
+        run_cut(Action::Deploy, &plan, &opts, cut_ms).await;
+        run_ok(Action::Deploy, &plan, &opts, &format!("cut at {cut_ms} ms")).await;
         assert_redis_deployed(&emu).await;
         // Cut the dispose as well, then finish it.
-        let p = plan.clone();
-        let o = opts.clone();
-        let run = tokio::spawn(async move { engine::run(Action::Dispose, &p, &o).await });
-        tokio::time::sleep(Duration::from_millis(cut_ms / 2)).await;
-        run.abort();
-        let _ = run.await;
-        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "dispose after cut at {cut_ms} ms: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
+        run_cut(Action::Dispose, &plan, &opts, cut_ms / 2).await;
+        run_ok(
+            Action::Dispose,
+            &plan,
+            &opts,
+            &format!("dispose after cut at {cut_ms} ms"),
+        )
+        .await;
         assert_empty(&emu, &format!("dispose after cut at {cut_ms} ms"));
     }
 }
@@ -190,35 +156,28 @@ async fn build_start_stop_wipe_refresh_destroy() {
     let plan = redis_plan();
     let opts = options(emu.url());
     // build: servers deployed stopped, with their network rules.
-    let r = engine::run(Action::Build, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Build, &plan, &opts, "build").await;
     assert_eq!(resources(&emu)["server"], 4);
     assert_eq!(started_count(&emu), 0);
     assert_eq!(resources(&emu)["natRule"], 4);
-    let r = engine::run(Action::Start, &plan, &opts).await.unwrap();
-    assert!(r.ok);
+    run_ok(Action::Start, &plan, &opts, "start").await;
     assert_eq!(started_count(&emu), 4);
-    let r = engine::run(Action::Stop, &plan, &opts).await.unwrap();
-    assert!(r.ok);
+    run_ok(Action::Stop, &plan, &opts, "stop").await;
     assert_eq!(started_count(&emu), 0);
     // destroy refuses nothing here (all stopped); wipe keeps the network.
-    let r = engine::run(Action::Wipe, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Wipe, &plan, &opts, "wipe").await;
     let res = resources(&emu);
     assert_eq!(res["server"], 0, "{res}");
     assert_eq!(res["natRule"], 0, "{res}");
     assert_eq!(res["firewallRule"], 0, "{res}");
     assert_eq!(res["vlan"], 1, "{res}");
     // refresh: stop, wipe, deploy again.
-    let r = engine::run(Action::Refresh, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Refresh, &plan, &opts, "first refresh").await;
     assert_redis_deployed(&emu).await;
-    let r = engine::run(Action::Refresh, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Refresh, &plan, &opts, "second refresh").await;
     assert_redis_deployed(&emu).await;
     // destroy leaves running nodes alone (stop them first, or dispose).
-    let r = engine::run(Action::Destroy, &plan, &opts).await.unwrap();
-    assert!(r.ok);
+    let r = run_ok(Action::Destroy, &plan, &opts, "destroy of running nodes").await;
     assert_eq!(resources(&emu)["server"], 4);
     assert!(
         r.locations[0].phases[0]
@@ -227,8 +186,7 @@ async fn build_start_stop_wipe_refresh_destroy() {
             .any(|n| n.contains("is running"))
     );
     engine::run(Action::Stop, &plan, &opts).await.unwrap();
-    let r = engine::run(Action::Destroy, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Destroy, &plan, &opts, "destroy of stopped nodes").await;
     assert_empty(&emu, "destroyed");
     // ping on nothing deployed reports every node unreachable, without error.
     let r = engine::run(Action::Ping, &plan, &opts).await.unwrap();
@@ -241,19 +199,15 @@ async fn dispose_right_after_an_interrupted_deploy() {
     let plan = redis_plan();
     let opts = options(emu.url());
     for cut_ms in [60u64, 150, 250, 350] {
-        let p = plan.clone();
-        let o = opts.clone();
-        let run = tokio::spawn(async move { engine::run(Action::Deploy, &p, &o).await });
-        tokio::time::sleep(Duration::from_millis(cut_ms)).await;
-        run.abort();
-        let _ = run.await;
+        run_cut(Action::Deploy, &plan, &opts, cut_ms).await;
         // Servers may still be deploying: dispose waits for them, then removes everything.
-        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "cut at {cut_ms} ms: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
+        run_ok(
+            Action::Dispose,
+            &plan,
+            &opts,
+            &format!("cut at {cut_ms} ms"),
+        )
+        .await;
         assert_empty(&emu, &format!("dispose after a deploy cut at {cut_ms} ms"));
     }
 }
@@ -324,10 +278,8 @@ async fn a_block_landing_after_the_inventory_is_adopted_not_duplicated() {
     let plan = redis_plan();
     let opts = options(emu.url());
     // A domain and VLAN without servers, rules or blocks.
-    let r = engine::run(Action::Build, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    let r = engine::run(Action::Wipe, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Build, &plan, &opts, "build").await;
+    run_ok(Action::Wipe, &plan, &opts, "wipe").await;
     let client = client(&emu);
     let domains = client.list_network_domains(&[]).await.unwrap();
     assert_eq!(domains.len(), 1);
@@ -355,14 +307,12 @@ async fn a_block_landing_after_the_inventory_is_adopted_not_duplicated() {
     let path = emu.url().trim_start_matches("http://");
     let path = &path[path.find('/').unwrap_or(path.len())..];
     o.endpoint = Some(format!("{relay}{path}"));
-    let r = engine::run(Action::Deploy, &plan, &o).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Deploy, &plan, &o, "deploy through the relay").await;
     assert_redis_deployed(&emu).await;
     // A late add that lands after the deploy is over leaves a block nothing uses: dispose
     // releases it with the rest.
     client.add_public_ip_block(&domain_id).await.unwrap();
     assert_eq!(resources(&emu)["publicIpBlock"], 3);
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     assert_empty(&emu, "disposed");
 }

@@ -4,10 +4,10 @@
 
 mod engine_support;
 
-use engine_support::{change_requests, client, options, start};
+use engine_support::{change_requests, client, options, run_ok, start};
 use plumbery::cloud::Server;
 use plumbery::emulator::RunningEmulator;
-use plumbery::engine::{self, Action, Options};
+use plumbery::engine::{Action, Options, Report};
 use plumbery::fittings::{Parameters, Plan, load_text};
 
 /// A two-node plan with the given CPU, memory and disk lines.
@@ -61,10 +61,9 @@ fn hardware(s: &Server) -> (u32, u32, Vec<(u32, u32, String)>) {
     (s.cpu.as_ref().unwrap().count, s.memory_gb.unwrap(), disks)
 }
 
-async fn deploy(plan: &Plan, opts: &Options) -> engine::Report {
-    let r = engine::run(Action::Deploy, plan, opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    r
+/// A deploy of `plan` that must succeed.
+async fn deploy(plan: &Plan, opts: &Options, context: &str) -> Report {
+    run_ok(Action::Deploy, plan, opts, context).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,7 +71,7 @@ async fn cpu_memory_and_disks_are_reconciled() {
     let (emu, _dir) = start(0.001);
     let opts = options(emu.url());
 
-    deploy(&plan(2, 4, &["1 20 standard"]), &opts).await;
+    deploy(&plan(2, 4, &["1 20 standard"]), &opts, "first deploy").await;
     let first = servers(&emu).await;
     assert_eq!(first.len(), 2);
     let os_disk = hardware(&first[0]).2[0].clone();
@@ -84,7 +83,7 @@ async fn cpu_memory_and_disks_are_reconciled() {
     }
 
     let changed = plan(4, 8, &["1 50 highperformance", "2 30 economy"]);
-    let r = deploy(&changed, &opts).await;
+    let r = deploy(&changed, &opts, "changed deploy").await;
     assert!(r.changes() >= 6, "{} changes", r.changes());
     for s in servers(&emu).await {
         let (cpu, mem, disks) = hardware(&s);
@@ -103,7 +102,7 @@ async fn cpu_memory_and_disks_are_reconciled() {
     }
 
     let before = change_requests(&emu);
-    let again = deploy(&changed, &opts).await;
+    let again = deploy(&changed, &opts, "second changed deploy").await;
     assert_eq!(again.changes(), 0);
     assert_eq!(
         change_requests(&emu),
@@ -113,7 +112,7 @@ async fn cpu_memory_and_disks_are_reconciled() {
 
     // A smaller disk in the plan is noted, never shrunk.
     let smaller = plan(4, 8, &["1 40 highperformance", "2 30 economy"]);
-    let r = deploy(&smaller, &opts).await;
+    let r = deploy(&smaller, &opts, "smaller disk deploy").await;
     assert_eq!(r.changes(), 0);
     let notes: Vec<&String> = r.locations[0]
         .phases
@@ -142,7 +141,7 @@ async fn lost_answers_to_hardware_changes_are_observed_not_failed() {
     let (emu, _dir) = start(0.001);
     let opts = options(emu.url());
     let mut disks = vec![(1u32, 20u32)];
-    deploy(&plan(2, 4, &["1 20 standard"]), &opts).await;
+    deploy(&plan(2, 4, &["1 20 standard"]), &opts, "first deploy").await;
     let (mut resets, mut refused) = (0, 0);
     for seed in 0..4u64 {
         // Each round asks for one more disk, a bigger disk 1 and another CPU count.
@@ -162,7 +161,7 @@ async fn lost_answers_to_hardware_changes_are_observed_not_failed() {
             },
             Some(seed),
         );
-        deploy(&plan(cpu, 4, &lines), &opts).await;
+        deploy(&plan(cpu, 4, &lines), &opts, &format!("seed {seed}")).await;
         emu.set_faults(FaultSpec::default(), None);
         let codes = emu.stats()["requests"]["byResponseCode"].clone();
         resets = codes["CONNECTION_RESET"].as_u64().unwrap_or(0);

@@ -8,7 +8,9 @@ mod engine_support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use engine_support::{change_requests, client, operation_count, options, resources, start};
+use engine_support::{
+    change_requests, client, operation_count, options, resources, run_cut, run_ok, start,
+};
 use plumbery::emulator::RunningEmulator;
 use plumbery::emulator::faults::FaultSpec;
 use plumbery::engine::{self, Action, Options, Step};
@@ -165,12 +167,7 @@ async fn deploy_reserves_and_dispose_releases() {
     let plan = plan(false);
     let opts = options(emu.url());
 
-    let report = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(
-        report.ok,
-        "{}",
-        serde_json::to_string_pretty(&report).unwrap()
-    );
+    let report = run_ok(Action::Deploy, &plan, &opts, "deploy").await;
     // Lists made by the engine (the checks below list every VLAN themselves).
     let engine_lists = operation_count(&emu, "LIST_RESERVED_PRIVATE_IPV4_ADDRESSES") as usize;
     assert_deployed(&emu, "deploy").await;
@@ -201,8 +198,7 @@ async fn deploy_reserves_and_dispose_releases() {
     // A second deploy: no change request, one list per observation of the VLAN at most.
     let before = change_requests(&emu);
     let lists_before = operation_count(&emu, "LIST_RESERVED_PRIVATE_IPV4_ADDRESSES");
-    let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(again.ok);
+    let again = run_ok(Action::Deploy, &plan, &opts, "second deploy").await;
     assert_eq!(again.changes(), 0);
     assert_eq!(
         change_requests(&emu),
@@ -268,11 +264,9 @@ async fn deploy_reserves_and_dispose_releases() {
     );
     assert_deployed(&emu, "safe dispose").await;
 
-    let gone = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(gone.ok, "{}", serde_json::to_string_pretty(&gone).unwrap());
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     assert_empty(&emu, "dispose");
-    let twice = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(twice.ok);
+    let twice = run_ok(Action::Dispose, &plan, &opts, "second dispose").await;
     assert_eq!(twice.changes(), 0);
     assert_empty(&emu, "dispose again");
 }
@@ -282,11 +276,9 @@ async fn a_vlan_never_destroyed_keeps_its_reservations() {
     let (emu, _dir) = start(0.001);
     let plan = plan(true);
     let opts = options(emu.url());
-    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Deploy, &plan, &opts, "deploy").await;
     assert_deployed(&emu, "deploy").await;
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     let res = resources(&emu);
     assert_eq!(res["server"], 0, "{res}");
     assert_eq!(res["vlan"], 1, "{res}");
@@ -307,24 +299,14 @@ async fn cycle_under_faults(seed: u64) {
         FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
         Some(seed),
     );
-    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(
-        r.ok,
-        "seed {seed}: {}",
-        serde_json::to_string_pretty(&r).unwrap()
-    );
+    run_ok(Action::Deploy, &plan, &opts, &format!("seed {seed}")).await;
     emu.set_faults(FaultSpec::default(), None);
     assert_deployed(&emu, &format!("seed {seed} deploy")).await;
     emu.set_faults(
         FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
         Some(seed + 1000),
     );
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(
-        r.ok,
-        "seed {seed}: {}",
-        serde_json::to_string_pretty(&r).unwrap()
-    );
+    run_ok(Action::Dispose, &plan, &opts, &format!("seed {seed}")).await;
     let codes = emu.stats()["requests"]["byResponseCode"].clone();
     assert!(
         codes["RESOURCE_BUSY"].as_u64().unwrap_or(0) > 0,
@@ -347,29 +329,17 @@ async fn interrupted_runs_converge_with_exact_reservations() {
     let plan = plan(false);
     let opts = options(emu.url());
     for cut_ms in [5u64, 30, 80, 200] {
-        let (p, o) = (plan.clone(), opts.clone());
-        let run = tokio::spawn(async move { engine::run(Action::Deploy, &p, &o).await });
-        tokio::time::sleep(Duration::from_millis(cut_ms)).await;
-        run.abort();
-        let _ = run.await;
-        let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "cut at {cut_ms} ms: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
+        run_cut(Action::Deploy, &plan, &opts, cut_ms).await;
+        run_ok(Action::Deploy, &plan, &opts, &format!("cut at {cut_ms} ms")).await;
         assert_deployed(&emu, &format!("deploy cut at {cut_ms} ms")).await;
-        let (p, o) = (plan.clone(), opts.clone());
-        let run = tokio::spawn(async move { engine::run(Action::Dispose, &p, &o).await });
-        tokio::time::sleep(Duration::from_millis(cut_ms / 2)).await;
-        run.abort();
-        let _ = run.await;
-        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "dispose after cut at {cut_ms} ms: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
+        run_cut(Action::Dispose, &plan, &opts, cut_ms / 2).await;
+        run_ok(
+            Action::Dispose,
+            &plan,
+            &opts,
+            &format!("dispose after cut at {cut_ms} ms"),
+        )
+        .await;
         assert_empty(&emu, &format!("dispose cut at {cut_ms} ms"));
     }
 }

@@ -8,7 +8,9 @@ mod engine_support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use engine_support::{REDIS_COUNTS, assert_counts, assert_empty, client, count, redis_plan, start};
+use engine_support::{
+    REDIS_COUNTS, assert_counts, assert_empty, client, count, redis_plan, run_ok, start,
+};
 use plumbery::cloud::RetryPolicy;
 use plumbery::emulator::RunningEmulator;
 use plumbery::engine::{self, Action, Options};
@@ -89,12 +91,13 @@ async fn sigkill_at_ten_moments_then_rerun() {
             "kill at {ms} ms: complete {complete}, {}",
             emu.stats()["resources"]
         );
-        let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "kill {i} at {ms} ms: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
+        run_ok(
+            Action::Deploy,
+            &plan,
+            &opts,
+            &format!("kill {i} at {ms} ms"),
+        )
+        .await;
         assert_clean_deploy(&emu, &format!("deploy after kill {i}")).await;
         let u = url.clone();
         tokio::task::spawn_blocking(move || {
@@ -102,12 +105,13 @@ async fn sigkill_at_ten_moments_then_rerun() {
         })
         .await
         .unwrap();
-        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "dispose after kill {i}: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
+        run_ok(
+            Action::Dispose,
+            &plan,
+            &opts,
+            &format!("dispose after kill {i}"),
+        )
+        .await;
         assert_empty(&emu, &format!("after dispose {i}"));
     }
     assert!(

@@ -7,10 +7,10 @@ mod engine_support;
 
 use engine_support::{
     DISTINCT_ACCOUNT, answers_with, assert_empty, assert_redis_deployed, options_as, redis_plan,
-    seeds, start_as,
+    run_ok, seeds, start_as,
 };
 use plumbery::emulator::faults::FaultSpec;
-use plumbery::engine::{self, Action};
+use plumbery::engine::Action;
 
 /// One deploy and one dispose under `spec` with `seed`; returns how many answers carried one of the
 /// `evidence` response codes (the proof that the fault was injected).
@@ -26,24 +26,10 @@ async fn cycle(name: &str, spec: &str, seed: u64, evidence: &[&str]) -> u64 {
     let faults = FaultSpec::parse(spec).unwrap();
     emu.set_faults(faults, Some(seed));
 
-    let r = engine::run(Action::Deploy, &plan, &opts)
-        .await
-        .unwrap_or_else(|e| panic!("{context}: deploy: {e}"));
-    assert!(
-        r.ok,
-        "{context}: deploy: {}",
-        serde_json::to_string_pretty(&r).unwrap()
-    );
+    run_ok(Action::Deploy, &plan, &opts, &context).await;
     assert_redis_deployed(&emu, &format!("{context}, after deploy"));
 
-    let r = engine::run(Action::Dispose, &plan, &opts)
-        .await
-        .unwrap_or_else(|e| panic!("{context}: dispose: {e}"));
-    assert!(
-        r.ok,
-        "{context}: dispose: {}",
-        serde_json::to_string_pretty(&r).unwrap()
-    );
+    run_ok(Action::Dispose, &plan, &opts, &context).await;
     assert_empty(&emu, &format!("{context}, after dispose"));
 
     if faults.delay_ms > 0 {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use engine_support::{
     DISTINCT_ACCOUNT as ACCOUNT, assert_empty, assert_redis_deployed, options_as, redis_plan,
-    start_as,
+    run_ok, start_as,
 };
 use plumbery::cloud::Secret;
 use plumbery::emulator::faults::FaultSpec;
@@ -82,8 +82,7 @@ async fn no_secret_in_any_log_or_output() {
         Action::Ansible,
         Action::Ping,
     ] {
-        let r = engine::run(action, &plan, &opts).await.unwrap();
-        assert!(r.ok, "{action:?}: {}", serde_json::to_string(&r).unwrap());
+        let r = run_ok(action, &plan, &opts, "with faults").await;
         texts.push((
             format!("{action:?} report"),
             serde_json::to_string_pretty(&r).unwrap(),
@@ -91,8 +90,7 @@ async fn no_secret_in_any_log_or_output() {
         texts.push((format!("{action:?} output"), r.output.unwrap_or_default()));
     }
     assert_redis_deployed(&emu, "after deploy");
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "dispose: {}", serde_json::to_string(&r).unwrap());
+    let r = run_ok(Action::Dispose, &plan, &opts, "with faults").await;
     texts.push((
         "Dispose report".into(),
         serde_json::to_string_pretty(&r).unwrap(),

@@ -7,7 +7,9 @@ mod engine_support;
 
 use std::time::Duration;
 
-use engine_support::{DISTINCT_ACCOUNT as ACCOUNT, assert_empty, options_as, redis_plan, start_as};
+use engine_support::{
+    DISTINCT_ACCOUNT as ACCOUNT, assert_empty, options_as, redis_plan, run_ok, start_as,
+};
 use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret};
 use plumbery::engine::{self, Action, Options};
 
@@ -111,8 +113,7 @@ async fn child_deploys_through_tls() {
     assert!(std::env::var_os("MCP_CA_CERT").is_some());
     let plan = redis_plan();
     let opts = options_as(&url, ACCOUNT);
-    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Deploy, &plan, &opts, "child deploy").await;
     // The parent's emulator is checked from here through its stats endpoint, read by the client.
     let servers = client(
         &url,
@@ -124,6 +125,5 @@ async fn child_deploys_through_tls() {
     let mut names: Vec<String> = servers.iter().map(|s| s.name.clone()).collect();
     names.sort();
     assert_eq!(names, ["redis01", "redis02", "redis03", "redis04"]);
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Dispose, &plan, &opts, "child dispose").await;
 }

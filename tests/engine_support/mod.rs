@@ -16,7 +16,7 @@ use plumbery::cloud::{
     WaitPolicy,
 };
 use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use plumbery::engine::{Options, Progress};
+use plumbery::engine::{self, Action, Options, Progress, Report};
 use plumbery::fittings::{Parameters, Plan, load_text};
 
 /// An API account of a test emulator, and the root password sent for new servers.
@@ -200,6 +200,29 @@ pub fn contrib(name: &str, params: &[(&str, &str)]) -> Plan {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     load_text(&path, &text, &p).unwrap().0
+}
+
+/// Runs `action` of `plan` and checks it succeeded; its report. A failure names `context`.
+pub async fn run_ok(action: Action, plan: &Plan, opts: &Options, context: &str) -> Report {
+    let r = engine::run(action, plan, opts)
+        .await
+        .unwrap_or_else(|e| panic!("{context}: {action:?}: {e}"));
+    assert!(
+        r.ok,
+        "{context}: {action:?}: {}",
+        serde_json::to_string_pretty(&r).unwrap()
+    );
+    r
+}
+
+/// Starts `action` of `plan` in a task and cancels it after `ms` milliseconds: a run cut at some
+/// moment of its work (or not at all if it was over by then).
+pub async fn run_cut(action: Action, plan: &Plan, opts: &Options, ms: u64) {
+    let (p, o) = (plan.clone(), opts.clone());
+    let run = tokio::spawn(async move { engine::run(action, &p, &o).await });
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    run.abort();
+    let _ = run.await;
 }
 
 /// The resource counts of the emulator's stats.
