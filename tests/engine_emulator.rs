@@ -4,7 +4,8 @@
 mod engine_support;
 
 use engine_support::{
-    assert_empty, change_requests, client, options, redis_plan, resources, run_cut, run_ok, start,
+    MIXED_FAULTS, answers_with, assert_empty, change_requests, client, options, redis_plan,
+    resources, run_cut, run_ok, start,
 };
 use plumbery::emulator::RunningEmulator;
 use plumbery::emulator::faults::FaultSpec;
@@ -87,18 +88,15 @@ async fn cycle_under_faults(seed: u64) {
     let (emu, _dir) = start(0.001);
     let plan = redis_plan();
     let opts = options(emu.url());
-    emu.set_faults(
-        FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
-        Some(seed),
-    );
+    emu.set_faults(FaultSpec::parse(MIXED_FAULTS).unwrap(), Some(seed));
     // One run each: the client retries refusals and 503s, the engine observes after lost answers.
     run_ok(Action::Deploy, &plan, &opts, &format!("seed {seed}")).await;
     assert_redis_deployed(&emu).await;
     run_ok(Action::Dispose, &plan, &opts, &format!("seed {seed}")).await;
-    let codes = emu.stats()["requests"]["byResponseCode"].clone();
     assert!(
-        codes["RESOURCE_BUSY"].as_u64().unwrap_or(0) > 0,
-        "seed {seed}: faults were injected: {codes}"
+        answers_with(&emu, "RESOURCE_BUSY") > 0,
+        "seed {seed}: faults were injected: {}",
+        emu.stats()["requests"]["byResponseCode"]
     );
     assert_empty(&emu, &format!("seed {seed}: disposed"));
 }

@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use engine_support::{
-    change_requests, client, operation_count, options, resources, run_cut, run_ok, start,
+    MIXED_FAULTS, answers_with, change_requests, client, operation_count, options, resources,
+    run_cut, run_ok, start,
 };
 use plumbery::emulator::RunningEmulator;
 use plumbery::emulator::faults::FaultSpec;
@@ -295,22 +296,16 @@ async fn cycle_under_faults(seed: u64) {
     let (emu, _dir) = start(0.001);
     let plan = plan(false);
     let opts = options(emu.url());
-    emu.set_faults(
-        FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
-        Some(seed),
-    );
+    emu.set_faults(FaultSpec::parse(MIXED_FAULTS).unwrap(), Some(seed));
     run_ok(Action::Deploy, &plan, &opts, &format!("seed {seed}")).await;
     emu.set_faults(FaultSpec::default(), None);
     assert_deployed(&emu, &format!("seed {seed} deploy")).await;
-    emu.set_faults(
-        FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
-        Some(seed + 1000),
-    );
+    emu.set_faults(FaultSpec::parse(MIXED_FAULTS).unwrap(), Some(seed + 1000));
     run_ok(Action::Dispose, &plan, &opts, &format!("seed {seed}")).await;
-    let codes = emu.stats()["requests"]["byResponseCode"].clone();
     assert!(
-        codes["RESOURCE_BUSY"].as_u64().unwrap_or(0) > 0,
-        "seed {seed}: faults were injected: {codes}"
+        answers_with(&emu, "RESOURCE_BUSY") > 0,
+        "seed {seed}: faults were injected: {}",
+        emu.stats()["requests"]["byResponseCode"]
     );
     emu.set_faults(FaultSpec::default(), None);
     assert_empty(&emu, &format!("seed {seed} dispose"));

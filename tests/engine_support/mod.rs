@@ -52,6 +52,9 @@ pub const FAST_RETRY: RetryPolicy = RetryPolicy {
     request_timeout: Duration::from_secs(10),
 };
 
+/// A mix of every fault kind that a deploy and a dispose of a small plan get through on their own.
+pub const MIXED_FAULTS: &str = "busy=0.2,unexpected=0.05,http503=0.05,reset=0.02";
+
 /// The resource kinds a plan deploys, as named in the emulator's stats.
 pub const PLAN_KINDS: [&str; 6] = [
     "networkDomain",
