@@ -15,7 +15,9 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nodes_support::{Harness, root_or_skip, ssh_with_password};
+use nodes_support::{
+    Harness, mounts_mentioning, processes_mentioning, root_or_skip, ssh_with_password,
+};
 use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
 use plumbery::emulator::{Emulator, EmulatorConfig, Nodes, RunningEmulator};
 
@@ -329,22 +331,6 @@ fn the_same_through_plumbery_local() {
     drop(guard);
     let dir = root.path().join("emulator");
     let d = dir.display().to_string();
-    let mounts: Vec<String> = std::fs::read_to_string("/proc/mounts")
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains(&d))
-        .map(str::to_string)
-        .collect();
-    assert_eq!(mounts, Vec::<String>::new());
-    let procs: Vec<i32> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains(&d))
-                .unwrap_or(false)
-        })
-        .collect();
-    assert_eq!(procs, Vec::<i32>::new());
+    assert_eq!(mounts_mentioning(&[&d]), Vec::<String>::new());
+    assert_eq!(processes_mentioning(&d), Vec::<i32>::new());
 }
