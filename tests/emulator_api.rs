@@ -673,6 +673,14 @@ fn nat_public_ip_and_firewall_rules() {
         &format!("<deleteFirewallRule xmlns=\"{NS}\" id=\"{default_rule}\"/>"),
     );
     assert_eq!(code(&r), "OPERATION_NOT_SUPPORTED");
+    // A default rule can be disabled and enabled again (the original disables
+    // CCDEFAULT.DenyExternalInboundIPv6), not deleted.
+    for enabled in ["false", "true"] {
+        let r = e.post("network/editFirewallRule", &format!("<editFirewallRule xmlns=\"{NS}\" id=\"{default_rule}\"><enabled>{enabled}</enabled></editFirewallRule>"));
+        assert_eq!(code(&r), "OK", "{}", r.body);
+        let rule = e.get_json(&format!("network/firewallRule/{default_rule}"));
+        assert_eq!(rule["enabled"].to_string(), enabled, "{rule}");
+    }
     let stats = e.stats();
     assert_eq!(stats["resources"]["firewallRule"], 3);
     assert_eq!(stats["resources"]["natRule"], 2);

@@ -632,6 +632,19 @@ fn answers_have_the_shapes_of_the_fixtures_and_samples() {
     let r = e.action("resetServer", &c_id);
     xmlc(&mut problems, "server_resetServer.xml", &r);
     e.wait_state(&format!("server/server/{c_id}"), "NORMAL");
+    // Secondary NICs.
+    e.wait_state(&format!("network/vlan/{v3}"), "GONE");
+    let v4 = e.vlan(&d, "nics", "10.23.0.0");
+    let r = e.post("server/addNic", &format!("<addNic xmlns=\"{NS}\"><serverId>{c_id}</serverId><nic><vlanId>{v4}</vlanId></nic></addNic>"));
+    xmlc(&mut problems, "server_addNic.xml", &r);
+    let nic = info(&r, "nicId");
+    e.wait_state(&format!("server/server/{c_id}"), "NORMAL");
+    let r = e.post(
+        "server/removeNic",
+        &format!("<removeNic xmlns=\"{NS}\" id=\"{nic}\"/>"),
+    );
+    xmlc(&mut problems, "server_removeNic.xml", &r);
+    e.wait_state(&format!("server/server/{c_id}"), "NORMAL");
     let r = e.post("server/enableServerMonitoring", &format!("<enableServerMonitoring xmlns=\"{NS}\" id=\"{c_id}\"><servicePlan>ESSENTIALS</servicePlan></enableServerMonitoring>"));
     assert_eq!(code(&r), "OK");
     let r = e.post(

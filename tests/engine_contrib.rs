@@ -126,17 +126,36 @@ async fn three_blueprints_share_a_domain() {
         .find(|s| s["name"] == "node1")
         .unwrap();
     assert_eq!(node1["privateIpv4"][0], "10.1.0.11", "{node1}");
-    assert!(r.locations[0].notes.iter().any(|n| n.contains("extra NIC")));
+    // Its glue adds NICs on the two other VLANs, `.11` completed from each VLAN's subnet.
+    assert_eq!(
+        node1["privateIpv4"],
+        serde_json::json!(["10.1.0.11", "10.2.0.11", "10.3.0.11"]),
+        "{node1}"
+    );
+    assert!(
+        !r.locations[0].notes.iter().any(|n| n.contains("extra NIC")),
+        "{:?}",
+        r.locations[0].notes
+    );
 
-    // Dispose of one blueprint keeps the shared domain.
+    // Dispose of one blueprint keeps the shared domain, and its VLAN, which node1's NIC still uses.
     let one = Options {
         blueprints: vec!["secondary".into()],
         ..opts.clone()
     };
-    run_ok(Action::Dispose, &plan, &one, "dispose of one blueprint").await;
+    let r = run_ok(Action::Dispose, &plan, &one, "dispose of one blueprint").await;
     let res = resources(&emu);
     assert_eq!(res["networkDomain"], 1, "{res}");
-    assert_eq!(res["vlan"], 2, "{res}");
+    assert_eq!(res["server"], 2, "{res}");
+    assert_eq!(res["vlan"], 3, "{res}");
+    assert!(
+        r.locations[0].phases[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("SecondaryNetwork") && n.contains("node1")),
+        "{:?}",
+        r.locations[0].phases[0].notes
+    );
     run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     assert_empty(&emu, "disposed");
 }
@@ -201,13 +220,12 @@ async fn accept_rules_between_vlans() {
         .unwrap();
     assert_eq!(v4.source.ip.as_ref().unwrap().address, "10.60.1.0");
     assert_eq!(v4.destination.ip.as_ref().unwrap().prefix_size, Some(24));
-    // The emulator refuses to change default rules (OPERATION_NOT_SUPPORTED); the engine asks once
-    // and carries on.
-    assert!(
-        rules
-            .iter()
-            .any(|r| r.name == "CCDEFAULT.DenyExternalInboundIPv6")
-    );
+    // As in the original, accepting VLANs disables the default rule that denies inbound IPv6.
+    let deny6 = rules
+        .iter()
+        .find(|r| r.name == "CCDEFAULT.DenyExternalInboundIPv6")
+        .unwrap();
+    assert!(!deny6.enabled, "{deny6:?}");
     assert_eq!(resources(&emu)["natRule"], 1);
     let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
     assert_eq!(again.changes(), 0);

@@ -4,7 +4,7 @@
 
 mod engine_support;
 
-use engine_support::{change_requests, client, options, run_ok, start};
+use engine_support::{change_requests, client, operation_count, options, run_ok, start};
 use plumbery::cloud::Server;
 use plumbery::emulator::RunningEmulator;
 use plumbery::engine::{Action, Options, Report};
@@ -180,4 +180,64 @@ async fn lost_answers_to_hardware_changes_are_observed_not_failed() {
         "no resent change was refused: the test proves nothing"
     );
     emu.shutdown();
+}
+
+/// Cores per socket and CPU speed are reconciled too (`cpu: 4 cores 2 highperformance`), in one
+/// reconfigureServer per server, and a second deploy sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cores_per_socket_and_cpu_speed_are_reconciled() {
+    let (emu, _dir) = start(0.001);
+    let opts = options(emu.url());
+    deploy(&plan(4, 4, &[]), &opts, "first deploy").await;
+    for s in servers(&emu).await {
+        let cpu = s.cpu.unwrap();
+        assert_eq!(
+            (cpu.count, cpu.cores_per_socket),
+            (4, Some(1)),
+            "{}",
+            s.name
+        );
+        assert_eq!(cpu.speed.as_deref(), Some("STANDARD"));
+    }
+    let changed = plan_cpu("4 cores 2 highperformance");
+    let before = operation_count(&emu, "RECONFIGURE_SERVER");
+    deploy(&changed, &opts, "changed deploy").await;
+    let after = operation_count(&emu, "RECONFIGURE_SERVER");
+    assert_eq!(after - before, 2, "one reconfigureServer per server");
+    for s in servers(&emu).await {
+        let cpu = s.cpu.unwrap();
+        assert_eq!(
+            (cpu.count, cpu.cores_per_socket),
+            (4, Some(2)),
+            "{}",
+            s.name
+        );
+        assert_eq!(cpu.speed.as_deref(), Some("HIGHPERFORMANCE"), "{}", s.name);
+    }
+    let again = deploy(&changed, &opts, "second changed deploy").await;
+    assert_eq!(again.changes(), 0);
+    emu.shutdown();
+}
+
+/// The two-node plan with a `cpu:` line as written.
+fn plan_cpu(cpu: &str) -> Plan {
+    let text = format!(
+        r#"---
+locationId: NA9
+blueprints:
+  - hw:
+      domain:
+        name: HwDomain
+        service: essentials
+      ethernet:
+        name: HwNet
+        subnet: 10.90.0.0
+      nodes:
+        - hw[1..2]:
+            appliance: 'Ubuntu 22'
+            cpu: {cpu}
+            memory: 4
+"#
+    );
+    load_text("hw.yaml", &text, &Parameters::new()).unwrap().0
 }

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use emulator_support::{Emu, NS, code, info, x};
 use nodes_support::{
-    mounts_mentioning, netns_with_prefix, port_open, processes_mentioning, root_or_skip,
-    ssh_with_password,
+    mounts_mentioning, netns_with_prefix, node_limits, port_open, processes_mentioning,
+    root_or_skip, ssh_with_password,
 };
 use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
 use plumbery::emulator::{EmulatorConfig, Nodes};
@@ -219,6 +219,21 @@ fn four_servers_through_the_api() {
         "gone"
     );
     ssh(public[3], "test -f /root/reboot.txt");
+    // reconfigureServer changes the limits the node's processes run under.
+    let pid = l.nodes.init_pid(&ids[0]).unwrap();
+    if node_limits(pid).is_some() {
+        let r = l.e.post(
+            "server/reconfigureServer",
+            &format!("<reconfigureServer xmlns=\"{NS}\" id=\"{}\"><cpuCount>3</cpuCount><memoryGb>5</memoryGb></reconfigureServer>", ids[0]),
+        );
+        assert_eq!(code(&r), "IN_PROGRESS", "{}", r.body);
+        l.e.wait_state(&format!("server/server/{}", ids[0]), "NORMAL");
+        assert_eq!(
+            node_limits(pid),
+            Some((3, 5)),
+            "limits after reconfigureServer"
+        );
+    }
     // Delete leaves no namespace, mount, process or upper dir of that node.
     let before = l.netns().len();
     let node_dir = l.nodes.node_dir(&ids[3]);

@@ -169,3 +169,27 @@ async fn backend_can_be_used_and_dropped_inside_a_tokio_runtime() {
     assert!(tokio::net::TcpStream::connect((addr, 8080)).await.is_err());
     drop(h); // shuts the backend (and its own runtime) down inside this runtime
 }
+
+#[test]
+fn a_reconfigured_node_runs_under_its_new_limits() {
+    if !root_or_skip() {
+        return;
+    }
+    let h = Harness::new();
+    let mut spec = h.spec(1);
+    spec.cpu_count = 2;
+    spec.memory_gb = 3;
+    h.nodes.create_server(&spec, true).expect("create");
+    let pid = h.nodes.init_pid("srv-1").unwrap();
+    match node_limits(pid) {
+        None => eprintln!("no cgroup limits on this machine: nothing to check"),
+        Some(limits) => {
+            assert_eq!(limits, (2, 3), "limits at creation");
+            h.nodes.resize_server("srv-1", 4, 8).unwrap();
+            assert_eq!(node_limits(pid), Some((4, 8)), "limits after reconfigure");
+        }
+    }
+    h.nodes.delete_server("srv-1").unwrap();
+    h.nodes.shutdown();
+    h.assert_clean();
+}

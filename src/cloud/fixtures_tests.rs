@@ -186,6 +186,8 @@ fn envelopes_and_new_ids() {
         ("network_createNatRule.xml", Some("natRuleId")),
         ("network_createFirewallRule.xml", Some("firewallRuleId")),
         ("server_deployServer.xml", Some("serverId")),
+        ("server_addNic.xml", Some("nicId")),
+        ("server_removeNic.xml", None),
         ("network_deleteNetworkDomain.xml", None),
         ("network_editNetworkDomain.xml", None),
         ("network_deleteVlan.xml", None),

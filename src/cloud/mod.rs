@@ -17,6 +17,7 @@
 pub mod endpoint;
 pub mod error;
 pub mod model;
+pub mod nics;
 pub mod ops;
 pub mod retry;
 pub mod transport;
@@ -29,6 +30,7 @@ mod fixtures_tests;
 pub use endpoint::{EndpointHints, region_for_location, region_host, resolve_endpoint};
 pub use error::{CloudError, CloudResult};
 pub use model::*;
+pub use nics::NicTarget;
 pub use ops::{
     CpuSpec, NewFirewallRule, NewNetworkDomain, NewServer, NewVlan, Placement, Probe, Reconfigure,
     Wait,

@@ -640,6 +640,13 @@ impl Server {
             .as_deref()
     }
 
+    /// The secondary NICs (`networkInfo/additionalNic`).
+    pub fn additional_nics(&self) -> &[Nic] {
+        self.network_info
+            .as_ref()
+            .map_or(&[], |n| n.additional_nic.as_slice())
+    }
+
     /// The network domain id, if MCP 2.
     pub fn network_domain_id(&self) -> Option<&str> {
         self.network_info

@@ -46,6 +46,8 @@ pub enum AsyncOp {
     ReconfigureServer,
     /// addDisk, expandDisk, changeDiskSpeed.
     ChangeDisk,
+    /// addNic, removeNic.
+    ChangeNic,
 }
 
 impl AsyncOp {
@@ -68,6 +70,7 @@ impl AsyncOp {
             AsyncOp::Quick => 2,
             AsyncOp::ReconfigureServer => 20,
             AsyncOp::ChangeDisk => 20,
+            AsyncOp::ChangeNic => 20,
         };
         Duration::from_secs(secs)
     }
@@ -90,6 +93,7 @@ impl AsyncOp {
             AsyncOp::Quick => "quick",
             AsyncOp::ReconfigureServer => "reconfigureServer",
             AsyncOp::ChangeDisk => "changeDisk",
+            AsyncOp::ChangeNic => "changeNic",
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The contract between the emulator's API model and whatever makes its resources real.
 //!
 //! The emulator calls a `NodeBackend` when a network domain, VLAN, server, NAT rule or firewall rule
-//! changes. `NoBackend` (`--nodes none`) accepts everything and does nothing; `nodes::LocalNodes`
-//! (`--nodes local`) turns servers into namespace containers and NAT/firewall rules into real listeners.
+//! changes, and when a secondary NIC is attached or detached. `NoBackend` (`--nodes none`) accepts
+//! everything and does nothing; `nodes::LocalNodes` (`--nodes local`) turns servers into namespace
+//! containers, secondary NICs into veths on other VLAN bridges, and NAT/firewall rules into real
+//! listeners.
 //! Calls may block (creating a node takes a fraction of a second), so the emulator invokes them from
 //! `tokio::task::spawn_blocking`. Every call is idempotent: calling it twice has the effect of once.
 
@@ -56,6 +58,20 @@ impl std::fmt::Debug for ServerSpec {
             .field("memory_gb", &self.memory_gb)
             .finish()
     }
+}
+
+/// A secondary NIC of a server: an interface on another VLAN of the server's domain with exactly
+/// the API's private address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NicSpec {
+    /// The NIC id (unique in the emulator).
+    pub id: String,
+    /// The VLAN it is on.
+    pub vlan_id: String,
+    /// Its private IPv4.
+    pub private_ipv4: Ipv4Addr,
+    /// Prefix length of the VLAN.
+    pub prefix: u8,
 }
 
 /// One firewall rule of a domain, in rule order, as the backend needs it to decide which ports to open.
@@ -114,8 +130,29 @@ pub trait NodeBackend: Send + Sync + 'static {
     fn stop_server(&self, server_id: &str, graceful: bool) -> Result<(), BackendError>;
     /// Reboot (graceful) or reset (hard) a running server.
     fn restart_server(&self, server_id: &str, graceful: bool) -> Result<(), BackendError>;
-    /// Delete a server and its disk.
+    /// Delete a server and its disk (its secondary NICs go with it).
     fn delete_server(&self, server_id: &str) -> Result<(), BackendError>;
+    /// The server was reconfigured: `cpu_count` CPUs and `memory_gb` GB from now on. Backends
+    /// without resource limits have nothing to do.
+    fn resize_server(
+        &self,
+        _server_id: &str,
+        _cpu_count: u32,
+        _memory_gb: u32,
+    ) -> Result<(), BackendError> {
+        Ok(())
+    }
+    /// Attach a secondary NIC to an existing server (running or not). The default does nothing, for
+    /// backends that do not model networks.
+    fn attach_nic(&self, server_id: &str, nic: &NicSpec) -> Result<(), BackendError> {
+        let _ = (server_id, nic);
+        Ok(())
+    }
+    /// Detach a secondary NIC; an unknown server or NIC is no error. The default does nothing.
+    fn detach_nic(&self, server_id: &str, nic_id: &str) -> Result<(), BackendError> {
+        let _ = (server_id, nic_id);
+        Ok(())
+    }
     /// The NAT and firewall rules of a domain changed: `nats` and `rules` are the complete current sets
     /// (rules in evaluation order). The backend opens and closes public listeners to match.
     fn sync_public(

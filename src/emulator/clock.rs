@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::backend::{BackendError, NodeBackend, ServerSpec};
+use super::backend::{BackendError, NicSpec, NodeBackend, ServerSpec};
+use super::models::server::{HardwareChange, nic_spec};
 use super::models::{Job, OpKind, State};
 
 /// Approximate real latencies in seconds (before `--time-scale`); overridable with `--profile FILE`
@@ -49,6 +50,10 @@ pub struct Profile {
     pub reconfigure_server: f64,
     /// addDisk, expandDisk, changeDiskSpeed.
     pub change_disk: f64,
+    /// addNic.
+    pub add_nic: f64,
+    /// removeNic.
+    pub remove_nic: f64,
 }
 
 impl Default for Profile {
@@ -70,6 +75,8 @@ impl Default for Profile {
             create_firewall_rule: 2.0,
             reconfigure_server: 20.0,
             change_disk: 20.0,
+            add_nic: 20.0,
+            remove_nic: 15.0,
         }
     }
 }
@@ -123,6 +130,8 @@ impl Profile {
             p.create_firewall_rule,
             p.reconfigure_server,
             p.change_disk,
+            p.add_nic,
+            p.remove_nic,
         ];
         if all.iter().any(|v| !v.is_finite() || *v < 0.0) {
             return Err(ProfileError::Parse {
@@ -165,6 +174,8 @@ impl Latency {
             OpKind::CreateFirewallRule => p.create_firewall_rule,
             OpKind::ReconfigureServer => p.reconfigure_server,
             OpKind::AddDisk | OpKind::ExpandDisk | OpKind::ChangeDiskSpeed => p.change_disk,
+            OpKind::AddNic => p.add_nic,
+            OpKind::RemoveNic => p.remove_nic,
         };
         (s * self.time_scale * 1000.0).round() as i64
     }
@@ -183,8 +194,12 @@ pub enum BackendCall {
     CreateVlan(String, String, Ipv4Addr, u8),
     /// `delete_vlan`.
     DeleteVlan(String, String),
-    /// `create_server`.
-    CreateServer(Box<ServerSpec>, bool),
+    /// `create_server`, then `attach_nic` for each additional NIC.
+    CreateServer(Box<ServerSpec>, bool, Vec<NicSpec>),
+    /// `attach_nic` (server id, NIC).
+    AttachNic(String, NicSpec),
+    /// `detach_nic` (server id, NIC id).
+    DetachNic(String, String),
     /// `start_server`.
     StartServer(String),
     /// `stop_server` (graceful?).
@@ -193,6 +208,8 @@ pub enum BackendCall {
     RestartServer(String, bool),
     /// `delete_server`.
     DeleteServer(String),
+    /// `resize_server` (CPU count, memory GB).
+    ResizeServer(String, u32, u32),
 }
 
 impl BackendCall {
@@ -214,10 +231,24 @@ impl BackendCall {
             },
             OpKind::DeployServer => match st.servers.get(&id) {
                 Some(s) => match s.backend_spec(st) {
-                    Some(spec) => BackendCall::CreateServer(Box::new(spec), s.start_on_deploy),
+                    Some(spec) => BackendCall::CreateServer(
+                        Box::new(spec),
+                        s.start_on_deploy,
+                        s.additional_nic_specs(st),
+                    ),
                     None => BackendCall::Nothing,
                 },
                 None => BackendCall::Nothing,
+            },
+            OpKind::AddNic | OpKind::RemoveNic => match st.servers.get(&id).map(|s| &s.staged) {
+                Some(Some(HardwareChange::AddNic(nic))) => match nic_spec(st, nic) {
+                    Some(spec) => BackendCall::AttachNic(id, spec),
+                    None => BackendCall::Nothing,
+                },
+                Some(Some(HardwareChange::RemoveNic(nic_id))) => {
+                    BackendCall::DetachNic(id, nic_id.clone())
+                }
+                _ => BackendCall::Nothing,
             },
             OpKind::StartServer => BackendCall::StartServer(id),
             OpKind::ShutdownServer => BackendCall::StopServer(id, true),
@@ -225,9 +256,25 @@ impl BackendCall {
             OpKind::RebootServer => BackendCall::RestartServer(id, true),
             OpKind::ResetServer => BackendCall::RestartServer(id, false),
             OpKind::DeleteServer | OpKind::CleanServer => BackendCall::DeleteServer(id),
-            // Hardware changes are bookkeeping only: the local backend keeps its resources.
+            OpKind::ReconfigureServer => match st.servers.get(&id) {
+                Some(s) => {
+                    let (cpu, mem) = match &s.staged {
+                        Some(HardwareChange::Reconfigure {
+                            cpu_count,
+                            memory_gb,
+                            ..
+                        }) => (
+                            cpu_count.unwrap_or(s.cpu_count),
+                            memory_gb.unwrap_or(s.memory_gb),
+                        ),
+                        _ => (s.cpu_count, s.memory_gb),
+                    };
+                    BackendCall::ResizeServer(id, cpu, mem)
+                }
+                None => BackendCall::Nothing,
+            },
+            // Disk changes are bookkeeping only: a local node's disk is a directory.
             OpKind::CreateFirewallRule
-            | OpKind::ReconfigureServer
             | OpKind::AddDisk
             | OpKind::ExpandDisk
             | OpKind::ChangeDiskSpeed => BackendCall::Nothing,
@@ -261,7 +308,11 @@ impl BackendCall {
         }
         for s in st.servers.values().filter(|s| s.deployed) {
             if let Some(spec) = s.backend_spec(st) {
-                calls.push(BackendCall::CreateServer(Box::new(spec), s.started));
+                calls.push(BackendCall::CreateServer(
+                    Box::new(spec),
+                    s.started,
+                    s.additional_nic_specs(st),
+                ));
             }
         }
         calls
@@ -275,13 +326,20 @@ impl BackendCall {
             BackendCall::DeleteDomain(d) => format!("delete_domain {d}"),
             BackendCall::CreateVlan(_, v, _, _) => format!("create_vlan {v}"),
             BackendCall::DeleteVlan(_, v) => format!("delete_vlan {v}"),
-            BackendCall::CreateServer(spec, start) => {
-                format!("create_server {} start={start}", spec.id)
+            BackendCall::CreateServer(spec, start, nics) => {
+                format!(
+                    "create_server {} start={start} additional_nics={}",
+                    spec.id,
+                    nics.len()
+                )
             }
+            BackendCall::AttachNic(s, nic) => format!("attach_nic {} to {s}", nic.id),
+            BackendCall::DetachNic(s, nic) => format!("detach_nic {nic} from {s}"),
             BackendCall::StartServer(s) => format!("start_server {s}"),
             BackendCall::StopServer(s, g) => format!("stop_server {s} graceful={g}"),
             BackendCall::RestartServer(s, g) => format!("restart_server {s} graceful={g}"),
             BackendCall::DeleteServer(s) => format!("delete_server {s}"),
+            BackendCall::ResizeServer(s, c, m) => format!("resize_server {s} cpu={c} memory={m}"),
         }
     }
 
@@ -293,11 +351,26 @@ impl BackendCall {
             BackendCall::DeleteDomain(d) => b.delete_domain(d),
             BackendCall::CreateVlan(d, v, gw, p) => b.create_vlan(d, v, *gw, *p),
             BackendCall::DeleteVlan(d, v) => b.delete_vlan(d, v),
-            BackendCall::CreateServer(spec, start) => b.create_server(spec, *start),
+            BackendCall::CreateServer(spec, start, nics) if nics.is_empty() => {
+                b.create_server(spec, *start)
+            }
+            // The NICs are there before the node boots, as on a real VM.
+            BackendCall::CreateServer(spec, start, nics) => {
+                b.create_server(spec, false)?;
+                nics.iter().try_for_each(|n| b.attach_nic(&spec.id, n))?;
+                if *start {
+                    b.start_server(&spec.id)
+                } else {
+                    Ok(())
+                }
+            }
+            BackendCall::AttachNic(s, nic) => b.attach_nic(s, nic),
+            BackendCall::DetachNic(s, nic) => b.detach_nic(s, nic),
             BackendCall::StartServer(s) => b.start_server(s),
             BackendCall::StopServer(s, g) => b.stop_server(s, *g),
             BackendCall::RestartServer(s, g) => b.restart_server(s, *g),
             BackendCall::DeleteServer(s) => b.delete_server(s),
+            BackendCall::ResizeServer(s, c, m) => b.resize_server(s, *c, *m),
         }
     }
 }

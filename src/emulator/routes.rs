@@ -171,6 +171,8 @@ fn is_known_post(area_op: &str) -> bool {
             | "server/addDisk"
             | "server/expandDisk"
             | "server/changeDiskSpeed"
+            | "server/addNic"
+            | "server/removeNic"
     )
 }
 
@@ -246,6 +248,8 @@ async fn dispatch(
         "server/addDisk" => server::add_disk(ctx).await,
         "server/expandDisk" => server::expand_disk(ctx).await,
         "server/changeDiskSpeed" => server::change_disk_speed(ctx).await,
+        "server/addNic" => server::add_nic(ctx).await,
+        "server/removeNic" => server::remove_nic(ctx).await,
         _ => Err(ApiError::new(
             Code::ResourceNotFound,
             format!("No such operation: {area_op}"),

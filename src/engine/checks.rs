@@ -262,6 +262,7 @@ mod tests {
                 public_ipv4: None,
                 ipv6: None,
                 monitoring: None,
+                extra_nics: vec![],
                 tags: vec![],
                 reachable: None,
             },

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::fittings::{self, Blueprint, Glue, Location, Node};
+use crate::fittings::{self, Blueprint, Glue, GlueAddress, Location, Node};
 
 /// A network domain the plan wants.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,8 +113,19 @@ pub struct WantNode {
     pub running_always: bool,
     /// Never destroyed.
     pub destroy_never: bool,
-    /// Other VLANs the node asks a NIC on (not attached yet: reported as a note).
-    pub extra_nics: Vec<String>,
+    /// Secondary NICs on other VLANs of the same domain (`glue: - <network> [address]`).
+    pub extra_nics: Vec<WantNic>,
+}
+
+/// A secondary NIC a node asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WantNic {
+    /// The VLAN's name (in the node's network domain).
+    pub network: String,
+    /// The address as written: `10.0.2.11`, or `.11` completed from the VLAN's subnet; `None`: any
+    /// free address.
+    pub address: Option<String>,
 }
 
 /// Everything one location wants.
@@ -133,10 +144,16 @@ pub struct Desired {
     pub notes: Vec<String>,
 }
 
-/// Expands blueprint names and aliases of a location; an empty filter means all blueprints.
+/// Expands blueprint names and aliases of a location; an empty filter means all blueprints (as
+/// `defaults.blueprints` narrows them, see [`Location::all_blueprints`]).
 pub fn select_blueprints<'a>(loc: &'a Location, filter: &[String]) -> Vec<&'a Blueprint> {
     if filter.is_empty() {
-        return loc.blueprints.iter().collect();
+        let names = loc.all_blueprints();
+        return loc
+            .blueprints
+            .iter()
+            .filter(|b| names.contains(&b.name))
+            .collect();
     }
     let mut names = BTreeSet::new();
     for f in filter {
@@ -161,7 +178,13 @@ pub fn location_selected(loc: &Location, filter: &[String]) -> bool {
         })
 }
 
-fn node_want(bp: &Blueprint, basement: bool, n: &Node) -> WantNode {
+fn node_want(
+    loc: &Location,
+    bp: &Blueprint,
+    basement: bool,
+    n: &Node,
+    notes: &mut Vec<String>,
+) -> WantNode {
     let mut internet = false;
     let mut ports = Vec::new();
     let mut primary = None;
@@ -192,7 +215,24 @@ fn node_want(bp: &Blueprint, basement: bool, n: &Node) -> WantNode {
                 }
             }
             Glue::Primary { address } => primary = Some(address.to_string()),
-            Glue::Extra { network, .. } => extra.push(network.to_string()),
+            Glue::Extra { network, .. }
+                if network
+                    .location
+                    .as_deref()
+                    .is_some_and(|l| l != loc.location_id) =>
+            {
+                notes.push(format!(
+                    "node {}: the extra NIC on {network} is not attached: that VLAN lives in another location",
+                    n.name
+                ));
+            }
+            Glue::Extra { network, address } => extra.push(WantNic {
+                network: network.name.clone(),
+                address: address.as_ref().map(|a| match a {
+                    GlueAddress::Full(ip) => ip.to_string(),
+                    GlueAddress::Suffix(s) => s.clone(),
+                }),
+            }),
         }
     }
     WantNode {
@@ -304,13 +344,7 @@ pub fn desired(loc: &Location, blueprint_filter: &[String]) -> Desired {
                 ));
                 continue;
             }
-            let w = node_want(bp, basement, n);
-            for net in &w.extra_nics {
-                d.notes.push(format!(
-                    "node {}: the extra NIC on {net} is not attached (secondary NICs are not supported yet)",
-                    w.name
-                ));
-            }
+            let w = node_want(loc, bp, basement, n, &mut d.notes);
             d.nodes.push(w);
         }
     }

@@ -240,6 +240,7 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
             Some(_) => (None, None),
         };
         ready = hardware_steps(n, server, ready, d);
+        ready = super::nics::attach_steps(want, have, n, server, ready, &vlan_step, d);
         if start && server.is_some() && !server.is_some_and(|s| s.started && !s.state.is_pending())
         {
             ready = Some(d.plan.add(
@@ -434,13 +435,34 @@ fn hardware_steps(
             (Some(want), Some(have)) if want != have => Some(want),
             _ => None,
         };
-        if cpu_count.is_some() || memory_gb.is_some() {
+        let cores_per_socket = match (&n.cpu, &s.cpu) {
+            (Some((_, want, _)), Some(have)) if have.cores_per_socket != Some(*want) => Some(*want),
+            _ => None,
+        };
+        let cpu_speed = match (&n.cpu, &s.cpu) {
+            (Some((_, _, want)), Some(have))
+                if !have
+                    .speed
+                    .as_deref()
+                    .is_some_and(|h| h.eq_ignore_ascii_case(want)) =>
+            {
+                Some(want.clone())
+            }
+            _ => None,
+        };
+        if cpu_count.is_some()
+            || memory_gb.is_some()
+            || cores_per_socket.is_some()
+            || cpu_speed.is_some()
+        {
             last = Some(d.plan.add(
                 Step::ReconfigureServer {
                     domain: n.domain.clone(),
                     node: n.name.clone(),
                     cpu_count,
                     memory_gb,
+                    cores_per_socket,
+                    cpu_speed,
                 },
                 [last],
             ));
@@ -606,16 +628,13 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
             non_basement_deletes.push(del);
         }
         list.push(del);
-        let vlan = s
-            .network_info
-            .as_ref()
-            .and_then(|ni| ni.primary_nic.as_ref())
-            .and_then(|nic| nic.vlan_id.clone())
-            .unwrap_or_default();
-        server_deletes
-            .entry((n.domain.clone(), vlan))
-            .or_default()
-            .push(del);
+        // Every VLAN the server has a NIC on (primary or secondary) waits for its deletion.
+        for vlan in super::nics::vlan_ids(s) {
+            server_deletes
+                .entry((n.domain.clone(), vlan))
+                .or_default()
+                .push(del);
+        }
         deleted_servers.insert(s.id.clone());
     }
     if !network {
@@ -686,14 +705,8 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
                 .vlans
                 .iter()
                 .find(|w| w.domain == wd.name && w.name == v.name);
-            let busy = inv.servers.iter().any(|s| {
-                !deleted_servers.contains(&s.id)
-                    && s.network_info
-                        .as_ref()
-                        .and_then(|ni| ni.primary_nic.as_ref())
-                        .and_then(|nic| nic.vlan_id.as_deref())
-                        == Some(v.id.as_str())
-            });
+            let (primary_users, nic_users) = super::nics::vlan_users(inv, &v.id, &deleted_servers);
+            let busy = !(primary_users.is_empty() && nic_users.is_empty());
             match planned {
                 Some(w) if !w.keep && !busy => {
                     let unreserved = match super::reserve::release(w, v, inv, &mut d.plan) {
@@ -722,8 +735,11 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
                 }
                 Some(w) if busy => {
                     vlans_left += 1;
-                    d.notes
-                        .push(format!("VLAN {} still holds servers; kept", w.name));
+                    d.notes.push(super::nics::kept_vlan_note(
+                        &w.name,
+                        &primary_users,
+                        &nic_users,
+                    ));
                 }
                 _ => vlans_left += 1,
             }

@@ -157,6 +157,11 @@ impl ExecContext {
             .ok_or_else(|| missing(format!("server {node}")))
     }
 
+    /// The id of a server by domain and node name (from the inventory or an earlier step).
+    pub(super) fn server_id(&self, domain: &str, node: &str) -> CloudResult<String> {
+        self.server(domain, node).map(|f| f.id)
+    }
+
     fn set_server(&self, domain: &str, node: &str, f: impl FnOnce(&mut ServerFacts)) {
         let mut r = self.reg();
         let e = r
@@ -569,12 +574,15 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             node,
             cpu_count,
             memory_gb,
+            cores_per_socket,
+            cpu_speed,
         } => {
             let facts = ctx.server(domain, node)?;
             let req = Reconfigure {
                 cpu_count: *cpu_count,
                 memory_gb: *memory_gb,
-                ..Reconfigure::default()
+                cores_per_socket: *cores_per_socket,
+                cpu_speed: cpu_speed.clone(),
             };
             hardware_change(
                 c,
@@ -582,8 +590,15 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
                 AsyncOp::ReconfigureServer,
                 || c.reconfigure_server(&facts.id, &req),
                 |s| {
-                    cpu_count.is_none_or(|n| s.cpu.as_ref().map(|x| x.count) == Some(n))
+                    let cpu = s.cpu.as_ref();
+                    cpu_count.is_none_or(|n| cpu.map(|x| x.count) == Some(n))
                         && memory_gb.is_none_or(|m| s.memory_gb == Some(m))
+                        && cores_per_socket
+                            .is_none_or(|c| cpu.and_then(|x| x.cores_per_socket) == Some(c))
+                        && cpu_speed.as_deref().is_none_or(|want| {
+                            cpu.and_then(|x| x.speed.as_deref())
+                                .is_some_and(|h| h.eq_ignore_ascii_case(want))
+                        })
                 },
             )
             .await
@@ -598,6 +613,12 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             let facts = ctx.server(domain, node)?;
             set_disk(c, &facts.id, *scsi_id, *size_gb, speed).await
         }
+        Step::AttachNic {
+            domain,
+            node,
+            vlan,
+            address,
+        } => super::nics::attach(ctx, domain, node, vlan, address.as_deref()).await,
         Step::StopServer { domain, node } => {
             let facts = ctx.server(domain, node)?;
             if !facts.started {

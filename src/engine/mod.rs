@@ -11,6 +11,7 @@ pub mod diff;
 pub mod exec;
 pub mod inventory;
 pub mod live;
+pub mod nics;
 pub mod polish;
 pub mod prepare;
 pub mod progress;
@@ -354,6 +355,7 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
         .locations
         .iter()
         .filter(|l| desired::location_selected(l, &opts.locations))
+        .filter(|l| !desired::select_blueprints(l, &opts.blueprints).is_empty())
         .collect();
     if selected.is_empty() {
         return Err(EngineError::NothingSelected(format!(

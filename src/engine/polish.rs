@@ -46,6 +46,9 @@ pub struct NodeFacts {
     /// Monitoring plan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<String>,
+    /// Secondary NICs (VLAN and private IPv4).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_nics: Vec<super::nics::NicFacts>,
     /// Hashtags of the description (ansible roles, inventory tags).
     pub tags: Vec<String>,
     /// SSH port reachable (ping only).
@@ -98,6 +101,7 @@ pub fn node_facts(want: &Desired, have: &Inventory) -> Vec<NodeFacts> {
                 monitoring: s
                     .and_then(|s| s.monitoring.as_ref())
                     .map(|m| m.service_plan.clone()),
+                extra_nics: s.map_or_else(Vec::new, |s| super::nics::nic_facts(inv, s)),
                 tags,
                 reachable: None,
             }
@@ -174,6 +178,9 @@ fn information(plan: &Plan, nodes: &[&NodeFacts]) -> String {
         }
         if let Some(ip) = &n.ipv6 {
             out.push_str(&format!("  ipv6: {ip}\n"));
+        }
+        for nic in &n.extra_nics {
+            out.push_str(&format!("  nic: {} on {}\n", nic.private_ipv4, nic.vlan));
         }
         if let Some(m) = &n.monitoring {
             out.push_str(&format!("  monitoring: {m}\n"));
@@ -321,6 +328,7 @@ mod tests {
             public_ipv4: public.map(Into::into),
             ipv6: None,
             monitoring: None,
+            extra_nics: vec![],
             tags: vec!["redis".into(), "master-node".into()],
             reachable: None,
         }

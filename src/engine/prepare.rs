@@ -437,6 +437,7 @@ mod tests {
             public_ipv4: public.map(Into::into),
             ipv6: None,
             monitoring: None,
+            extra_nics: vec![],
             tags: vec![],
             reachable: None,
         }

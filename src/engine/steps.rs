@@ -121,6 +121,12 @@ pub enum Step {
         cpu_count: Option<u32>,
         /// New memory in GB.
         memory_gb: Option<u32>,
+        /// New cores per socket.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cores_per_socket: Option<u32>,
+        /// New CPU speed (STANDARD, HIGHPERFORMANCE).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu_speed: Option<String>,
     },
     /// Make the disk at `scsi_id` exist with at least `size_gb` and speed `speed` (add, expand,
     /// change speed as needed; never shrink), waiting for NORMAL after each change.
@@ -135,6 +141,17 @@ pub enum Step {
         size_gb: u32,
         /// API speed (STANDARD, HIGHPERFORMANCE, ECONOMY).
         speed: String,
+    },
+    /// Attach a secondary NIC on another VLAN of the domain to a server, and wait for NORMAL.
+    AttachNic {
+        /// Domain name.
+        domain: String,
+        /// Node name.
+        node: String,
+        /// VLAN name.
+        vlan: String,
+        /// Fixed private address (full); `None`: any free address of the VLAN.
+        address: Option<String>,
     },
     /// Shut a server down (power off when graceful is impossible) if it runs, and wait.
     StopServer {
@@ -302,11 +319,19 @@ impl Step {
                 node,
                 cpu_count,
                 memory_gb,
+                cores_per_socket,
+                cpu_speed,
                 ..
             } => {
                 let mut what = Vec::new();
                 if let Some(c) = cpu_count {
                     what.push(format!("{c} CPU"));
+                }
+                if let Some(c) = cores_per_socket {
+                    what.push(format!("{c} cores per socket"));
+                }
+                if let Some(s) = cpu_speed {
+                    what.push(format!("{s} CPU speed"));
                 }
                 if let Some(m) = memory_gb {
                     what.push(format!("{m} GB"));
@@ -320,6 +345,12 @@ impl Step {
                 speed,
                 ..
             } => format!("set disk {scsi_id} of {node} to {size_gb} GB {speed}"),
+            Step::AttachNic {
+                node,
+                vlan,
+                address,
+                ..
+            } => super::nics::describe(node, vlan, address.as_deref()),
             Step::EnableMonitoring {
                 node, plan, change, ..
             } => {

@@ -113,6 +113,10 @@ pub struct Location {
     /// Lines printed under `About '<locationId>':`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub information: Vec<String>,
+    /// `defaults: {blueprints: "a b"}`: the blueprints (or aliases) that "all blueprints" means
+    /// when the command line names none. `None`: every blueprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_blueprints: Option<Vec<String>>,
     /// Where this document starts.
     #[serde(skip)]
     pub pos: SourcePos,

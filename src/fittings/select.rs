@@ -33,6 +33,12 @@ impl Plan {
             });
         }
         if blueprints.is_empty() {
+            // "All blueprints" is what `defaults.blueprints` says, where it says something.
+            for loc in &mut out.locations {
+                let names = loc.all_blueprints();
+                loc.blueprints.retain(|b| names.contains(&b.name));
+            }
+            out.locations.retain(|l| !l.blueprints.is_empty());
             return Ok(out);
         }
         let mut wanted: Vec<String> = Vec::new();
@@ -109,6 +115,43 @@ mod tests {
             "no location 'NA9' in this plan (locations: EU6)"
         );
     }
+
+    const NARROWED: &str = "---\ndefaults:\n  blueprints: front\n---\nlocationId: EU6\nblueprints:\n  - web:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.0.0}\n      nodes: [{w1: {}}]\n  - db:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.0.0}\n      nodes: [{d1: {}}]\n  - front: web\n---\nlocationId: EU7\nblueprints:\n  - db:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.0.0}\n      nodes: [{d2: {}}]\n";
+
+    #[test]
+    fn defaults_blueprints_narrows_all() {
+        let (plan, _) = load_text("p.yaml", NARROWED, &Parameters::new()).unwrap();
+        // No name on the command line: only what defaults.blueprints names (alias expanded); a
+        // location left with nothing is left out.
+        let all = plan.select(&[], &[]).unwrap();
+        assert_eq!(all.locations.len(), 1);
+        let names: Vec<&str> = all.locations[0]
+            .blueprints
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect();
+        assert_eq!(names, ["web"]);
+        // A name on the command line still reaches any blueprint.
+        let db = plan.select(&["db".into()], &[]).unwrap();
+        assert_eq!(db.locations.len(), 2);
+        // The engine's own selection agrees.
+        let eu7 = &plan.locations[1];
+        assert!(crate::engine::desired::select_blueprints(eu7, &[]).is_empty());
+        assert_eq!(
+            crate::engine::desired::select_blueprints(eu7, &["db".into()]).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn defaults_blueprints_must_name_something() {
+        let text = NARROWED.replace("blueprints: front", "blueprints: front bakc");
+        let err = load_text("p.yaml", &text, &Parameters::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("p.yaml:3:"), "{err}");
+        assert!(err.contains("'bakc'"), "{err}");
+    }
 }
 
 impl Plan {
@@ -123,6 +166,23 @@ impl Plan {
 }
 
 impl Location {
+    /// The names "all blueprints" means here: every blueprint, or those `defaults.blueprints`
+    /// names (aliases expanded; names this location does not define are left out).
+    pub fn all_blueprints(&self) -> Vec<String> {
+        let Some(names) = &self.default_blueprints else {
+            return self.blueprints.iter().map(|b| b.name.clone()).collect();
+        };
+        let mut out = Vec::new();
+        for n in names {
+            match self.aliases.get(n) {
+                Some(group) => out.extend(group.iter().cloned()),
+                None => out.push(n.clone()),
+            }
+        }
+        out.retain(|n| self.blueprints.iter().any(|b| &b.name == n));
+        out
+    }
+
     /// A blueprint by name.
     pub fn blueprint(&self, name: &str) -> Option<&Blueprint> {
         self.blueprints.iter().find(|b| b.name == name)

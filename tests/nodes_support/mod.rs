@@ -238,3 +238,50 @@ pub fn port_open(addr: Ipv4Addr, port: u16) -> bool {
     )
     .is_ok()
 }
+
+/// The limits (CPU quota, memory) a node's processes run under, read from the cgroups its PID 1 is
+/// in: `(cpus, memory GiB)`. `None` when the node is in no plumbery cgroup (a machine without
+/// cgroups runs nodes without limits).
+pub fn node_limits(pid: i32) -> Option<(u64, u64)> {
+    let lines = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let read = |p: std::path::PathBuf| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    let (mut cpu, mut mem) = (None, None);
+    for line in lines.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        if !path.contains("plumbery-") {
+            continue;
+        }
+        let rel = path.trim_start_matches('/');
+        if controllers.is_empty() {
+            let max = read(root.join(rel).join("cpu.max"))?;
+            let (quota, period) = max.split_once(' ')?;
+            cpu = Some(quota.parse::<u64>().ok()? / period.parse::<u64>().ok()?);
+            mem = Some(
+                read(root.join(rel).join("memory.max"))?
+                    .parse::<u64>()
+                    .ok()?
+                    >> 30,
+            );
+        } else if controllers.split(',').any(|c| c == "cpu") {
+            let dir = root.join(controllers).join(rel);
+            let quota: u64 = read(dir.join("cpu.cfs_quota_us"))?.parse().ok()?;
+            let period: u64 = read(dir.join("cpu.cfs_period_us"))?.parse().ok()?;
+            cpu = Some(quota / period);
+        } else if controllers.split(',').any(|c| c == "memory") {
+            let dir = root.join(controllers).join(rel);
+            mem = Some(
+                read(dir.join("memory.limit_in_bytes"))?
+                    .parse::<u64>()
+                    .ok()?
+                    >> 30,
+            );
+        }
+    }
+    Some((cpu?, mem?))
+}

@@ -364,7 +364,8 @@ pub fn create(tx: &mut Tx<'_>, lat: &Latency, req: CreateRule) -> ApiResult<Stri
     Ok(id)
 }
 
-/// Enables or disables a client rule.
+/// Enables or disables a rule. Default rules (`CCDEFAULT.*`) can be switched too, as the original
+/// plumbery does with `CCDEFAULT.DenyExternalInboundIPv6`; they cannot be deleted.
 pub fn edit(tx: &mut Tx<'_>, id: &str, enabled: bool) -> ApiResult<()> {
     let mut r = tx
         .st()
@@ -372,12 +373,6 @@ pub fn edit(tx: &mut Tx<'_>, id: &str, enabled: bool) -> ApiResult<()> {
         .get(id)
         .ok_or_else(|| ApiError::not_found("Firewall Rule", id))?
         .clone();
-    if r.is_default() {
-        return Err(ApiError::new(
-            Code::OperationNotSupported,
-            format!("Default rule '{}' cannot be changed.", r.name),
-        ));
-    }
     busy(&r)?;
     network_domain::ready_for_children(tx, &r.domain_id)?;
     r.enabled = enabled;

@@ -130,6 +130,10 @@ pub enum OpKind {
     ExpandDisk,
     /// changeDiskSpeed
     ChangeDiskSpeed,
+    /// addNic
+    AddNic,
+    /// removeNic
+    RemoveNic,
 }
 
 impl OpKind {
@@ -153,6 +157,8 @@ impl OpKind {
             OpKind::AddDisk => "ADD_DISK",
             OpKind::ExpandDisk => "EXPAND_DISK",
             OpKind::ChangeDiskSpeed => "CHANGE_DISK_SPEED",
+            OpKind::AddNic => "ADD_NIC",
+            OpKind::RemoveNic => "REMOVE_NIC",
         }
     }
 }

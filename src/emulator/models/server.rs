@@ -1,5 +1,6 @@
 //! Servers: deploy (asynchronous, addresses allocated from the VLANs), the power actions, delete and
-//! clean (asynchronous), monitoring (synchronous).
+//! clean (asynchronous), monitoring (synchronous), hardware changes (CPU, memory, disks, secondary
+//! NICs: staged while PENDING_CHANGE, applied when the operation completes).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -11,7 +12,7 @@ use super::{
     Kind, OpKind, Pending, Resource, ResourceState, State, Tx, catalogue, check_description,
     check_name, network_domain, vlan,
 };
-use crate::emulator::backend::ServerSpec;
+use crate::emulator::backend::{NicSpec, ServerSpec};
 use crate::emulator::clock::Latency;
 use crate::emulator::errors::{ApiError, ApiResult, Code};
 
@@ -108,8 +109,8 @@ pub struct Server {
     pub staged: Option<HardwareChange>,
 }
 
-/// A hardware change (reconfigureServer, addDisk, expandDisk, changeDiskSpeed), journaled with the
-/// server while it is PENDING_CHANGE and applied when the operation completes.
+/// A hardware change (reconfigureServer, addDisk, expandDisk, changeDiskSpeed, addNic, removeNic),
+/// journaled with the server while it is PENDING_CHANGE and applied when the operation completes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum HardwareChange {
     /// New CPU count, cores per socket, CPU speed and memory (absent: unchanged).
@@ -129,7 +130,14 @@ pub enum HardwareChange {
     ExpandDisk(String, u32),
     /// Disk `0` changes to speed `1`.
     DiskSpeed(String, String),
+    /// A new secondary NIC (its address is reserved while the change is pending).
+    AddNic(Nic),
+    /// The secondary NIC of that id goes.
+    RemoveNic(String),
 }
+
+/// Most NICs a server may have (primary included).
+pub const MAX_NICS: usize = 10;
 
 /// One NIC of a deploy request: exactly one of `vlan_id` and `private_ipv4`.
 #[derive(Debug, Clone, Default)]
@@ -184,6 +192,22 @@ impl Server {
         std::iter::once(&self.primary_nic).chain(self.additional_nics.iter())
     }
 
+    /// The NIC a pending addNic adds, if any (its address and VLAN count as taken already).
+    pub fn staged_nic(&self) -> Option<&Nic> {
+        match &self.staged {
+            Some(HardwareChange::AddNic(n)) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// What the backend needs to attach the additional NICs of this server.
+    pub fn additional_nic_specs(&self, st: &State) -> Vec<NicSpec> {
+        self.additional_nics
+            .iter()
+            .filter_map(|n| nic_spec(st, n))
+            .collect()
+    }
+
     /// What the backend needs to create this server.
     pub fn backend_spec(&self, st: &State) -> Option<ServerSpec> {
         let v = st.vlans.get(&self.primary_nic.vlan_id)?;
@@ -204,6 +228,17 @@ impl Server {
             memory_gb: self.memory_gb,
         })
     }
+}
+
+/// What the backend needs to attach `nic` (`None` when its VLAN is gone).
+pub fn nic_spec(st: &State, nic: &Nic) -> Option<NicSpec> {
+    let v = st.vlans.get(&nic.vlan_id)?;
+    Some(NicSpec {
+        id: nic.id.clone(),
+        vlan_id: nic.vlan_id.clone(),
+        private_ipv4: nic.ipv4,
+        prefix: v.network.prefix_len(),
+    })
 }
 
 const SPEEDS: &[&str] = &["STANDARD", "HIGHPERFORMANCE", "ECONOMY", "PROVISIONEDIOPS"];
@@ -272,7 +307,10 @@ fn resolve_nic(
     if !vlans_used.insert(v.id.clone()) {
         return Err(ApiError::invalid(
             field,
-            format!("two NICs on VLAN {}", v.id),
+            format!(
+                "the server would have two NICs on VLAN {} ('{}')",
+                v.id, v.name
+            ),
         ));
     }
     let mut used = vlan::used_addresses(st, &v.id);
@@ -582,7 +620,9 @@ pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>
             OpKind::ReconfigureServer
             | OpKind::AddDisk
             | OpKind::ExpandDisk
-            | OpKind::ChangeDiskSpeed,
+            | OpKind::ChangeDiskSpeed
+            | OpKind::AddNic
+            | OpKind::RemoveNic,
             outcome,
         ) => {
             let change = s.staged.take();
@@ -703,6 +743,8 @@ fn apply(s: &mut Server, c: HardwareChange) {
                 d.speed = speed;
             }
         }
+        HardwareChange::AddNic(n) => s.additional_nics.push(n),
+        HardwareChange::RemoveNic(id) => s.additional_nics.retain(|n| n.id != id),
     }
 }
 
@@ -908,5 +950,58 @@ pub fn change_disk_speed(
     }
     let c = HardwareChange::DiskSpeed(d.id, speed);
     stage(tx, lat, s, OpKind::ChangeDiskSpeed, c);
+    Ok(())
+}
+
+/// Starts adding a secondary NIC to server `id` (on `req`'s VLAN, or the VLAN holding its fixed
+/// address); returns the new NIC id. The server must be NORMAL (pending: RESOURCE_BUSY), the VLAN in
+/// its domain and not one it already has a NIC on, the address free, and the server below
+/// [`MAX_NICS`].
+pub fn add_nic(tx: &mut Tx<'_>, lat: &Latency, id: &str, req: &NicRequest) -> ApiResult<String> {
+    let s = changeable(tx, id)?;
+    let count = s.nics().count();
+    if count >= MAX_NICS {
+        return Err(ApiError::invalid(
+            "serverId",
+            format!("Server {id} already has {count} NICs, the most a server may have"),
+        ));
+    }
+    let mut vlans_used: HashSet<String> = s.nics().map(|n| n.vlan_id.clone()).collect();
+    let nic = resolve_nic(
+        tx.st(),
+        "nic",
+        &s.domain_id,
+        req,
+        &mut HashSet::new(),
+        &mut vlans_used,
+    )?;
+    let nic_id = nic.id.clone();
+    stage(tx, lat, s, OpKind::AddNic, HardwareChange::AddNic(nic));
+    Ok(nic_id)
+}
+
+/// Starts removing the secondary NIC `nic_id` from its server. The primary NIC cannot be removed.
+pub fn remove_nic(tx: &mut Tx<'_>, lat: &Latency, nic_id: &str) -> ApiResult<()> {
+    let st = tx.st();
+    let Some(owner) = st
+        .servers
+        .values()
+        .find(|s| s.nics().any(|n| n.id == nic_id))
+    else {
+        return Err(ApiError::not_found("NIC", nic_id));
+    };
+    if owner.primary_nic.id == nic_id {
+        return Err(ApiError::invalid(
+            "id",
+            format!(
+                "NIC {nic_id} is the primary NIC of Server {}; it cannot be removed",
+                owner.id
+            ),
+        ));
+    }
+    let sid = owner.id.clone();
+    let s = changeable(tx, &sid)?;
+    let c = HardwareChange::RemoveNic(nic_id.to_string());
+    stage(tx, lat, s, OpKind::RemoveNic, c);
     Ok(())
 }

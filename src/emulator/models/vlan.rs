@@ -116,11 +116,11 @@ fn is_rfc1918(net: &Ipv4Net) -> bool {
         .any(|r| r.parse::<Ipv4Net>().is_ok_and(|r| r.contains(net)))
 }
 
-/// Addresses of `vlan_id` already given to server NICs.
+/// Addresses of `vlan_id` already given to server NICs (those being added included).
 pub fn nic_addresses(st: &State, vlan_id: &str) -> HashSet<Ipv4Addr> {
     st.servers
         .values()
-        .flat_map(|s| s.nics())
+        .flat_map(|s| s.nics().chain(s.staged_nic()))
         .filter(|n| n.vlan_id == vlan_id)
         .map(|n| n.ipv4)
         .collect()
@@ -290,7 +290,8 @@ pub fn edit(
     Ok(())
 }
 
-/// Starts deleting a VLAN; refused while servers use it.
+/// Starts deleting a VLAN; refused while servers have a NIC (primary or additional, or one being
+/// added) on it.
 pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
     let mut v = tx.st().vlan(id)?.clone();
     if v.state.is_pending() {
@@ -303,7 +304,7 @@ pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
         .st()
         .servers
         .values()
-        .filter(|s| s.nics().any(|nic| nic.vlan_id == id))
+        .filter(|s| s.nics().chain(s.staged_nic()).any(|nic| nic.vlan_id == id))
         .count();
     if n > 0 {
         return Err(ApiError::new(

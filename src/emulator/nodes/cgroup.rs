@@ -39,8 +39,6 @@ pub fn parents(prefix: &str) -> Vec<PathBuf> {
 /// the node then runs without that limit.
 pub fn create(prefix: &str, node: &str, cpus: u32, memory_gb: u32) -> NodeCgroup {
     let mut cg = NodeCgroup::default();
-    let quota = u64::from(cpus.max(1)) * PERIOD_US;
-    let mem = u64::from(memory_gb.max(1)) << 30;
     for parent in parents(prefix) {
         let dir = parent.join(node);
         if let Err(e) = std::fs::create_dir_all(&dir) {
@@ -50,13 +48,31 @@ pub fn create(prefix: &str, node: &str, cpus: u32, memory_gb: u32) -> NodeCgroup
             );
             continue;
         }
-        let writes: Vec<(&str, String)> = if is_v2() {
+        if is_v2() {
             enable_v2_controllers(&parent);
+        }
+        cg.dirs.push(dir);
+    }
+    set_limits(&cg, cpus, memory_gb);
+    cg
+}
+
+/// Writes `cpus` CPUs and `memory_gb` GiB as the limits of the node's cgroup (at creation, and when
+/// the server is reconfigured). Failures are logged.
+pub fn set_limits(cg: &NodeCgroup, cpus: u32, memory_gb: u32) {
+    let quota = u64::from(cpus.max(1)) * PERIOD_US;
+    let mem = u64::from(memory_gb.max(1)) << 30;
+    for dir in &cg.dirs {
+        let writes: Vec<(&str, String)> = if is_v2() {
             vec![
                 ("cpu.max", format!("{quota} {PERIOD_US}")),
                 ("memory.max", mem.to_string()),
             ]
-        } else if parent.parent().is_some_and(|c| c.ends_with("cpu")) {
+        } else if dir
+            .parent()
+            .and_then(Path::parent)
+            .is_some_and(|c| c.ends_with("cpu"))
+        {
             vec![
                 ("cpu.cfs_period_us", PERIOD_US.to_string()),
                 ("cpu.cfs_quota_us", quota.to_string()),
@@ -69,9 +85,7 @@ pub fn create(prefix: &str, node: &str, cpus: u32, memory_gb: u32) -> NodeCgroup
                 tracing::warn!("cgroup {}/{file}: {e}", dir.display());
             }
         }
-        cg.dirs.push(dir);
     }
-    cg
 }
 
 fn enable_v2_controllers(parent: &Path) {

@@ -3,8 +3,10 @@
 //! Domain = network namespace `PREFIX-dN` with one bridge per VLAN carrying the gateway address (and
 //! IPv4 forwarding between its VLANs; it has no uplink, so nothing leaves it). Server = network
 //! namespace `PREFIX-nN` with a veth on its VLAN's bridge and exactly the API's private address,
-//! default route via the gateway, plus the namespaces, overlay root and sshd that `init` sets up. The
-//! public side is `forward::Public`. Everything lives under the state dir, and the prefix comes from a
+//! default route via the gateway, plus the namespaces, overlay root and sshd that `init` sets up. A
+//! secondary NIC = one more veth, from the server namespace (`eth1`, `eth2`...) to another VLAN's
+//! bridge, with exactly the NIC's address (no route beyond its subnet). The public side is
+//! `forward::Public`. Everything lives under the state dir, and the prefix comes from a
 //! hash of it (see `naming`), so a new backend first removes what a crashed run left there.
 //!
 //! Thread-safety: all methods take `&self` and may run concurrently; operations on one server are
@@ -31,7 +33,9 @@ use super::forward::Public;
 use super::init::InitArgs;
 use super::process::{self, Spawner};
 use super::{firewall, naming, netns, owners};
-use crate::emulator::backend::{BackendError, FirewallRuleSpec, NatSpec, NodeBackend, ServerSpec};
+use crate::emulator::backend::{
+    BackendError, FirewallRuleSpec, NatSpec, NicSpec, NodeBackend, ServerSpec,
+};
 
 /// Top-level entries of `/` that nodes see; every other one (and the state dir) is hidden in nodes.
 const STANDARD_TOP: &[&str] = &[
@@ -85,10 +89,20 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// A secondary NIC made real: `ifname` in the server namespace, its peer `veth` on a VLAN bridge of
+/// the domain namespace.
+struct NicLink {
+    ifname: String,
+    veth: String,
+    vlan_id: String,
+}
+
 struct ServerState {
     keeper: Option<Pid>,
     password: Option<Secret>,
     deleted: bool,
+    /// Secondary NICs by NIC id.
+    nics: BTreeMap<String, NicLink>,
 }
 
 struct Server {
@@ -340,6 +354,36 @@ impl LocalNodes {
     }
 
     fn do_delete_vlan(&self, domain_id: &str, vlan_id: &str) -> Result<()> {
+        // The API refuses this while NICs are on the VLAN; the backend still removes any veth left
+        // on its bridge, so that nothing outlives the VLAN.
+        let (servers, domain_netns) = {
+            let reg = lock(&self.reg);
+            let servers: Vec<Arc<Server>> = reg
+                .servers
+                .values()
+                .filter(|s| s.domain_id == domain_id)
+                .cloned()
+                .collect();
+            (servers, reg.domains.get(domain_id).map(|d| d.netns.clone()))
+        };
+        if let Some(dn) = &domain_netns {
+            for s in servers {
+                let mut st = lock(&s.st);
+                let gone: Vec<String> = st
+                    .nics
+                    .iter()
+                    .filter(|(_, l)| l.vlan_id == vlan_id)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in gone {
+                    if let Some(l) = st.nics.remove(&id)
+                        && let Err(e) = netns::batch(Some(dn), &[format!("link del {}", l.veth)])
+                    {
+                        tracing::warn!("{e}");
+                    }
+                }
+            }
+        }
         let mut reg = lock(&self.reg);
         let Some(d) = reg.domains.get_mut(domain_id) else {
             return Ok(());
@@ -402,6 +446,7 @@ impl LocalNodes {
                 keeper: None,
                 password: Some(Secret(spec.admin_password.clone())),
                 deleted: false,
+                nics: BTreeMap::new(),
             }),
         });
         // Locked before it becomes visible: no other call can touch it until it is prepared.
@@ -578,6 +623,8 @@ impl LocalNodes {
     fn destroy(&self, s: &Server, disk: bool) {
         let mut st = lock(&s.st);
         st.deleted = true;
+        // Deleting the server namespace below deletes every veth pair with an end in it.
+        st.nics.clear();
         if let Some(pid) = st.keeper.take() {
             stop_keeper(pid, false);
         }
@@ -591,6 +638,86 @@ impl LocalNodes {
         {
             tracing::warn!("remove {}: {e}", s.dir.display());
         }
+    }
+
+    fn do_attach_nic(&self, id: &str, nic: &NicSpec) -> Result<()> {
+        self.check_up()?;
+        let s = self.server(id)?;
+        let (domain_netns, bridge) = {
+            let reg = lock(&self.reg);
+            let d = reg.domains.get(&s.domain_id).ok_or_else(|| {
+                NodesError::Invalid(format!("unknown network domain {}", s.domain_id))
+            })?;
+            let v = d
+                .vlans
+                .get(&nic.vlan_id)
+                .ok_or_else(|| NodesError::Invalid(format!("unknown VLAN {}", nic.vlan_id)))?;
+            (d.netns.clone(), v.bridge.clone())
+        };
+        let mut st = lock(&s.st);
+        if st.deleted {
+            return Err(NodesError::Invalid(format!("server {id} is deleted")));
+        }
+        if st.nics.contains_key(&nic.id) {
+            return Ok(());
+        }
+        let ifname = (1..)
+            .map(|i| format!("eth{i}"))
+            .find(|n| !st.nics.values().any(|l| &l.ifname == n))
+            .expect("a free interface name");
+        let veth = naming::veth(self.next_n());
+        let made = netns::batch(
+            Some(&domain_netns),
+            &[
+                format!(
+                    "link add {veth} type veth peer name {ifname} netns {}",
+                    s.netns
+                ),
+                format!("link set {veth} master {bridge} up"),
+            ],
+        )
+        .and_then(|()| {
+            netns::batch(
+                Some(&s.netns),
+                &[
+                    format!("addr add {}/{} dev {ifname}", nic.private_ipv4, nic.prefix),
+                    format!("link set {ifname} up"),
+                ],
+            )
+        });
+        if let Err(e) = made {
+            let _ = netns::batch(Some(&domain_netns), &[format!("link del {veth}")]);
+            return Err(e);
+        }
+        st.nics.insert(
+            nic.id.clone(),
+            NicLink {
+                ifname,
+                veth,
+                vlan_id: nic.vlan_id.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    fn do_detach_nic(&self, id: &str, nic_id: &str) -> Result<()> {
+        let Ok(s) = self.server(id) else {
+            return Ok(());
+        };
+        let mut st = lock(&s.st);
+        let Some(l) = st.nics.remove(nic_id) else {
+            return Ok(());
+        };
+        // Deleting one end of a veth pair deletes both.
+        if let Err(e) = netns::batch(Some(&s.netns), &[format!("link del {}", l.ifname)]) {
+            let still_there =
+                netns::batch(Some(&s.netns), &[format!("link show {}", l.ifname)]).is_ok();
+            if still_there {
+                st.nics.insert(nic_id.to_string(), l);
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     fn do_sync_public(
@@ -772,6 +899,16 @@ impl NodeBackend for LocalNodes {
     fn create_server(&self, spec: &ServerSpec, start: bool) -> Result<(), BackendError> {
         Ok(self.do_create_server(spec, start)?)
     }
+    fn resize_server(
+        &self,
+        server_id: &str,
+        cpu_count: u32,
+        memory_gb: u32,
+    ) -> Result<(), BackendError> {
+        let s = self.server(server_id)?;
+        cgroup::set_limits(&s.cg, cpu_count, memory_gb);
+        Ok(())
+    }
     fn start_server(&self, server_id: &str) -> Result<(), BackendError> {
         Ok(self.do_start(server_id)?)
     }
@@ -784,6 +921,12 @@ impl NodeBackend for LocalNodes {
     }
     fn delete_server(&self, server_id: &str) -> Result<(), BackendError> {
         Ok(self.do_delete_server(server_id)?)
+    }
+    fn attach_nic(&self, server_id: &str, nic: &NicSpec) -> Result<(), BackendError> {
+        Ok(self.do_attach_nic(server_id, nic)?)
+    }
+    fn detach_nic(&self, server_id: &str, nic_id: &str) -> Result<(), BackendError> {
+        Ok(self.do_detach_nic(server_id, nic_id)?)
     }
     fn sync_public(
         &self,

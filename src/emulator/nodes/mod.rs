@@ -10,7 +10,9 @@
 //! - `create_server(spec, true)`, `start_server` and `restart_server` block until sshd accepts on the
 //!   private address (about 0.1-0.3 s; bounded by `LocalNodesConfig::boot_timeout`, 60 s).
 //!   `stop_server(graceful)` blocks until every process of the node is gone (graceful: TERM, then
-//!   KILL after 5 s). `delete_server` also removes the disk. Call them from `spawn_blocking`.
+//!   KILL after 5 s). `delete_server` also removes the disk. `attach_nic` adds a veth from the node
+//!   to another VLAN's bridge with the NIC's address (`eth1`...), `detach_nic` removes it; deleting
+//!   the node or the VLAN removes it too. Call them from `spawn_blocking`.
 //! - All methods take `&self`, are idempotent and may run concurrently (a per-server lock orders
 //!   operations on one server). `sync_public` gets the complete NAT and firewall sets of a domain and
 //!   returns when listeners are open or closed; a public address already taken on this host (another

@@ -1,5 +1,6 @@
 //! Servers on the wire: list, get (shape by API version: ≤2.3 top-level `operatingSystem`, ≥2.4
-//! `guest`, ≥2.5 `scsiController`), deployServer, the power actions, delete, clean, monitoring.
+//! `guest`, ≥2.5 `scsiController`), deployServer, the power actions, delete, clean, monitoring, the
+//! hardware changes (reconfigureServer, disks, addNic, removeNic).
 
 use super::body::Fields;
 use super::{Ctx, Out, list, matches, time};
@@ -9,7 +10,7 @@ use crate::emulator::models::server::{
 };
 use crate::emulator::models::{OpKind, State, catalogue};
 
-fn nic(o: &mut Out, st: &State, name: &'static str, n: &Nic, index: usize, minor: u32) {
+fn nic(o: &mut Out, st: &State, s: &Server, name: &'static str, n: &Nic, index: usize, minor: u32) {
     o.open(name);
     o.attr_s("id", &n.id);
     o.attr_s("privateIpv4", &n.ipv4.to_string());
@@ -32,7 +33,8 @@ fn nic(o: &mut Out, st: &State, name: &'static str, n: &Nic, index: usize, minor
         o.attr_s("macAddress", &mac);
         o.attr_i("key", 4000 + index as i64);
     }
-    o.attr_s("state", "NORMAL");
+    let removing = matches!(&s.staged, Some(server::HardwareChange::RemoveNic(id)) if *id == n.id);
+    o.attr_s("state", if removing { "PENDING_DELETE" } else { "NORMAL" });
     o.close();
 }
 
@@ -112,10 +114,10 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
     }
     o.open("networkInfo");
     o.attr_s("networkDomainId", &s.domain_id);
-    nic(o, st, "primaryNic", &s.primary_nic, 0, minor);
+    nic(o, st, s, "primaryNic", &s.primary_nic, 0, minor);
     o.begin_list("additionalNic");
     for (i, n) in s.additional_nics.iter().enumerate() {
-        nic(o, st, "additionalNic", n, i + 1, minor);
+        nic(o, st, s, "additionalNic", n, i + 1, minor);
     }
     o.end_list();
     o.close();
@@ -390,4 +392,45 @@ pub async fn change_disk_speed(ctx: &Ctx<'_>) -> ApiResult<String> {
         .change(|tx| server::change_disk_speed(tx, &lat, &id, &speed))
         .await?;
     Ok(ctx.accepted(&format!("change the speed of Disk '{id}'"), &[]))
+}
+
+/// `POST server/addNic`: `serverId` and `nic` with exactly one of `vlanId` and `privateIpv4`, and
+/// maybe `networkAdapter`.
+pub async fn add_nic(ctx: &Ctx<'_>) -> ApiResult<String> {
+    let m = ctx.body("addNic")?;
+    let f = Fields::new(&m);
+    let id = f.str_req("serverId")?;
+    let req = nic_request(f.obj_req("nic")?)?;
+    let lat = ctx.core.lat.clone();
+    let nic_id = ctx
+        .core
+        .change(|tx| server::add_nic(tx, &lat, &id, &req))
+        .await?;
+    let vlan = {
+        let st = ctx.core.read();
+        st.servers
+            .get(&id)
+            .and_then(|s| s.staged_nic())
+            .and_then(|n| st.vlans.get(&n.vlan_id))
+            .map(|v| v.name.clone())
+            .unwrap_or_default()
+    };
+    Ok(ctx.ok(
+        "IN_PROGRESS",
+        &format!(
+            "The request to add NIC for VLAN '{vlan}' on Server '{id}' has been accepted and is being processed."
+        ),
+        &[("nicId", &nic_id)],
+    ))
+}
+
+/// `POST server/removeNic` (`id` is the NIC id).
+pub async fn remove_nic(ctx: &Ctx<'_>) -> ApiResult<String> {
+    let m = ctx.body("removeNic")?;
+    let id = Fields::new(&m).id()?;
+    let lat = ctx.core.lat.clone();
+    ctx.core
+        .change(|tx| server::remove_nic(tx, &lat, &id))
+        .await?;
+    Ok(ctx.accepted(&format!("Remove NIC {id}"), &[]))
 }

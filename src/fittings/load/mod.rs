@@ -91,6 +91,20 @@ pub fn load_text(
         cx.next_location = index;
         locations.push(cx.location(doc, &defaults)?);
     }
+    if let Some(at) = defaults.get("blueprints") {
+        let named = locations.first().and_then(|l| l.default_blueprints.clone());
+        for name in named.unwrap_or_default() {
+            let known = locations.iter().any(|l| {
+                l.blueprints.iter().any(|b| b.name == name) || l.aliases.contains_key(&name)
+            });
+            if !known {
+                return Err(cx.err(
+                    at,
+                    format!("'defaults.blueprints' names '{name}', a blueprint no location defines: remove it or define it"),
+                ));
+            }
+        }
+    }
     check::check_names(&locations)?;
     check::check_networks(&locations)?;
     check::check_rule_names(&locations)?;
@@ -421,7 +435,26 @@ impl Cx<'_> {
             }
             None => Vec::new(),
         };
-        let Some(blueprints_node) = setting("blueprints") else {
+        // `defaults.blueprints` as a string narrows "all blueprints" (the original's
+        // facility.py:442); as a list it is the blueprints of documents that have none.
+        let default_blueprints = match defaults.get("blueprints").map(|n| &n.value) {
+            Some(MValue::Seq(_)) | None => None,
+            Some(_) => {
+                let n = defaults.get("blueprints").expect("just matched");
+                Some(
+                    self.text(n, "'defaults.blueprints'")?
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
+        let blueprints_node = doc.get("blueprints").filter(|n| !n.is_null()).or_else(|| {
+            defaults
+                .get("blueprints")
+                .filter(|n| matches!(n.value, MValue::Seq(_)))
+        });
+        let Some(blueprints_node) = blueprints_node else {
             return Err(self.err(doc, format!("location {location_id} has no 'blueprints': add a list such as '- web: {{domain: ..., ethernet: ..., nodes: ...}}'")));
         };
         let (blueprints, aliases) = self.blueprints(blueprints_node, defaults, index)?;
@@ -445,6 +478,7 @@ impl Cx<'_> {
             aliases,
             beachheads,
             information,
+            default_blueprints,
             pos: self.pos(doc),
         })
     }
