@@ -5,10 +5,10 @@
 
 mod bootstrap_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bootstrap_support::{MiniNode, can_run_sshd};
-use plumbery::bootstrap::ssh::{Auth, Endpoint, SshError, connect};
+use bootstrap_support::{MiniNode, can_run_sshd, endpoint, soon};
+use plumbery::bootstrap::ssh::{Auth, SshError, connect};
 use plumbery::bootstrap::{
     BootstrapOptions, HostKeys, KeyPair, NodeStatus, NodeTarget, prepare_nodes,
 };
@@ -80,24 +80,16 @@ async fn first_contact_hardening_and_an_idempotent_second_run() {
     let keys = HostKeys::new(opts.known_hosts());
     let pw = Auth::Password(PASSWORD.into());
     let key = Auth::Key(opts.key.private.clone());
-    let ep = |user: &'static str, auth: &'static Auth| Endpoint {
-        addr: node.addr(),
-        user,
-        auth,
-        host_keys: &keys,
-    };
-    let pw: &'static Auth = Box::leak(Box::new(pw));
-    let key: &'static Auth = Box::leak(Box::new(key));
-    let soon = || Instant::now() + Duration::from_secs(10);
+    let ep = |user, auth| endpoint(node.addr(), user, auth, &keys);
     assert!(matches!(
-        connect(&ep("root", pw), soon()),
+        connect(&ep("root", &pw), soon()),
         Err(SshError::AuthRejected { .. })
     ));
     assert!(matches!(
-        connect(&ep("root", key), soon()),
+        connect(&ep("root", &key), soon()),
         Err(SshError::AuthRejected { .. })
     ));
-    let ubuntu = connect(&ep("ubuntu", key), soon()).unwrap();
+    let ubuntu = connect(&ep("ubuntu", &key), soon()).unwrap();
     let (code, who) = ubuntu
         .capture("sudo -n id -un", b"", Duration::from_secs(10))
         .unwrap();
@@ -160,13 +152,7 @@ async fn a_key_login_that_does_not_work_leaves_password_logins_alone() {
     // Root's password still opens the node.
     let keys = HostKeys::new(opts.known_hosts());
     let pw = Auth::Password(PASSWORD.into());
-    let ep = Endpoint {
-        addr: node.addr(),
-        user: "root",
-        auth: &pw,
-        host_keys: &keys,
-    };
-    let conn = connect(&ep, Instant::now() + Duration::from_secs(10)).unwrap();
+    let conn = connect(&endpoint(node.addr(), "root", &pw, &keys), soon()).unwrap();
     let (code, _) = conn.capture("true", b"", Duration::from_secs(10)).unwrap();
     assert_eq!(code, 0);
 }

@@ -5,11 +5,11 @@ mod bootstrap_support;
 
 use std::time::{Duration, Instant};
 
-use bootstrap_support::{TestSshd, can_run_sshd};
+use bootstrap_support::{TestSshd, can_run_sshd, endpoint, new_host_keys, soon};
 use plumbery::bootstrap::hostkeys::Pinned;
 use plumbery::bootstrap::log::NodeLog;
 use plumbery::bootstrap::ssh::{Auth, Endpoint, SshError, connect};
-use plumbery::bootstrap::{HostKeyError, HostKeys, Scrubber};
+use plumbery::bootstrap::{HostKeyError, Scrubber};
 
 macro_rules! need_sshd {
     () => {
@@ -28,16 +28,10 @@ fn key(s: &TestSshd) -> Auth {
 fn connects_runs_a_script_streams_a_scrubbed_log_and_pins_the_host_key() {
     need_sshd!();
     let sshd = TestSshd::start_new();
-    let state = tempfile::tempdir().unwrap();
-    let keys = HostKeys::new(state.path().join("known_hosts"));
+    let (state, keys) = new_host_keys();
     let auth = key(&sshd);
-    let ep = Endpoint {
-        addr: sshd.addr(),
-        user: "root",
-        auth: &auth,
-        host_keys: &keys,
-    };
-    let conn = connect(&ep, Instant::now() + Duration::from_secs(10)).unwrap();
+    let ep = endpoint(sshd.addr(), "root", &auth, &keys);
+    let conn = connect(&ep, soon()).unwrap();
     assert_eq!(conn.pinned, Pinned::New);
     let mut log = NodeLog::open(
         &state.path().join("logs"),
@@ -71,7 +65,7 @@ fn connects_runs_a_script_streams_a_scrubbed_log_and_pins_the_host_key() {
         .unwrap();
     assert_eq!(left.trim(), "0");
     drop(conn);
-    let again = connect(&ep, Instant::now() + Duration::from_secs(10)).unwrap();
+    let again = connect(&ep, soon()).unwrap();
     assert_eq!(again.pinned, Pinned::Known);
     let pins = std::fs::read_to_string(state.path().join("known_hosts")).unwrap();
     assert!(
@@ -84,20 +78,14 @@ fn connects_runs_a_script_streams_a_scrubbed_log_and_pins_the_host_key() {
 fn a_changed_host_key_stops_with_a_clear_error() {
     need_sshd!();
     let mut sshd = TestSshd::start_new();
-    let state = tempfile::tempdir().unwrap();
-    let keys = HostKeys::new(state.path().join("known_hosts"));
+    let (_state, keys) = new_host_keys();
     let auth = key(&sshd);
-    let ep = Endpoint {
-        addr: sshd.addr(),
-        user: "root",
-        auth: &auth,
-        host_keys: &keys,
-    };
-    connect(&ep, Instant::now() + Duration::from_secs(10)).unwrap();
+    let ep = endpoint(sshd.addr(), "root", &auth, &keys);
+    connect(&ep, soon()).unwrap();
     sshd.stop();
     sshd.new_host_key();
     sshd.start();
-    let err = connect(&ep, Instant::now() + Duration::from_secs(10)).unwrap_err();
+    let err = connect(&ep, soon()).unwrap_err();
     assert!(
         matches!(err, SshError::HostKey(HostKeyError::Changed { .. })),
         "{err}"
@@ -113,17 +101,11 @@ fn a_changed_host_key_stops_with_a_clear_error() {
 fn retries_until_the_server_is_up_and_gives_up_at_the_deadline() {
     need_sshd!();
     let mut sshd = TestSshd::prepare();
-    let state = tempfile::tempdir().unwrap();
-    let keys = HostKeys::new(state.path().join("known_hosts"));
+    let (_state, keys) = new_host_keys();
     let auth = key(&sshd);
     let addr = sshd.addr();
     // Nothing listens: a short deadline ends in Unreachable.
-    let ep = Endpoint {
-        addr,
-        user: "root",
-        auth: &auth,
-        host_keys: &keys,
-    };
+    let ep = endpoint(addr, "root", &auth, &keys);
     let t = Instant::now();
     let err = connect(&ep, Instant::now() + Duration::from_millis(600)).unwrap_err();
     assert!(matches!(err, SshError::Unreachable { .. }), "{err}");
@@ -142,16 +124,10 @@ fn retries_until_the_server_is_up_and_gives_up_at_the_deadline() {
 fn refused_logins_are_reported_as_refusals() {
     need_sshd!();
     let sshd = TestSshd::start_new();
-    let state = tempfile::tempdir().unwrap();
-    let keys = HostKeys::new(state.path().join("known_hosts"));
+    let (_state, keys) = new_host_keys();
     let pw = Auth::Password("not-the-password".into());
-    let ep = Endpoint {
-        addr: sshd.addr(),
-        user: "root",
-        auth: &pw,
-        host_keys: &keys,
-    };
-    let err = connect(&ep, Instant::now() + Duration::from_secs(10)).unwrap_err();
+    let ep = endpoint(sshd.addr(), "root", &pw, &keys);
+    let err = connect(&ep, soon()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -164,15 +140,13 @@ fn refused_logins_are_reported_as_refusals() {
     );
     assert!(!err.to_string().contains("not-the-password"));
     assert!(!format!("{pw:?}").contains("not-the-password"));
-    let methods =
-        plumbery::bootstrap::ssh::offered_methods(&ep, Instant::now() + Duration::from_secs(10))
-            .unwrap();
+    let methods = plumbery::bootstrap::ssh::offered_methods(&ep, soon()).unwrap();
     assert_eq!(methods, vec!["publickey".to_string()]);
     // A key the server does not know.
     let other = TestSshd::prepare();
     let k = Auth::Key(other.client_key.clone());
     let ep = Endpoint { auth: &k, ..ep };
-    let err = connect(&ep, Instant::now() + Duration::from_secs(10)).unwrap_err();
+    let err = connect(&ep, soon()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -208,16 +182,10 @@ fn openssh_format_rsa_keys_work_too() {
         .open(sshd.dir.path().join("authorized_keys"))
         .unwrap();
     std::io::Write::write_all(&mut authorized, public.as_bytes()).unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let keys = HostKeys::new(state.path().join("known_hosts"));
+    let (_state, keys) = new_host_keys();
     let auth = Auth::Key(key);
-    let ep = Endpoint {
-        addr: sshd.addr(),
-        user: "root",
-        auth: &auth,
-        host_keys: &keys,
-    };
-    let conn = connect(&ep, Instant::now() + Duration::from_secs(10)).unwrap();
+    let ep = endpoint(sshd.addr(), "root", &auth, &keys);
+    let conn = connect(&ep, soon()).unwrap();
     let (code, out) = conn
         .capture("echo ok", b"", Duration::from_secs(10))
         .unwrap();

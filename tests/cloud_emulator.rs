@@ -1,37 +1,13 @@
 //! The CloudControl client against the in-process emulator: every operation, waits, retries under
 //! faults with fixed seeds, and lost answers to creates that are never blindly sent again.
 
+mod engine_support;
+
 use std::time::Duration;
 
+use engine_support::{assert_empty, fast_client as client, network_domain, start, vlan};
 use plumbery::cloud::*;
 use plumbery::emulator::faults::FaultSpec;
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-
-fn start(time_scale: f64) -> (RunningEmulator, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = EmulatorConfig::new(dir.path());
-    cfg.time_scale = time_scale;
-    (
-        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
-        dir,
-    )
-}
-
-fn client(emu: &RunningEmulator) -> CloudClient {
-    let mut cfg = ClientConfig::new(emu.url(), "plumbery", Secret::new("plumbery"));
-    cfg.retry = RetryPolicy {
-        initial: Duration::from_millis(5),
-        max_delay: Duration::from_millis(100),
-        deadline: Duration::from_secs(60),
-        request_timeout: Duration::from_secs(10),
-    };
-    cfg.wait = WaitPolicy::fast();
-    CloudClient::new(cfg).unwrap()
-}
-
-fn count(emu: &RunningEmulator, kind: &str) -> u64 {
-    emu.stats()["resources"][kind].as_u64().unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_round_trip() {
@@ -100,19 +76,7 @@ async fn every_operation_round_trip() {
     assert_eq!(dup.code(), Some("NAME_NOT_UNIQUE"));
 
     // VLAN.
-    let vlan = c
-        .deploy_vlan(&NewVlan {
-            network_domain_id: dom.clone(),
-            name: "v1".into(),
-            description: None,
-            base_address: "10.1.0.0".into(),
-            prefix_size: 24,
-        })
-        .await
-        .unwrap();
-    c.wait_vlan(&vlan, Wait::after(AsyncOp::DeployVlan))
-        .await
-        .unwrap();
+    let vlan = vlan(&c, &dom, "v1", "10.1.0.0").await;
     c.edit_vlan(&vlan, None, Some("vlan one")).await.unwrap();
     let v = c.get_vlan(&vlan).await.unwrap().unwrap();
     assert_eq!(v.private_ipv4_range.prefix_size, 24);
@@ -286,16 +250,7 @@ async fn every_operation_round_trip() {
     c.wait_network_domain(&dom, Wait::after(AsyncOp::DeleteNetworkDomain))
         .await
         .unwrap();
-    for k in [
-        "networkDomain",
-        "vlan",
-        "publicIpBlock",
-        "natRule",
-        "firewallRule",
-        "server",
-    ] {
-        assert_eq!(count(&emu, k), 0, "{k}");
-    }
+    assert_empty(&emu, "teardown");
     // The pacer learned the time-scale from the waits.
     let scale = c.pacer().scale().unwrap();
     assert!(scale < 0.01, "scale {scale}");
@@ -319,18 +274,7 @@ async fn wrong_credentials_are_reported() {
 async fn paging_reads_every_page() {
     let (emu, _dir) = start(0.0);
     let c = client(&emu);
-    let dom = c
-        .deploy_network_domain(&NewNetworkDomain {
-            datacenter_id: "NA9".into(),
-            name: "paging".into(),
-            description: None,
-            plan: "ESSENTIALS".into(),
-        })
-        .await
-        .unwrap();
-    c.wait_network_domain(&dom, Wait::after(AsyncOp::DeployNetworkDomain))
-        .await
-        .unwrap();
+    let dom = network_domain(&c, "paging").await;
     // Default rules plus 260 client rules: more than one page of 250.
     let mut tasks = Vec::new();
     for i in 0..260u16 {
@@ -378,18 +322,7 @@ async fn paging_reads_every_page() {
 async fn retries_under_faults_with_fixed_seeds() {
     let (emu, _dir) = start(0.001);
     let c = client(&emu);
-    let dom = c
-        .deploy_network_domain(&NewNetworkDomain {
-            datacenter_id: "NA9".into(),
-            name: "faulty".into(),
-            description: None,
-            plan: "ESSENTIALS".into(),
-        })
-        .await
-        .unwrap();
-    c.wait_network_domain(&dom, Wait::after(AsyncOp::DeployNetworkDomain))
-        .await
-        .unwrap();
+    let dom = network_domain(&c, "faulty").await;
     for seed in [1u64, 2, 3] {
         emu.set_faults(
             FaultSpec {
@@ -545,31 +478,8 @@ async fn hardware_changes_round_trip() {
     let (emu, _dir) = start(0.001);
     let c = client(&emu);
     let image = c.list_os_images(Some("NA9")).await.unwrap()[0].id.clone();
-    let dom = c
-        .deploy_network_domain(&NewNetworkDomain {
-            datacenter_id: "NA9".into(),
-            name: "hw".into(),
-            description: None,
-            plan: "ESSENTIALS".into(),
-        })
-        .await
-        .unwrap();
-    c.wait_network_domain(&dom, Wait::after(AsyncOp::DeployNetworkDomain))
-        .await
-        .unwrap();
-    let vlan = c
-        .deploy_vlan(&NewVlan {
-            network_domain_id: dom.clone(),
-            name: "v".into(),
-            description: None,
-            base_address: "10.2.0.0".into(),
-            prefix_size: 24,
-        })
-        .await
-        .unwrap();
-    c.wait_vlan(&vlan, Wait::after(AsyncOp::DeployVlan))
-        .await
-        .unwrap();
+    let dom = network_domain(&c, "hw").await;
+    let vlan = vlan(&c, &dom, "v", "10.2.0.0").await;
     let srv = c
         .deploy_server(&NewServer {
             name: "hw".into(),

@@ -2,61 +2,16 @@
 //! unreserve, "already reserved" as success, an address held by a server as an error, and lost
 //! answers (the change applied, the answer dropped) that must not fail the call.
 
-use std::time::Duration;
+mod engine_support;
 
+use engine_support::{fast_client as client, network_domain, start, vlan};
 use plumbery::cloud::*;
 use plumbery::emulator::faults::FaultSpec;
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-
-fn start() -> (RunningEmulator, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = EmulatorConfig::new(dir.path());
-    cfg.time_scale = 0.001;
-    (
-        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
-        dir,
-    )
-}
-
-fn client(emu: &RunningEmulator) -> CloudClient {
-    let mut cfg = ClientConfig::new(emu.url(), "plumbery", Secret::new("plumbery"));
-    cfg.retry = RetryPolicy {
-        initial: Duration::from_millis(5),
-        max_delay: Duration::from_millis(100),
-        deadline: Duration::from_secs(60),
-        request_timeout: Duration::from_secs(10),
-    };
-    cfg.wait = WaitPolicy::fast();
-    CloudClient::new(cfg).unwrap()
-}
 
 /// A NORMAL domain and VLAN 10.7.0.0/24; returns (domain id, VLAN id).
 async fn network(c: &CloudClient) -> (String, String) {
-    let dom = c
-        .deploy_network_domain(&NewNetworkDomain {
-            datacenter_id: "NA9".into(),
-            name: "res".into(),
-            description: None,
-            plan: "ESSENTIALS".into(),
-        })
-        .await
-        .unwrap();
-    c.wait_network_domain(&dom, Wait::after(AsyncOp::DeployNetworkDomain))
-        .await
-        .unwrap();
-    let vlan = c
-        .deploy_vlan(&NewVlan {
-            network_domain_id: dom.clone(),
-            name: "lan".into(),
-            description: None,
-            base_address: "10.7.0.0".into(),
-            prefix_size: 24,
-        })
-        .await
-        .unwrap();
-    c.wait_vlan(&vlan, Wait::after(AsyncOp::DeployVlan))
-        .await
-        .unwrap();
+    let dom = network_domain(c, "res").await;
+    let vlan = vlan(c, &dom, "lan", "10.7.0.0").await;
     (dom, vlan)
 }
 
@@ -74,7 +29,7 @@ async fn held(c: &CloudClient, vlan: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserve_list_unreserve() {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let c = client(&emu);
     let (dom, vlan) = network(&c).await;
     assert!(held(&c, &vlan).await.is_empty());
@@ -133,7 +88,7 @@ async fn reserve_list_unreserve() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_answers_do_not_fail_a_reserve() {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let c = client(&emu);
     let (_dom, vlan) = network(&c).await;
     // Every successful change loses its answer: the reserve is applied, re-sent, refused as

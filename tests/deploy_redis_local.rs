@@ -5,6 +5,7 @@
 //! through `plumbery --local`. Guards shut the nodes (and the background emulator) down even when
 //! an assertion fails.
 
+mod engine_support;
 #[path = "nodes_support/mod.rs"]
 mod nodes_support;
 
@@ -14,7 +15,9 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nodes_support::{Harness, root_or_skip, ssh_with_password};
+use nodes_support::{
+    Harness, mounts_mentioning, processes_mentioning, root_or_skip, ssh_with_password,
+};
 use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
 use plumbery::emulator::{Emulator, EmulatorConfig, Nodes, RunningEmulator};
 
@@ -67,20 +70,7 @@ impl Cloud {
     }
 
     fn change_requests(&self) -> u64 {
-        let stats = self.emu.stats();
-        stats["requests"]["byOperation"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(op, _)| {
-                let op = op.to_ascii_lowercase();
-                !(op.starts_with("get")
-                    || op.starts_with("list")
-                    || op.contains("myaccount")
-                    || op.contains("stats"))
-            })
-            .map(|(_, n)| n.as_u64().unwrap())
-            .sum()
+        engine_support::change_requests(&self.emu)
     }
 }
 
@@ -341,22 +331,6 @@ fn the_same_through_plumbery_local() {
     drop(guard);
     let dir = root.path().join("emulator");
     let d = dir.display().to_string();
-    let mounts: Vec<String> = std::fs::read_to_string("/proc/mounts")
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains(&d))
-        .map(str::to_string)
-        .collect();
-    assert_eq!(mounts, Vec::<String>::new());
-    let procs: Vec<i32> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains(&d))
-                .unwrap_or(false)
-        })
-        .collect();
-    assert_eq!(procs, Vec::<i32>::new());
+    assert_eq!(mounts_mentioning(&[&d]), Vec::<String>::new());
+    assert_eq!(processes_mentioning(&d), Vec::<i32>::new());
 }

@@ -7,9 +7,8 @@ mod bootstrap_support;
 
 use std::time::{Duration, Instant};
 
-use bootstrap_support::{TestSshd, can_run_sshd};
-use plumbery::bootstrap::HostKeys;
-use plumbery::bootstrap::ssh::{Auth, Endpoint, connect};
+use bootstrap_support::{TestSshd, can_run_sshd, endpoint, new_host_keys, soon};
+use plumbery::bootstrap::ssh::{Auth, connect};
 
 #[test]
 fn a_quiet_command_is_not_a_dead_one() {
@@ -18,16 +17,9 @@ fn a_quiet_command_is_not_a_dead_one() {
         return;
     }
     let sshd = TestSshd::start_new();
-    let state = tempfile::tempdir().unwrap();
-    let keys = HostKeys::new(state.path().join("known_hosts"));
+    let (_state, keys) = new_host_keys();
     let auth = Auth::Key(sshd.client_key.clone());
-    let ep = Endpoint {
-        addr: sshd.addr(),
-        user: "root",
-        auth: &auth,
-        host_keys: &keys,
-    };
-    let conn = connect(&ep, Instant::now() + Duration::from_secs(10)).unwrap();
+    let conn = connect(&endpoint(sshd.addr(), "root", &auth, &keys), soon()).unwrap();
     let mut out = Vec::new();
     let code = conn
         .run(

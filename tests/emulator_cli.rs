@@ -6,7 +6,7 @@ mod emulator_support;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use emulator_support::{NS, code, info, x};
@@ -52,6 +52,15 @@ fn serve(dir: &Path, extra: &[&str]) -> (Guard, String) {
         "first stdout line: {url:?}"
     );
     (Guard(Some(child)), url)
+}
+
+/// Runs `plumbery emulator <args>` to its end.
+fn emulator(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("emulator")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn org(c: &mut Client) -> String {
@@ -115,33 +124,18 @@ fn serve_prints_its_url_and_stops_on_sigterm() {
     assert!(!dir.path().join("url").exists());
     // A second emulator on the same state dir is refused while one runs.
     let (_g1, _) = serve(dir.path(), &[]);
-    let out = Command::new(BIN)
-        .args([
-            "emulator",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = emulator(&["serve", "--listen", "127.0.0.1:0", "--state-dir", d]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("used by another running emulator"));
 }
 
 #[test]
 fn bad_arguments_are_usage_errors() {
-    let out = Command::new(BIN)
-        .args(["emulator", "serve", "--faults", "busy=7"])
-        .output()
-        .unwrap();
+    let out = emulator(&["serve", "--faults", "busy=7"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("busy"));
-    let out = Command::new(BIN)
-        .args(["emulator", "frobnicate"])
-        .output()
-        .unwrap();
+    let out = emulator(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -149,17 +143,8 @@ fn bad_arguments_are_usage_errors() {
 fn start_status_stop() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let out = Command::new(BIN)
-        .args([
-            "emulator",
-            "start",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-            d,
-        ])
-        .output()
-        .unwrap();
+    let start = ["start", "--listen", "127.0.0.1:0", "--state-dir", d];
+    let out = emulator(&start);
     assert!(
         out.status.success(),
         "{}",
@@ -188,37 +173,18 @@ fn start_status_stop() {
     let _stop = Stop(pid, d.to_string());
     let mut c = Client::new(&url, "plumbery", "plumbery").unwrap();
     assert_eq!(c.get("/oec/0.9/myaccount", false).unwrap().status, 200);
-    let out = Command::new(BIN)
-        .args(["emulator", "status", "--state-dir", d])
-        .output()
-        .unwrap();
+    let out = emulator(&["status", "--state-dir", d]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&url));
-    let out = Command::new(BIN)
-        .args([
-            "emulator",
-            "start",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-            d,
-        ])
-        .output()
-        .unwrap();
+    let out = emulator(&start);
     assert!(!out.status.success(), "a second start is refused");
-    let out = Command::new(BIN)
-        .args(["emulator", "stop", "--state-dir", d])
-        .output()
-        .unwrap();
+    let out = emulator(&["stop", "--state-dir", d]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = Command::new(BIN)
-        .args(["emulator", "status", "--state-dir", d])
-        .output()
-        .unwrap();
+    let out = emulator(&["status", "--state-dir", d]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
         std::fs::read_to_string(dir.path().join("emulator.log"))

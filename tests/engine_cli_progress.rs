@@ -1,20 +1,21 @@
 //! Progress of the real binary on standard error: each line printed once (not again through the log).
 
+mod engine_support;
+
 use assert_cmd::Command;
-use plumbery::emulator::{Emulator, EmulatorConfig};
+use engine_support::{DEFAULT_ACCOUNT, start};
 
 #[test]
 fn safe_mode_progress_lines_are_printed_once() {
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, _dir) = start(1.0);
     let state = tempfile::tempdir().unwrap();
-    let emu = Emulator::start(EmulatorConfig::new(dir.path())).unwrap();
     let plan = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/redis-cluster.yaml");
     let run = |extra: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_plumbery"))
             .env("PLUMBERY_STATE_DIR", state.path())
             .env("MCP_ENDPOINT", emu.url())
-            .env("MCP_USERNAME", "plumbery")
-            .env("MCP_PASSWORD", "plumbery")
+            .env("MCP_USERNAME", DEFAULT_ACCOUNT.user)
+            .env("MCP_PASSWORD", DEFAULT_ACCOUNT.password)
             .env_remove("RUST_LOG")
             .args(["-s", plan, "deploy"])
             .args(extra)

@@ -1,82 +1,14 @@
 //! Contrib plans with several locations or blueprints deploy and dispose on the emulator.
 
-use std::time::Duration;
+mod engine_support;
 
-use plumbery::cloud::{RetryPolicy, Secret, WaitPolicy};
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use engine_support::{assert_empty, client, contrib, options, resources, run_ok, start};
 use plumbery::engine::{self, Action, EventState, Options, Progress, Step};
-use plumbery::fittings::{Parameters, Plan, load_text};
-
-fn start() -> (RunningEmulator, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = EmulatorConfig::new(dir.path());
-    cfg.time_scale = 0.001;
-    (
-        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
-        dir,
-    )
-}
-
-fn contrib(name: &str, params: &[(&str, &str)]) -> Plan {
-    let path = format!(
-        "{}/../shared/corpus/plumbery-contrib/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap();
-    let p: Parameters = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    load_text(&path, &text, &p).unwrap().0
-}
-
-fn options(emu: &RunningEmulator) -> Options {
-    Options {
-        progress: Progress::quiet(),
-        endpoint: Some(emu.url().to_string()),
-        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
-        admin_password: Some(Secret::new("S3cret-Passw0rd")),
-        retry: RetryPolicy {
-            initial: Duration::from_millis(5),
-            max_delay: Duration::from_millis(100),
-            deadline: Duration::from_secs(60),
-            request_timeout: Duration::from_secs(10),
-        },
-        wait: WaitPolicy::fast(),
-        ..Options::default()
-    }
-}
-
-fn client(emu: &RunningEmulator) -> plumbery::cloud::CloudClient {
-    plumbery::cloud::CloudClient::new(plumbery::cloud::ClientConfig::new(
-        emu.url(),
-        "plumbery",
-        Secret::new("plumbery"),
-    ))
-    .unwrap()
-}
-
-fn resources(emu: &RunningEmulator) -> serde_json::Value {
-    emu.stats()["resources"].clone()
-}
-
-fn assert_empty(emu: &RunningEmulator) {
-    let r = resources(emu);
-    for k in [
-        "networkDomain",
-        "vlan",
-        "server",
-        "publicIpBlock",
-        "natRule",
-        "firewallRule",
-    ] {
-        assert_eq!(r[k], 0, "{k}: {r}");
-    }
-}
+use plumbery::fittings::{Parameters, load_text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_locations_in_parallel() {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = contrib(
         "storage__nfs__fittings.yaml",
         &[("primaryId", "EU6"), ("secondaryId", "EU7")],
@@ -86,7 +18,7 @@ async fn two_locations_in_parallel() {
     let sink = events.clone();
     let opts = Options {
         progress: Progress::callback(move |e| sink.lock().unwrap().push(e.clone())),
-        ..options(&emu)
+        ..options(emu.url())
     };
     let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
     let steps: usize = r.locations.iter().map(|l| l.phases[0].steps.len()).sum();
@@ -141,7 +73,7 @@ async fn two_locations_in_parallel() {
         assert_eq!(dst.address, dst_vlan.ipv6_range.as_ref().unwrap().address);
         assert_eq!(rule.ip_version, "IPV6");
     }
-    let again = engine::run(Action::Deploy, &plan, &options(&emu))
+    let again = engine::run(Action::Deploy, &plan, &options(emu.url()))
         .await
         .unwrap();
     assert_eq!(again.changes(), 0);
@@ -150,8 +82,7 @@ async fn two_locations_in_parallel() {
         locations: vec!["EU7".into()],
         ..opts.clone()
     };
-    let r = engine::run(Action::Dispose, &plan, &only).await.unwrap();
-    assert!(r.ok);
+    let r = run_ok(Action::Dispose, &plan, &only, "dispose of EU7").await;
     assert_eq!(r.locations.len(), 1);
     assert_eq!(resources(&emu)["networkDomain"], 1);
     // EU6 alone again: its rule from EU7 is still there, and the missing EU7 VLAN is not waited for.
@@ -159,26 +90,23 @@ async fn two_locations_in_parallel() {
         locations: vec!["EU6".into()],
         ..opts.clone()
     };
-    let r = engine::run(Action::Deploy, &plan, &eu6).await.unwrap();
-    assert!(r.ok);
+    let r = run_ok(Action::Deploy, &plan, &eu6, "deploy of EU6 alone").await;
     assert_eq!(r.changes(), 0);
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let r = run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     // The rule from the other location is deleted by name (the original left it behind).
     assert!(r.locations[0].phases[0].steps.iter().any(|s| matches!(
         &s.step,
         Step::DeleteFirewallRule { rule, .. } if rule == "FromEu7NfsnetworkToNfsnetwork.IPv6.plumbery"
     )));
-    assert_empty(&emu);
+    assert_empty(&emu, "disposed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_blueprints_share_a_domain() {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = contrib("example__networks__fittings.yaml", &[]);
-    let opts = options(&emu);
-    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let opts = options(emu.url());
+    let r = run_ok(Action::Deploy, &plan, &opts, "deploy").await;
     let res = resources(&emu);
     assert_eq!(res["networkDomain"], 1, "{res}");
     assert_eq!(res["vlan"], 3, "{res}");
@@ -215,8 +143,7 @@ async fn three_blueprints_share_a_domain() {
         blueprints: vec!["secondary".into()],
         ..opts.clone()
     };
-    let r = engine::run(Action::Dispose, &plan, &one).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let r = run_ok(Action::Dispose, &plan, &one, "dispose of one blueprint").await;
     let res = resources(&emu);
     assert_eq!(res["networkDomain"], 1, "{res}");
     assert_eq!(res["server"], 2, "{res}");
@@ -229,9 +156,8 @@ async fn three_blueprints_share_a_domain() {
         "{:?}",
         r.locations[0].phases[0].notes
     );
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    assert_empty(&emu);
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
+    assert_empty(&emu, "disposed");
 }
 
 const ACCEPT_PLAN: &str = r#"---
@@ -266,13 +192,12 @@ blueprints:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accept_rules_between_vlans() {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = load_text("accept.yaml", ACCEPT_PLAN, &Parameters::new())
         .unwrap()
         .0;
-    let opts = options(&emu);
-    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let opts = options(emu.url());
+    run_ok(Action::Deploy, &plan, &opts, "deploy").await;
     let c = client(&emu);
     let dom = &c
         .list_network_domains(&[("name", "AcceptFox")])
@@ -304,9 +229,8 @@ async fn accept_rules_between_vlans() {
     assert_eq!(resources(&emu)["natRule"], 1);
     let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
     assert_eq!(again.changes(), 0);
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    assert_empty(&emu);
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
+    assert_empty(&emu, "disposed");
 }
 
 const CROSS_TOKENS: &str = r#"---

@@ -1,127 +1,31 @@
 //! The engine against the in-process emulator: deploy of the redis plan, idempotent re-deploy, dispose,
 //! the same under faults over several seeds, and runs cut at random moments then run again.
 
-use std::time::Duration;
+mod engine_support;
 
-use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret, WaitPolicy};
+use engine_support::{
+    MIXED_FAULTS, answers_with, assert_empty, change_requests, client, options, redis_plan,
+    resources, run_cut, run_ok, start,
+};
+use plumbery::emulator::RunningEmulator;
 use plumbery::emulator::faults::FaultSpec;
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use plumbery::engine::{self, Action, Options, Progress};
-use plumbery::fittings::{Parameters, Plan, load_text};
+use plumbery::engine::{self, Action, Options};
 
-fn start(time_scale: f64) -> (RunningEmulator, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = EmulatorConfig::new(dir.path());
-    cfg.time_scale = time_scale;
-    (
-        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
-        dir,
-    )
-}
-
-fn redis_plan() -> Plan {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/redis-cluster.yaml");
-    let text = std::fs::read_to_string(path).unwrap();
-    load_text(path, &text, &Parameters::new()).unwrap().0
-}
-
-fn options(emu: &RunningEmulator) -> Options {
-    Options {
-        progress: Progress::quiet(),
-        endpoint: Some(emu.url().to_string()),
-        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
-        admin_password: Some(Secret::new("S3cret-Passw0rd")),
-        retry: RetryPolicy {
-            initial: Duration::from_millis(5),
-            max_delay: Duration::from_millis(100),
-            deadline: Duration::from_secs(60),
-            request_timeout: Duration::from_secs(10),
-        },
-        wait: WaitPolicy::fast(),
-        ..Options::default()
-    }
-}
-
-fn resources(emu: &RunningEmulator) -> serde_json::Value {
-    emu.stats()["resources"].clone()
-}
-
-fn change_requests(emu: &RunningEmulator) -> u64 {
-    let stats = emu.stats();
-    stats["requests"]["byOperation"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(op, _)| {
-            let op = op.to_ascii_lowercase();
-            !(op.starts_with("get")
-                || op.starts_with("list")
-                || op.contains("myaccount")
-                || op.contains("stats"))
-        })
-        .map(|(_, n)| n.as_u64().unwrap())
-        .sum()
-}
-
-/// Checks the emulator holds exactly a clean deploy of the redis plan.
+/// Checks the emulator holds exactly a clean deploy of the redis plan, every server monitored.
 async fn assert_redis_deployed(emu: &RunningEmulator) {
-    let r = resources(emu);
-    assert_eq!(r["networkDomain"], 1, "{r}");
-    assert_eq!(r["vlan"], 1, "{r}");
-    assert_eq!(r["server"], 4, "{r}");
-    assert_eq!(r["publicIpBlock"], 2, "{r}");
-    assert_eq!(r["natRule"], 4, "{r}");
-    assert_eq!(r["firewallRule"], 4, "{r}");
-    let stats = emu.stats();
-    let servers = stats["servers"].as_array().unwrap();
-    let mut names: Vec<&str> = servers
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["redis01", "redis02", "redis03", "redis04"]);
-    for s in servers {
-        assert_eq!(s["started"], true, "{s}");
-        assert_eq!(s["state"], "NORMAL", "{s}");
-        assert_eq!(s["publicIpv4"].as_array().unwrap().len(), 1, "{s}");
-    }
+    engine_support::assert_redis_deployed(emu, "redis deployed");
     // Monitoring is not in the stats document: read it through the API.
-    let c = CloudClient::new(ClientConfig::new(
-        emu.url(),
-        "plumbery",
-        Secret::new("plumbery"),
-    ))
-    .unwrap();
-    let listed = c.list_servers(&[]).await.unwrap();
+    let listed = client(emu).list_servers(&[]).await.unwrap();
     assert_eq!(listed.iter().filter(|s| s.monitoring.is_some()).count(), 4);
-}
-
-fn assert_empty(emu: &RunningEmulator) {
-    let r = resources(emu);
-    for k in [
-        "networkDomain",
-        "vlan",
-        "server",
-        "publicIpBlock",
-        "natRule",
-        "firewallRule",
-    ] {
-        assert_eq!(r[k], 0, "{k}: {r}");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_redeploy_dispose() {
     let (emu, _dir) = start(0.001);
     let plan = redis_plan();
-    let opts = options(&emu);
+    let opts = options(emu.url());
 
-    let report = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(
-        report.ok,
-        "{}",
-        serde_json::to_string_pretty(&report).unwrap()
-    );
+    let report = run_ok(Action::Deploy, &plan, &opts, "first deploy").await;
     assert_redis_deployed(&emu).await;
     let info = report.output.clone().unwrap();
     assert!(info.contains("About 'redis01'"), "{info}");
@@ -136,8 +40,7 @@ async fn deploy_redeploy_dispose() {
     assert!(report.requests <= 150, "{} requests", report.requests);
 
     let before = change_requests(&emu);
-    let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(again.ok);
+    let again = run_ok(Action::Deploy, &plan, &opts, "second deploy").await;
     assert_eq!(again.changes(), 0);
     assert_eq!(
         change_requests(&emu),
@@ -174,43 +77,28 @@ async fn deploy_redeploy_dispose() {
     assert!(!safe.locations[0].phases[0].steps.is_empty());
     assert_redis_deployed(&emu).await;
 
-    let gone = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(gone.ok, "{}", serde_json::to_string_pretty(&gone).unwrap());
-    assert_empty(&emu);
-    let twice = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(twice.ok);
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
+    assert_empty(&emu, "disposed");
+    let twice = run_ok(Action::Dispose, &plan, &opts, "second dispose").await;
     assert_eq!(twice.changes(), 0);
-    assert_empty(&emu);
+    assert_empty(&emu, "disposed twice");
 }
 
 async fn cycle_under_faults(seed: u64) {
     let (emu, _dir) = start(0.001);
     let plan = redis_plan();
-    let opts = options(&emu);
-    emu.set_faults(
-        FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
-        Some(seed),
-    );
+    let opts = options(emu.url());
+    emu.set_faults(FaultSpec::parse(MIXED_FAULTS).unwrap(), Some(seed));
     // One run each: the client retries refusals and 503s, the engine observes after lost answers.
-    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(
-        r.ok,
-        "seed {seed}: {}",
-        serde_json::to_string_pretty(&r).unwrap()
-    );
+    run_ok(Action::Deploy, &plan, &opts, &format!("seed {seed}")).await;
     assert_redis_deployed(&emu).await;
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    run_ok(Action::Dispose, &plan, &opts, &format!("seed {seed}")).await;
     assert!(
-        r.ok,
-        "seed {seed}: {}",
-        serde_json::to_string_pretty(&r).unwrap()
+        answers_with(&emu, "RESOURCE_BUSY") > 0,
+        "seed {seed}: faults were injected: {}",
+        emu.stats()["requests"]["byResponseCode"]
     );
-    let codes = emu.stats()["requests"]["byResponseCode"].clone();
-    assert!(
-        codes["RESOURCE_BUSY"].as_u64().unwrap_or(0) > 0,
-        "seed {seed}: faults were injected: {codes}"
-    );
-    assert_empty(&emu);
+    assert_empty(&emu, &format!("seed {seed}: disposed"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -231,36 +119,22 @@ async fn faults_seeds_6_to_10() {
 async fn interrupted_runs_converge_without_duplicates() {
     let (emu, _dir) = start(0.001);
     let plan = redis_plan();
-    let opts = options(&emu);
+    let opts = options(emu.url());
     // A deploy at this time-scale lasts about 0.5 s: cut it at 10 moments across it.
     for cut_ms in [5u64, 20, 40, 70, 100, 150, 200, 280, 350, 450] {
-        let p = plan.clone();
-        let o = opts.clone();
-        let run = tokio::spawn(async move { engine::run(Action::Deploy, &p, &o).await });
-        tokio::time::sleep(Duration::from_millis(cut_ms)).await;
-        run.abort();
-        let _ = run.await;
-        let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "cut at {cut_ms} ms: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
+        run_cut(Action::Deploy, &plan, &opts, cut_ms).await;
+        run_ok(Action::Deploy, &plan, &opts, &format!("cut at {cut_ms} ms")).await;
         assert_redis_deployed(&emu).await;
         // Cut the dispose as well, then finish it.
-        let p = plan.clone();
-        let o = opts.clone();
-        let run = tokio::spawn(async move { engine::run(Action::Dispose, &p, &o).await });
-        tokio::time::sleep(Duration::from_millis(cut_ms / 2)).await;
-        run.abort();
-        let _ = run.await;
-        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "dispose after cut at {cut_ms} ms: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
-        assert_empty(&emu);
+        run_cut(Action::Dispose, &plan, &opts, cut_ms / 2).await;
+        run_ok(
+            Action::Dispose,
+            &plan,
+            &opts,
+            &format!("dispose after cut at {cut_ms} ms"),
+        )
+        .await;
+        assert_empty(&emu, &format!("dispose after cut at {cut_ms} ms"));
     }
 }
 
@@ -278,37 +152,30 @@ fn started_count(emu: &RunningEmulator) -> usize {
 async fn build_start_stop_wipe_refresh_destroy() {
     let (emu, _dir) = start(0.001);
     let plan = redis_plan();
-    let opts = options(&emu);
+    let opts = options(emu.url());
     // build: servers deployed stopped, with their network rules.
-    let r = engine::run(Action::Build, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Build, &plan, &opts, "build").await;
     assert_eq!(resources(&emu)["server"], 4);
     assert_eq!(started_count(&emu), 0);
     assert_eq!(resources(&emu)["natRule"], 4);
-    let r = engine::run(Action::Start, &plan, &opts).await.unwrap();
-    assert!(r.ok);
+    run_ok(Action::Start, &plan, &opts, "start").await;
     assert_eq!(started_count(&emu), 4);
-    let r = engine::run(Action::Stop, &plan, &opts).await.unwrap();
-    assert!(r.ok);
+    run_ok(Action::Stop, &plan, &opts, "stop").await;
     assert_eq!(started_count(&emu), 0);
     // destroy refuses nothing here (all stopped); wipe keeps the network.
-    let r = engine::run(Action::Wipe, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Wipe, &plan, &opts, "wipe").await;
     let res = resources(&emu);
     assert_eq!(res["server"], 0, "{res}");
     assert_eq!(res["natRule"], 0, "{res}");
     assert_eq!(res["firewallRule"], 0, "{res}");
     assert_eq!(res["vlan"], 1, "{res}");
     // refresh: stop, wipe, deploy again.
-    let r = engine::run(Action::Refresh, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Refresh, &plan, &opts, "first refresh").await;
     assert_redis_deployed(&emu).await;
-    let r = engine::run(Action::Refresh, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Refresh, &plan, &opts, "second refresh").await;
     assert_redis_deployed(&emu).await;
     // destroy leaves running nodes alone (stop them first, or dispose).
-    let r = engine::run(Action::Destroy, &plan, &opts).await.unwrap();
-    assert!(r.ok);
+    let r = run_ok(Action::Destroy, &plan, &opts, "destroy of running nodes").await;
     assert_eq!(resources(&emu)["server"], 4);
     assert!(
         r.locations[0].phases[0]
@@ -317,9 +184,8 @@ async fn build_start_stop_wipe_refresh_destroy() {
             .any(|n| n.contains("is running"))
     );
     engine::run(Action::Stop, &plan, &opts).await.unwrap();
-    let r = engine::run(Action::Destroy, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    assert_empty(&emu);
+    run_ok(Action::Destroy, &plan, &opts, "destroy of stopped nodes").await;
+    assert_empty(&emu, "destroyed");
     // ping on nothing deployed reports every node unreachable, without error.
     let r = engine::run(Action::Ping, &plan, &opts).await.unwrap();
     assert_eq!(r.output.unwrap().matches("unreachable").count(), 4);
@@ -329,22 +195,18 @@ async fn build_start_stop_wipe_refresh_destroy() {
 async fn dispose_right_after_an_interrupted_deploy() {
     let (emu, _dir) = start(0.001);
     let plan = redis_plan();
-    let opts = options(&emu);
+    let opts = options(emu.url());
     for cut_ms in [60u64, 150, 250, 350] {
-        let p = plan.clone();
-        let o = opts.clone();
-        let run = tokio::spawn(async move { engine::run(Action::Deploy, &p, &o).await });
-        tokio::time::sleep(Duration::from_millis(cut_ms)).await;
-        run.abort();
-        let _ = run.await;
+        run_cut(Action::Deploy, &plan, &opts, cut_ms).await;
         // Servers may still be deploying: dispose waits for them, then removes everything.
-        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "cut at {cut_ms} ms: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
-        assert_empty(&emu);
+        run_ok(
+            Action::Dispose,
+            &plan,
+            &opts,
+            &format!("cut at {cut_ms} ms"),
+        )
+        .await;
+        assert_empty(&emu, &format!("dispose after a deploy cut at {cut_ms} ms"));
     }
 }
 
@@ -412,18 +274,11 @@ where
 async fn a_block_landing_after_the_inventory_is_adopted_not_duplicated() {
     let (emu, _dir) = start(0.001);
     let plan = redis_plan();
-    let opts = options(&emu);
+    let opts = options(emu.url());
     // A domain and VLAN without servers, rules or blocks.
-    let r = engine::run(Action::Build, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    let r = engine::run(Action::Wipe, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    let client = CloudClient::new(ClientConfig::new(
-        emu.url(),
-        "plumbery",
-        Secret::new("plumbery"),
-    ))
-    .unwrap();
+    run_ok(Action::Build, &plan, &opts, "build").await;
+    run_ok(Action::Wipe, &plan, &opts, "wipe").await;
+    let client = client(&emu);
     let domains = client.list_network_domains(&[]).await.unwrap();
     assert_eq!(domains.len(), 1);
     let domain_id = domains[0].id.clone();
@@ -450,14 +305,12 @@ async fn a_block_landing_after_the_inventory_is_adopted_not_duplicated() {
     let path = emu.url().trim_start_matches("http://");
     let path = &path[path.find('/').unwrap_or(path.len())..];
     o.endpoint = Some(format!("{relay}{path}"));
-    let r = engine::run(Action::Deploy, &plan, &o).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Deploy, &plan, &o, "deploy through the relay").await;
     assert_redis_deployed(&emu).await;
     // A late add that lands after the deploy is over leaves a block nothing uses: dispose
     // releases it with the rest.
     client.add_public_ip_block(&domain_id).await.unwrap();
     assert_eq!(resources(&emu)["publicIpBlock"], 3);
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    assert_empty(&emu);
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
+    assert_empty(&emu, "disposed");
 }

@@ -2,22 +2,13 @@
 //! memory and disks changed and deployed again (servers reconfigured, disks added, grown, sped up),
 //! then a third deploy that sends no change request; a smaller disk in the plan is never shrunk.
 
-use std::time::Duration;
+mod engine_support;
 
-use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret, Server, WaitPolicy};
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use plumbery::engine::{self, Action, Options, Progress};
+use engine_support::{change_requests, client, operation_count, options, run_ok, start};
+use plumbery::cloud::Server;
+use plumbery::emulator::RunningEmulator;
+use plumbery::engine::{Action, Options, Report};
 use plumbery::fittings::{Parameters, Plan, load_text};
-
-fn start() -> (RunningEmulator, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = EmulatorConfig::new(dir.path());
-    cfg.time_scale = 0.001;
-    (
-        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
-        dir,
-    )
-}
 
 /// A two-node plan with the given CPU, memory and disk lines.
 fn plan(cpu: u32, memory: u32, disks: &[&str]) -> Plan {
@@ -47,47 +38,8 @@ blueprints:
     load_text("hw.yaml", &text, &Parameters::new()).unwrap().0
 }
 
-fn options(emu: &RunningEmulator) -> Options {
-    Options {
-        progress: Progress::quiet(),
-        endpoint: Some(emu.url().to_string()),
-        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
-        admin_password: Some(Secret::new("S3cret-Passw0rd")),
-        retry: RetryPolicy {
-            initial: Duration::from_millis(5),
-            max_delay: Duration::from_millis(100),
-            deadline: Duration::from_secs(60),
-            request_timeout: Duration::from_secs(10),
-        },
-        wait: WaitPolicy::fast(),
-        ..Options::default()
-    }
-}
-
-fn change_requests(emu: &RunningEmulator) -> u64 {
-    emu.stats()["requests"]["byOperation"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(op, _)| {
-            let op = op.to_ascii_lowercase();
-            !(op.starts_with("get")
-                || op.starts_with("list")
-                || op.contains("myaccount")
-                || op.contains("stats"))
-        })
-        .map(|(_, n)| n.as_u64().unwrap())
-        .sum()
-}
-
 async fn servers(emu: &RunningEmulator) -> Vec<Server> {
-    let c = CloudClient::new(ClientConfig::new(
-        emu.url(),
-        "plumbery",
-        Secret::new("plumbery"),
-    ))
-    .unwrap();
-    let mut s = c.list_servers(&[]).await.unwrap();
+    let mut s = client(emu).list_servers(&[]).await.unwrap();
     s.sort_by(|a, b| a.name.cmp(&b.name));
     s
 }
@@ -109,18 +61,17 @@ fn hardware(s: &Server) -> (u32, u32, Vec<(u32, u32, String)>) {
     (s.cpu.as_ref().unwrap().count, s.memory_gb.unwrap(), disks)
 }
 
-async fn deploy(plan: &Plan, opts: &Options) -> engine::Report {
-    let r = engine::run(Action::Deploy, plan, opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    r
+/// A deploy of `plan` that must succeed.
+async fn deploy(plan: &Plan, opts: &Options, context: &str) -> Report {
+    run_ok(Action::Deploy, plan, opts, context).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cpu_memory_and_disks_are_reconciled() {
-    let (emu, _dir) = start();
-    let opts = options(&emu);
+    let (emu, _dir) = start(0.001);
+    let opts = options(emu.url());
 
-    deploy(&plan(2, 4, &["1 20 standard"]), &opts).await;
+    deploy(&plan(2, 4, &["1 20 standard"]), &opts, "first deploy").await;
     let first = servers(&emu).await;
     assert_eq!(first.len(), 2);
     let os_disk = hardware(&first[0]).2[0].clone();
@@ -132,7 +83,7 @@ async fn cpu_memory_and_disks_are_reconciled() {
     }
 
     let changed = plan(4, 8, &["1 50 highperformance", "2 30 economy"]);
-    let r = deploy(&changed, &opts).await;
+    let r = deploy(&changed, &opts, "changed deploy").await;
     assert!(r.changes() >= 6, "{} changes", r.changes());
     for s in servers(&emu).await {
         let (cpu, mem, disks) = hardware(&s);
@@ -151,7 +102,7 @@ async fn cpu_memory_and_disks_are_reconciled() {
     }
 
     let before = change_requests(&emu);
-    let again = deploy(&changed, &opts).await;
+    let again = deploy(&changed, &opts, "second changed deploy").await;
     assert_eq!(again.changes(), 0);
     assert_eq!(
         change_requests(&emu),
@@ -161,7 +112,7 @@ async fn cpu_memory_and_disks_are_reconciled() {
 
     // A smaller disk in the plan is noted, never shrunk.
     let smaller = plan(4, 8, &["1 40 highperformance", "2 30 economy"]);
-    let r = deploy(&smaller, &opts).await;
+    let r = deploy(&smaller, &opts, "smaller disk deploy").await;
     assert_eq!(r.changes(), 0);
     let notes: Vec<&String> = r.locations[0]
         .phases
@@ -187,10 +138,10 @@ async fn cpu_memory_and_disks_are_reconciled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_answers_to_hardware_changes_are_observed_not_failed() {
     use plumbery::emulator::faults::FaultSpec;
-    let (emu, _dir) = start();
-    let opts = options(&emu);
+    let (emu, _dir) = start(0.001);
+    let opts = options(emu.url());
     let mut disks = vec![(1u32, 20u32)];
-    deploy(&plan(2, 4, &["1 20 standard"]), &opts).await;
+    deploy(&plan(2, 4, &["1 20 standard"]), &opts, "first deploy").await;
     let (mut resets, mut refused) = (0, 0);
     for seed in 0..4u64 {
         // Each round asks for one more disk, a bigger disk 1 and another CPU count.
@@ -210,7 +161,7 @@ async fn lost_answers_to_hardware_changes_are_observed_not_failed() {
             },
             Some(seed),
         );
-        deploy(&plan(cpu, 4, &lines), &opts).await;
+        deploy(&plan(cpu, 4, &lines), &opts, &format!("seed {seed}")).await;
         emu.set_faults(FaultSpec::default(), None);
         let codes = emu.stats()["requests"]["byResponseCode"].clone();
         resets = codes["CONNECTION_RESET"].as_u64().unwrap_or(0);
@@ -235,9 +186,9 @@ async fn lost_answers_to_hardware_changes_are_observed_not_failed() {
 /// reconfigureServer per server, and a second deploy sends nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cores_per_socket_and_cpu_speed_are_reconciled() {
-    let (emu, _dir) = start();
-    let opts = options(&emu);
-    deploy(&plan(4, 4, &[]), &opts).await;
+    let (emu, _dir) = start(0.001);
+    let opts = options(emu.url());
+    deploy(&plan(4, 4, &[]), &opts, "first deploy").await;
     for s in servers(&emu).await {
         let cpu = s.cpu.unwrap();
         assert_eq!(
@@ -249,13 +200,9 @@ async fn cores_per_socket_and_cpu_speed_are_reconciled() {
         assert_eq!(cpu.speed.as_deref(), Some("STANDARD"));
     }
     let changed = plan_cpu("4 cores 2 highperformance");
-    let before = emu.stats()["requests"]["byOperation"]["RECONFIGURE_SERVER"]
-        .as_u64()
-        .unwrap_or(0);
-    deploy(&changed, &opts).await;
-    let after = emu.stats()["requests"]["byOperation"]["RECONFIGURE_SERVER"]
-        .as_u64()
-        .unwrap_or(0);
+    let before = operation_count(&emu, "RECONFIGURE_SERVER");
+    deploy(&changed, &opts, "changed deploy").await;
+    let after = operation_count(&emu, "RECONFIGURE_SERVER");
     assert_eq!(after - before, 2, "one reconfigureServer per server");
     for s in servers(&emu).await {
         let cpu = s.cpu.unwrap();
@@ -267,7 +214,7 @@ async fn cores_per_socket_and_cpu_speed_are_reconciled() {
         );
         assert_eq!(cpu.speed.as_deref(), Some("HIGHPERFORMANCE"), "{}", s.name);
     }
-    let again = deploy(&changed, &opts).await;
+    let again = deploy(&changed, &opts, "second changed deploy").await;
     assert_eq!(again.changes(), 0);
     emu.shutdown();
 }

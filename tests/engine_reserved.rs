@@ -3,13 +3,18 @@
 //! releases them and deletes the VLAN (a `destroy: never` VLAN keeps them), and the same under
 //! faults over several seeds.
 
+mod engine_support;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret, WaitPolicy};
+use engine_support::{
+    MIXED_FAULTS, answers_with, change_requests, client, operation_count, options, resources,
+    run_cut, run_ok, start,
+};
+use plumbery::emulator::RunningEmulator;
 use plumbery::emulator::faults::FaultSpec;
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use plumbery::engine::{self, Action, Options, Progress, Step};
+use plumbery::engine::{self, Action, Options, Step};
 use plumbery::fittings::{Parameters, Plan, load_text};
 
 /// The redis-cluster shape: one domain, a VLAN with reserved addresses (the first two are the
@@ -67,65 +72,6 @@ fn plan(destroy_never: bool) -> Plan {
         .0
 }
 
-fn start() -> (RunningEmulator, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = EmulatorConfig::new(dir.path());
-    cfg.time_scale = 0.001;
-    (
-        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
-        dir,
-    )
-}
-
-fn options(emu: &RunningEmulator) -> Options {
-    Options {
-        progress: Progress::quiet(),
-        endpoint: Some(emu.url().to_string()),
-        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
-        admin_password: Some(Secret::new("S3cret-Passw0rd")),
-        retry: RetryPolicy {
-            initial: Duration::from_millis(5),
-            max_delay: Duration::from_millis(100),
-            deadline: Duration::from_secs(60),
-            request_timeout: Duration::from_secs(10),
-        },
-        wait: WaitPolicy::fast(),
-        ..Options::default()
-    }
-}
-
-fn client(emu: &RunningEmulator) -> CloudClient {
-    CloudClient::new(ClientConfig::new(
-        emu.url(),
-        "plumbery",
-        Secret::new("plumbery"),
-    ))
-    .unwrap()
-}
-
-fn resources(emu: &RunningEmulator) -> serde_json::Value {
-    emu.stats()["resources"].clone()
-}
-
-fn change_requests(emu: &RunningEmulator) -> u64 {
-    emu.stats()["requests"]["byOperation"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(op, _)| {
-            let op = op.to_ascii_lowercase();
-            !(op.starts_with("get") || op.starts_with("list") || op.contains("myaccount"))
-        })
-        .map(|(_, n)| n.as_u64().unwrap())
-        .sum()
-}
-
-fn operation_count(emu: &RunningEmulator, op: &str) -> u64 {
-    emu.stats()["requests"]["byOperation"][op]
-        .as_u64()
-        .unwrap_or(0)
-}
-
 /// Every reservation of every VLAN, read through the API, as (VLAN name, address); the list keeps
 /// duplicates if there were any.
 async fn reservations(emu: &RunningEmulator) -> Vec<(String, String)> {
@@ -175,19 +121,14 @@ async fn assert_deployed(emu: &RunningEmulator, what: &str) {
     );
 }
 
+/// Nothing of the plan is left, reservations included.
 fn assert_empty(emu: &RunningEmulator, what: &str) {
+    engine_support::assert_empty(emu, what);
     let r = resources(emu);
-    for k in [
-        "networkDomain",
-        "vlan",
-        "server",
-        "publicIpBlock",
-        "natRule",
-        "firewallRule",
-        "reservedPrivateIpv4",
-    ] {
-        assert_eq!(r[k], 0, "{what}: {k}: {r}");
-    }
+    assert_eq!(
+        r["reservedPrivateIpv4"], 0,
+        "{what}: reservedPrivateIpv4: {r}"
+    );
 }
 
 /// The VLAN ids named by the `vlanId` of every reservation list in the request log.
@@ -223,16 +164,11 @@ fn listed_vlan_ids(emu: &RunningEmulator) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_reserves_and_dispose_releases() {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = plan(false);
-    let opts = options(&emu);
+    let opts = options(emu.url());
 
-    let report = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(
-        report.ok,
-        "{}",
-        serde_json::to_string_pretty(&report).unwrap()
-    );
+    let report = run_ok(Action::Deploy, &plan, &opts, "deploy").await;
     // Lists made by the engine (the checks below list every VLAN themselves).
     let engine_lists = operation_count(&emu, "LIST_RESERVED_PRIVATE_IPV4_ADDRESSES") as usize;
     assert_deployed(&emu, "deploy").await;
@@ -263,8 +199,7 @@ async fn deploy_reserves_and_dispose_releases() {
     // A second deploy: no change request, one list per observation of the VLAN at most.
     let before = change_requests(&emu);
     let lists_before = operation_count(&emu, "LIST_RESERVED_PRIVATE_IPV4_ADDRESSES");
-    let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(again.ok);
+    let again = run_ok(Action::Deploy, &plan, &opts, "second deploy").await;
     assert_eq!(again.changes(), 0);
     assert_eq!(
         change_requests(&emu),
@@ -330,25 +265,21 @@ async fn deploy_reserves_and_dispose_releases() {
     );
     assert_deployed(&emu, "safe dispose").await;
 
-    let gone = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(gone.ok, "{}", serde_json::to_string_pretty(&gone).unwrap());
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     assert_empty(&emu, "dispose");
-    let twice = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(twice.ok);
+    let twice = run_ok(Action::Dispose, &plan, &opts, "second dispose").await;
     assert_eq!(twice.changes(), 0);
     assert_empty(&emu, "dispose again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vlan_never_destroyed_keeps_its_reservations() {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = plan(true);
-    let opts = options(&emu);
-    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let opts = options(emu.url());
+    run_ok(Action::Deploy, &plan, &opts, "deploy").await;
     assert_deployed(&emu, "deploy").await;
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     let res = resources(&emu);
     assert_eq!(res["server"], 0, "{res}");
     assert_eq!(res["vlan"], 1, "{res}");
@@ -362,35 +293,19 @@ async fn a_vlan_never_destroyed_keeps_its_reservations() {
 }
 
 async fn cycle_under_faults(seed: u64) {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = plan(false);
-    let opts = options(&emu);
-    emu.set_faults(
-        FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
-        Some(seed),
-    );
-    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(
-        r.ok,
-        "seed {seed}: {}",
-        serde_json::to_string_pretty(&r).unwrap()
-    );
+    let opts = options(emu.url());
+    emu.set_faults(FaultSpec::parse(MIXED_FAULTS).unwrap(), Some(seed));
+    run_ok(Action::Deploy, &plan, &opts, &format!("seed {seed}")).await;
     emu.set_faults(FaultSpec::default(), None);
     assert_deployed(&emu, &format!("seed {seed} deploy")).await;
-    emu.set_faults(
-        FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
-        Some(seed + 1000),
-    );
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
+    emu.set_faults(FaultSpec::parse(MIXED_FAULTS).unwrap(), Some(seed + 1000));
+    run_ok(Action::Dispose, &plan, &opts, &format!("seed {seed}")).await;
     assert!(
-        r.ok,
-        "seed {seed}: {}",
-        serde_json::to_string_pretty(&r).unwrap()
-    );
-    let codes = emu.stats()["requests"]["byResponseCode"].clone();
-    assert!(
-        codes["RESOURCE_BUSY"].as_u64().unwrap_or(0) > 0,
-        "seed {seed}: faults were injected: {codes}"
+        answers_with(&emu, "RESOURCE_BUSY") > 0,
+        "seed {seed}: faults were injected: {}",
+        emu.stats()["requests"]["byResponseCode"]
     );
     emu.set_faults(FaultSpec::default(), None);
     assert_empty(&emu, &format!("seed {seed} dispose"));
@@ -405,33 +320,21 @@ async fn faults_seeds_1_to_4() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_runs_converge_with_exact_reservations() {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = plan(false);
-    let opts = options(&emu);
+    let opts = options(emu.url());
     for cut_ms in [5u64, 30, 80, 200] {
-        let (p, o) = (plan.clone(), opts.clone());
-        let run = tokio::spawn(async move { engine::run(Action::Deploy, &p, &o).await });
-        tokio::time::sleep(Duration::from_millis(cut_ms)).await;
-        run.abort();
-        let _ = run.await;
-        let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "cut at {cut_ms} ms: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
+        run_cut(Action::Deploy, &plan, &opts, cut_ms).await;
+        run_ok(Action::Deploy, &plan, &opts, &format!("cut at {cut_ms} ms")).await;
         assert_deployed(&emu, &format!("deploy cut at {cut_ms} ms")).await;
-        let (p, o) = (plan.clone(), opts.clone());
-        let run = tokio::spawn(async move { engine::run(Action::Dispose, &p, &o).await });
-        tokio::time::sleep(Duration::from_millis(cut_ms / 2)).await;
-        run.abort();
-        let _ = run.await;
-        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "dispose after cut at {cut_ms} ms: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
+        run_cut(Action::Dispose, &plan, &opts, cut_ms / 2).await;
+        run_ok(
+            Action::Dispose,
+            &plan,
+            &opts,
+            &format!("dispose after cut at {cut_ms} ms"),
+        )
+        .await;
         assert_empty(&emu, &format!("dispose cut at {cut_ms} ms"));
     }
 }

@@ -3,32 +3,26 @@
 //! process (only the `child_run` test, selected by an environment variable); the emulator lives in the
 //! parent process, so it survives the kills.
 
+mod engine_support;
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret, WaitPolicy};
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use plumbery::engine::{self, Action, Options, Progress};
-use plumbery::fittings::{Parameters, Plan, load_text};
+use engine_support::{
+    REDIS_COUNTS, assert_counts, assert_empty, client, count, redis_plan, run_ok, start,
+};
+use plumbery::cloud::RetryPolicy;
+use plumbery::emulator::RunningEmulator;
+use plumbery::engine::{self, Action, Options};
 
 const URL_VAR: &str = "PLUMBERY_SIGKILL_CHILD_URL";
 const ACTION_VAR: &str = "PLUMBERY_SIGKILL_CHILD_ACTION";
 
-fn redis_plan() -> Plan {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/redis-cluster.yaml");
-    let text = std::fs::read_to_string(path).unwrap();
-    load_text(path, &text, &Parameters::new()).unwrap().0
-}
-
+/// The shared options, with the client's own fast retry policy (10 ms first delay).
 fn options(url: &str) -> Options {
     Options {
-        progress: Progress::quiet(),
-        endpoint: Some(url.to_string()),
-        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
-        admin_password: Some(Secret::new("S3cret-Passw0rd")),
         retry: RetryPolicy::fast(),
-        wait: WaitPolicy::fast(),
-        ..Options::default()
+        ..engine_support::options(url)
     }
 }
 
@@ -60,38 +54,15 @@ fn kill_child_after(url: &str, action: &str, after: Duration) {
     let _ = child.wait();
 }
 
-fn count(emu: &RunningEmulator, kind: &str) -> u64 {
-    emu.stats()["resources"][kind].as_u64().unwrap()
-}
-
-async fn assert_clean_deploy(emu: &RunningEmulator) {
-    let expected = [
-        ("networkDomain", 1),
-        ("vlan", 1),
-        ("server", 4),
-        ("publicIpBlock", 2),
-        ("natRule", 4),
-        ("firewallRule", 4),
-    ];
-    for (k, n) in expected {
-        assert_eq!(count(emu, k), n, "{k}: {}", emu.stats()["resources"]);
-    }
-    let c = CloudClient::new(ClientConfig::new(
-        emu.url(),
-        "plumbery",
-        Secret::new("plumbery"),
-    ))
-    .unwrap();
-    let servers = c.list_servers(&[]).await.unwrap();
+async fn assert_clean_deploy(emu: &RunningEmulator, context: &str) {
+    assert_counts(emu, &REDIS_COUNTS, context);
+    let servers = client(emu).list_servers(&[]).await.unwrap();
     assert!(servers.iter().all(|s| s.started && s.monitoring.is_some()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_ten_moments_then_rerun() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = EmulatorConfig::new(dir.path());
-    cfg.time_scale = 0.002;
-    let emu = tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap();
+    let (emu, _dir) = start(0.002);
     let url = emu.url().to_string();
     let plan = redis_plan();
     let opts = options(&url);
@@ -110,13 +81,7 @@ async fn sigkill_at_ten_moments_then_rerun() {
         // The kill must land in the middle of the work for the test to mean something.
         let domains = count(&emu, "networkDomain");
         let complete = count(&emu, "firewallRule") == 4 && {
-            let c = CloudClient::new(ClientConfig::new(
-                emu.url(),
-                "plumbery",
-                Secret::new("plumbery"),
-            ))
-            .unwrap();
-            let servers = c.list_servers(&[]).await.unwrap();
+            let servers = client(&emu).list_servers(&[]).await.unwrap();
             servers.len() == 4 && servers.iter().all(|s| s.monitoring.is_some())
         };
         if domains > 0 && !complete {
@@ -126,35 +91,28 @@ async fn sigkill_at_ten_moments_then_rerun() {
             "kill at {ms} ms: complete {complete}, {}",
             emu.stats()["resources"]
         );
-        let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "kill {i} at {ms} ms: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
-        assert_clean_deploy(&emu).await;
+        run_ok(
+            Action::Deploy,
+            &plan,
+            &opts,
+            &format!("kill {i} at {ms} ms"),
+        )
+        .await;
+        assert_clean_deploy(&emu, &format!("deploy after kill {i}")).await;
         let u = url.clone();
         tokio::task::spawn_blocking(move || {
             kill_child_after(&u, "dispose", Duration::from_millis(ms / 2))
         })
         .await
         .unwrap();
-        let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-        assert!(
-            r.ok,
-            "dispose after kill {i}: {}",
-            serde_json::to_string_pretty(&r).unwrap()
-        );
-        for k in [
-            "networkDomain",
-            "vlan",
-            "server",
-            "publicIpBlock",
-            "natRule",
-            "firewallRule",
-        ] {
-            assert_eq!(count(&emu, k), 0, "{k} after dispose {i}");
-        }
+        run_ok(
+            Action::Dispose,
+            &plan,
+            &opts,
+            &format!("dispose after kill {i}"),
+        )
+        .await;
+        assert_empty(&emu, &format!("after dispose {i}"));
     }
     assert!(
         partial >= 6,

@@ -8,12 +8,14 @@ mod nodes_support;
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use emulator_support::{Emu, NS, code, info, x};
-use nodes_support::{node_limits, port_open, root_or_skip, ssh_with_password};
+use nodes_support::{
+    mounts_mentioning, netns_with_prefix, node_limits, port_open, processes_mentioning,
+    root_or_skip, ssh_with_password,
+};
 use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
 use plumbery::emulator::{EmulatorConfig, Nodes};
 
@@ -57,13 +59,7 @@ impl Local {
 
     /// Names of this backend's network namespaces.
     fn netns(&self) -> Vec<String> {
-        let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .filter(|n| n.starts_with(self.nodes.prefix()))
-            .map(str::to_string)
-            .collect()
+        netns_with_prefix(self.nodes.prefix())
     }
 
     /// Asserts that no namespace, mount or process of this emulator's nodes is left.
@@ -120,31 +116,16 @@ impl Local {
 /// Mount lines and processes that mention `dir` (node overlays, node processes).
 fn assert_clean_dir(dir: &Path) {
     let d = dir.display().to_string();
-    let mounts: Vec<String> = std::fs::read_to_string("/proc/mounts")
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains(&d))
-        .map(str::to_string)
-        .collect();
-    assert_eq!(mounts, Vec::<String>::new(), "mounts left");
+    assert_eq!(
+        mounts_mentioning(&[&d]),
+        Vec::<String>::new(),
+        "mounts left"
+    );
     assert_eq!(
         processes_mentioning(&d),
         Vec::<i32>::new(),
         "processes left"
     );
-}
-
-fn processes_mentioning(s: &str) -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains(s))
-                .unwrap_or(false)
-        })
-        .collect()
 }
 
 fn ssh(addr: Ipv4Addr, cmd: &str) -> String {
@@ -264,11 +245,7 @@ fn four_servers_through_the_api() {
     assert_eq!(l.netns().len(), before - 1, "the node's namespace is left");
     assert!(!node_dir.exists(), "upper dir left");
     let nd = node_dir.display().to_string();
-    assert!(
-        !std::fs::read_to_string("/proc/mounts")
-            .unwrap()
-            .contains(&nd)
-    );
+    assert_eq!(mounts_mentioning(&[&nd]), Vec::<String>::new());
     assert_eq!(processes_mentioning(&nd), Vec::<i32>::new());
     // Emulator shutdown leaves nothing running.
     let emu = l.e.emu.take().unwrap();
@@ -299,16 +276,7 @@ fn an_emulator_restart_brings_servers_back_with_their_disks() {
     // Graceful stop: every node process goes, the disk stays.
     let Local { mut e, nodes, root } = l;
     e.emu.take().unwrap().shutdown();
-    assert!(
-        !String::from_utf8_lossy(
-            &Command::new("ip")
-                .args(["netns", "list"])
-                .output()
-                .unwrap()
-                .stdout
-        )
-        .contains(nodes.prefix())
-    );
+    assert_eq!(netns_with_prefix(nodes.prefix()), Vec::<String>::new());
     assert_clean_dir(&root);
     assert!(!port_open(public, 22), "listener left after shutdown");
     drop(nodes);

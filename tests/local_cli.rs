@@ -13,7 +13,10 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use emulator_support::{Emu, NS, code, info, x};
-use nodes_support::{port_open, root_or_skip, ssh_with_password};
+use nodes_support::{
+    mounts_mentioning, netns_with_prefix, port_open, processes_mentioning, root_or_skip,
+    ssh_with_password,
+};
 use plumbery::emulator::http::Client;
 use sha2::{Digest, Sha256};
 
@@ -115,31 +118,21 @@ fn prefix(dir: &Path) -> String {
 
 /// Namespaces, mounts and processes of the emulator in `dir` that are still there.
 fn leftovers(dir: &Path, prefix: &str) -> Vec<String> {
-    let mut left = Vec::new();
-    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    left.extend(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| l.starts_with(prefix))
-            .map(|l| format!("netns {l}")),
-    );
     let d = dir.display().to_string();
+    let mut left: Vec<String> = netns_with_prefix(prefix)
+        .into_iter()
+        .map(|n| format!("netns {n}"))
+        .collect();
     left.extend(
-        std::fs::read_to_string("/proc/mounts")
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains(&d) || l.contains(prefix))
+        mounts_mentioning(&[&d, prefix])
+            .into_iter()
             .map(|l| format!("mount {l}")),
     );
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmd).contains(&d) {
-            left.push(format!("process {pid}"));
-        }
-    }
+    left.extend(
+        processes_mentioning(&d)
+            .into_iter()
+            .map(|pid| format!("process {pid}")),
+    );
     left
 }
 

@@ -3,13 +3,14 @@
 //! combined, over many seeds (3 in the quick slice, 20 with `PLUMBERY_FULL_SUITE=1`). Each run must
 //! succeed at once (no re-run), leave exactly the plan's resources, and nothing after dispose.
 
-mod reliability_support;
+mod engine_support;
 
-use plumbery::emulator::faults::FaultSpec;
-use plumbery::engine::{self, Action};
-use reliability_support::{
-    answers_with, assert_empty, assert_redis_deployed, options, redis_plan, seeds, start,
+use engine_support::{
+    DISTINCT_ACCOUNT, answers_with, assert_empty, assert_redis_deployed, options_as, redis_plan,
+    run_ok, seeds, start_as,
 };
+use plumbery::emulator::faults::FaultSpec;
+use plumbery::engine::Action;
 
 /// One deploy and one dispose under `spec` with `seed`; returns how many answers carried one of the
 /// `evidence` response codes (the proof that the fault was injected).
@@ -19,30 +20,16 @@ use reliability_support::{
 /// change requests. The proof is therefore required over all the seeds of a kind, not of each run.
 async fn cycle(name: &str, spec: &str, seed: u64, evidence: &[&str]) -> u64 {
     let context = format!("faults {name} ({spec}), seed {seed}");
-    let (emu, _dir) = start(0.001, false);
+    let (emu, _dir) = start_as(0.001, false, DISTINCT_ACCOUNT);
     let plan = redis_plan();
-    let opts = options(emu.url());
+    let opts = options_as(emu.url(), DISTINCT_ACCOUNT);
     let faults = FaultSpec::parse(spec).unwrap();
     emu.set_faults(faults, Some(seed));
 
-    let r = engine::run(Action::Deploy, &plan, &opts)
-        .await
-        .unwrap_or_else(|e| panic!("{context}: deploy: {e}"));
-    assert!(
-        r.ok,
-        "{context}: deploy: {}",
-        serde_json::to_string_pretty(&r).unwrap()
-    );
+    run_ok(Action::Deploy, &plan, &opts, &context).await;
     assert_redis_deployed(&emu, &format!("{context}, after deploy"));
 
-    let r = engine::run(Action::Dispose, &plan, &opts)
-        .await
-        .unwrap_or_else(|e| panic!("{context}: dispose: {e}"));
-    assert!(
-        r.ok,
-        "{context}: dispose: {}",
-        serde_json::to_string_pretty(&r).unwrap()
-    );
+    run_ok(Action::Dispose, &plan, &opts, &context).await;
     assert_empty(&emu, &format!("{context}, after dispose"));
 
     if faults.delay_ms > 0 {

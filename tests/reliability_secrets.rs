@@ -5,19 +5,19 @@
 //! text outputs and the error messages are scanned for each secret value: the API password (and its
 //! Basic auth form), the root password of the servers, and the plan's generated secrets.
 
-mod reliability_support;
+mod engine_support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
+use engine_support::{
+    DISTINCT_ACCOUNT as ACCOUNT, assert_empty, assert_redis_deployed, options_as, redis_plan,
+    run_ok, start_as,
+};
 use plumbery::cloud::Secret;
 use plumbery::emulator::faults::FaultSpec;
 use plumbery::engine::{self, Action, Options};
-use reliability_support::{
-    ADMIN_PASSWORD, API_PASSWORD, API_USER, assert_empty, assert_redis_deployed, options,
-    redis_plan, start,
-};
 
 /// A `tracing` writer appending to a shared buffer.
 #[derive(Clone)]
@@ -67,9 +67,9 @@ async fn no_secret_in_any_log_or_output() {
     let master = store.get_or_generate("master.secret").unwrap();
     let uuid = store.get_or_generate("uuid.cluster").unwrap();
 
-    let (emu, dir) = start(0.001, false);
+    let (emu, dir) = start_as(0.001, false, ACCOUNT);
     let plan = redis_plan();
-    let opts = options(emu.url());
+    let opts = options_as(emu.url(), ACCOUNT);
     emu.set_faults(
         FaultSpec::parse("busy=0.1,unexpected=0.05,http503=0.05,reset=0.05").unwrap(),
         Some(3),
@@ -82,8 +82,7 @@ async fn no_secret_in_any_log_or_output() {
         Action::Ansible,
         Action::Ping,
     ] {
-        let r = engine::run(action, &plan, &opts).await.unwrap();
-        assert!(r.ok, "{action:?}: {}", serde_json::to_string(&r).unwrap());
+        let r = run_ok(action, &plan, &opts, "with faults").await;
         texts.push((
             format!("{action:?} report"),
             serde_json::to_string_pretty(&r).unwrap(),
@@ -91,8 +90,7 @@ async fn no_secret_in_any_log_or_output() {
         texts.push((format!("{action:?} output"), r.output.unwrap_or_default()));
     }
     assert_redis_deployed(&emu, "after deploy");
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "dispose: {}", serde_json::to_string(&r).unwrap());
+    let r = run_ok(Action::Dispose, &plan, &opts, "with faults").await;
     texts.push((
         "Dispose report".into(),
         serde_json::to_string_pretty(&r).unwrap(),
@@ -102,7 +100,7 @@ async fn no_secret_in_any_log_or_output() {
     // A wrong API password: the error names the problem, never the password.
     let wrong = "Wr0ng-Pw-93b1c0ffee";
     let bad = Options {
-        credentials: Some((API_USER.into(), Secret::new(wrong))),
+        credentials: Some((ACCOUNT.user.into(), Secret::new(wrong))),
         ..opts.clone()
     };
     let err = engine::run(Action::Deploy, &plan, &bad)
@@ -140,18 +138,18 @@ async fn no_secret_in_any_log_or_output() {
     assert!(captured.contains("retrying"), "no retry was traced");
     texts.push(("debug log".into(), captured));
 
-    let basic =
-        base64::engine::general_purpose::STANDARD.encode(format!("{API_USER}:{API_PASSWORD}"));
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", ACCOUNT.user, ACCOUNT.password));
     let basic_wrong =
-        base64::engine::general_purpose::STANDARD.encode(format!("{API_USER}:{wrong}"));
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{wrong}", ACCOUNT.user));
     scan(
         &texts,
         &[
-            ("API password", API_PASSWORD.to_string()),
+            ("API password", ACCOUNT.password.to_string()),
             ("API Basic auth", basic),
             ("wrong API password", wrong.to_string()),
             ("wrong API Basic auth", basic_wrong),
-            ("root password", ADMIN_PASSWORD.to_string()),
+            ("root password", ACCOUNT.admin_password.to_string()),
             ("master.secret", master),
             ("uuid.cluster", uuid),
         ],

@@ -3,13 +3,15 @@
 //! clear TLS error and change nothing: no request reaches the API. With the right CA the client
 //! talks, and the engine deploys and disposes (in a child process, where `MCP_CA_CERT` is set).
 
-mod reliability_support;
+mod engine_support;
 
 use std::time::Duration;
 
+use engine_support::{
+    DISTINCT_ACCOUNT as ACCOUNT, assert_empty, options_as, redis_plan, run_ok, start_as,
+};
 use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret};
 use plumbery::engine::{self, Action, Options};
-use reliability_support::{API_PASSWORD, API_USER, assert_empty, options, redis_plan, start};
 
 /// Environment of the child run: the URL of the parent's emulator.
 const CHILD_URL: &str = "RELIABILITY_TLS_CHILD_URL";
@@ -23,12 +25,12 @@ fn short(url: &str) -> Options {
             deadline: Duration::from_secs(3),
             request_timeout: Duration::from_secs(5),
         },
-        ..options(url)
+        ..options_as(url, ACCOUNT)
     }
 }
 
 fn client(url: &str, ca: Option<Vec<u8>>) -> CloudClient {
-    let mut cfg = ClientConfig::new(url, API_USER, Secret::new(API_PASSWORD));
+    let mut cfg = ClientConfig::new(url, ACCOUNT.user, Secret::new(ACCOUNT.password));
     cfg.ca_cert_pem = ca;
     cfg.retry = short(url).retry;
     CloudClient::new(cfg).unwrap()
@@ -49,8 +51,8 @@ async fn untrusted_certificate_is_refused_and_the_right_ca_works() {
         std::env::var_os("MCP_CA_CERT").is_none(),
         "run without MCP_CA_CERT"
     );
-    let (emu, _dir) = start(0.001, true);
-    let (other, _other_dir) = start(0.001, true);
+    let (emu, _dir) = start_as(0.001, true, ACCOUNT);
+    let (other, _other_dir) = start_as(0.001, true, ACCOUNT);
     assert!(emu.url().starts_with("https://127."), "{}", emu.url());
     let ca = std::fs::read(emu.ca_cert_path().unwrap()).unwrap();
     let wrong_ca = std::fs::read(other.ca_cert_path().unwrap()).unwrap();
@@ -110,9 +112,8 @@ async fn child_deploys_through_tls() {
     };
     assert!(std::env::var_os("MCP_CA_CERT").is_some());
     let plan = redis_plan();
-    let opts = options(&url);
-    let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let opts = options_as(&url, ACCOUNT);
+    run_ok(Action::Deploy, &plan, &opts, "child deploy").await;
     // The parent's emulator is checked from here through its stats endpoint, read by the client.
     let servers = client(
         &url,
@@ -124,6 +125,5 @@ async fn child_deploys_through_tls() {
     let mut names: Vec<String> = servers.iter().map(|s| s.name.clone()).collect();
     names.sort();
     assert_eq!(names, ["redis01", "redis02", "redis03", "redis04"]);
-    let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
-    assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
+    run_ok(Action::Dispose, &plan, &opts, "child dispose").await;
 }

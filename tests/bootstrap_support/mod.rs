@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use plumbery::bootstrap::HostKeys;
+use plumbery::bootstrap::ssh::{Auth, Endpoint};
+
 /// A private sshd. It runs in its own mount namespace with a tmpfs on /run (sshd needs
 /// /run/sshd), so nothing on the host changes.
 pub struct TestSshd {
@@ -29,6 +32,33 @@ fn keygen(args: &[&str]) {
         .status()
         .unwrap();
     assert!(st.success(), "ssh-keygen {args:?}");
+}
+
+/// A new, empty known_hosts in its own temp dir (keep the dir as long as the keys).
+pub fn new_host_keys() -> (tempfile::TempDir, HostKeys) {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = HostKeys::new(dir.path().join("known_hosts"));
+    (dir, keys)
+}
+
+/// `user`@`addr` logging in with `auth`, host keys checked against `keys`.
+pub fn endpoint<'a>(
+    addr: SocketAddr,
+    user: &'a str,
+    auth: &'a Auth,
+    keys: &'a HostKeys,
+) -> Endpoint<'a> {
+    Endpoint {
+        addr,
+        user,
+        auth,
+        host_keys: keys,
+    }
+}
+
+/// The deadline of a connect to an sshd that is up: ten seconds from now.
+pub fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(10)
 }
 
 /// A port that was free a moment ago.

@@ -89,39 +89,18 @@ impl Harness {
 
     /// Names of this backend's network namespaces (`ip netns list`).
     pub fn netns(&self) -> Vec<String> {
-        let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .filter(|n| n.starts_with(self.nodes.prefix()))
-            .map(str::to_string)
-            .collect()
+        netns_with_prefix(self.nodes.prefix())
     }
 
     /// Lines of /proc/mounts that mention this backend (its state dir or its namespaces).
     pub fn mounts(&self) -> Vec<String> {
         let dir = self.dir.path().display().to_string();
-        std::fs::read_to_string("/proc/mounts")
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains(&dir) || l.contains(self.nodes.prefix()))
-            .map(str::to_string)
-            .collect()
+        mounts_mentioning(&[&dir, self.nodes.prefix()])
     }
 
     /// Processes whose command line mentions this backend's state dir.
     pub fn processes(&self) -> Vec<i32> {
-        let dir = self.dir.path().display().to_string();
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|pid| {
-                std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .map(|c| String::from_utf8_lossy(&c).contains(&dir))
-                    .unwrap_or(false)
-            })
-            .collect()
+        processes_mentioning(&self.dir.path().display().to_string())
     }
 
     /// Asserts that nothing of this backend is left (namespaces, mounts, processes).
@@ -136,6 +115,41 @@ impl Drop for Harness {
     fn drop(&mut self) {
         self.nodes.shutdown();
     }
+}
+
+/// Network namespaces (`ip netns list`) whose name starts with `prefix`.
+pub fn netns_with_prefix(prefix: &str) -> Vec<String> {
+    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with(prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Lines of /proc/mounts that contain one of `needles` (a state dir, a namespace prefix).
+pub fn mounts_mentioning(needles: &[&str]) -> Vec<String> {
+    std::fs::read_to_string("/proc/mounts")
+        .unwrap()
+        .lines()
+        .filter(|l| needles.iter().any(|n| l.contains(n)))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Processes whose command line contains `needle`.
+pub fn processes_mentioning(needle: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
 }
 
 pub fn private(i: u8) -> Ipv4Addr {

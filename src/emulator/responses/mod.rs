@@ -59,6 +59,13 @@ impl Ctx<'_> {
             .store(code == "IN_PROGRESS", std::sync::atomic::Ordering::Relaxed);
         envelope(self.fmt, self.operation, code, message, info)
     }
+
+    /// The `IN_PROGRESS` envelope of an accepted asynchronous change, worded as the API does:
+    /// `Request to {what} has been accepted and is being processed.`
+    pub fn accepted(&self, what: &str, info: &[(&str, &str)]) -> String {
+        let message = format!("Request to {what} has been accepted and is being processed.");
+        self.ok("IN_PROGRESS", &message, info)
+    }
 }
 
 /// A fresh `requestId`.

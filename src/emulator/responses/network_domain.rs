@@ -73,11 +73,8 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
         .core
         .change(|tx| network_domain::deploy(tx, &lat, req))
         .await?;
-    Ok(ctx.ok(
-        "IN_PROGRESS",
-        &format!(
-            "Request to deploy Network Domain '{name}' has been accepted and is being processed."
-        ),
+    Ok(ctx.accepted(
+        &format!("deploy Network Domain '{name}'"),
         &[("networkDomainId", &id)],
     ))
 }
@@ -110,11 +107,5 @@ pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<String> {
     ctx.core
         .change(|tx| network_domain::delete(tx, &lat, &id))
         .await?;
-    Ok(ctx.ok(
-        "IN_PROGRESS",
-        &format!(
-            "Request to delete Network Domain '{id}' has been accepted and is being processed."
-        ),
-        &[],
-    ))
+    Ok(ctx.accepted(&format!("delete Network Domain '{id}'"), &[]))
 }

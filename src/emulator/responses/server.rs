@@ -279,11 +279,7 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
     let name = req.name.clone();
     let lat = ctx.core.lat.clone();
     let id = ctx.core.change(|tx| server::deploy(tx, &lat, req)).await?;
-    Ok(ctx.ok(
-        "IN_PROGRESS",
-        &format!("Request to deploy Server '{name}' has been accepted and is being processed."),
-        &[("serverId", &id)],
-    ))
+    Ok(ctx.accepted(&format!("deploy Server '{name}'"), &[("serverId", &id)]))
 }
 
 /// The asynchronous server actions: `startServer` … `cleanServer`.
@@ -294,14 +290,7 @@ pub async fn action(ctx: &Ctx<'_>, root: &str, op: OpKind) -> ApiResult<String> 
     ctx.core
         .change(|tx| server::action(tx, &lat, &id, op))
         .await?;
-    Ok(ctx.ok(
-        "IN_PROGRESS",
-        &format!(
-            "Request to {} Server '{id}' has been accepted and is being processed.",
-            verb(op)
-        ),
-        &[],
-    ))
+    Ok(ctx.accepted(&format!("{} Server '{id}'", verb(op)), &[]))
 }
 
 fn verb(op: OpKind) -> &'static str {
@@ -357,11 +346,7 @@ pub async fn reconfigure(ctx: &Ctx<'_>) -> ApiResult<String> {
     ctx.core
         .change(|tx| server::reconfigure(tx, &lat, &id, r))
         .await?;
-    Ok(ctx.ok(
-        "IN_PROGRESS",
-        &format!("Request to reconfigure Server '{id}' has been accepted and is being processed."),
-        &[],
-    ))
+    Ok(ctx.accepted(&format!("reconfigure Server '{id}'"), &[]))
 }
 
 /// `POST server/addDisk`.
@@ -377,11 +362,8 @@ pub async fn add_disk(ctx: &Ctx<'_>) -> ApiResult<String> {
         .core
         .change(|tx| server::add_disk(tx, &lat, &id, size, &speed, scsi))
         .await?;
-    Ok(ctx.ok(
-        "IN_PROGRESS",
-        &format!(
-            "Request to add a Disk to Server '{id}' has been accepted and is being processed."
-        ),
+    Ok(ctx.accepted(
+        &format!("add a Disk to Server '{id}'"),
         &[("diskId", &disk)],
     ))
 }
@@ -396,11 +378,7 @@ pub async fn expand_disk(ctx: &Ctx<'_>) -> ApiResult<String> {
     ctx.core
         .change(|tx| server::expand_disk(tx, &lat, &id, size))
         .await?;
-    Ok(ctx.ok(
-        "IN_PROGRESS",
-        &format!("Request to expand Disk '{id}' has been accepted and is being processed."),
-        &[],
-    ))
+    Ok(ctx.accepted(&format!("expand Disk '{id}'"), &[]))
 }
 
 /// `POST server/changeDiskSpeed` (`id` is the disk id).
@@ -413,13 +391,7 @@ pub async fn change_disk_speed(ctx: &Ctx<'_>) -> ApiResult<String> {
     ctx.core
         .change(|tx| server::change_disk_speed(tx, &lat, &id, &speed))
         .await?;
-    Ok(ctx.ok(
-        "IN_PROGRESS",
-        &format!(
-            "Request to change the speed of Disk '{id}' has been accepted and is being processed."
-        ),
-        &[],
-    ))
+    Ok(ctx.accepted(&format!("change the speed of Disk '{id}'"), &[]))
 }
 
 /// `POST server/addNic`: `serverId` and `nic` with exactly one of `vlanId` and `privateIpv4`, and
@@ -460,9 +432,5 @@ pub async fn remove_nic(ctx: &Ctx<'_>) -> ApiResult<String> {
     ctx.core
         .change(|tx| server::remove_nic(tx, &lat, &id))
         .await?;
-    Ok(ctx.ok(
-        "IN_PROGRESS",
-        &format!("Request to Remove NIC {id} has been accepted and is being processed."),
-        &[],
-    ))
+    Ok(ctx.accepted(&format!("Remove NIC {id}"), &[]))
 }

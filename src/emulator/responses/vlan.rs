@@ -161,11 +161,7 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
     };
     let lat = ctx.core.lat.clone();
     let id = ctx.core.change(|tx| vlan::deploy(tx, &lat, req)).await?;
-    Ok(ctx.ok(
-        "IN_PROGRESS",
-        &format!("Request to deploy VLAN '{name}' has been accepted and is being processed."),
-        &[("vlanId", &id)],
-    ))
+    Ok(ctx.accepted(&format!("deploy VLAN '{name}'"), &[("vlanId", &id)]))
 }
 
 /// `POST network/editVlan`.
@@ -186,11 +182,7 @@ pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<String> {
     let id = Fields::new(&m).id()?;
     let lat = ctx.core.lat.clone();
     ctx.core.change(|tx| vlan::delete(tx, &lat, &id)).await?;
-    Ok(ctx.ok(
-        "IN_PROGRESS",
-        &format!("Request to delete VLAN '{id}' has been accepted and is being processed."),
-        &[],
-    ))
+    Ok(ctx.accepted(&format!("delete VLAN '{id}'"), &[]))
 }
 
 /// The `vlanId` and `ipAddress` of a reserve/unreserve body.
