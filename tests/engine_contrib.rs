@@ -273,7 +273,7 @@ blueprints:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_naming_nodes_of_another_location_get_their_facts() {
     use plumbery::engine::remote::{RemoteNode, Remotes, referenced_nodes};
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = load_text("cross.yaml", CROSS_TOKENS, &Parameters::new())
         .unwrap()
         .0;
@@ -293,7 +293,7 @@ async fn tokens_naming_nodes_of_another_location_get_their_facts() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("db1") && lines[0].contains("not deployed"));
 
-    let opts = options(&emu);
+    let opts = options(emu.url());
     let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
     let (facts, lines) = remotes.referenced_facts(eu6).await;
@@ -312,5 +312,5 @@ async fn tokens_naming_nodes_of_another_location_get_their_facts() {
     assert_eq!(f.public, public);
     let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    assert_empty(&emu);
+    assert_empty(&emu, "after dispose");
 }

@@ -345,9 +345,9 @@ async fn interrupted_runs_converge_with_exact_reservations() {
 /// stop list no reservation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_reservation_keeps_its_vlan_on_dispose() {
-    let (emu, _dir) = start();
+    let (emu, _dir) = start(0.001);
     let plan = plan(false);
-    let opts = options(&emu);
+    let opts = options(emu.url());
     let r = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
     let c = client(&emu);
