@@ -6,26 +6,14 @@
 //! NIC still uses, and deploy/dispose under injected faults ends with exactly one NIC (3 seeds, 20
 //! with `PLUMBERY_FULL_SUITE=1`).
 
-use std::time::Duration;
-
-use plumbery::cloud::{
-    AsyncOp, ClientConfig, CloudClient, NewServer, NicTarget, RetryPolicy, Secret, Server, Wait,
-    WaitPolicy,
-};
+use plumbery::cloud::{AsyncOp, NewServer, NicTarget, Secret, Server, Wait};
+use plumbery::emulator::RunningEmulator;
 use plumbery::emulator::faults::FaultSpec;
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use plumbery::engine::{self, Action, Options, Phase, Progress, Step};
+use plumbery::engine::{self, Action, Options, Phase, Step};
 use plumbery::fittings::{Parameters, Plan, load_text};
 
-fn start() -> (RunningEmulator, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = EmulatorConfig::new(dir.path());
-    cfg.time_scale = 0.001;
-    (
-        tokio::task::block_in_place(|| Emulator::start(cfg)).unwrap(),
-        dir,
-    )
-}
+mod engine_support;
+use engine_support::{change_requests, fast_client, options, start};
 
 /// Two blueprints in one domain: `web01` on `front` glued to `glue`, `db01` on `back`.
 fn plan(glue: &str) -> Plan {
@@ -60,48 +48,11 @@ blueprints:
     load_text("nics.yaml", &text, &Parameters::new()).unwrap().0
 }
 
-fn options(emu: &RunningEmulator) -> Options {
-    Options {
-        progress: Progress::quiet(),
-        endpoint: Some(emu.url().to_string()),
-        credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
-        admin_password: Some(Secret::new("S3cret-Passw0rd")),
-        retry: RetryPolicy {
-            initial: Duration::from_millis(5),
-            max_delay: Duration::from_millis(100),
-            deadline: Duration::from_secs(60),
-            request_timeout: Duration::from_secs(10),
-        },
-        wait: WaitPolicy::fast(),
-        ..Options::default()
-    }
-}
-
-fn client(emu: &RunningEmulator) -> CloudClient {
-    let mut cfg = ClientConfig::new(emu.url(), "plumbery", Secret::new("plumbery"));
-    cfg.retry = RetryPolicy::fast();
-    cfg.wait = WaitPolicy::fast();
-    CloudClient::new(cfg).unwrap()
-}
-
-fn change_requests(emu: &RunningEmulator) -> u64 {
-    emu.stats()["requests"]["byOperation"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(op, _)| {
-            let op = op.to_ascii_lowercase();
-            !(op.starts_with("get")
-                || op.starts_with("list")
-                || op.contains("myaccount")
-                || op.contains("stats"))
-        })
-        .map(|(_, n)| n.as_u64().unwrap())
-        .sum()
-}
-
 async fn server(emu: &RunningEmulator, name: &str) -> Server {
-    let all = client(emu).list_servers(&[("name", name)]).await.unwrap();
+    let all = fast_client(emu)
+        .list_servers(&[("name", name)])
+        .await
+        .unwrap();
     assert_eq!(all.len(), 1, "{name}: {all:?}");
     all.into_iter().next().unwrap()
 }
@@ -142,8 +93,8 @@ fn notes(r: &engine::Report) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_glued_node_gets_its_nic_once_and_dispose_cleans_up() {
-    let (emu, _dir) = start();
-    let opts = options(&emu);
+    let (emu, _dir) = start(0.001);
+    let opts = options(emu.url());
     let plan = plan("back .20");
 
     // The back blueprint alone first: then `back` is a VLAN of the domain that the front blueprint
@@ -186,7 +137,7 @@ async fn a_glued_node_gets_its_nic_once_and_dispose_cleans_up() {
     assert!(yaml.contains("10.71.0.20"), "{yaml}");
 
     // The plan's dispose: the back VLAN goes after web01, which has a NIC on it.
-    let c = client(&emu);
+    let c = fast_client(&emu);
     let want = engine::desired(&plan.locations[0], &[]);
     let have = engine::observe(&c, &want, false).await.unwrap();
     let d = engine::diff(
@@ -210,8 +161,8 @@ async fn a_glued_node_gets_its_nic_once_and_dispose_cleans_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_addresses_and_unknown_networks_are_notes() {
-    let (emu, _dir) = start();
-    let opts = options(&emu);
+    let (emu, _dir) = start(0.001);
+    let opts = options(emu.url());
     run(Action::Deploy, &plan("back"), &opts).await;
     let web = server(&emu, "web01").await;
     let got = nics(&web);
@@ -246,12 +197,12 @@ async fn other_addresses_and_unknown_networks_are_notes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vlan_with_a_foreign_nic_is_kept() {
-    let (emu, _dir) = start();
-    let opts = options(&emu);
+    let (emu, _dir) = start(0.001);
+    let opts = options(emu.url());
     let plan = plan("back .20");
     run(Action::Deploy, &plan, &opts).await;
     // A server the plan does not know, on front, with a NIC on back.
-    let c = client(&emu);
+    let c = fast_client(&emu);
     let web = server(&emu, "web01").await;
     let domain = web.network_domain_id().unwrap().to_string();
     let vlans = c.list_vlans(&[("networkDomainId", &domain)]).await.unwrap();
@@ -314,8 +265,8 @@ async fn deploy_and_dispose_under_faults() {
     let full = std::env::var("PLUMBERY_FULL_SUITE").is_ok_and(|v| v == "1");
     for seed in 1..=if full { 20u64 } else { 3 } {
         let context = format!("seed {seed}");
-        let (emu, _dir) = start();
-        let opts = options(&emu);
+        let (emu, _dir) = start(0.001);
+        let opts = options(emu.url());
         emu.set_faults(
             FaultSpec::parse("busy=0.2,unexpected=0.05,http503=0.05,reset=0.02").unwrap(),
             Some(seed),
@@ -326,7 +277,7 @@ async fn deploy_and_dispose_under_faults() {
             "{context}: deploy: {}",
             serde_json::to_string_pretty(&r).unwrap()
         );
-        let all = client(&emu).list_servers(&[]).await.unwrap();
+        let all = fast_client(&emu).list_servers(&[]).await.unwrap();
         assert_eq!(all.len(), 2, "{context}");
         let extra: Vec<(String, String)> = all.iter().flat_map(nics).collect();
         assert_eq!(

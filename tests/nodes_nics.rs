@@ -192,16 +192,6 @@ fn primary(e: &mut Emu, id: &str) -> Ipv4Addr {
         .unwrap()
 }
 
-fn netns_of(prefix: &str) -> Vec<String> {
-    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with(prefix))
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn add_nic_and_remove_nic_through_the_api_with_a_restart() {
     if !root_or_skip() {
@@ -232,7 +222,7 @@ fn add_nic_and_remove_nic_through_the_api_with_a_restart() {
     let prefix = nodes.prefix().to_string();
     e.emu.take().unwrap().shutdown();
     drop(nodes);
-    assert_eq!(netns_of(&prefix), Vec::<String>::new());
+    assert_eq!(netns_with_prefix(&prefix), Vec::<String>::new());
     let (mut e, nodes) = start(e.dir);
     primary(&mut e, &web);
     assert_eq!(reach(&nodes, &web, db_ip), nic_ip);
@@ -247,7 +237,7 @@ fn add_nic_and_remove_nic_through_the_api_with_a_restart() {
     assert!(connect_from(&nodes, &db, nic_ip).is_err());
     e.emu.take().unwrap().shutdown();
     drop(nodes);
-    assert_eq!(netns_of(&prefix), Vec::<String>::new(), "namespaces left");
+    assert_eq!(netns_with_prefix(&prefix), Vec::<String>::new(), "namespaces left");
 }
 
 /// The engine deploys a plan whose `web01` (VLAN front) is glued to `back .20` onto local nodes:
@@ -335,5 +325,5 @@ blueprints:
     assert_eq!(emu.stats()["resources"]["server"], 0);
     tokio::task::block_in_place(|| emu.shutdown());
     drop(nodes);
-    assert_eq!(netns_of(&prefix), Vec::<String>::new(), "namespaces left");
+    assert_eq!(netns_with_prefix(&prefix), Vec::<String>::new(), "namespaces left");
 }
