@@ -237,7 +237,11 @@ fn add_nic_and_remove_nic_through_the_api_with_a_restart() {
     assert!(connect_from(&nodes, &db, nic_ip).is_err());
     e.emu.take().unwrap().shutdown();
     drop(nodes);
-    assert_eq!(netns_with_prefix(&prefix), Vec::<String>::new(), "namespaces left");
+    assert_eq!(
+        netns_with_prefix(&prefix),
+        Vec::<String>::new(),
+        "namespaces left"
+    );
 }
 
 /// The engine deploys a plan whose `web01` (VLAN front) is glued to `back .20` onto local nodes:
@@ -325,5 +329,9 @@ blueprints:
     assert_eq!(emu.stats()["resources"]["server"], 0);
     tokio::task::block_in_place(|| emu.shutdown());
     drop(nodes);
-    assert_eq!(netns_with_prefix(&prefix), Vec::<String>::new(), "namespaces left");
+    assert_eq!(
+        netns_with_prefix(&prefix),
+        Vec::<String>::new(),
+        "namespaces left"
+    );
 }
