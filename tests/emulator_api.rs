@@ -72,7 +72,13 @@ fn catalogue_lists_datacenters_and_images() {
         .iter()
         .map(|d| d["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["NA9", "NA12", "EU6", "EU7", "AU9", "AP3"]);
+    assert_eq!(
+        ids,
+        [
+            "NA9", "NA12", "EU6", "EU7", "AU9", "AP3", "EU8", "AU10", "AU11", "AP4", "AP5", "AF3",
+            "CA2"
+        ]
+    );
     assert!(
         v["datacenter"][0]["displayName"]
             .as_str()

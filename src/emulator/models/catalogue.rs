@@ -110,6 +110,69 @@ const DATACENTERS: &[Datacenter] = &[
         vpn_url: "https://ap3.cloud-vpn.net",
         ftps_host: "ftps-ap3.cloud-vpn.net",
     },
+    Datacenter {
+        id: "EU8",
+        display_name: "Europe - London - MCP 2.0",
+        city: "London",
+        state: "England",
+        country: "GB",
+        vpn_url: "https://eu8.cloud-vpn.net",
+        ftps_host: "ftps-eu8.cloud-vpn.net",
+    },
+    Datacenter {
+        id: "AU10",
+        display_name: "Australia - Melbourne - MCP 2.0",
+        city: "Melbourne",
+        state: "Victoria",
+        country: "AU",
+        vpn_url: "https://au10.cloud-vpn.net",
+        ftps_host: "ftps-au10.cloud-vpn.net",
+    },
+    Datacenter {
+        id: "AU11",
+        display_name: "New Zealand - Hamilton - MCP 2.0",
+        city: "Hamilton",
+        state: "Waikato",
+        country: "NZ",
+        vpn_url: "https://au11.cloud-vpn.net",
+        ftps_host: "ftps-au11.cloud-vpn.net",
+    },
+    Datacenter {
+        id: "AP4",
+        display_name: "Asia Pacific - Tokyo - MCP 2.0",
+        city: "Tokyo",
+        state: "Tokyo",
+        country: "JP",
+        vpn_url: "https://ap4.cloud-vpn.net",
+        ftps_host: "ftps-ap4.cloud-vpn.net",
+    },
+    Datacenter {
+        id: "AP5",
+        display_name: "Asia Pacific - Hong Kong - MCP 2.0",
+        city: "Hong Kong",
+        state: "Hong Kong",
+        country: "HK",
+        vpn_url: "https://ap5.cloud-vpn.net",
+        ftps_host: "ftps-ap5.cloud-vpn.net",
+    },
+    Datacenter {
+        id: "AF3",
+        display_name: "Africa - Johannesburg - MCP 2.0",
+        city: "Johannesburg",
+        state: "Gauteng",
+        country: "ZA",
+        vpn_url: "https://af3.cloud-vpn.net",
+        ftps_host: "ftps-af3.cloud-vpn.net",
+    },
+    Datacenter {
+        id: "CA2",
+        display_name: "Canada - Toronto - MCP 2.0",
+        city: "Toronto",
+        state: "Ontario",
+        country: "CA",
+        vpn_url: "https://ca2.cloud-vpn.net",
+        ftps_host: "ftps-ca2.cloud-vpn.net",
+    },
 ];
 
 /// (name, description, os id, os display, family, cpu, memory GB, disk GB, key)
@@ -306,7 +369,10 @@ mod tests {
 
     #[test]
     fn every_datacenter_has_every_image_with_stable_ids() {
-        for dc in ["NA9", "NA12", "EU6", "EU7", "AU9", "AP3"] {
+        for dc in [
+            "NA9", "NA12", "EU6", "EU7", "EU8", "AU9", "AU10", "AU11", "AP3", "AP4", "AP5", "AF3",
+            "CA2",
+        ] {
             assert!(datacenter(dc).is_some());
             let names: Vec<_> = images()
                 .iter()
