@@ -314,3 +314,124 @@ async fn tokens_naming_nodes_of_another_location_get_their_facts() {
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
     assert_empty(&emu, "after dispose");
 }
+
+/// One location deployed alone while the other does not exist yet: its rule from the other
+/// location's VLAN is a note, not a step, so deploying it again changes nothing; once the other
+/// location is deployed, the next deploy of the first creates the rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_from_a_location_not_deployed_waits_for_it() {
+    let (emu, _dir) = start(0.001);
+    let plan = contrib(
+        "storage__nfs__fittings.yaml",
+        &[("primaryId", "EU6"), ("secondaryId", "EU7")],
+    );
+    let at = |loc: &str| Options {
+        locations: vec![loc.into()],
+        ..options(emu.url())
+    };
+    let rule = "FromEu7NfsnetworkToNfsnetwork.IPv6.plumbery";
+    let creates = |r: &engine::Report| {
+        r.locations
+            .iter()
+            .flat_map(|l| &l.phases)
+            .flat_map(|p| &p.steps)
+            .filter(|s| matches!(&s.step, Step::CreateAcceptRule { rule: n, .. } if n == rule))
+            .count()
+    };
+    let r = run_ok(Action::Deploy, &plan, &at("EU6"), "EU6 alone").await;
+    assert_eq!(creates(&r), 0);
+    let notes: Vec<&String> = r.locations[0]
+        .phases
+        .iter()
+        .flat_map(|p| &p.notes)
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains(rule) && n.contains("no VLAN NfsNetwork in EU7")),
+        "{notes:?}"
+    );
+    let again = run_ok(Action::Deploy, &plan, &at("EU6"), "EU6 again").await;
+    assert_eq!(again.changes(), 0);
+    run_ok(Action::Deploy, &plan, &at("EU7"), "EU7").await;
+    let r = run_ok(Action::Deploy, &plan, &at("EU6"), "EU6 after EU7").await;
+    assert_eq!(creates(&r), 1);
+    assert_eq!(r.changes(), 1);
+    run_ok(Action::Dispose, &plan, &options(emu.url()), "dispose").await;
+    assert_empty(&emu, "after dispose");
+}
+
+const ONE_LOCATION_FAILS: &str = r#"---
+information:
+  - "two locations accept each other; the second one does not exist"
+---
+locationId: EU6
+blueprints:
+  - here:
+      domain:
+        name: BoardFox
+      ethernet:
+        name: net
+        subnet: 10.62.1.0
+        accept:
+          - XX9::net
+      nodes:
+        - here1:
+            appliance: 'Ubuntu 22'
+---
+locationId: XX9
+blueprints:
+  - there:
+      domain:
+        name: BoardFox
+      ethernet:
+        name: net
+        subnet: 10.62.2.0
+        accept:
+          - EU6::net
+      nodes:
+        - there1:
+            appliance: 'Ubuntu 22'
+"#;
+
+/// A location whose build fails (the API does not know XX9) ends the wait of the other one for
+/// its VLAN: EU6 finishes every step (its rule from XX9 is not made, with a line) instead of
+/// failing on a wait timeout; the run as a whole fails because XX9 did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_location_ends_the_wait_for_its_vlan() {
+    let (emu, _dir) = start(0.001);
+    let plan = load_text("board.yaml", ONE_LOCATION_FAILS, &Parameters::new())
+        .unwrap()
+        .0;
+    let opts = options(emu.url());
+    let r = engine::run(Action::Build, &plan, &opts).await.unwrap();
+    assert!(!r.ok);
+    let eu6 = r.locations.iter().find(|l| l.location_id == "EU6").unwrap();
+    for s in eu6.phases.iter().flat_map(|p| &p.steps) {
+        assert_eq!(
+            s.status,
+            engine::StepStatus::Done,
+            "{}: {:?}",
+            s.description,
+            s.error
+        );
+    }
+    let xx9 = r.locations.iter().find(|l| l.location_id == "XX9").unwrap();
+    assert!(
+        xx9.phases
+            .iter()
+            .flat_map(|p| &p.steps)
+            .any(|s| s.status == engine::StepStatus::Failed)
+    );
+    run_ok(
+        Action::Dispose,
+        &plan,
+        &Options {
+            locations: vec!["EU6".into()],
+            ..opts.clone()
+        },
+        "dispose EU6",
+    )
+    .await;
+    assert_empty(&emu, "after dispose");
+}

@@ -354,6 +354,16 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
         // ranges are looked up when the step runs: another location of the plan may be creating it.
         for src in &wv.remote_accept {
             let rule = accept_rule_name(&src.label, &wv.name, "IPv6");
+            if have
+                .missing_remote_vlans
+                .contains(&(src.location.clone(), src.name.clone()))
+            {
+                d.notes.push(format!(
+                    "{rule} not created: no VLAN {} in {} (deploy it, then run again)",
+                    src.name, src.location
+                ));
+                continue;
+            }
             if inv.and_then(|i| i.rule(&rule)).is_none() {
                 let own = vlan_step
                     .get(&(wv.domain.as_str(), wv.name.as_str()))
@@ -806,6 +816,7 @@ mod tests {
             location_id: "NA12".into(),
             domains: Vec::new(),
             images: vec![image()],
+            ..Inventory::default()
         };
         let d = diff(&want, &have, Phase::Build { start: true });
         assert_eq!(count(&d, |s| matches!(s, Step::CreateDomain { .. })), 1);
@@ -889,6 +900,7 @@ mod tests {
             location_id: "NA12".into(),
             domains: Vec::new(),
             images: vec![image()],
+            ..Inventory::default()
         };
         let d = diff(&want, &have, Phase::Build { start: true });
         assert_eq!(count(&d, |s| matches!(s, Step::DeployServer { .. })), 3);
@@ -943,6 +955,7 @@ blueprints:
             location_id: "EU6".into(),
             domains: Vec::new(),
             images: vec![image],
+            ..Inventory::default()
         };
         let d = diff(&want, &have, Phase::Build { start: true });
         let id_of = |node: &str, deploy: bool| {

@@ -81,6 +81,10 @@ pub struct Inventory {
     /// OS images of the location (only fetched when a server must be deployed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<Image>,
+    /// VLANs of other locations (location, name) that `accept:` names, looked for and not found
+    /// in a location this run does not build: no rule is planned from them.
+    #[serde(skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub missing_remote_vlans: std::collections::BTreeSet<(String, String)>,
 }
 
 impl Inventory {
@@ -145,6 +149,7 @@ async fn observe_with(
         location_id: loc.to_string(),
         domains,
         images,
+        ..Inventory::default()
     })
 }
 

@@ -20,7 +20,7 @@ pub mod reserve;
 pub mod steps;
 pub mod watch;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -363,7 +363,9 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
             opts.locations
         )));
     }
-    let in_run: BTreeSet<String> = selected.iter().map(|l| l.location_id.clone()).collect();
+    let board = Arc::new(remote::RunBoard::new(
+        selected.iter().map(|l| l.location_id.clone()).collect(),
+    ));
     let mut clients: HashMap<String, CloudClient> = HashMap::new();
     // A JoinSet aborts its tasks when dropped: cancelling `run` cancels every location.
     let mut jobs = tokio::task::JoinSet::new();
@@ -378,9 +380,9 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
             .clone();
         let loc = loc.clone();
         let opts = opts.clone();
-        let in_run = in_run.clone();
+        let board = board.clone();
         jobs.spawn(async move {
-            let result = run_location(action, &loc, client, &opts, in_run).await;
+            let result = run_location(action, &loc, client, &opts, board).await;
             (index, result)
         });
     }
@@ -422,7 +424,7 @@ async fn run_location(
     loc: &Location,
     client: CloudClient,
     opts: &Options,
-    in_run: BTreeSet<String>,
+    board: Arc<remote::RunBoard>,
 ) -> Result<LocationReport, EngineError> {
     let cloud_err = |source| EngineError::Cloud {
         location: loc.location_id.clone(),
@@ -446,12 +448,20 @@ async fn run_location(
             .filter(|s| s.len() >= 3)
             .map(Secret::new)
     });
-    let remotes = Arc::new(remote::Remotes::new(client.clone(), opts, in_run));
+    // Marks this location's phases over when they end, however they end.
+    let phases_guard = board.guard(&loc.location_id);
+    let remotes = Arc::new(remote::Remotes::new(client.clone(), opts, board.clone()));
     let mut last_inventory = None;
     for phase in action.phases() {
-        let have = inventory::observe_phase(&client, &want, phase)
+        let mut have = inventory::observe_phase(&client, &want, phase)
             .await
             .map_err(cloud_err)?;
+        if matches!(phase, Phase::Build { .. }) {
+            have.missing_remote_vlans = remotes
+                .missing_sources(&want, &have)
+                .await
+                .map_err(cloud_err)?;
+        }
         let d = diff(&want, &have, phase);
         let name = phase_name(phase);
         let steps = if opts.safe {
@@ -504,6 +514,7 @@ async fn run_location(
             break;
         }
     }
+    drop(phases_guard);
     let phases_ok = report
         .phases
         .iter()

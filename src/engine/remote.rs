@@ -3,7 +3,7 @@
 //! nodes there that cloud-config tokens name (`{{ EU7::db01.ipv6 }}`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::cloud::{
     AsyncOp, CloudClient, CloudResult, EndpointHints, FirewallIp, Probe, ResourceState, Wait,
@@ -14,11 +14,57 @@ use crate::fittings::tokens::{self, NodeSel, TokenKind};
 
 use super::Options;
 
+/// The locations one run works on, and those whose phases are over: a location waiting for a
+/// VLAN or a server of another one stops waiting once that one is done (or failed) without it.
+#[derive(Debug, Default)]
+pub struct RunBoard {
+    in_run: BTreeSet<String>,
+    over: Mutex<BTreeSet<String>>,
+}
+
+impl RunBoard {
+    /// A board for a run on `locations`.
+    pub fn new(locations: BTreeSet<String>) -> Self {
+        RunBoard {
+            in_run: locations,
+            over: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// True when the run works on `location` and its phases are not over yet: what it builds may
+    /// still come.
+    pub fn building(&self, location: &str) -> bool {
+        self.in_run.contains(location) && !self.over.lock().expect("board lock").contains(location)
+    }
+
+    /// A guard that marks `location`'s phases over when dropped (also on an early return).
+    pub fn guard(self: &Arc<Self>, location: &str) -> PhasesGuard {
+        PhasesGuard {
+            board: self.clone(),
+            location: location.to_string(),
+        }
+    }
+}
+
+/// Marks a location's phases over when dropped; see [`RunBoard::guard`].
+pub struct PhasesGuard {
+    board: Arc<RunBoard>,
+    location: String,
+}
+
+impl Drop for PhasesGuard {
+    fn drop(&mut self) {
+        if let Ok(mut over) = self.board.over.lock() {
+            over.insert(self.location.clone());
+        }
+    }
+}
+
 /// Clients for other locations, made on demand and shared by endpoint.
 pub struct Remotes {
     base: CloudClient,
     opts: Option<Options>,
-    in_run: BTreeSet<String>,
+    board: Arc<RunBoard>,
     clients: Mutex<HashMap<String, CloudClient>>,
 }
 
@@ -28,18 +74,18 @@ impl Remotes {
         Remotes {
             base,
             opts: None,
-            in_run: BTreeSet::new(),
+            board: Arc::new(RunBoard::default()),
             clients: Mutex::new(HashMap::new()),
         }
     }
 
     /// Endpoints resolved as for the plan's own locations (`--endpoint`, `MCP_ENDPOINT`, region);
-    /// `in_run` are the locations this run works on: a VLAN there may still be on its way.
-    pub fn new(base: CloudClient, opts: &Options, in_run: BTreeSet<String>) -> Self {
+    /// `board` tells which locations this run is still building: a VLAN there may be on its way.
+    pub fn new(base: CloudClient, opts: &Options, board: Arc<RunBoard>) -> Self {
         Remotes {
             base,
             opts: Some(opts.clone()),
-            in_run,
+            board,
             clients: Mutex::new(HashMap::new()),
         }
     }
@@ -84,7 +130,7 @@ impl Remotes {
             found.sort_by_key(|v| v.state != ResourceState::Normal);
             Ok::<_, crate::cloud::CloudError>(found.into_iter().next())
         };
-        if !self.in_run.contains(location) {
+        if !self.board.building(location) {
             return Ok(lookup().await?.and_then(|v| v.ipv6_range).map(range));
         }
         let what = format!("VLAN {name} in {location}");
@@ -93,12 +139,15 @@ impl Remotes {
             &what,
             Wait::resume(AsyncOp::DeployNetworkDomain),
             || async {
+                // Asked before the lookup: a location over before it made nothing more after.
+                let over = !self.board.building(location);
                 let v = lookup().await?;
                 Ok(match v {
                     Some(v) if v.state == ResourceState::Normal && v.ipv6_range.is_some() => {
                         *seen.lock().expect("seen lock") = v.ipv6_range;
                         Probe::Done
                     }
+                    _ if over => Probe::Done,
                     Some(v) if v.state.is_failed() => Probe::Failed {
                         state: v.state.to_string(),
                         reason: format!("VLAN {name} in {location} failed"),
@@ -176,17 +225,19 @@ impl Remotes {
                 .await?;
             Ok::<_, crate::cloud::CloudError>(servers.into_iter().find(|s| s.name == r.name))
         };
-        let server = if self.in_run.contains(&r.location) {
+        let server = if self.board.building(&r.location) {
             let seen = Mutex::new(None);
             c.wait_until(
                 &format!("server {} in {}", r.name, r.location),
                 Wait::resume(AsyncOp::DeployServer { started: true }),
                 || async {
+                    let over = !self.board.building(&r.location);
                     let s = lookup().await?;
                     let probe = match &s {
                         Some(s) if s.private_ipv4().is_some() && !s.state.is_pending() => {
                             Probe::Done
                         }
+                        _ if over => Probe::Done,
                         Some(s) if s.state.is_failed() => Probe::Failed {
                             state: s.state.to_string(),
                             reason: format!("server {} in {} failed", r.name, r.location),
@@ -249,5 +300,40 @@ impl Remotes {
             }
         }
         (facts, lines)
+    }
+}
+
+impl Remotes {
+    /// The VLANs of other locations that `want`'s `accept:` lists name, whose rule `have` lacks,
+    /// in locations this run does not build, and that are not there (one look each).
+    pub async fn missing_sources(
+        &self,
+        want: &super::Desired,
+        have: &super::Inventory,
+    ) -> CloudResult<BTreeSet<(String, String)>> {
+        let mut missing = BTreeSet::new();
+        for wv in &want.vlans {
+            let inv = have.domain(&wv.domain);
+            for src in &wv.remote_accept {
+                let rule = super::desired::accept_rule_name(&src.label, &wv.name, "IPv6");
+                if inv.is_some_and(|i| i.rule(&rule).is_some())
+                    || self.board.building(&src.location)
+                {
+                    continue;
+                }
+                let key = (src.location.clone(), src.name.clone());
+                if missing.contains(&key) {
+                    continue;
+                }
+                if self
+                    .vlan_ipv6(&src.location, src.region.as_deref(), &src.name)
+                    .await?
+                    .is_none()
+                {
+                    missing.insert(key);
+                }
+            }
+        }
+        Ok(missing)
     }
 }
