@@ -274,6 +274,7 @@ blueprints:
             images: vec![decode(
                 r#"<osImage xmlns="urn:didata.com:api:cloud:types" id="i"><name>Ubuntu 22.04</name></osImage>"#,
             )],
+            ..Inventory::default()
         }
     }
 
