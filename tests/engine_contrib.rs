@@ -435,3 +435,67 @@ async fn a_failed_location_ends_the_wait_for_its_vlan() {
     .await;
     assert_empty(&emu, "after dispose");
 }
+
+/// The contrib mqtt-swarm plan: `defaults.blueprints: queen drones` narrows "all" to five of its
+/// nine locations (the `bees` ones are left out), every VLAN accepts the others (IPv6 rules across
+/// locations, waited for while the run builds them; sources in the locations left out are notes).
+/// Build, build again without a change, dispose to nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_swarm_builds_across_five_locations() {
+    let (emu, _dir) = start(0.001);
+    let plan = contrib("logging__mqtt-swarm__fittings.yaml", &[]);
+    assert_eq!(plan.locations.len(), 9);
+    let opts = options(emu.url());
+    let r = run_ok(Action::Build, &plan, &opts, "build").await;
+    let mut built: Vec<&str> = r.locations.iter().map(|l| l.location_id.as_str()).collect();
+    built.sort_unstable();
+    assert_eq!(built, ["AP3", "AU10", "AU11", "EU6", "NA12"]);
+    let res = resources(&emu);
+    assert_eq!(res["networkDomain"], 5, "{res}");
+    assert_eq!(res["vlan"], 5, "{res}");
+    // Every built VLAN accepts the four other built ones (IPv6 only across locations).
+    let c = client(&emu);
+    for loc in &built {
+        let dom = &c
+            .list_network_domains(&[("datacenterId", loc)])
+            .await
+            .unwrap()[0];
+        let rules = c.list_firewall_rules(&dom.id).await.unwrap();
+        let from_built = rules
+            .iter()
+            .filter(|r| r.name.starts_with("From") && r.name.ends_with(".IPv6.plumbery"))
+            .filter(|r| {
+                built.iter().any(|b| {
+                    r.name
+                        .to_lowercase()
+                        .starts_with(&format!("from{}", b.to_lowercase()))
+                })
+            })
+            .count();
+        // The queen's VLAN (AU10) accepts the four other built ones; each drone's accepts AU10.
+        let want = if *loc == "AU10" { 4 } else { 1 };
+        assert_eq!(from_built, want, "{loc}: {rules:?}");
+        assert!(
+            rules
+                .iter()
+                .all(|r| r.ip_version == "IPV6" || !r.name.starts_with("From"))
+        );
+    }
+    // The queen's sources in the four locations left out are notes, not steps.
+    let au10 = r
+        .locations
+        .iter()
+        .find(|l| l.location_id == "AU10")
+        .unwrap();
+    let notes = au10
+        .phases
+        .iter()
+        .flat_map(|p| &p.notes)
+        .filter(|n| n.contains("not created: no VLAN"))
+        .count();
+    assert_eq!(notes, 4);
+    let again = run_ok(Action::Build, &plan, &opts, "build again").await;
+    assert_eq!(again.changes(), 0);
+    run_ok(Action::Dispose, &plan, &opts, "dispose").await;
+    assert_empty(&emu, "after dispose");
+}
