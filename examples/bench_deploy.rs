@@ -6,6 +6,9 @@
 //! Run: `cargo run --release --example bench_deploy`. The example answers `__node-init` itself,
 //! like the plumbery binary, so it needs no separate build.
 
+#[path = "bench_support/mod.rs"]
+mod bench_support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -100,9 +103,11 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("__node-init") {
         std::process::exit(plumbery::emulator::nodes::init_main(&args[2..]));
     }
+    bench_support::init();
     if !nix::unistd::geteuid().is_root() {
+        bench_support::skipped("needs root (local nodes)");
         eprintln!("bench_deploy needs root (local nodes)");
-        std::process::exit(2);
+        std::process::exit(if bench_support::json() { 0 } else { 2 });
     }
     let text = std::fs::read_to_string(PLAN).unwrap();
     let plan = load_text(PLAN, &text, &Parameters::new()).unwrap().0;
@@ -122,6 +127,19 @@ fn main() {
         .max()
         .unwrap_or_default();
     let wall = all.wall.as_secs_f64();
+    use bench_support::{Target, figure};
+    figure(
+        "deploy: whole local redis deploy (time-scale 0.01)",
+        wall,
+        "s",
+        Some(Target::Below(60.0)),
+    );
+    figure(
+        "deploy: API requests of the local redis deploy",
+        all.report.requests as f64,
+        "req",
+        None,
+    );
     println!(
         "whole local deploy of the redis plan (time-scale 0.01)  {wall:>8.2} s  (target < 60 s): {}",
         verdict(wall, 60.0)
@@ -139,6 +157,12 @@ fn main() {
         slowest.as_secs_f64()
     );
     let ratio = all.bootstrap_wall.as_secs_f64() / slowest.as_secs_f64().max(1e-9);
+    figure(
+        "deploy: parallel bootstrap / slowest single node",
+        ratio,
+        "x",
+        Some(Target::AtMost(1.3)),
+    );
     println!(
         "parallel bootstrap / slowest single node                {ratio:>8.2} x  (target <= 1.3 x): {}",
         if ratio <= 1.3 { "met" } else { "NOT met" }

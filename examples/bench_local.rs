@@ -5,6 +5,8 @@
 //! Run: `cargo run --release --example bench_local`. The example is its own node init (it answers
 //! `__node-init` like the plumbery binary), so it needs no separate build of `plumbery`.
 
+#[path = "bench_support/mod.rs"]
+mod bench_support;
 #[path = "bench_support/proc_mem.rs"]
 mod proc_mem;
 
@@ -24,8 +26,15 @@ const NS: &str = "urn:didata.com:api:cloud:types";
 const SINGLE_RUNS: u32 = 5;
 const MANY: u32 = 20;
 
+/// One human line, and the figure for `examples/bench.rs` (`local: ...`).
 fn report(what: &str, value: f64, unit: &str, target: f64) {
-    let verdict = if value < target { "met" } else { "NOT met" };
+    let met = bench_support::figure(
+        &format!("local: {what}"),
+        value,
+        unit,
+        Some(bench_support::Target::Below(target)),
+    );
+    let verdict = bench_support::verdict(met);
     println!("{what:<52} {value:>9.3} {unit:<3} (target < {target} {unit}): {verdict}");
 }
 
@@ -175,9 +184,11 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("__node-init") {
         std::process::exit(plumbery::emulator::nodes::init_main(&args[2..]));
     }
+    bench_support::init();
     if !nix::unistd::geteuid().is_root() {
+        bench_support::skipped("needs root");
         eprintln!("bench_local needs root");
-        std::process::exit(2);
+        std::process::exit(if bench_support::json() { 0 } else { 2 });
     }
     let dir = tempfile::Builder::new()
         .prefix("plbenchlocal")

@@ -10,8 +10,17 @@ use plumbery::emulator::RunningEmulator;
 use plumbery::engine::{Action, Options, Report};
 use plumbery::fittings::{Parameters, Plan, load_text};
 
-/// A two-node plan with the given CPU, memory and disk lines.
+/// A two-node plan with the given CPU count, memory and disk lines.
 fn plan(cpu: u32, memory: u32, disks: &[&str]) -> Plan {
+    plan_with(&cpu.to_string(), memory, disks)
+}
+
+/// The two-node plan with a `cpu:` line as written (`4 cores 2 highperformance`).
+fn plan_cpu(cpu: &str) -> Plan {
+    plan_with(cpu, 4, &[])
+}
+
+fn plan_with(cpu: &str, memory: u32, disks: &[&str]) -> Plan {
     let disks: String = disks
         .iter()
         .map(|d| format!("\n              - \"{d}\""))
@@ -217,27 +226,4 @@ async fn cores_per_socket_and_cpu_speed_are_reconciled() {
     let again = deploy(&changed, &opts, "second changed deploy").await;
     assert_eq!(again.changes(), 0);
     emu.shutdown();
-}
-
-/// The two-node plan with a `cpu:` line as written.
-fn plan_cpu(cpu: &str) -> Plan {
-    let text = format!(
-        r#"---
-locationId: NA9
-blueprints:
-  - hw:
-      domain:
-        name: HwDomain
-        service: essentials
-      ethernet:
-        name: HwNet
-        subnet: 10.90.0.0
-      nodes:
-        - hw[1..2]:
-            appliance: 'Ubuntu 22'
-            cpu: {cpu}
-            memory: 4
-"#
-    );
-    load_text("hw.yaml", &text, &Parameters::new()).unwrap().0
 }
