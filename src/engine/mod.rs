@@ -363,9 +363,10 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
             opts.locations
         )));
     }
-    let board = Arc::new(remote::RunBoard::new(
-        selected.iter().map(|l| l.location_id.clone()).collect(),
-    ));
+    let board = Arc::new(
+        remote::RunBoard::new(selected.iter().map(|l| l.location_id.clone()).collect())
+            .with_plan(plan),
+    );
     let mut clients: HashMap<String, CloudClient> = HashMap::new();
     // A JoinSet aborts its tasks when dropped: cancelling `run` cancels every location.
     let mut jobs = tokio::task::JoinSet::new();

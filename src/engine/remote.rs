@@ -20,15 +20,28 @@ use super::Options;
 pub struct RunBoard {
     in_run: BTreeSet<String>,
     over: Mutex<BTreeSet<String>>,
+    /// `apiHost` and `regionId` of every location the plan has a document for (selected or not).
+    hosts: BTreeMap<String, (Option<String>, Option<String>)>,
 }
 
 impl RunBoard {
-    /// A board for a run on `locations`.
+    /// A board for a run on `locations` (those of `plan` the filters selected).
     pub fn new(locations: BTreeSet<String>) -> Self {
         RunBoard {
             in_run: locations,
-            over: Mutex::new(BTreeSet::new()),
+            ..RunBoard::default()
         }
+    }
+
+    /// Also knows how `plan` reaches each of its locations (`apiHost`, `regionId`), for a location
+    /// named from another one.
+    pub fn with_plan(mut self, plan: &crate::fittings::Plan) -> Self {
+        for l in &plan.locations {
+            self.hosts
+                .entry(l.location_id.clone())
+                .or_insert_with(|| (l.api_host.clone(), l.region_id.clone()));
+        }
+        self
     }
 
     /// True when the run works on `location` and its phases are not over yet: what it builds may
@@ -95,7 +108,11 @@ impl Remotes {
         let Some(opts) = &self.opts else {
             return Ok(self.base.clone());
         };
-        let mut hints = EndpointHints::from_env(None, region, Some(location));
+        // A location with its own document in the plan is reached as that document says.
+        let (api_host, plan_region) = self.board.hosts.get(location).cloned().unwrap_or_default();
+        let region = region.map(str::to_string).or(plan_region);
+        let mut hints =
+            EndpointHints::from_env(api_host.as_deref(), region.as_deref(), Some(location));
         if let Some(e) = &opts.endpoint {
             hints.env_endpoint = Some(e.clone());
         }
@@ -335,5 +352,63 @@ impl Remotes {
             }
         }
         Ok(missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::{ClientConfig, Secret};
+
+    const PLAN: &str = "---\nlocationId: EU6\nblueprints:\n  - a:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.0.0, accept: [EU7::N, EU8::N]}\n      nodes: [{a1: {}}]\n---\nlocationId: EU7\napiHost: 127.0.0.1:8443\nblueprints:\n  - b:\n      domain: {name: D}\n      ethernet: {name: N, subnet: 10.0.1.0}\n      nodes: [{b1: {}}]\n";
+
+    #[test]
+    fn other_locations_are_reached_as_the_plan_says() {
+        if std::env::var_os("MCP_ENDPOINT").is_some() {
+            return; // it would win over everything
+        }
+        let plan = crate::fittings::load_text("p.yaml", PLAN, &Default::default())
+            .unwrap()
+            .0;
+        let base = CloudClient::new(ClientConfig::new(
+            "https://api-eu.dimensiondata.com",
+            "u",
+            Secret::new("p"),
+        ))
+        .unwrap();
+        let opts = Options {
+            credentials: Some(("u".into(), Secret::new("p"))),
+            ..Options::default()
+        };
+        let board = Arc::new(RunBoard::new(BTreeSet::from(["EU6".to_string()])).with_plan(&plan));
+        let r = Remotes::new(base.clone(), &opts, board.clone());
+        // EU7 has its own document with apiHost; EU8 has none: its region's host, which is
+        // the base's, so the base client itself.
+        assert_eq!(
+            r.client("EU7", None).unwrap().endpoint(),
+            "https://127.0.0.1:8443"
+        );
+        assert_eq!(
+            r.client("EU8", None).unwrap().endpoint(),
+            "https://api-eu.dimensiondata.com"
+        );
+        assert_eq!(
+            r.client("AU10", Some("dd-au")).unwrap().endpoint(),
+            "https://api-au.dimensiondata.com"
+        );
+        // --endpoint sends every location to one place.
+        let one = Options {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            ..opts
+        };
+        let r = Remotes::new(base, &one, board.clone());
+        assert_eq!(
+            r.client("EU7", None).unwrap().endpoint(),
+            "http://127.0.0.1:9"
+        );
+        // The board: EU6 is being built until its guard drops; EU7 is not in the run.
+        assert!(board.building("EU6") && !board.building("EU7"));
+        drop(board.guard("EU6"));
+        assert!(!board.building("EU6"));
     }
 }
