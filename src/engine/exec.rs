@@ -172,7 +172,7 @@ impl ExecContext {
     }
 }
 
-fn missing(what: String) -> CloudError {
+pub(super) fn missing(what: String) -> CloudError {
     CloudError::Config(format!(
         "{what} is not known (an earlier step did not complete)"
     ))
@@ -584,24 +584,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
                 cores_per_socket: *cores_per_socket,
                 cpu_speed: cpu_speed.clone(),
             };
-            hardware_change(
-                c,
-                &facts.id,
-                AsyncOp::ReconfigureServer,
-                || c.reconfigure_server(&facts.id, &req),
-                |s| {
-                    let cpu = s.cpu.as_ref();
-                    cpu_count.is_none_or(|n| cpu.map(|x| x.count) == Some(n))
-                        && memory_gb.is_none_or(|m| s.memory_gb == Some(m))
-                        && cores_per_socket
-                            .is_none_or(|c| cpu.and_then(|x| x.cores_per_socket) == Some(c))
-                        && cpu_speed.as_deref().is_none_or(|want| {
-                            cpu.and_then(|x| x.speed.as_deref())
-                                .is_some_and(|h| h.eq_ignore_ascii_case(want))
-                        })
-                },
-            )
-            .await
+            super::hardware::reconfigure(c, &facts.id, &req).await
         }
         Step::SetDisk {
             domain,
@@ -611,7 +594,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             speed,
         } => {
             let facts = ctx.server(domain, node)?;
-            set_disk(c, &facts.id, *scsi_id, *size_gb, speed).await
+            super::hardware::set_disk(c, &facts.id, *scsi_id, *size_gb, speed).await
         }
         Step::AttachNic {
             domain,
@@ -877,111 +860,6 @@ pub(super) fn vlan_id(ctx: &ExecContext, domain: &str, vlan: &str) -> CloudResul
 }
 
 /// Waits for a server (observed through its domain's shared watch) and returns the last observation.
-/// Sends one hardware change (NO_CHANGE is success) and waits until the server is NORMAL again,
-/// polling it directly so a cached listing from before the request cannot end the wait.
-/// Sends a hardware change of server `id` and waits for NORMAL. The client sends a change again
-/// when its answer was lost; the second send may then be refused because the first one was applied
-/// (addDisk: "SCSI id in use"). So a refusal is not a failure until the server, once NORMAL, is
-/// looked at: when `done` holds for it, the change is there.
-async fn hardware_change<F, Fut, D>(
-    c: &CloudClient,
-    id: &str,
-    op: AsyncOp,
-    send: F,
-    done: D,
-) -> CloudResult<()>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = CloudResult<()>>,
-    D: Fn(&Server) -> bool,
-{
-    match send().await {
-        Ok(()) => c.wait_server(id, Wait::after(op), None).await,
-        Err(e) if e.code() == Some("NO_CHANGE") => Ok(()),
-        Err(e) if e.code().is_some() && !e.is_not_found() => {
-            c.wait_server(id, Wait::resume(op), None).await?;
-            match c.get_server(id).await? {
-                Some(s) if done(&s) => Ok(()),
-                _ => Err(e),
-            }
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// True when server `s` has a disk at `scsi_id` of at least `size_gb`.
-fn disk_at_least(s: &Server, scsi_id: u32, size_gb: u32) -> bool {
-    s.disk
-        .iter()
-        .any(|d| d.scsi_id == Some(scsi_id) && d.size_gb.is_some_and(|g| g >= size_gb))
-}
-
-/// True when server `s` has a disk at `scsi_id` of speed `speed`.
-fn disk_speed(s: &Server, scsi_id: u32, speed: &str) -> bool {
-    s.disk.iter().any(|d| {
-        d.scsi_id == Some(scsi_id)
-            && d.speed
-                .as_deref()
-                .is_some_and(|have| have.eq_ignore_ascii_case(speed))
-    })
-}
-
-/// Brings the disk at `scsi_id` of server `id` to `size_gb` (grow only) and `speed`.
-async fn set_disk(
-    c: &CloudClient,
-    id: &str,
-    scsi_id: u32,
-    size_gb: u32,
-    speed: &str,
-) -> CloudResult<()> {
-    let s = c
-        .get_server(id)
-        .await?
-        .ok_or_else(|| missing(format!("server {id}")))?;
-    let disk = s.disk.iter().find(|d| d.scsi_id == Some(scsi_id));
-    let Some(disk) = disk else {
-        let add = async {
-            c.add_disk(id, size_gb, speed, Some(scsi_id))
-                .await
-                .map(drop)
-        };
-        return hardware_change(
-            c,
-            id,
-            AsyncOp::ChangeDisk,
-            || add,
-            |s| disk_at_least(s, scsi_id, size_gb),
-        )
-        .await;
-    };
-    let disk_id = disk.id.clone().unwrap_or_default();
-    if disk.size_gb.is_some_and(|have| have < size_gb) {
-        hardware_change(
-            c,
-            id,
-            AsyncOp::ChangeDisk,
-            || c.expand_disk(&disk_id, size_gb),
-            |s| disk_at_least(s, scsi_id, size_gb),
-        )
-        .await?;
-    }
-    if disk
-        .speed
-        .as_deref()
-        .is_some_and(|have| !have.eq_ignore_ascii_case(speed))
-    {
-        hardware_change(
-            c,
-            id,
-            AsyncOp::ChangeDisk,
-            || c.change_disk_speed(&disk_id, speed),
-            |s| disk_speed(s, scsi_id, speed),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 async fn wait_server(
     ctx: &ExecContext,
     domain: &str,

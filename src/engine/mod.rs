@@ -9,6 +9,7 @@ pub mod checks;
 pub mod desired;
 pub mod diff;
 pub mod exec;
+mod hardware;
 pub mod inventory;
 pub mod live;
 pub mod nics;
