@@ -434,6 +434,16 @@ pub struct FirewallIp {
     pub prefix_size: Option<u8>,
 }
 
+impl From<IpRange> for FirewallIp {
+    /// A VLAN's range as a rule's source or destination network.
+    fn from(r: IpRange) -> Self {
+        FirewallIp {
+            address: r.address,
+            prefix_size: Some(r.prefix_size),
+        }
+    }
+}
+
 /// A port or port range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FirewallPort {

@@ -749,10 +749,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
                     let r = vlan
                         .ipv6_range
                         .ok_or_else(|| missing(format!("IPv6 range of VLAN {v}")))?;
-                    FirewallIp {
-                        address: r.address,
-                        prefix_size: Some(r.prefix_size),
-                    }
+                    FirewallIp::from(r)
                 } else {
                     FirewallIp {
                         address: base,

@@ -148,7 +148,10 @@ impl Remotes {
             Ok::<_, crate::cloud::CloudError>(found.into_iter().next())
         };
         if !self.board.building(location) {
-            return Ok(lookup().await?.and_then(|v| v.ipv6_range).map(range));
+            return Ok(lookup()
+                .await?
+                .and_then(|v| v.ipv6_range)
+                .map(FirewallIp::from));
         }
         let what = format!("VLAN {name} in {location}");
         let seen = Mutex::new(None);
@@ -175,14 +178,7 @@ impl Remotes {
             },
         )
         .await?;
-        Ok(seen.into_inner().expect("seen lock").map(range))
-    }
-}
-
-fn range(r: crate::cloud::IpRange) -> FirewallIp {
-    FirewallIp {
-        address: r.address,
-        prefix_size: Some(r.prefix_size),
+        Ok(seen.into_inner().expect("seen lock").map(FirewallIp::from))
     }
 }
 
