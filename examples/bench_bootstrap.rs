@@ -12,11 +12,11 @@ mod bench_support;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use plumbery::bootstrap::{
+use bootstrap::{
     BootstrapOptions, KeyPair, NodeOutcome, NodeStatus, NodeTarget, prepare_nodes, replication_info,
 };
-use plumbery::emulator::backend::{FirewallRuleSpec, NatSpec, NodeBackend, ServerSpec};
-use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
+use emulator::backend::{FirewallRuleSpec, NatSpec, NodeBackend, ServerSpec};
+use nodes::{LocalNodes, LocalNodesConfig};
 
 const PASSWORD: &str = "Bench-First-Contact-1";
 const SECRET: &str = "Bench-Redis-Secret-42";
@@ -58,7 +58,7 @@ fn check(outcomes: &[NodeOutcome]) {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("__node-init") {
-        std::process::exit(plumbery::emulator::nodes::init_main(&args[2..]));
+        std::process::exit(nodes::init_main(&args[2..]));
     }
     bench_support::init();
     if !nix::unistd::geteuid().is_root() {

@@ -12,12 +12,12 @@ mod bench_support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use plumbery::cloud::{RetryPolicy, Secret, WaitPolicy};
-use plumbery::emulator::backend::NodeBackend;
-use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
-use plumbery::emulator::{Emulator, EmulatorConfig, Nodes};
-use plumbery::engine::{self, Action, Options, Progress, Report};
-use plumbery::fittings::{Parameters, Plan, load_text};
+use cloud::{RetryPolicy, Secret, WaitPolicy};
+use emulator::backend::NodeBackend;
+use emulator::{Emulator, EmulatorConfig, Nodes};
+use engine::{self, Action, Options, Progress, Report};
+use fittings::{Parameters, Plan, load_text};
+use nodes::{LocalNodes, LocalNodesConfig};
 
 const PLAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/redis-cluster.yaml");
 
@@ -101,7 +101,7 @@ fn deploy(plan: &Plan, parallel: usize) -> Run {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("__node-init") {
-        std::process::exit(plumbery::emulator::nodes::init_main(&args[2..]));
+        std::process::exit(nodes::init_main(&args[2..]));
     }
     bench_support::init();
     if !nix::unistd::geteuid().is_root() {

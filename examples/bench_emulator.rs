@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use plumbery::emulator::http::Client;
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use emulator::http::Client;
+use emulator::{Emulator, EmulatorConfig, RunningEmulator};
 
 const NS: &str = "urn:didata.com:api:cloud:types";
 
@@ -25,7 +25,7 @@ fn rss_mb() -> f64 {
 }
 
 fn info(body: &str, name: &str) -> String {
-    let (_, v) = plumbery::emulator::responses::body::xml_to_value(body).expect("XML");
+    let (_, v) = emulator::responses::body::xml_to_value(body).expect("XML");
     let infos = match &v["info"] {
         serde_json::Value::Array(a) => a.clone(),
         other => vec![other.clone()],

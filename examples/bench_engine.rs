@@ -10,11 +10,11 @@ mod bench_support;
 
 use std::time::{Duration, Instant};
 
-use plumbery::cloud::{RetryPolicy, Secret, WaitPolicy};
-use plumbery::emulator::clock::Profile;
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use plumbery::engine::{self, Action, Options, Progress};
-use plumbery::fittings::{Parameters, Plan, load_text};
+use cloud::{RetryPolicy, Secret, WaitPolicy};
+use emulator::clock::Profile;
+use emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use engine::{self, Action, Options, Progress};
+use fittings::{Parameters, Plan, load_text};
 
 fn plan_from(name: &str, text: &str) -> Plan {
     load_text(name, text, &Parameters::new())

@@ -10,7 +10,7 @@ mod bench_support;
 use std::fmt::Write;
 use std::time::Instant;
 
-use plumbery::fittings::{Parameters, load_text};
+use fittings::{Parameters, load_text};
 
 const HEADER: &str = r#"---
 information: [generated]
@@ -99,9 +99,7 @@ fn main() {
     let pairs = 5;
     let start = Instant::now();
     for i in 0..pairs {
-        std::hint::black_box(
-            plumbery::secrets::rsa_key_pair(&format!("bench{i}")).expect("generates"),
-        );
+        std::hint::black_box(secrets::rsa_key_pair(&format!("bench{i}")).expect("generates"));
     }
     let each = start.elapsed().as_secs_f64() * 1e3 / f64::from(pairs);
     println!(

@@ -15,10 +15,10 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use plumbery::emulator::http::{Client, Response};
-use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
-use plumbery::emulator::responses::body::xml_to_value;
-use plumbery::emulator::{Emulator, EmulatorConfig, Nodes};
+use emulator::http::{Client, Response};
+use emulator::responses::body::xml_to_value;
+use emulator::{Emulator, EmulatorConfig, Nodes};
+use nodes::{LocalNodes, LocalNodesConfig};
 use proc_mem::{KERNEL_FIELDS, kernel_kb, pss_kb, tree};
 use serde_json::Value;
 
@@ -182,7 +182,7 @@ fn deploy(api: &mut Api, net: &Net, i: u32) -> String {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("__node-init") {
-        std::process::exit(plumbery::emulator::nodes::init_main(&args[2..]));
+        std::process::exit(nodes::init_main(&args[2..]));
     }
     bench_support::init();
     if !nix::unistd::geteuid().is_root() {

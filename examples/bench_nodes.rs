@@ -13,8 +13,8 @@ mod proc_mem;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use plumbery::emulator::backend::{NodeBackend, ServerSpec};
-use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
+use emulator::backend::{NodeBackend, ServerSpec};
+use nodes::{LocalNodes, LocalNodesConfig};
 use proc_mem::{KERNEL_FIELDS, kernel_kb, meminfo_kb, pss_kb, tree};
 
 const SINGLE_RUNS: u8 = 5;
@@ -48,7 +48,7 @@ fn report(what: &str, value: f64, unit: &str, target: f64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("__node-init") {
-        std::process::exit(plumbery::emulator::nodes::init_main(&args[2..]));
+        std::process::exit(nodes::init_main(&args[2..]));
     }
     bench_support::init();
     if !nix::unistd::geteuid().is_root() {

@@ -9,6 +9,6 @@ if [ "$(id -u)" = 0 ]; then
     apt-get install -y -qq openssh-server openssh-client redis-server redis-tools chrony sudo \
         iproute2 libssl-dev pkg-config >/dev/null
 fi
-cargo fmt --check
-cargo clippy --all-targets --quiet -- -D warnings
-cargo test --no-fail-fast 2>&1
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo test --workspace --no-fail-fast 2>&1

@@ -1,13 +1,222 @@
-//! plumbery: a declarative cloud CLI for the Managed Cloud Platform (CloudControl API).
+//! Command line: argument parsing (clap), output (human, `--json`), progress and exit codes.
 //!
-//! Data flows one way: `fittings` (plan language) -> `engine` (observe, diff, execute through `cloud`)
-//! -> `bootstrap` (SSH). The `emulator` module is an independent CloudControl server used for local runs
-//! and tests. See `ARCHITECTURE.md` in the shared folder for the map.
+//! Exit codes: 0 success, 1 the action failed, 2 usage or input error (bad arguments, a plan that does
+//! not load).
 
-pub mod bootstrap;
-pub mod cli;
-pub mod cloud;
-pub mod emulator;
-pub mod engine;
-pub mod fittings;
-pub mod secrets;
+pub mod args;
+pub mod completions;
+pub mod emulator_cli;
+pub mod engine_run;
+pub mod local;
+pub mod output;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+pub use args::{Action, Args, Request};
+
+use fittings::{Parameters, Plan, PlanSource, Warning};
+
+/// Exit code: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: the action failed.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code: usage or input error.
+pub const EXIT_USAGE: i32 = 2;
+
+/// Runs the command line and returns the process exit code (0 ok, 1 action failed, 2 usage or input error).
+pub fn main() -> i32 {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("__node-init") {
+        return nodes::init_main(&args[2..]);
+    }
+    if args.get(1).map(String::as_str) == Some("emulator") {
+        return crate::emulator_cli::main(&args[2..]);
+    }
+    if matches!(args.get(1).map(String::as_str), Some("completions" | "man")) {
+        return completions::main(&args[1..]);
+    }
+    run(args)
+}
+
+/// Parses `argv` (program name first) and runs the plan action.
+pub fn run(argv: Vec<String>) -> i32 {
+    let args = match Args::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => EXIT_OK,
+                _ => EXIT_USAGE,
+            };
+        }
+    };
+    init_logging(&args);
+    match prepare(&args) {
+        Ok((plan, warnings, request)) => dispatch(&plan, &warnings, &request, &args),
+        Err(message) => {
+            eprintln!("plumbery: {message}");
+            EXIT_USAGE
+        }
+    }
+}
+
+fn init_logging(args: &Args) {
+    let level = if args.debug {
+        tracing::Level::DEBUG
+    } else if args.quiet {
+        tracing::Level::WARN
+    } else {
+        tracing::Level::INFO
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Checks the arguments and loads the plan: every failure here is a usage or input error (exit 2).
+fn prepare(args: &Args) -> Result<(Plan, Vec<Warning>, Request), String> {
+    let Some(action) = Action::parse(&args.action) else {
+        let names: Vec<&str> = Action::ALL.iter().map(|(n, _)| *n).collect();
+        return Err(format!(
+            "unknown action '{}': use one of {}",
+            args.action,
+            names.join(", ")
+        ));
+    };
+    let (blueprints, locations) = args::split_targets(&args.targets)?;
+    let mut params = Parameters::new();
+    for p in &args.parameters {
+        fittings::add_cli_parameter(p, &mut params).map_err(|e| e.to_string())?;
+    }
+    let source = PlanSource::from_arg(&args.fittings);
+    let text = source.read().map_err(|e| e.to_string())?;
+    let (plan, warnings) =
+        fittings::load_text(&text.name, &text.text, &params).map_err(|e| e.to_string())?;
+    let selected = plan.select(&blueprints, &locations)?;
+    let request = Request {
+        action,
+        blueprints,
+        locations,
+        safe: args.safe || plan.settings.safe_mode,
+        local: args.local,
+        json: args.json,
+        plan_key: text.key.clone(),
+    };
+    Ok((
+        Plan {
+            origin: plan.origin.clone(),
+            ..selected
+        },
+        warnings,
+        request,
+    ))
+}
+
+fn dispatch(plan: &Plan, warnings: &[Warning], request: &Request, args: &Args) -> i32 {
+    output::print_warnings(warnings);
+    if request.local
+        && request.action.needs_cloud()
+        && let Err(code) = setup_local(args)
+    {
+        return code;
+    }
+    match request.action {
+        Action::Validate => show_plan(plan, warnings, args, "valid"),
+        Action::Secrets => show_secrets(request),
+        _ => {
+            if request.safe && !args.json {
+                println!(
+                    "Safe mode: nothing is changed. '{}' would take these steps:",
+                    request.action
+                );
+            }
+            engine_run::run_cloud_action(plan, request, args.quiet)
+        }
+    }
+}
+
+/// `--local`: prerequisites, the local emulator, and the client's environment (see `local`).
+fn setup_local(args: &Args) -> Result<local::LocalEndpoint, i32> {
+    if !args.time_scale.is_finite() || args.time_scale < 0.0 {
+        eprintln!(
+            "plumbery: --time-scale {} must be a non-negative number",
+            args.time_scale
+        );
+        return Err(EXIT_USAGE);
+    }
+    let opts = local::LocalOptions {
+        time_scale: args.time_scale,
+        ..local::LocalOptions::default()
+    };
+    match local::ensure_local_emulator_with(&opts) {
+        Ok(ep) => {
+            tracing::info!(url = %ep.url, state_dir = %ep.state_dir.display(), started = ep.started, "local mode");
+            Ok(ep)
+        }
+        Err(local::LocalError::Prereq(e)) => {
+            eprintln!("plumbery: {e}");
+            Err(EXIT_USAGE)
+        }
+        Err(e) => {
+            eprintln!("plumbery: {e}");
+            Err(EXIT_FAILED)
+        }
+    }
+}
+
+fn show_plan(plan: &Plan, warnings: &[Warning], args: &Args, verdict: &str) -> i32 {
+    if args.json {
+        let report = output::PlanReport { plan, warnings };
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("plumbery: cannot render the plan as JSON: {e}");
+                return EXIT_FAILED;
+            }
+        }
+    } else {
+        print!("{}", output::human_plan(plan));
+        let nodes: usize = plan
+            .locations
+            .iter()
+            .flat_map(|l| &l.blueprints)
+            .map(|b| b.nodes.len())
+            .sum();
+        println!(
+            "{}: {verdict}: {} location(s), {nodes} node(s), {} warning(s)",
+            plan.origin,
+            plan.locations.len(),
+            warnings.len()
+        );
+    }
+    EXIT_OK
+}
+
+fn show_secrets(request: &Request) -> i32 {
+    let store = match secrets::Store::open(&request.plan_key) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("plumbery: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    let list = store.list();
+    if request.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_else(|_| "{}".into())
+        );
+    } else {
+        println!("Showing secrets");
+        if list.is_empty() {
+            println!("- no secret found");
+        }
+        for (name, value) in &list {
+            println!("- {name}: {value}");
+        }
+    }
+    EXIT_OK
+}

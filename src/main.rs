@@ -1,5 +1,5 @@
 //! The `plumbery` binary: hands the command line to `plumbery::cli` and exits with its code.
 
 fn main() {
-    std::process::exit(plumbery::cli::main());
+    std::process::exit(plumbery::main());
 }

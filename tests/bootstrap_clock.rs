@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use plumbery::bootstrap::{CloudConfig, RenderOptions, render_script};
+use bootstrap::{CloudConfig, RenderOptions, render_script};
 
 #[test]
 fn chrony_runs_without_cap_sys_time_and_the_step_succeeds() {

@@ -7,11 +7,9 @@ mod bootstrap_support;
 
 use std::time::Duration;
 
+use bootstrap::ssh::{Auth, SshError, connect};
+use bootstrap::{BootstrapOptions, HostKeys, KeyPair, NodeStatus, NodeTarget, prepare_nodes};
 use bootstrap_support::{MiniNode, can_run_sshd, endpoint, soon};
-use plumbery::bootstrap::ssh::{Auth, SshError, connect};
-use plumbery::bootstrap::{
-    BootstrapOptions, HostKeys, KeyPair, NodeStatus, NodeTarget, prepare_nodes,
-};
 
 const PASSWORD: &str = "First-Contact-9x";
 

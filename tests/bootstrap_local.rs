@@ -9,12 +9,12 @@ mod nodes_support;
 
 use std::time::{Duration, Instant};
 
-use nodes_support::{DOMAIN, Harness, PASSWORD, private, root_or_skip, rule};
-use plumbery::bootstrap::ssh::{Auth, Endpoint, SshError, connect};
-use plumbery::bootstrap::{
+use bootstrap::ssh::{Auth, Endpoint, SshError, connect};
+use bootstrap::{
     BootstrapOptions, HostKeys, KeyPair, NodeStatus, NodeTarget, prepare_nodes, replication_info,
 };
-use plumbery::emulator::backend::NodeBackend;
+use emulator::backend::NodeBackend;
+use nodes_support::{DOMAIN, Harness, PASSWORD, private, root_or_skip, rule};
 
 const SECRET: &str = "Redis-Master_Secret-7";
 
@@ -270,8 +270,7 @@ async fn the_contrib_redis_master_cloud_config_runs_on_a_local_node() {
         "private key material in the log"
     );
     // The plan's own checks, through the bootstrap's SSH as ubuntu: requirepass took effect.
-    let conn =
-        plumbery::bootstrap::connect_admin(target.address, &opts, Duration::from_secs(10)).unwrap();
+    let conn = bootstrap::connect_admin(target.address, &opts, Duration::from_secs(10)).unwrap();
     let (code, conf) = conn
         .capture(
             "sudo -n grep -c '^requirepass ' /etc/redis/redis.conf",

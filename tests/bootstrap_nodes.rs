@@ -6,8 +6,8 @@ mod bootstrap_support;
 
 use std::time::Duration;
 
+use bootstrap::{BootstrapOptions, KeyPair, NodeStatus, NodeTarget, prepare_nodes};
 use bootstrap_support::{TestSshd, can_run_sshd, sandbox};
-use plumbery::bootstrap::{BootstrapOptions, KeyPair, NodeStatus, NodeTarget, prepare_nodes};
 
 const SECRET: &str = "Xy9-secret_value";
 

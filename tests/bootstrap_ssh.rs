@@ -5,11 +5,11 @@ mod bootstrap_support;
 
 use std::time::{Duration, Instant};
 
+use bootstrap::hostkeys::Pinned;
+use bootstrap::log::NodeLog;
+use bootstrap::ssh::{Auth, Endpoint, SshError, connect};
+use bootstrap::{HostKeyError, Scrubber};
 use bootstrap_support::{TestSshd, can_run_sshd, endpoint, new_host_keys, soon};
-use plumbery::bootstrap::hostkeys::Pinned;
-use plumbery::bootstrap::log::NodeLog;
-use plumbery::bootstrap::ssh::{Auth, Endpoint, SshError, connect};
-use plumbery::bootstrap::{HostKeyError, Scrubber};
 
 macro_rules! need_sshd {
     () => {
@@ -140,7 +140,7 @@ fn refused_logins_are_reported_as_refusals() {
     );
     assert!(!err.to_string().contains("not-the-password"));
     assert!(!format!("{pw:?}").contains("not-the-password"));
-    let methods = plumbery::bootstrap::ssh::offered_methods(&ep, soon()).unwrap();
+    let methods = bootstrap::ssh::offered_methods(&ep, soon()).unwrap();
     assert_eq!(methods, vec!["publickey".to_string()]);
     // A key the server does not know.
     let other = TestSshd::prepare();

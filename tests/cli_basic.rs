@@ -275,7 +275,7 @@ fn secrets_are_listed_per_plan_whatever_the_working_directory() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(plans.len(), 1);
-    let store = plumbery::secrets::Store::open_in(&plans[0]).unwrap();
+    let store = secrets::Store::open_in(&plans[0]).unwrap();
     let password = store.get_or_generate("master.secret").unwrap();
     let out = plumbery(state.path())
         .current_dir(plan_dir.path().join("sub"))

@@ -5,9 +5,9 @@ mod engine_support;
 
 use std::time::Duration;
 
+use cloud::*;
+use emulator::faults::FaultSpec;
 use engine_support::{assert_empty, fast_client as client, network_domain, start, vlan};
-use plumbery::cloud::*;
-use plumbery::emulator::faults::FaultSpec;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_round_trip() {

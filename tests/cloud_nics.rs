@@ -4,11 +4,9 @@
 
 mod emulator_support;
 
+use cloud::{AsyncOp, ClientConfig, CloudClient, NicTarget, RetryPolicy, Secret, Wait, WaitPolicy};
+use emulator::faults::FaultSpec;
 use emulator_support::Emu;
-use plumbery::cloud::{
-    AsyncOp, ClientConfig, CloudClient, NicTarget, RetryPolicy, Secret, Wait, WaitPolicy,
-};
-use plumbery::emulator::faults::FaultSpec;
 
 fn client(e: &Emu) -> CloudClient {
     let mut cfg = ClientConfig::new(e.emu().url(), "plumbery", Secret::new("plumbery"));

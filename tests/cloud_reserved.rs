@@ -4,9 +4,9 @@
 
 mod engine_support;
 
+use cloud::*;
+use emulator::faults::FaultSpec;
 use engine_support::{fast_client as client, network_domain, start, vlan};
-use plumbery::cloud::*;
-use plumbery::emulator::faults::FaultSpec;
 
 /// A NORMAL domain and VLAN 10.7.0.0/24; returns (domain id, VLAN id).
 async fn network(c: &CloudClient) -> (String, String) {

@@ -15,11 +15,11 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use emulator::{Emulator, EmulatorConfig, Nodes, RunningEmulator};
+use nodes::{LocalNodes, LocalNodesConfig};
 use nodes_support::{
     Harness, mounts_mentioning, processes_mentioning, root_or_skip, ssh_with_password,
 };
-use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
-use plumbery::emulator::{Emulator, EmulatorConfig, Nodes, RunningEmulator};
 
 const BIN: &str = env!("CARGO_BIN_EXE_plumbery");
 const PLAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/redis-cluster.yaml");

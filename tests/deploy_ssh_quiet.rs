@@ -7,8 +7,8 @@ mod bootstrap_support;
 
 use std::time::{Duration, Instant};
 
+use bootstrap::ssh::{Auth, connect};
 use bootstrap_support::{TestSshd, can_run_sshd, endpoint, new_host_keys, soon};
-use plumbery::bootstrap::ssh::{Auth, connect};
 
 #[test]
 fn a_quiet_command_is_not_a_dead_one() {

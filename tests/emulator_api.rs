@@ -10,11 +10,11 @@ use serde_json::json;
 fn basic_auth_is_required() {
     let mut e = Emu::start(0.001);
     let url = e.emu().url().to_string();
-    let mut anon = plumbery::emulator::http::Client::new(&url, "", "")
+    let mut anon = emulator::http::Client::new(&url, "", "")
         .unwrap()
         .without_auth();
     assert_eq!(anon.get("/oec/0.9/myaccount", false).unwrap().status, 401);
-    let mut wrong = plumbery::emulator::http::Client::new(&url, "plumbery", "nope").unwrap();
+    let mut wrong = emulator::http::Client::new(&url, "plumbery", "nope").unwrap();
     assert_eq!(
         wrong
             .get(&format!("{}/network/networkDomain", e.base), false)
@@ -848,7 +848,7 @@ fn concurrent_deploys_get_distinct_addresses() {
         .map(|t| {
             let (url, base, d, v, image) = (url.clone(), base.clone(), d.clone(), v.clone(), image.clone());
             std::thread::spawn(move || {
-                let mut c = plumbery::emulator::http::Client::new(&url, "plumbery", "plumbery").unwrap();
+                let mut c = emulator::http::Client::new(&url, "plumbery", "plumbery").unwrap();
                 for i in 0..25 {
                     let body = format!("<deployServer xmlns=\"{NS}\"><name>t{t}-{i}</name><imageId>{image}</imageId><start>false</start><administratorPassword>Passw0rd-Here</administratorPassword><networkInfo networkDomainId=\"{d}\"><primaryNic><vlanId>{v}</vlanId></primaryNic></networkInfo></deployServer>");
                     let r = c.post_xml(&format!("{base}/server/deployServer"), &body).unwrap();

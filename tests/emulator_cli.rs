@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use emulator::http::Client;
 use emulator_support::{NS, code, info, x};
-use plumbery::emulator::http::Client;
 
 const BIN: &str = env!("CARGO_BIN_EXE_plumbery");
 

@@ -8,10 +8,10 @@ mod emulator_support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use emulator::Nodes;
+use emulator::backend::{BackendError, NoBackend, NodeBackend, ServerSpec};
+use emulator::http::Response;
 use emulator_support::{Emu, NS, code, info};
-use plumbery::emulator::Nodes;
-use plumbery::emulator::backend::{BackendError, NoBackend, NodeBackend, ServerSpec};
-use plumbery::emulator::http::Response;
 use quick_xml::events::Event;
 use serde_json::Value;
 
@@ -290,8 +290,8 @@ impl NodeBackend for BreaksOne {
     fn sync_public(
         &self,
         d: &str,
-        n: &[plumbery::emulator::backend::NatSpec],
-        r: &[plumbery::emulator::backend::FirewallRuleSpec],
+        n: &[emulator::backend::NatSpec],
+        r: &[emulator::backend::FirewallRuleSpec],
     ) -> Result<(), BackendError> {
         NoBackend.sync_public(d, n, r)
     }

@@ -7,9 +7,9 @@ mod emulator_support;
 
 use std::time::{Duration, Instant};
 
+use emulator::Emulator;
+use emulator::http::{Client, Response};
 use emulator_support::{Emu, NS, code, info, x};
-use plumbery::emulator::Emulator;
-use plumbery::emulator::http::{Client, Response};
 use serde_json::{Value, json};
 
 /// The additional NICs of a server as (id, vlanId, privateIpv4, state).

@@ -5,9 +5,9 @@ mod emulator_support;
 
 use std::time::{Duration, Instant};
 
+use emulator::Emulator;
+use emulator::http::Client;
 use emulator_support::{Emu, NS, code, info, x};
-use plumbery::emulator::Emulator;
-use plumbery::emulator::http::Client;
 use serde_json::{Value, json};
 
 /// The disks of a server as (scsiId, sizeGb, speed, id).

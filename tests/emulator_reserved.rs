@@ -6,9 +6,9 @@ mod emulator_support;
 
 use std::collections::BTreeSet;
 
+use emulator::Emulator;
+use emulator::http::Response;
 use emulator_support::{Emu, NS, code, info, x};
-use plumbery::emulator::Emulator;
-use plumbery::emulator::http::Response;
 use serde_json::{Value, json};
 
 fn reserve(e: &mut Emu, vlan: &str, ip: &str) -> Response {
@@ -250,7 +250,7 @@ fn reservations_survive_a_crash_and_a_restart() {
     // A crash: only the journal remains.
     e.emu.take().unwrap().crash();
     let emu = Emulator::start(cfg.clone()).expect("restarts after a crash");
-    e.c = plumbery::emulator::http::Client::new(emu.url(), "plumbery", "plumbery").unwrap();
+    e.c = emulator::http::Client::new(emu.url(), "plumbery", "plumbery").unwrap();
     e.emu = Some(emu);
     assert_eq!(reserved(&mut e, &v), want);
     assert_eq!(e.stats()["resources"]["reservedPrivateIpv4"], 2);
@@ -261,7 +261,7 @@ fn reservations_survive_a_crash_and_a_restart() {
     // A graceful stop writes a snapshot; the next start reads it.
     e.emu.take().unwrap().shutdown();
     let emu = Emulator::start(cfg).expect("restarts after a shutdown");
-    e.c = plumbery::emulator::http::Client::new(emu.url(), "plumbery", "plumbery").unwrap();
+    e.c = emulator::http::Client::new(emu.url(), "plumbery", "plumbery").unwrap();
     e.emu = Some(emu);
     assert_eq!(reserved(&mut e, &v), want);
     let r = e.get(&format!("network/reservedPrivateIpv4Address?vlanId={v}"));

@@ -7,12 +7,10 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use emulator::backend::{BackendError, FirewallRuleSpec, NatSpec, NodeBackend, ServerSpec};
+use emulator::http::Client;
+use emulator::{Emulator, Nodes};
 use emulator_support::{Emu, NS, code, info, x};
-use plumbery::emulator::backend::{
-    BackendError, FirewallRuleSpec, NatSpec, NodeBackend, ServerSpec,
-};
-use plumbery::emulator::http::Client;
-use plumbery::emulator::{Emulator, Nodes};
 
 #[test]
 fn the_clock_completes_after_the_scaled_latency() {
@@ -39,7 +37,7 @@ fn profile_overrides_apply() {
     let p = dir.path().join("profile.yaml");
     std::fs::write(&p, "deployNetworkDomain: 0.3\n").unwrap();
     let mut cfg = Emu::config(&dir.path().join("state"), 1.0);
-    cfg.profile = plumbery::emulator::clock::Profile::load(&p).unwrap();
+    cfg.profile = emulator::clock::Profile::load(&p).unwrap();
     let mut e = Emu::start_with(dir, cfg);
     let t0 = Instant::now();
     let r = e.deploy_domain("p", "NA9");

@@ -2,9 +2,9 @@
 
 mod engine_support;
 
+use engine::{self, Action, EventState, Options, Progress, Step};
 use engine_support::{assert_empty, client, contrib, options, resources, run_ok, start};
-use plumbery::engine::{self, Action, EventState, Options, Progress, Step};
-use plumbery::fittings::{Parameters, load_text};
+use fittings::{Parameters, load_text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_locations_in_parallel() {
@@ -272,7 +272,7 @@ blueprints:
 /// NAT rule; a node that is not deployed gives a line, not facts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_naming_nodes_of_another_location_get_their_facts() {
-    use plumbery::engine::remote::{RemoteNode, Remotes, referenced_nodes};
+    use engine::remote::{RemoteNode, Remotes, referenced_nodes};
     let (emu, _dir) = start(0.001);
     let plan = load_text("cross.yaml", CROSS_TOKENS, &Parameters::new())
         .unwrap()

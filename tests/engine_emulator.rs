@@ -3,13 +3,13 @@
 
 mod engine_support;
 
+use emulator::RunningEmulator;
+use emulator::faults::FaultSpec;
+use engine::{self, Action, Options};
 use engine_support::{
     MIXED_FAULTS, answers_with, assert_empty, change_requests, client, options, redis_plan,
     resources, run_cut, run_ok, start,
 };
-use plumbery::emulator::RunningEmulator;
-use plumbery::emulator::faults::FaultSpec;
-use plumbery::engine::{self, Action, Options};
 
 /// Checks the emulator holds exactly a clean deploy of the redis plan, every server monitored.
 async fn assert_redis_deployed(emu: &RunningEmulator) {

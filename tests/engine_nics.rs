@@ -6,11 +6,11 @@
 //! NIC still uses, and deploy/dispose under injected faults ends with exactly one NIC (3 seeds, 20
 //! with `PLUMBERY_FULL_SUITE=1`).
 
-use plumbery::cloud::{AsyncOp, NewServer, NicTarget, Secret, Server, Wait};
-use plumbery::emulator::RunningEmulator;
-use plumbery::emulator::faults::FaultSpec;
-use plumbery::engine::{self, Action, Options, Phase, Step};
-use plumbery::fittings::{Parameters, Plan, load_text};
+use cloud::{AsyncOp, NewServer, NicTarget, Secret, Server, Wait};
+use emulator::RunningEmulator;
+use emulator::faults::FaultSpec;
+use engine::{self, Action, Options, Phase, Step};
+use fittings::{Parameters, Plan, load_text};
 
 mod engine_support;
 use engine_support::{change_requests, fast_client, options, start};

@@ -4,11 +4,11 @@
 
 mod engine_support;
 
+use cloud::Server;
+use emulator::RunningEmulator;
+use engine::{Action, Options, Report};
 use engine_support::{change_requests, client, operation_count, options, run_ok, start};
-use plumbery::cloud::Server;
-use plumbery::emulator::RunningEmulator;
-use plumbery::engine::{Action, Options, Report};
-use plumbery::fittings::{Parameters, Plan, load_text};
+use fittings::{Parameters, Plan, load_text};
 
 /// A two-node plan with the given CPU count, memory and disk lines.
 fn plan(cpu: u32, memory: u32, disks: &[&str]) -> Plan {
@@ -146,7 +146,7 @@ async fn cpu_memory_and_disks_are_reconciled() {
 /// seeds: every deploy succeeds and each server ends with exactly the plan's disks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_answers_to_hardware_changes_are_observed_not_failed() {
-    use plumbery::emulator::faults::FaultSpec;
+    use emulator::faults::FaultSpec;
     let (emu, _dir) = start(0.001);
     let opts = options(emu.url());
     let mut disks = vec![(1u32, 20u32)];

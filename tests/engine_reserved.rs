@@ -8,14 +8,14 @@ mod engine_support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use emulator::RunningEmulator;
+use emulator::faults::FaultSpec;
+use engine::{self, Action, Options, Step};
 use engine_support::{
     MIXED_FAULTS, answers_with, change_requests, client, operation_count, options, resources,
     run_cut, run_ok, start,
 };
-use plumbery::emulator::RunningEmulator;
-use plumbery::emulator::faults::FaultSpec;
-use plumbery::engine::{self, Action, Options, Step};
-use plumbery::fittings::{Parameters, Plan, load_text};
+use fittings::{Parameters, Plan, load_text};
 
 /// The redis-cluster shape: one domain, a VLAN with reserved addresses (the first two are the
 /// ones the emulator's allocator hands out first) holding three internet nodes, and a second VLAN

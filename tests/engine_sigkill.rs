@@ -8,12 +8,12 @@ mod engine_support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use cloud::RetryPolicy;
+use emulator::RunningEmulator;
+use engine::{self, Action, Options};
 use engine_support::{
     REDIS_COUNTS, assert_counts, assert_empty, client, count, redis_plan, run_ok, start,
 };
-use plumbery::cloud::RetryPolicy;
-use plumbery::emulator::RunningEmulator;
-use plumbery::engine::{self, Action, Options};
 
 const URL_VAR: &str = "PLUMBERY_SIGKILL_CHILD_URL";
 const ACTION_VAR: &str = "PLUMBERY_SIGKILL_CHILD_ACTION";

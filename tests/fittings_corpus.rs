@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use plumbery::fittings::{Parameters, PlanSource, load};
+use fittings::{Parameters, PlanSource, load};
 
 fn corpus(dir: &str) -> Vec<PathBuf> {
     let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")).join(dir);

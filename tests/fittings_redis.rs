@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use plumbery::fittings::tokens::{FactsContext, NodeFacts, expand_value};
-use plumbery::fittings::{
+use fittings::tokens::{FactsContext, NodeFacts, expand_value};
+use fittings::{
     FirewallPort, Glue, Monitoring, Parameters, Plan, PlanSource, Protocol, firewall_rule_name,
     load,
 };
-use plumbery::secrets::Store;
+use secrets::Store;
 
 fn ours() -> PathBuf {
     PathBuf::from(concat!(
@@ -198,7 +198,7 @@ fn contrib_redis_plan_golden() {
     let bp = &plan.locations[0].blueprints[0];
     let names: Vec<&str> = bp.nodes.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, ["redis01", "redis02", "redis03", "redis04"]);
-    assert_eq!(bp.domain.ipv4, plumbery::fittings::Ipv4Quota::Count(4));
+    assert_eq!(bp.domain.ipv4, fittings::Ipv4Quota::Count(4));
     assert_eq!(bp.ethernet.subnet.to_string(), "192.168.20.0/24");
     for node in &bp.nodes {
         let glue: Vec<String> = node.glue.iter().map(Glue::to_string).collect();

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plumbery::fittings::tokens::{
+use fittings::tokens::{
     FactsContext, NodeFacts, expand_str, expand_value, render_user_data, tokens_in,
 };
-use plumbery::fittings::{Parameters, Plan, PlanSource, load};
-use plumbery::secrets::Store;
+use fittings::{Parameters, Plan, PlanSource, load};
+use secrets::Store;
 
 fn plans() -> Vec<PathBuf> {
     let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"));

@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use emulator::{EmulatorConfig, Nodes};
 use emulator_support::{Emu, NS, code, info, x};
+use nodes::{LocalNodes, LocalNodesConfig};
 use nodes_support::{
     mounts_mentioning, netns_with_prefix, node_limits, port_open, processes_mentioning,
     root_or_skip, ssh_with_password,
 };
-use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
-use plumbery::emulator::{EmulatorConfig, Nodes};
 
 /// The administrator password `Emu::deploy_server` sends.
 const PW: &str = "Sup3r-S3cret-Pw";

@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use emulator::http::Client;
 use emulator_support::{Emu, NS, code, info, x};
 use nodes_support::{
     mounts_mentioning, netns_with_prefix, port_open, processes_mentioning, root_or_skip,
     ssh_with_password,
 };
-use plumbery::emulator::http::Client;
 use sha2::{Digest, Sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_plumbery");

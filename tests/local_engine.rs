@@ -12,12 +12,12 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use cloud::Secret;
+use emulator::http::Client;
+use engine::{self, Action, Options, Progress};
+use fittings::{Parameters, load_text};
 use nodes_support::{root_or_skip, ssh_with_password};
-use plumbery::cli::local::{LocalOptions, ensure_local_emulator_with};
-use plumbery::cloud::Secret;
-use plumbery::emulator::http::Client;
-use plumbery::engine::{self, Action, Options, Progress};
-use plumbery::fittings::{Parameters, load_text};
+use plumbery::local::{LocalOptions, ensure_local_emulator_with};
 
 const BIN: &str = env!("CARGO_BIN_EXE_plumbery");
 const PW: &str = "Local-Eng1ne-Pw";

@@ -6,9 +6,9 @@ mod nodes_support;
 
 use std::net::Ipv4Addr;
 
+use emulator::backend::NodeBackend;
+use nodes::caps::{num, parse_status_mask};
 use nodes_support::*;
-use plumbery::emulator::backend::NodeBackend;
-use plumbery::emulator::nodes::caps::{num, parse_status_mask};
 
 #[test]
 fn four_nodes_lifecycle_nat_firewall_and_cleanup() {

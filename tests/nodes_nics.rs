@@ -15,11 +15,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use emulator::backend::{NicSpec, NodeBackend};
+use emulator::{EmulatorConfig, Nodes};
 use emulator_support::{Emu, NS, code, info};
+use nodes::{LocalNodes, LocalNodesConfig};
 use nodes_support::*;
-use plumbery::emulator::backend::{NicSpec, NodeBackend};
-use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
-use plumbery::emulator::{EmulatorConfig, Nodes};
 
 /// Connects from inside the network namespace of server `id` to `to:22`; returns the local address
 /// the kernel chose (which tells the interface) and the first bytes of the SSH banner.
@@ -248,9 +248,9 @@ fn add_nic_and_remove_nic_through_the_api_with_a_restart() {
 /// web01 reaches db01 (VLAN back) from 10.73.0.20, through its NIC; dispose leaves nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_deploys_a_glued_node_that_reaches_the_other_vlan() {
-    use plumbery::cloud::{RetryPolicy, Secret, WaitPolicy};
-    use plumbery::engine::{self, Action, Options, Progress};
-    use plumbery::fittings::{Parameters, load_text};
+    use cloud::{RetryPolicy, Secret, WaitPolicy};
+    use engine::{self, Action, Options, Progress};
+    use fittings::{Parameters, load_text};
 
     if !root_or_skip() {
         return;
@@ -264,7 +264,7 @@ async fn the_engine_deploys_a_glued_node_that_reaches_the_other_vlan() {
     let mut cfg = EmulatorConfig::new(dir.path());
     cfg.time_scale = 0.0;
     cfg.nodes = Nodes::Custom(nodes.clone());
-    let emu = tokio::task::block_in_place(|| plumbery::emulator::Emulator::start(cfg)).unwrap();
+    let emu = tokio::task::block_in_place(|| emulator::Emulator::start(cfg)).unwrap();
     let text = r#"---
 locationId: NA9
 blueprints:

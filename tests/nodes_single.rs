@@ -2,8 +2,8 @@
 
 mod nodes_support;
 
+use emulator::backend::NodeBackend;
 use nodes_support::*;
-use plumbery::emulator::backend::NodeBackend;
 
 #[test]
 fn one_node_boots_and_answers_ssh_through_nat() {
@@ -33,7 +33,7 @@ fn a_new_backend_clears_what_a_crashed_one_left() {
     if !root_or_skip() {
         return;
     }
-    use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
+    use nodes::{LocalNodes, LocalNodesConfig};
     let dir = tempfile::Builder::new()
         .prefix("plcrash")
         .tempdir()

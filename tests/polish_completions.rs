@@ -3,7 +3,7 @@
 
 use assert_cmd::Command;
 use clap::CommandFactory;
-use plumbery::cli::Args;
+use plumbery::Args;
 
 fn plumbery(args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("plumbery")
@@ -32,7 +32,7 @@ fn bash_completion_names_actions_and_options() {
     let (code, out, err) = plumbery(&["completions", "bash"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("complete -F"), "not a bash completion script");
-    for (action, _) in plumbery::cli::Action::ALL {
+    for (action, _) in plumbery::Action::ALL {
         assert!(out.contains(action), "action {action} missing");
     }
     let options = long_options();

@@ -5,12 +5,12 @@
 
 mod engine_support;
 
+use emulator::faults::FaultSpec;
+use engine::Action;
 use engine_support::{
     DISTINCT_ACCOUNT, answers_with, assert_empty, assert_redis_deployed, options_as, redis_plan,
     run_ok, seeds, start_as,
 };
-use plumbery::emulator::faults::FaultSpec;
-use plumbery::engine::Action;
 
 /// One deploy and one dispose under `spec` with `seed`; returns how many answers carried one of the
 /// `evidence` response codes (the proof that the fault was injected).
@@ -39,7 +39,7 @@ async fn cycle(name: &str, spec: &str, seed: u64, evidence: &[&str]) -> u64 {
 }
 
 /// Every API request of the request log took at least `ms`: the delay was applied to each.
-fn assert_delayed(emu: &plumbery::emulator::RunningEmulator, ms: f64, context: &str) {
+fn assert_delayed(emu: &emulator::RunningEmulator, ms: f64, context: &str) {
     let log = std::fs::read_to_string(emu.state_dir().join("requests.log")).unwrap();
     let mut api = 0;
     for line in log.lines() {

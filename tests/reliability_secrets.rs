@@ -11,13 +11,13 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
+use cloud::Secret;
+use emulator::faults::FaultSpec;
+use engine::{self, Action, Options};
 use engine_support::{
     DISTINCT_ACCOUNT as ACCOUNT, assert_empty, assert_redis_deployed, options_as, redis_plan,
     run_ok, start_as,
 };
-use plumbery::cloud::Secret;
-use plumbery::emulator::faults::FaultSpec;
-use plumbery::engine::{self, Action, Options};
 
 /// A `tracing` writer appending to a shared buffer.
 #[derive(Clone)]
@@ -63,7 +63,7 @@ async fn no_secret_in_any_log_or_output() {
 
     // The plan's generated secrets, as its secret store makes them.
     let store_dir = tempfile::tempdir().unwrap();
-    let store = plumbery::secrets::Store::open_in(store_dir.path()).unwrap();
+    let store = secrets::Store::open_in(store_dir.path()).unwrap();
     let master = store.get_or_generate("master.secret").unwrap();
     let uuid = store.get_or_generate("uuid.cluster").unwrap();
 

@@ -7,11 +7,11 @@ mod engine_support;
 
 use std::time::Duration;
 
+use cloud::{ClientConfig, CloudClient, RetryPolicy, Secret};
+use engine::{self, Action, Options};
 use engine_support::{
     DISTINCT_ACCOUNT as ACCOUNT, assert_empty, options_as, redis_plan, run_ok, start_as,
 };
-use plumbery::cloud::{ClientConfig, CloudClient, RetryPolicy, Secret};
-use plumbery::engine::{self, Action, Options};
 
 /// Environment of the child run: the URL of the parent's emulator.
 const CHILD_URL: &str = "RELIABILITY_TLS_CHILD_URL";

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use plumbery::bootstrap::HostKeys;
-use plumbery::bootstrap::ssh::{Auth, Endpoint};
+use bootstrap::HostKeys;
+use bootstrap::ssh::{Auth, Endpoint};
 
 /// A private sshd. It runs in its own mount namespace with a tmpfs on /run (sshd needs
 /// /run/sshd), so nothing on the host changes.

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use plumbery::emulator::http::{Client, Response};
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use emulator::http::{Client, Response};
+use emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use serde_json::Value;
 
 pub const NS: &str = "urn:didata.com:api:cloud:types";
@@ -20,7 +20,7 @@ pub struct Emu {
 
 /// XML body -> JSON by the API's mapping rule (root element dropped).
 pub fn x(resp: &Response) -> Value {
-    plumbery::emulator::responses::body::xml_to_value(&resp.body)
+    emulator::responses::body::xml_to_value(&resp.body)
         .map(|(_, v)| v)
         .unwrap_or_else(|e| panic!("not XML ({e}): {}", resp.body))
 }

@@ -11,13 +11,13 @@
 
 use std::time::Duration;
 
-use plumbery::cloud::{
+use cloud::{
     AsyncOp, ClientConfig, CloudClient, NewNetworkDomain, NewVlan, RetryPolicy, Secret, Wait,
     WaitPolicy,
 };
-use plumbery::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use plumbery::engine::{self, Action, Options, Progress, Report};
-use plumbery::fittings::{Parameters, Plan, load_text};
+use emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use engine::{self, Action, Options, Progress, Report};
+use fittings::{Parameters, Plan, load_text};
 
 /// An API account of a test emulator, and the root password sent for new servers.
 #[derive(Debug, Clone, Copy)]

@@ -7,8 +7,8 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 use std::sync::Arc;
 
-use plumbery::emulator::backend::{FirewallRuleSpec, NatSpec, NodeBackend, ServerSpec};
-use plumbery::emulator::nodes::{LocalNodes, LocalNodesConfig};
+use emulator::backend::{FirewallRuleSpec, NatSpec, NodeBackend, ServerSpec};
+use nodes::{LocalNodes, LocalNodesConfig};
 
 pub const PASSWORD: &str = "Pl-Test_Secret42";
 pub const DOMAIN: &str = "dom-1";

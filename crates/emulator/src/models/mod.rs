@@ -1,0 +1,557 @@
+//! The emulator's resources and their transitions, with no wire format: one file per resource.
+//!
+//! All state lives in one `State`; every change goes through a `Tx`, which records the new versions
+//! for the journal (see `store`), can undo itself, and collects the asynchronous work to schedule
+//! (see `clock`).
+
+pub mod catalogue;
+pub mod firewall_rule;
+pub mod nat_rule;
+pub mod network_domain;
+pub mod public_ip_block;
+pub mod server;
+pub mod vlan;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use firewall_rule::FirewallRule;
+pub use nat_rule::NatRule;
+pub use network_domain::NetworkDomain;
+pub use public_ip_block::PublicIpBlock;
+pub use server::Server;
+pub use vlan::Vlan;
+
+use crate::errors::{ApiError, ApiResult};
+
+/// Milliseconds since the Unix epoch (wall clock; pending work is due at such an instant).
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// `createTime`-style rendering of a millisecond timestamp.
+pub fn iso_time(ms: i64) -> String {
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis()
+    )
+}
+
+/// A fresh resource id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The `state` of a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ResourceState {
+    /// Ready.
+    Normal,
+    /// Being deployed.
+    PendingAdd,
+    /// Being changed.
+    PendingChange,
+    /// Being deleted.
+    PendingDelete,
+    /// Deploy failed.
+    FailedAdd,
+    /// Change failed.
+    FailedChange,
+    /// Delete failed.
+    FailedDelete,
+}
+
+impl ResourceState {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceState::Normal => "NORMAL",
+            ResourceState::PendingAdd => "PENDING_ADD",
+            ResourceState::PendingChange => "PENDING_CHANGE",
+            ResourceState::PendingDelete => "PENDING_DELETE",
+            ResourceState::FailedAdd => "FAILED_ADD",
+            ResourceState::FailedChange => "FAILED_CHANGE",
+            ResourceState::FailedDelete => "FAILED_DELETE",
+        }
+    }
+    /// Whether an operation is under way.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            ResourceState::PendingAdd | ResourceState::PendingChange | ResourceState::PendingDelete
+        )
+    }
+}
+
+/// The asynchronous operations the clock completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OpKind {
+    /// deployNetworkDomain
+    DeployNetworkDomain,
+    /// deleteNetworkDomain
+    DeleteNetworkDomain,
+    /// deployVlan
+    DeployVlan,
+    /// deleteVlan
+    DeleteVlan,
+    /// deployServer
+    DeployServer,
+    /// startServer
+    StartServer,
+    /// shutdownServer
+    ShutdownServer,
+    /// powerOffServer
+    PowerOffServer,
+    /// rebootServer
+    RebootServer,
+    /// resetServer
+    ResetServer,
+    /// deleteServer
+    DeleteServer,
+    /// cleanServer
+    CleanServer,
+    /// a new firewall rule's short PENDING_ADD
+    CreateFirewallRule,
+    /// reconfigureServer
+    ReconfigureServer,
+    /// addDisk
+    AddDisk,
+    /// expandDisk
+    ExpandDisk,
+    /// changeDiskSpeed
+    ChangeDiskSpeed,
+    /// addNic
+    AddNic,
+    /// removeNic
+    RemoveNic,
+}
+
+impl OpKind {
+    /// The `progress/action` / operation spelling.
+    pub fn action(self) -> &'static str {
+        match self {
+            OpKind::DeployNetworkDomain => "DEPLOY_NETWORK_DOMAIN",
+            OpKind::DeleteNetworkDomain => "DELETE_NETWORK_DOMAIN",
+            OpKind::DeployVlan => "DEPLOY_VLAN",
+            OpKind::DeleteVlan => "DELETE_VLAN",
+            OpKind::DeployServer => "DEPLOY_SERVER",
+            OpKind::StartServer => "START_SERVER",
+            OpKind::ShutdownServer => "SHUTDOWN_SERVER",
+            OpKind::PowerOffServer => "POWER_OFF_SERVER",
+            OpKind::RebootServer => "REBOOT_SERVER",
+            OpKind::ResetServer => "RESET_SERVER",
+            OpKind::DeleteServer => "DELETE_SERVER",
+            OpKind::CleanServer => "CLEAN_SERVER",
+            OpKind::CreateFirewallRule => "CREATE_FIREWALL_RULE",
+            OpKind::ReconfigureServer => "RECONFIGURE_SERVER",
+            OpKind::AddDisk => "ADD_DISK",
+            OpKind::ExpandDisk => "EXPAND_DISK",
+            OpKind::ChangeDiskSpeed => "CHANGE_DISK_SPEED",
+            OpKind::AddNic => "ADD_NIC",
+            OpKind::RemoveNic => "REMOVE_NIC",
+        }
+    }
+}
+
+/// An operation under way on a resource, due at `due_ms` (and once its backend call returned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// What is under way.
+    pub op: OpKind,
+    /// Unique sequence number, so a stale completion is ignored.
+    pub seq: u64,
+    /// When it was requested.
+    pub requested_ms: i64,
+    /// When the profile latency is over.
+    pub due_ms: i64,
+}
+
+/// Kinds of stored resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    /// Network domain.
+    Domain,
+    /// VLAN.
+    Vlan,
+    /// Public IPv4 block.
+    IpBlock,
+    /// NAT rule.
+    Nat,
+    /// Firewall rule.
+    Firewall,
+    /// Server.
+    Server,
+}
+
+/// One stored resource, as written to the journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value")]
+pub enum Resource {
+    /// Network domain.
+    Domain(NetworkDomain),
+    /// VLAN.
+    Vlan(Vlan),
+    /// Public IPv4 block.
+    IpBlock(PublicIpBlock),
+    /// NAT rule.
+    Nat(NatRule),
+    /// Firewall rule.
+    Firewall(FirewallRule),
+    /// Server.
+    Server(Server),
+}
+
+/// One journal record: a new version of a resource, its removal, or a reset.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Record {
+    /// A resource's new version.
+    Put(Box<Resource>),
+    /// A resource removed.
+    Del {
+        /// Its kind.
+        kind: Kind,
+        /// Its id.
+        id: String,
+    },
+    /// Everything removed.
+    Reset,
+    /// The next operation sequence number.
+    Seq(u64),
+}
+
+/// The whole emulated cloud of one organisation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    /// The organisation id in every `/caas/2.x/{orgId}/` path.
+    pub org_id: String,
+    /// Network domains by id.
+    pub domains: BTreeMap<String, NetworkDomain>,
+    /// VLANs by id.
+    pub vlans: BTreeMap<String, Vlan>,
+    /// Public IP blocks by id.
+    pub ip_blocks: BTreeMap<String, PublicIpBlock>,
+    /// NAT rules by id.
+    pub nat_rules: BTreeMap<String, NatRule>,
+    /// Firewall rules by id (order within a domain: `NetworkDomain::firewall_order`).
+    pub firewall_rules: BTreeMap<String, FirewallRule>,
+    /// Servers by id.
+    pub servers: BTreeMap<String, Server>,
+    /// Next operation sequence number.
+    pub next_seq: u64,
+}
+
+impl State {
+    /// Applies one journal record (used on replay and by `Tx`).
+    pub fn apply(&mut self, rec: &Record) {
+        match rec {
+            Record::Put(r) => self.put((**r).clone()),
+            Record::Del { kind, id } => {
+                self.remove(*kind, id);
+            }
+            Record::Reset => {
+                let org = std::mem::take(&mut self.org_id);
+                let seq = self.next_seq;
+                *self = State {
+                    org_id: org,
+                    next_seq: seq,
+                    ..State::default()
+                };
+            }
+            Record::Seq(s) => self.next_seq = self.next_seq.max(*s),
+        }
+    }
+
+    fn put(&mut self, r: Resource) {
+        match r {
+            Resource::Domain(x) => {
+                self.domains.insert(x.id.clone(), x);
+            }
+            Resource::Vlan(x) => {
+                self.vlans.insert(x.id.clone(), x);
+            }
+            Resource::IpBlock(x) => {
+                self.ip_blocks.insert(x.id.clone(), x);
+            }
+            Resource::Nat(x) => {
+                self.nat_rules.insert(x.id.clone(), x);
+            }
+            Resource::Firewall(x) => {
+                self.firewall_rules.insert(x.id.clone(), x);
+            }
+            Resource::Server(x) => {
+                self.servers.insert(x.id.clone(), x);
+            }
+        }
+    }
+
+    fn remove(&mut self, kind: Kind, id: &str) -> Option<Resource> {
+        match kind {
+            Kind::Domain => self.domains.remove(id).map(Resource::Domain),
+            Kind::Vlan => self.vlans.remove(id).map(Resource::Vlan),
+            Kind::IpBlock => self.ip_blocks.remove(id).map(Resource::IpBlock),
+            Kind::Nat => self.nat_rules.remove(id).map(Resource::Nat),
+            Kind::Firewall => self.firewall_rules.remove(id).map(Resource::Firewall),
+            Kind::Server => self.servers.remove(id).map(Resource::Server),
+        }
+    }
+
+    fn get(&self, kind: Kind, id: &str) -> Option<Resource> {
+        match kind {
+            Kind::Domain => self.domains.get(id).cloned().map(Resource::Domain),
+            Kind::Vlan => self.vlans.get(id).cloned().map(Resource::Vlan),
+            Kind::IpBlock => self.ip_blocks.get(id).cloned().map(Resource::IpBlock),
+            Kind::Nat => self.nat_rules.get(id).cloned().map(Resource::Nat),
+            Kind::Firewall => self.firewall_rules.get(id).cloned().map(Resource::Firewall),
+            Kind::Server => self.servers.get(id).cloned().map(Resource::Server),
+        }
+    }
+
+    /// Number of stored resources of every kind.
+    pub fn resource_count(&self) -> usize {
+        self.domains.len()
+            + self.vlans.len()
+            + self.ip_blocks.len()
+            + self.nat_rules.len()
+            + self.firewall_rules.len()
+            + self.servers.len()
+    }
+
+    /// The network domain `id`, or RESOURCE_NOT_FOUND.
+    pub fn domain(&self, id: &str) -> ApiResult<&NetworkDomain> {
+        self.domains
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("Network Domain", id))
+    }
+    /// The VLAN `id`, or RESOURCE_NOT_FOUND.
+    pub fn vlan(&self, id: &str) -> ApiResult<&Vlan> {
+        self.vlans
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("VLAN", id))
+    }
+    /// The server `id`, or RESOURCE_NOT_FOUND.
+    pub fn server(&self, id: &str) -> ApiResult<&Server> {
+        self.servers
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("Server", id))
+    }
+}
+
+/// Work to start once a transaction is committed.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The resource kind.
+    pub kind: Kind,
+    /// The resource id.
+    pub id: String,
+    /// The pending operation.
+    pub pending: Pending,
+}
+
+/// A change in progress: applies to the state at once, remembers how to undo, what to journal and
+/// what to schedule.
+pub struct Tx<'a> {
+    st: &'a mut State,
+    /// Records to journal, in order.
+    pub records: Vec<Record>,
+    undo: Vec<(Kind, String, Option<Resource>)>,
+    /// Pending operations to hand to the clock after commit.
+    pub jobs: Vec<Job>,
+    /// Network domains whose NAT/firewall set changed (to sync with the backend).
+    pub public_changed: Vec<String>,
+    /// The transaction's time, in ms since the epoch.
+    pub now: i64,
+}
+
+impl<'a> Tx<'a> {
+    /// Starts a transaction on `st`.
+    pub fn new(st: &'a mut State) -> Self {
+        Tx {
+            st,
+            records: Vec::new(),
+            undo: Vec::new(),
+            jobs: Vec::new(),
+            public_changed: Vec::new(),
+            now: now_ms(),
+        }
+    }
+
+    /// Read access to the state as changed so far.
+    pub fn st(&self) -> &State {
+        self.st
+    }
+
+    /// Stores a new version of a resource.
+    pub fn put(&mut self, r: Resource) {
+        let (kind, id) = match &r {
+            Resource::Domain(x) => (Kind::Domain, x.id.clone()),
+            Resource::Vlan(x) => (Kind::Vlan, x.id.clone()),
+            Resource::IpBlock(x) => (Kind::IpBlock, x.id.clone()),
+            Resource::Nat(x) => (Kind::Nat, x.id.clone()),
+            Resource::Firewall(x) => (Kind::Firewall, x.id.clone()),
+            Resource::Server(x) => (Kind::Server, x.id.clone()),
+        };
+        let before = self.st.get(kind, &id);
+        self.undo.push((kind, id, before));
+        self.st.put(r.clone());
+        self.records.push(Record::Put(Box::new(r)));
+    }
+
+    /// Removes a resource.
+    pub fn del(&mut self, kind: Kind, id: &str) {
+        let before = self.st.remove(kind, id);
+        self.undo.push((kind, id.to_string(), before));
+        self.records.push(Record::Del {
+            kind,
+            id: id.to_string(),
+        });
+    }
+
+    /// Removes everything (keeps the org id).
+    pub fn reset(&mut self) {
+        let snapshot = self.st.clone();
+        for (id, _) in snapshot.domains.iter() {
+            self.undo
+                .push((Kind::Domain, id.clone(), snapshot.get(Kind::Domain, id)));
+        }
+        for (id, _) in snapshot.vlans.iter() {
+            self.undo
+                .push((Kind::Vlan, id.clone(), snapshot.get(Kind::Vlan, id)));
+        }
+        for (id, _) in snapshot.ip_blocks.iter() {
+            self.undo
+                .push((Kind::IpBlock, id.clone(), snapshot.get(Kind::IpBlock, id)));
+        }
+        for (id, _) in snapshot.nat_rules.iter() {
+            self.undo
+                .push((Kind::Nat, id.clone(), snapshot.get(Kind::Nat, id)));
+        }
+        for (id, _) in snapshot.firewall_rules.iter() {
+            self.undo
+                .push((Kind::Firewall, id.clone(), snapshot.get(Kind::Firewall, id)));
+        }
+        for (id, _) in snapshot.servers.iter() {
+            self.undo
+                .push((Kind::Server, id.clone(), snapshot.get(Kind::Server, id)));
+        }
+        self.st.apply(&Record::Reset);
+        self.records.push(Record::Reset);
+    }
+
+    /// Starts an asynchronous operation `op` on resource (`kind`, `id`) lasting `latency_ms`.
+    pub fn pending(&mut self, kind: Kind, id: &str, op: OpKind, latency_ms: i64) -> Pending {
+        let seq = self.st.next_seq;
+        self.st.next_seq += 1;
+        self.records.push(Record::Seq(self.st.next_seq));
+        let p = Pending {
+            op,
+            seq,
+            requested_ms: self.now,
+            due_ms: self.now + latency_ms.max(0),
+        };
+        self.jobs.push(Job {
+            kind,
+            id: id.to_string(),
+            pending: p,
+        });
+        p
+    }
+
+    /// Marks a domain's NAT/firewall set as changed.
+    pub fn public_changed(&mut self, domain_id: &str) {
+        if !self.public_changed.iter().any(|d| d == domain_id) {
+            self.public_changed.push(domain_id.to_string());
+        }
+    }
+
+    /// Records that undo this transaction once committed (newest change undone first).
+    pub fn inverse(&self) -> Vec<Record> {
+        self.undo
+            .iter()
+            .rev()
+            .map(|(kind, id, before)| match before {
+                Some(r) => Record::Put(Box::new(r.clone())),
+                None => Record::Del {
+                    kind: *kind,
+                    id: id.clone(),
+                },
+            })
+            .collect()
+    }
+
+    /// Reverts every change made through this transaction.
+    pub fn rollback(mut self) {
+        while let Some((kind, id, before)) = self.undo.pop() {
+            self.st.remove(kind, &id);
+            if let Some(r) = before {
+                self.st.put(r);
+            }
+        }
+    }
+}
+
+/// Validates a resource name: 1..=75 printable characters.
+pub fn check_name(field: &str, name: &str) -> ApiResult<()> {
+    if name.trim().is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if name.chars().count() > 75 || name.chars().any(|c| c.is_control()) {
+        return Err(ApiError::invalid(
+            field,
+            "must be at most 75 printable characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a description: at most 255 characters.
+pub fn check_description(field: &str, d: &str) -> ApiResult<()> {
+    if d.chars().count() > 255 {
+        return Err(ApiError::invalid(field, "must be at most 255 characters"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_time_has_millisecond_precision() {
+        assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_time(1_500_000_000_123), "2017-07-14T02:40:00.123Z");
+    }
+
+    #[test]
+    fn a_rolled_back_transaction_leaves_no_trace() {
+        let mut st = State::default();
+        let before = serde_json::to_string(&st).unwrap();
+        let mut tx = Tx::new(&mut st);
+        let lat = crate::clock::Latency {
+            profile: Default::default(),
+            time_scale: 1.0,
+        };
+        let req = network_domain::DeployDomain {
+            datacenter_id: "NA9".into(),
+            name: "x".into(),
+            description: String::new(),
+            service_type: "ESSENTIALS".into(),
+        };
+        network_domain::deploy(&mut tx, &lat, req).unwrap();
+        assert_eq!(tx.st().firewall_rules.len(), 5);
+        tx.rollback();
+        let mut after = st.clone();
+        after.next_seq = 0;
+        assert_eq!(serde_json::to_string(&after).unwrap(), before);
+    }
+}

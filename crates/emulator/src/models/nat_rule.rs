@@ -1,0 +1,123 @@
+//! NAT rules: a public address of the domain's blocks leading to a private address in one of its
+//! VLANs; create and delete are synchronous and change what the backend exposes.
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Kind, Resource, ResourceState, Tx, network_domain, public_ip_block};
+use crate::errors::{ApiError, ApiResult, Code};
+
+/// A NAT rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NatRule {
+    /// Id.
+    pub id: String,
+    /// Network domain id.
+    pub domain_id: String,
+    /// Datacenter id.
+    pub datacenter_id: String,
+    /// Private address.
+    pub internal: Ipv4Addr,
+    /// Public address (127.77.x.y).
+    pub external: Ipv4Addr,
+    /// Creation time (ms).
+    pub create_ms: i64,
+    /// State.
+    pub state: ResourceState,
+}
+
+fn parse_ip(field: &str, s: &str) -> ApiResult<Ipv4Addr> {
+    s.trim()
+        .parse()
+        .map_err(|_| ApiError::invalid(field, format!("'{s}' is not an IPv4 address")))
+}
+
+/// Creates a NAT rule; `external` `None` takes the domain's next free public address.
+pub fn create(
+    tx: &mut Tx<'_>,
+    domain_id: &str,
+    internal: &str,
+    external: Option<&str>,
+) -> ApiResult<String> {
+    let internal = parse_ip("internalIp", internal)?;
+    let external = external.map(|e| parse_ip("externalIp", e)).transpose()?;
+    let d = network_domain::ready_for_children(tx, domain_id)?;
+    let dc = d.datacenter_id.clone();
+    let st = tx.st();
+    if !st
+        .vlans
+        .values()
+        .any(|v| v.domain_id == domain_id && v.network.contains(&internal))
+    {
+        return Err(ApiError::invalid(
+            "internalIp",
+            format!("{internal} is not in a VLAN of Network Domain {domain_id}"),
+        ));
+    }
+    if st
+        .nat_rules
+        .values()
+        .any(|r| r.domain_id == domain_id && r.internal == internal)
+    {
+        return Err(ApiError::new(
+            Code::IpAddressNotUnique,
+            format!("internalIp {internal} already has a NAT rule."),
+        ));
+    }
+    let external = match external {
+        Some(e) => {
+            if !st
+                .ip_blocks
+                .values()
+                .any(|b| b.domain_id == domain_id && b.contains(e))
+            {
+                return Err(ApiError::invalid(
+                    "externalIp",
+                    format!("{e} is not in a public IP block of Network Domain {domain_id}"),
+                ));
+            }
+            if st.nat_rules.values().any(|r| r.external == e) {
+                return Err(ApiError::new(
+                    Code::IpAddressNotUnique,
+                    format!("externalIp {e} is already used by a NAT rule."),
+                ));
+            }
+            e
+        }
+        None => *public_ip_block::free_addresses(st, domain_id)
+            .first()
+            .ok_or_else(|| {
+                ApiError::new(
+                    Code::NoIpAddressAvailable,
+                    format!("No public IPv4 address is available in Network Domain {domain_id}."),
+                )
+            })?,
+    };
+    let id = super::new_id();
+    tx.put(Resource::Nat(NatRule {
+        id: id.clone(),
+        domain_id: domain_id.to_string(),
+        datacenter_id: dc,
+        internal,
+        external,
+        create_ms: tx.now,
+        state: ResourceState::Normal,
+    }));
+    tx.public_changed(domain_id);
+    Ok(id)
+}
+
+/// Deletes a NAT rule.
+pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
+    let r = tx
+        .st()
+        .nat_rules
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("NAT rule", id))?;
+    let domain_id = r.domain_id.clone();
+    network_domain::ready_for_children(tx, &domain_id)?;
+    tx.del(Kind::Nat, id);
+    tx.public_changed(&domain_id);
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! Network domains: deploy (asynchronous), edit, delete (asynchronous, refused while anything
+//! depends on the domain); every new domain gets the CCDEFAULT.* firewall rules.
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Kind, OpKind, Pending, Resource, ResourceState, Tx, catalogue, check_description, check_name,
+    firewall_rule,
+};
+use crate::clock::Latency;
+use crate::errors::{ApiError, ApiResult, Code};
+
+/// A network domain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkDomain {
+    /// Id.
+    pub id: String,
+    /// Datacenter id.
+    pub datacenter_id: String,
+    /// Name, unique in the datacenter.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// `ESSENTIALS` or `ADVANCED`.
+    pub service_type: String,
+    /// Source-NAT address (in 127.76.0.0/16).
+    pub snat_ipv4: Ipv4Addr,
+    /// Creation time (ms).
+    pub create_ms: i64,
+    /// State.
+    pub state: ResourceState,
+    /// Operation under way.
+    pub pending: Option<Pending>,
+    /// Firewall rule ids in evaluation order.
+    pub firewall_order: Vec<String>,
+}
+
+/// What a deploy asks for.
+#[derive(Debug, Clone)]
+pub struct DeployDomain {
+    /// Datacenter id.
+    pub datacenter_id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Service plan.
+    pub service_type: String,
+}
+
+fn check_type(t: &str) -> ApiResult<String> {
+    let up = t.to_ascii_uppercase();
+    if up == "ESSENTIALS" || up == "ADVANCED" {
+        Ok(up)
+    } else {
+        Err(ApiError::invalid(
+            "type",
+            format!("'{t}' is not ESSENTIALS or ADVANCED"),
+        ))
+    }
+}
+
+fn name_taken(tx: &Tx<'_>, dc: &str, name: &str, except: &str) -> bool {
+    tx.st()
+        .domains
+        .values()
+        .any(|d| d.datacenter_id == dc && d.name == name && d.id != except)
+}
+
+/// Starts deploying a domain; returns its id.
+pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployDomain) -> ApiResult<String> {
+    if catalogue::datacenter(&req.datacenter_id).is_none() {
+        return Err(ApiError::invalid(
+            "datacenterId",
+            format!("unknown datacenter '{}'", req.datacenter_id),
+        ));
+    }
+    check_name("name", &req.name)?;
+    check_description("description", &req.description)?;
+    let service_type = check_type(&req.service_type)?;
+    if name_taken(tx, &req.datacenter_id, &req.name, "") {
+        return Err(ApiError::new(
+            Code::NameNotUnique,
+            format!(
+                "A Network Domain named '{}' already exists in {}.",
+                req.name, req.datacenter_id
+            ),
+        ));
+    }
+    let used: std::collections::HashSet<Ipv4Addr> =
+        tx.st().domains.values().map(|d| d.snat_ipv4).collect();
+    let snat = (1u32..65535)
+        .map(|i| Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 76, 0, 0)) + i))
+        .find(|a| !used.contains(a))
+        .ok_or_else(|| ApiError::new(Code::OutOfResources, "no source-NAT address left"))?;
+    let id = super::new_id();
+    let pending = tx.pending(
+        Kind::Domain,
+        &id,
+        OpKind::DeployNetworkDomain,
+        lat.ms(OpKind::DeployNetworkDomain, false),
+    );
+    let rules = firewall_rule::default_rules(&id, &req.datacenter_id, tx.now);
+    let domain = NetworkDomain {
+        id: id.clone(),
+        datacenter_id: req.datacenter_id,
+        name: req.name,
+        description: req.description,
+        service_type,
+        snat_ipv4: snat,
+        create_ms: tx.now,
+        state: ResourceState::PendingAdd,
+        pending: Some(pending),
+        firewall_order: rules.iter().map(|r| r.id.clone()).collect(),
+    };
+    tx.put(Resource::Domain(domain));
+    for r in rules {
+        tx.put(Resource::Firewall(r));
+    }
+    Ok(id)
+}
+
+/// The domain `id` if children may be added to it now.
+pub fn ready_for_children<'s>(tx: &'s Tx<'_>, id: &str) -> ApiResult<&'s NetworkDomain> {
+    let d = tx.st().domain(id)?;
+    if d.state.is_pending() {
+        return Err(ApiError::busy(format!(
+            "Network Domain {id} is busy ({}).",
+            d.state.as_str()
+        )));
+    }
+    if d.state != ResourceState::Normal {
+        return Err(ApiError::invalid(
+            "networkDomainId",
+            format!("Network Domain {id} is {}", d.state.as_str()),
+        ));
+    }
+    Ok(d)
+}
+
+/// Edits name, description or type (synchronous).
+pub fn edit(
+    tx: &mut Tx<'_>,
+    id: &str,
+    name: Option<String>,
+    description: Option<String>,
+    service_type: Option<String>,
+) -> ApiResult<()> {
+    let mut d = tx.st().domain(id)?.clone();
+    if d.state.is_pending() {
+        return Err(ApiError::busy(format!(
+            "Network Domain {id} is busy ({}).",
+            d.state.as_str()
+        )));
+    }
+    if let Some(n) = name {
+        check_name("name", &n)?;
+        if name_taken(tx, &d.datacenter_id, &n, id) {
+            return Err(ApiError::new(
+                Code::NameNotUnique,
+                format!("A Network Domain named '{n}' already exists."),
+            ));
+        }
+        d.name = n;
+    }
+    if let Some(desc) = description {
+        check_description("description", &desc)?;
+        d.description = desc;
+    }
+    if let Some(t) = service_type {
+        d.service_type = check_type(&t)?;
+    }
+    tx.put(Resource::Domain(d));
+    Ok(())
+}
+
+/// Starts deleting a domain; refused while it has VLANs, IP blocks, NAT or client firewall rules.
+pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
+    let mut d = tx.st().domain(id)?.clone();
+    if d.state.is_pending() {
+        return Err(ApiError::busy(format!(
+            "Network Domain {id} is busy ({}).",
+            d.state.as_str()
+        )));
+    }
+    let st = tx.st();
+    let mut deps = Vec::new();
+    let n = st.vlans.values().filter(|v| v.domain_id == id).count();
+    if n > 0 {
+        deps.push(format!("{n} VLAN(s)"));
+    }
+    let n = st.servers.values().filter(|s| s.domain_id == id).count();
+    if n > 0 {
+        deps.push(format!("{n} server(s)"));
+    }
+    let n = st.ip_blocks.values().filter(|b| b.domain_id == id).count();
+    if n > 0 {
+        deps.push(format!("{n} public IP block(s)"));
+    }
+    let n = st.nat_rules.values().filter(|r| r.domain_id == id).count();
+    if n > 0 {
+        deps.push(format!("{n} NAT rule(s)"));
+    }
+    let n = st
+        .firewall_rules
+        .values()
+        .filter(|r| r.domain_id == id && !r.is_default())
+        .count();
+    if n > 0 {
+        deps.push(format!("{n} firewall rule(s)"));
+    }
+    if !deps.is_empty() {
+        return Err(ApiError::new(
+            Code::HasDependency,
+            format!(
+                "Network Domain {id} cannot be deleted: it still has {}.",
+                deps.join(", ")
+            ),
+        ));
+    }
+    d.pending = Some(tx.pending(
+        Kind::Domain,
+        id,
+        OpKind::DeleteNetworkDomain,
+        lat.ms(OpKind::DeleteNetworkDomain, false),
+    ));
+    d.state = ResourceState::PendingDelete;
+    tx.put(Resource::Domain(d));
+    Ok(())
+}
+
+/// Completes the pending operation `seq` on domain `id` with the backend outcome.
+pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>) {
+    let Some(d) = tx.st().domains.get(id) else {
+        return;
+    };
+    let Some(p) = d.pending.filter(|p| p.seq == seq) else {
+        return;
+    };
+    let mut d = d.clone();
+    d.pending = None;
+    match (p.op, outcome) {
+        (OpKind::DeleteNetworkDomain, Ok(())) => {
+            for r in d.firewall_order.clone() {
+                if tx.st().firewall_rules.contains_key(&r) {
+                    tx.del(Kind::Firewall, &r);
+                }
+            }
+            tx.del(Kind::Domain, id);
+            return;
+        }
+        (OpKind::DeleteNetworkDomain, Err(_)) => d.state = ResourceState::FailedDelete,
+        (_, Ok(())) => d.state = ResourceState::Normal,
+        (_, Err(_)) => d.state = ResourceState::FailedAdd,
+    }
+    tx.put(Resource::Domain(d));
+}

@@ -1,0 +1,413 @@
+//! VLANs: deploy (asynchronous, both the ≤2.8 and ≥2.9 forms), edit, delete (asynchronous, refused
+//! while servers use the VLAN or addresses are reserved on it), private address allocation, and
+//! reserved private addresses (reserve, unreserve: synchronous).
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Kind, OpKind, Pending, Resource, ResourceState, State, Tx, check_description, check_name,
+    network_domain,
+};
+use crate::clock::Latency;
+use crate::errors::{ApiError, ApiResult, Code};
+
+/// A VLAN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vlan {
+    /// Id.
+    pub id: String,
+    /// Network domain id.
+    pub domain_id: String,
+    /// Datacenter id.
+    pub datacenter_id: String,
+    /// Name, unique in the domain.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Private IPv4 range.
+    pub network: Ipv4Net,
+    /// IPv4 gateway.
+    pub gateway: Ipv4Addr,
+    /// First four hextets of the VLAN's /64 (a ULA prefix, fd77:...).
+    pub ipv6_prefix: String,
+    /// `LOW`/`HIGH` for attached VLANs, `None` for detached.
+    pub gateway_addressing: Option<String>,
+    /// Creation time (ms).
+    pub create_ms: i64,
+    /// State.
+    pub state: ResourceState,
+    /// Operation under way.
+    pub pending: Option<Pending>,
+    /// Reserved private IPv4 addresses (address -> description): never given to a NIC.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reserved: BTreeMap<Ipv4Addr, String>,
+}
+
+/// Gateway choice of a deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gateway {
+    /// Attached VLAN, gateway at the low (base+1) or high (broadcast-1) end.
+    Attached {
+        /// `true` for HIGH.
+        high: bool,
+    },
+    /// Detached VLAN with its own gateway address.
+    Detached(Ipv4Addr),
+}
+
+/// What a deploy asks for.
+#[derive(Debug, Clone)]
+pub struct DeployVlan {
+    /// Network domain id.
+    pub domain_id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Base address.
+    pub base: Ipv4Addr,
+    /// Prefix size.
+    pub prefix: u8,
+    /// Gateway choice.
+    pub gateway: Gateway,
+    /// Name of the field holding the base address (for messages).
+    pub base_field: &'static str,
+}
+
+impl Vlan {
+    /// The IPv6 range address as the fixtures print it.
+    pub fn ipv6_range(&self) -> String {
+        format!("{}:0:0:0:0", self.ipv6_prefix)
+    }
+    /// The IPv6 gateway.
+    pub fn ipv6_gateway(&self) -> String {
+        format!("{}:0:0:0:1", self.ipv6_prefix)
+    }
+    /// The IPv6 address paired with a private IPv4 address.
+    pub fn ipv6_for(&self, ip: Ipv4Addr) -> String {
+        let o = ip.octets();
+        format!(
+            "{}:0:0:{:x}:{:x}",
+            self.ipv6_prefix,
+            u16::from_be_bytes([o[0], o[1]]),
+            u16::from_be_bytes([o[2], o[3]])
+        )
+    }
+    /// Whether `ip` may be given to a server (inside, not network/broadcast/gateway).
+    pub fn is_host_address(&self, ip: Ipv4Addr) -> bool {
+        self.network.contains(&ip)
+            && ip != self.network.network()
+            && ip != self.network.broadcast()
+            && ip != self.gateway
+    }
+    /// `true` when the VLAN is attached (has gateway addressing).
+    pub fn attached(&self) -> bool {
+        self.gateway_addressing.is_some()
+    }
+}
+
+fn is_rfc1918(net: &Ipv4Net) -> bool {
+    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+        .iter()
+        .any(|r| r.parse::<Ipv4Net>().is_ok_and(|r| r.contains(net)))
+}
+
+/// Addresses of `vlan_id` already given to server NICs (those being added included).
+pub fn nic_addresses(st: &State, vlan_id: &str) -> HashSet<Ipv4Addr> {
+    st.servers
+        .values()
+        .flat_map(|s| s.nics().chain(s.staged_nic()))
+        .filter(|n| n.vlan_id == vlan_id)
+        .map(|n| n.ipv4)
+        .collect()
+}
+
+/// Addresses of `vlan_id` no allocation may hand out: those of server NICs and the reserved ones.
+pub fn used_addresses(st: &State, vlan_id: &str) -> HashSet<Ipv4Addr> {
+    let mut used = nic_addresses(st, vlan_id);
+    if let Some(v) = st.vlans.get(vlan_id) {
+        used.extend(v.reserved.keys().copied());
+    }
+    used
+}
+
+/// The next free host address of `vlan` (from base+10 upwards, then base+2..base+9).
+pub fn allocate(vlan: &Vlan, used: &HashSet<Ipv4Addr>) -> Option<Ipv4Addr> {
+    let base = u32::from(vlan.network.network());
+    let last = u32::from(vlan.network.broadcast());
+    (base + 10..last)
+        .chain(base + 2..(base + 10).min(last))
+        .map(Ipv4Addr::from)
+        .find(|a| vlan.is_host_address(*a) && !used.contains(a))
+}
+
+/// Starts deploying a VLAN; returns its id.
+pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployVlan) -> ApiResult<String> {
+    check_name("name", &req.name)?;
+    check_description("description", &req.description)?;
+    if !(16..=29).contains(&req.prefix) {
+        return Err(ApiError::invalid(
+            "privateIpv4PrefixSize",
+            format!("{} is not within 16..29", req.prefix),
+        ));
+    }
+    let network = Ipv4Net::new(req.base, req.prefix)
+        .map_err(|e| ApiError::invalid("privateIpv4PrefixSize", e))?;
+    if network.network() != req.base {
+        return Err(ApiError::invalid(
+            req.base_field,
+            format!(
+                "{} is not the base address of a /{} network",
+                req.base, req.prefix
+            ),
+        ));
+    }
+    if !is_rfc1918(&network) {
+        return Err(ApiError::invalid(
+            req.base_field,
+            format!("{network} is not in an RFC 1918 private range"),
+        ));
+    }
+    let gateway = match req.gateway {
+        Gateway::Attached { high: false } => Ipv4Addr::from(u32::from(network.network()) + 1),
+        Gateway::Attached { high: true } => Ipv4Addr::from(u32::from(network.broadcast()) - 1),
+        Gateway::Detached(g) => {
+            if !network.contains(&g) || g == network.network() || g == network.broadcast() {
+                return Err(ApiError::invalid(
+                    "detachedVlan.ipv4GatewayAddress",
+                    format!("{g} is not a host address of {network}"),
+                ));
+            }
+            g
+        }
+    };
+    let domain = network_domain::ready_for_children(tx, &req.domain_id)?;
+    let datacenter_id = domain.datacenter_id.clone();
+    let st = tx.st();
+    for v in st.vlans.values().filter(|v| v.domain_id == req.domain_id) {
+        if v.state.is_pending() {
+            return Err(ApiError::busy(format!(
+                "VLAN '{}' of Network Domain {} is {}; try again later.",
+                v.name,
+                req.domain_id,
+                v.state.as_str()
+            )));
+        }
+    }
+    for v in st.vlans.values().filter(|v| v.domain_id == req.domain_id) {
+        if v.name == req.name {
+            return Err(ApiError::new(
+                Code::NameNotUnique,
+                format!(
+                    "A VLAN named '{}' already exists in this Network Domain.",
+                    req.name
+                ),
+            ));
+        }
+        if v.network.contains(&network.network()) || network.contains(&v.network.network()) {
+            return Err(ApiError::new(
+                Code::IpAddressNotUnique,
+                format!("{network} overlaps VLAN '{}' ({}).", v.name, v.network),
+            ));
+        }
+    }
+    let id = super::new_id();
+    let u = uuid::Uuid::parse_str(&id)
+        .map(|u| *u.as_bytes())
+        .unwrap_or_default();
+    let ipv6_prefix = format!(
+        "fd77:{:x}:{:x}:{:x}",
+        u16::from_be_bytes([u[0], u[1]]),
+        u16::from_be_bytes([u[2], u[3]]),
+        u16::from_be_bytes([u[4], u[5]])
+    );
+    let pending = tx.pending(
+        Kind::Vlan,
+        &id,
+        OpKind::DeployVlan,
+        lat.ms(OpKind::DeployVlan, false),
+    );
+    let vlan = Vlan {
+        id: id.clone(),
+        domain_id: req.domain_id,
+        datacenter_id,
+        name: req.name,
+        description: req.description,
+        network,
+        gateway,
+        ipv6_prefix,
+        gateway_addressing: match req.gateway {
+            Gateway::Attached { high } => Some(if high { "HIGH" } else { "LOW" }.to_string()),
+            Gateway::Detached(_) => None,
+        },
+        create_ms: tx.now,
+        state: ResourceState::PendingAdd,
+        pending: Some(pending),
+        reserved: BTreeMap::new(),
+    };
+    tx.put(Resource::Vlan(vlan));
+    Ok(id)
+}
+
+/// Edits name or description (synchronous).
+pub fn edit(
+    tx: &mut Tx<'_>,
+    id: &str,
+    name: Option<String>,
+    description: Option<String>,
+) -> ApiResult<()> {
+    let mut v = tx.st().vlan(id)?.clone();
+    if v.state.is_pending() {
+        return Err(ApiError::busy(format!(
+            "VLAN {id} is busy ({}).",
+            v.state.as_str()
+        )));
+    }
+    if let Some(n) = name {
+        check_name("name", &n)?;
+        if tx
+            .st()
+            .vlans
+            .values()
+            .any(|o| o.domain_id == v.domain_id && o.name == n && o.id != id)
+        {
+            return Err(ApiError::new(
+                Code::NameNotUnique,
+                format!("A VLAN named '{n}' already exists in this Network Domain."),
+            ));
+        }
+        v.name = n;
+    }
+    if let Some(d) = description {
+        check_description("description", &d)?;
+        v.description = d;
+    }
+    tx.put(Resource::Vlan(v));
+    Ok(())
+}
+
+/// Starts deleting a VLAN; refused while servers have a NIC (primary or additional, or one being
+/// added) on it.
+pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
+    let mut v = tx.st().vlan(id)?.clone();
+    if v.state.is_pending() {
+        return Err(ApiError::busy(format!(
+            "VLAN {id} is busy ({}).",
+            v.state.as_str()
+        )));
+    }
+    let n = tx
+        .st()
+        .servers
+        .values()
+        .filter(|s| s.nics().chain(s.staged_nic()).any(|nic| nic.vlan_id == id))
+        .count();
+    if n > 0 {
+        return Err(ApiError::new(
+            Code::HasDependency,
+            format!("VLAN {id} cannot be deleted: {n} server(s) use it."),
+        ));
+    }
+    if !v.reserved.is_empty() {
+        return Err(ApiError::new(
+            Code::HasDependency,
+            format!(
+                "VLAN {id} cannot be deleted: {} private IPv4 address(es) are reserved on it.",
+                v.reserved.len()
+            ),
+        ));
+    }
+    v.pending = Some(tx.pending(
+        Kind::Vlan,
+        id,
+        OpKind::DeleteVlan,
+        lat.ms(OpKind::DeleteVlan, false),
+    ));
+    v.state = ResourceState::PendingDelete;
+    tx.put(Resource::Vlan(v));
+    Ok(())
+}
+
+/// Reserves the private address `ip` of VLAN `id` (synchronous): it must be a host address of
+/// the VLAN that no NIC uses and that is not reserved yet, and the VLAN must be NORMAL.
+pub fn reserve(tx: &mut Tx<'_>, id: &str, ip: Ipv4Addr, description: String) -> ApiResult<()> {
+    check_description("description", &description)?;
+    let mut v = tx.st().vlan(id)?.clone();
+    if v.state != ResourceState::Normal {
+        return Err(ApiError::busy(format!(
+            "VLAN {id} is {}; try again later.",
+            v.state.as_str()
+        )));
+    }
+    if !v.is_host_address(ip) {
+        return Err(ApiError::new(
+            Code::IpAddressOutOfRange,
+            format!(
+                "{ip} is not a host address of VLAN '{}' ({}, gateway {}).",
+                v.name, v.network, v.gateway
+            ),
+        ));
+    }
+    if v.reserved.contains_key(&ip) {
+        return Err(ApiError::new(
+            Code::IpAddressNotUnique,
+            format!("{ip} is already reserved on VLAN '{}'.", v.name),
+        ));
+    }
+    if nic_addresses(tx.st(), id).contains(&ip) {
+        return Err(ApiError::new(
+            Code::IpAddressNotUnique,
+            format!("{ip} is in use by a server on VLAN '{}'.", v.name),
+        ));
+    }
+    v.reserved.insert(ip, description);
+    tx.put(Resource::Vlan(v));
+    Ok(())
+}
+
+/// Releases the reserved address `ip` of VLAN `id` (synchronous); RESOURCE_NOT_FOUND when it is
+/// not reserved there.
+pub fn unreserve(tx: &mut Tx<'_>, id: &str, ip: Ipv4Addr) -> ApiResult<()> {
+    let mut v = tx.st().vlan(id)?.clone();
+    if !v.reserved.contains_key(&ip) {
+        return Err(ApiError::new(
+            Code::ResourceNotFound,
+            format!("{ip} is not reserved on VLAN '{}'.", v.name),
+        ));
+    }
+    if v.state.is_pending() {
+        return Err(ApiError::busy(format!(
+            "VLAN {id} is busy ({}).",
+            v.state.as_str()
+        )));
+    }
+    v.reserved.remove(&ip);
+    tx.put(Resource::Vlan(v));
+    Ok(())
+}
+
+/// Completes the pending operation `seq` on VLAN `id`.
+pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>) {
+    let Some(v) = tx.st().vlans.get(id) else {
+        return;
+    };
+    let Some(p) = v.pending.filter(|p| p.seq == seq) else {
+        return;
+    };
+    let mut v = v.clone();
+    v.pending = None;
+    match (p.op, outcome) {
+        (OpKind::DeleteVlan, Ok(())) => {
+            tx.del(Kind::Vlan, id);
+            return;
+        }
+        (OpKind::DeleteVlan, Err(_)) => v.state = ResourceState::FailedDelete,
+        (_, Ok(())) => v.state = ResourceState::Normal,
+        (_, Err(_)) => v.state = ResourceState::FailedAdd,
+    }
+    tx.put(Resource::Vlan(v));
+}

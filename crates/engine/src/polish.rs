@@ -1,0 +1,371 @@
+//! Read-only outputs built from the observed inventory: information (per node state, addresses,
+//! monitoring), inventory (YAML), ansible (INI), ping (reachability of each node's SSH port).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use fittings::Plan;
+use fittings::tokens::{
+    self, LocationFact, NodeFact, NodeSel, TokenContext, TokenError, TokenKind,
+};
+
+use super::desired::Desired;
+use super::inventory::Inventory;
+use super::{Action, LocationReport};
+
+/// What is known about one node of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeFacts {
+    /// Node name.
+    pub name: String,
+    /// Blueprint.
+    pub blueprint: String,
+    /// Location.
+    pub location_id: String,
+    /// Network domain name.
+    pub domain: String,
+    /// VLAN name.
+    pub vlan: String,
+    /// Server id, when deployed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `running`, `stopped`, `unknown` (not deployed) or the API state.
+    pub state: String,
+    /// Private IPv4.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_ipv4: Option<String>,
+    /// Public IPv4 (from its NAT rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_ipv4: Option<String>,
+    /// IPv6.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<String>,
+    /// Monitoring plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<String>,
+    /// Secondary NICs (VLAN and private IPv4).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_nics: Vec<super::nics::NicFacts>,
+    /// Hashtags of the description (ansible roles, inventory tags).
+    pub tags: Vec<String>,
+    /// SSH port reachable (ping only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reachable: Option<bool>,
+}
+
+/// Facts of every node of the desired state, from the inventory.
+pub fn node_facts(want: &Desired, have: &Inventory) -> Vec<NodeFacts> {
+    want.nodes
+        .iter()
+        .map(|n| {
+            let inv = have.domain(&n.domain);
+            let s = inv.and_then(|i| i.server(&n.name));
+            let private = s.and_then(|s| s.private_ipv4()).map(str::to_string);
+            let public = match (inv, private.as_deref()) {
+                (Some(i), Some(ip)) => i.nat_for(ip).map(|r| r.external_ip.trim().to_string()),
+                _ => None,
+            };
+            let state = match s {
+                None => "unknown".to_string(),
+                Some(s)
+                    if s.state == cloud::ResourceState::Normal && s.pending_action().is_none() =>
+                {
+                    if s.started { "running" } else { "stopped" }.to_string()
+                }
+                Some(s) => format!("{} {}", s.state, s.pending_action().unwrap_or(""))
+                    .trim()
+                    .to_string(),
+            };
+            let tags = n
+                .description
+                .split_whitespace()
+                .filter_map(|w| w.strip_prefix('#'))
+                .filter(|t| !t.is_empty() && *t != "plumbery")
+                .map(str::to_string)
+                .collect();
+            NodeFacts {
+                name: n.name.clone(),
+                blueprint: n.blueprint.clone(),
+                location_id: want.location_id.clone(),
+                domain: n.domain.clone(),
+                vlan: n.vlan.clone(),
+                id: s.map(|s| s.id.clone()),
+                state,
+                private_ipv4: private,
+                public_ipv4: public,
+                ipv6: s.and_then(|s| s.ipv6()).map(str::to_string),
+                monitoring: s
+                    .and_then(|s| s.monitoring.as_ref())
+                    .map(|m| m.service_plan.clone()),
+                extra_nics: s.map_or_else(Vec::new, |s| super::nics::nic_facts(inv, s)),
+                tags,
+                reachable: None,
+            }
+        })
+        .collect()
+}
+
+/// Tries a TCP connection to port 22 of each node (public address, else private), 3 s timeout.
+pub async fn ping_all(nodes: &mut [NodeFacts]) {
+    let probes = nodes.iter().map(|n| {
+        let addr = n.public_ipv4.clone().or_else(|| n.private_ipv4.clone());
+        async move {
+            let addr = addr?;
+            let target = format!("{addr}:22");
+            let r = tokio::time::timeout(
+                Duration::from_secs(3),
+                tokio::net::TcpStream::connect(target),
+            )
+            .await;
+            Some(matches!(r, Ok(Ok(_))))
+        }
+    });
+    let results = futures_util::future::join_all(probes).await;
+    for (n, r) in nodes.iter_mut().zip(results) {
+        n.reachable = Some(r.unwrap_or(false));
+    }
+}
+
+/// The text output of an action, if it has one.
+pub fn render(action: Action, plan: &Plan, locations: &[LocationReport]) -> Option<String> {
+    let nodes: Vec<&NodeFacts> = locations.iter().flat_map(|l| &l.nodes).collect();
+    match action {
+        Action::Information | Action::Deploy | Action::Refresh => Some(information(plan, &nodes)),
+        Action::Inventory => Some(serde_yaml::to_string(&nodes).unwrap_or_default()),
+        Action::Ansible => Some(ansible(&nodes)),
+        Action::Ping => Some(
+            nodes
+                .iter()
+                .map(|n| {
+                    let addr = n
+                        .public_ipv4
+                        .as_deref()
+                        .or(n.private_ipv4.as_deref())
+                        .unwrap_or("-");
+                    let r = if n.reachable == Some(true) {
+                        "reachable"
+                    } else {
+                        "unreachable"
+                    };
+                    format!("{} {} {addr}:22 {r}\n", n.name, n.state)
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+fn information(plan: &Plan, nodes: &[&NodeFacts]) -> String {
+    let mut out = String::new();
+    if !plan.settings.information.is_empty() {
+        out.push_str("About this fittings plan:\n");
+        for l in &plan.settings.information {
+            out.push_str(&format!("  {l}\n"));
+        }
+    }
+    for n in nodes {
+        out.push_str(&format!("About '{}' ({}):\n", n.name, n.location_id));
+        out.push_str(&format!("  state: {}\n", n.state));
+        if let Some(ip) = &n.private_ipv4 {
+            out.push_str(&format!("  private: {ip}\n"));
+        }
+        if let Some(ip) = &n.public_ipv4 {
+            out.push_str(&format!("  public: {ip}\n"));
+        }
+        if let Some(ip) = &n.ipv6 {
+            out.push_str(&format!("  ipv6: {ip}\n"));
+        }
+        for nic in &n.extra_nics {
+            out.push_str(&format!("  nic: {} on {}\n", nic.private_ipv4, nic.vlan));
+        }
+        if let Some(m) = &n.monitoring {
+            out.push_str(&format!("  monitoring: {m}\n"));
+        }
+        let lines = plan
+            .locations
+            .iter()
+            .filter(|l| l.location_id == n.location_id)
+            .flat_map(|l| &l.blueprints)
+            .flat_map(|b| &b.nodes)
+            .find(|x| x.name == n.name)
+            .map(|x| x.information.clone())
+            .unwrap_or_default();
+        for l in lines {
+            out.push_str(&format!("  {}\n", expand_node_tokens(&l, n, nodes)));
+        }
+    }
+    out
+}
+
+/// Resolves node and location tokens from the observed facts. Secrets, keys and credentials are left
+/// as written on purpose: information is printed, and secrets never are.
+struct InfoTokens<'a> {
+    this: &'a NodeFacts,
+    all: &'a [&'a NodeFacts],
+}
+
+impl TokenContext for InfoTokens<'_> {
+    fn resolve(&self, token: &str, kind: &TokenKind) -> Result<Option<String>, TokenError> {
+        match kind {
+            TokenKind::Node { node, fact } => {
+                let n = match node {
+                    NodeSel::This => Some(self.this),
+                    NodeSel::Named { location, name, .. } => {
+                        let loc = location.as_deref().unwrap_or(&self.this.location_id);
+                        self.all
+                            .iter()
+                            .copied()
+                            .find(|n| n.name == *name && n.location_id == loc)
+                    }
+                };
+                let Some(n) = n else {
+                    return Ok(None);
+                };
+                let v = match fact {
+                    NodeFact::Private => n.private_ipv4.clone(),
+                    NodeFact::Ipv6 => n.ipv6.clone(),
+                    NodeFact::Public => n.public_ipv4.clone(),
+                    NodeFact::Id => n.id.clone(),
+                    NodeFact::Name => Some(n.name.clone()),
+                    NodeFact::PrivateHost => n.private_ipv4.as_ref().map(|p| p.replace('.', "-")),
+                };
+                match v {
+                    Some(v) => Ok(Some(v)),
+                    None => Err(TokenError {
+                        token: token.to_string(),
+                        reason: format!("node {} has no such address yet", n.name),
+                    }),
+                }
+            }
+            TokenKind::Location(LocationFact::Id) => Ok(Some(self.this.location_id.clone())),
+            TokenKind::Version => Ok(Some(env!("CARGO_PKG_VERSION").to_string())),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Expands the tokens of one information line of node `n`; a token that cannot be resolved is left as
+/// written with the reason appended.
+fn expand_node_tokens(line: &str, n: &NodeFacts, all: &[&NodeFacts]) -> String {
+    let ctx = InfoTokens { this: n, all };
+    match tokens::expand_str(line, &ctx) {
+        Ok(s) => s,
+        Err(e) => format!("{line}  ({e})"),
+    }
+}
+
+fn ansible(nodes: &[&NodeFacts]) -> String {
+    let mut out = String::new();
+    let mut hosts: Vec<&&NodeFacts> = nodes.iter().collect();
+    hosts.sort_by(|a, b| a.name.cmp(&b.name));
+    for n in &hosts {
+        let host = n
+            .public_ipv4
+            .as_deref()
+            .or(n.ipv6.as_deref())
+            .or(n.private_ipv4.as_deref());
+        let mut line = n.name.clone();
+        if let Some(p) = &n.private_ipv4 {
+            line.push_str(&format!(" private_ipv4={p}"));
+        }
+        if let Some(h) = host {
+            line.push_str(&format!(" ansible_host={h}"));
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let dcs: BTreeSet<&str> = hosts.iter().map(|n| n.location_id.as_str()).collect();
+    for dc in dcs {
+        out.push_str(&format!("\n[dc_{dc}]\n"));
+        for n in hosts.iter().filter(|n| n.location_id == dc) {
+            out.push_str(&format!("{}\n", n.name));
+        }
+    }
+    let roles: BTreeSet<&str> = hosts
+        .iter()
+        .flat_map(|n| n.tags.iter().map(String::as_str))
+        .collect();
+    for role in roles {
+        out.push_str(&format!("\n[role_{}]\n", sanitize_group(role)));
+        for n in hosts.iter().filter(|n| n.tags.iter().any(|t| t == role)) {
+            out.push_str(&format!("{}\n", n.name));
+        }
+    }
+    out
+}
+
+/// Ansible group names: letters, digits and underscores.
+fn sanitize_group(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(name: &str, public: Option<&str>) -> NodeFacts {
+        NodeFacts {
+            name: name.into(),
+            blueprint: "redis".into(),
+            location_id: "NA12".into(),
+            domain: "d".into(),
+            vlan: "v".into(),
+            id: Some("id".into()),
+            state: "running".into(),
+            private_ipv4: Some("10.0.0.5".into()),
+            public_ipv4: public.map(Into::into),
+            ipv6: None,
+            monitoring: None,
+            extra_nics: vec![],
+            tags: vec!["redis".into(), "master-node".into()],
+            reachable: None,
+        }
+    }
+
+    #[test]
+    fn ansible_keeps_the_private_address_private() {
+        let a = facts("redis01", Some("127.77.0.2"));
+        let b = facts("redis02", None);
+        let ini = ansible(&[&b, &a]);
+        assert!(ini.starts_with("redis01 private_ipv4=10.0.0.5 ansible_host=127.77.0.2\n"));
+        assert!(ini.contains("redis02 private_ipv4=10.0.0.5 ansible_host=10.0.0.5\n"));
+        assert!(ini.contains("[dc_NA12]\nredis01\nredis02\n"));
+        assert!(ini.contains("[role_master_node]\n"));
+    }
+
+    #[test]
+    fn node_tokens_expand() {
+        let n = facts("redis01", Some("127.77.0.2"));
+        let mut m = facts("redis02", None);
+        m.private_ipv4 = Some("10.0.0.6".into());
+        let all = [&n, &m];
+        assert_eq!(
+            expand_node_tokens("ssh ubuntu@{{ node.public }} # {{node.private}}", &n, &all),
+            "ssh ubuntu@127.77.0.2 # 10.0.0.5"
+        );
+        assert_eq!(
+            expand_node_tokens(
+                "master at {{ redis02.private }} in {{ NA12::redis02.private }}",
+                &n,
+                &all
+            ),
+            "master at 10.0.0.6 in 10.0.0.6"
+        );
+        assert!(expand_node_tokens("{{ redis02.public }}", &n, &all).contains("no such address"));
+        assert_eq!(
+            expand_node_tokens("{{ master.secret }}", &n, &all),
+            "{{ master.secret }}"
+        );
+    }
+}

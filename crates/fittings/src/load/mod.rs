@@ -1,0 +1,595 @@
+//! Loading a plan: pre-pass, YAML documents, settings and facilities, then blueprints and nodes
+//! (see `blueprint` and `node`), then the token check (`check`).
+
+mod blueprint;
+mod check;
+mod merge;
+mod node;
+
+use std::collections::BTreeMap;
+
+use super::error::{LoadError, Warning};
+use super::model::{ActionSpec, Location, Plan, Settings, SourcePos, region_of};
+use super::params::{self, Parameters, lines};
+use super::source::PlanSource;
+use super::yaml::{self, MNode, MValue};
+
+/// Reads, parses and checks a plan. Returns the plan and the warnings (unknown keys, ignored settings).
+pub fn load(source: &PlanSource, params: &Parameters) -> Result<(Plan, Vec<Warning>), LoadError> {
+    let text = source.read()?;
+    load_text(&text.name, &text.text, params)
+}
+
+/// Same as [`load`] for a plan already in memory; `file` names it in messages.
+pub fn load_text(
+    file: &str,
+    raw: &str,
+    params: &Parameters,
+) -> Result<(Plan, Vec<Warning>), LoadError> {
+    // a UTF-8 byte order mark (saved by some Windows editors) is not part of the first key
+    let raw = raw.strip_prefix('\u{feff}').unwrap_or(raw);
+    refuse_control_characters(file, raw)?;
+    let prepared = params::prepass(file, raw, params)?;
+    let mut cx = Cx {
+        file,
+        warnings: prepared.warnings,
+        sites: Vec::new(),
+        next_location: 0,
+        node_count: 0,
+        text: &prepared.text,
+    };
+    let (docs, duplicates) = yaml::parse_documents_checked(&prepared.text).map_err(|e| {
+        LoadError::at(
+            SourcePos {
+                file: file.to_string(),
+                line: e.line,
+                column: e.column,
+            },
+            format!("this is not valid YAML: {}", e.message),
+        )
+    })?;
+    for d in duplicates {
+        let pos = SourcePos {
+            file: file.to_string(),
+            line: d.line,
+            column: d.column,
+        };
+        cx.warnings.push(Warning {
+            pos,
+            message: d.message,
+        });
+    }
+    if docs.is_empty() {
+        return Err(LoadError::plain(format!(
+            "{file}: the plan is empty; it needs at least one document with 'locationId' and 'blueprints'"
+        )));
+    }
+    let (settings_doc, facility_docs) = if docs.len() > 1 {
+        (Some(&docs[0]), &docs[1..])
+    } else {
+        (None, &docs[..])
+    };
+    let empty = MNode {
+        value: MValue::Map(Vec::new()),
+        line: 1,
+        column: 1,
+    };
+    let settings_doc = settings_doc.unwrap_or(&empty);
+    let mut settings = cx.settings(settings_doc)?;
+    settings.parameters = prepared.specs;
+    settings.parameter_values = prepared.values;
+    let defaults = settings_doc
+        .get("defaults")
+        .cloned()
+        .unwrap_or_else(|| MNode::null(1, 1));
+    if !defaults.is_null() && defaults.as_map().is_none() {
+        return Err(cx.err(&defaults, "'defaults' must be a mapping"));
+    }
+    settings.defaults = defaults.to_value();
+    let mut locations = Vec::new();
+    for (index, doc) in facility_docs.iter().enumerate() {
+        cx.next_location = index;
+        locations.push(cx.location(doc, &defaults)?);
+    }
+    if let Some(at) = defaults.get("blueprints") {
+        let named = locations.first().and_then(|l| l.default_blueprints.clone());
+        for name in named.unwrap_or_default() {
+            let known = locations.iter().any(|l| {
+                l.blueprints.iter().any(|b| b.name == name) || l.aliases.contains_key(&name)
+            });
+            if !known {
+                return Err(cx.err(
+                    at,
+                    format!("'defaults.blueprints' names '{name}', a blueprint no location defines: remove it or define it"),
+                ));
+            }
+        }
+    }
+    check::check_names(&locations)?;
+    check::check_networks(&locations)?;
+    check::check_rule_names(&locations)?;
+    check::check_tokens(&mut cx, &locations)?;
+    tracing::debug!(
+        file,
+        locations = locations.len(),
+        nodes = locations
+            .iter()
+            .flat_map(|l| &l.blueprints)
+            .map(|b| b.nodes.len())
+            .sum::<usize>(),
+        warnings = cx.warnings.len(),
+        "plan loaded"
+    );
+    // a node class is checked once per node that uses it: keep each warning once
+    let mut seen = std::collections::HashSet::new();
+    cx.warnings
+        .retain(|w| seen.insert((w.pos.line, w.pos.column, w.message.clone())));
+    let plan = Plan {
+        origin: file.to_string(),
+        settings,
+        locations,
+    };
+    Ok((plan, cx.warnings))
+}
+
+/// A string of the plan that may hold tokens, with where it was written and what it belongs to.
+pub(crate) struct Site {
+    pub line: usize,
+    pub column: usize,
+    pub block: bool,
+    pub text: String,
+    pub scope: Scope,
+}
+
+/// What a text belongs to (decides which tokens make sense there).
+#[derive(Clone)]
+pub(crate) enum Scope {
+    /// Plan, location or blueprint information: no node.
+    General { location: Option<usize> },
+    /// A node's settings.
+    Node { location: usize, node: String },
+    /// A balancer's information.
+    Balancer { location: usize },
+}
+
+/// Loading state: the file name, warnings so far, and token sites to check at the end.
+pub(crate) struct Cx<'a> {
+    pub file: &'a str,
+    pub warnings: Vec<Warning>,
+    pub sites: Vec<Site>,
+    /// Index of the location being loaded.
+    pub next_location: usize,
+    /// Nodes declared so far, ranges expanded (capped by `node::MAX_PLAN_NODES`).
+    pub node_count: usize,
+    /// The plan text after the parameter pre-pass (to place tokens).
+    pub text: &'a str,
+}
+
+impl Cx<'_> {
+    pub fn pos(&self, n: &MNode) -> SourcePos {
+        SourcePos {
+            file: self.file.to_string(),
+            line: n.line,
+            column: n.column,
+        }
+    }
+
+    pub fn err(&self, n: &MNode, message: impl Into<String>) -> LoadError {
+        LoadError::at(self.pos(n), message)
+    }
+
+    pub fn warn(&mut self, n: &MNode, message: impl Into<String>) {
+        let w = Warning {
+            pos: self.pos(n),
+            message: message.into(),
+        };
+        self.warnings.push(w);
+    }
+
+    /// Warns about keys of `map` not in `known` (`what` names the place, like "node 'redis01'").
+    pub fn check_keys(&mut self, map: &MNode, known: &[&str], what: &str) {
+        let Some(entries) = map.as_map() else { return };
+        for (k, _) in entries {
+            let key = k.scalar_text().unwrap_or_default();
+            if known.contains(&key.as_str()) {
+                continue;
+            }
+            let hint = match known.iter().find(|c| close(c, &key)) {
+                Some(c) => format!("; did you mean '{c}'?"),
+                None => format!(" (known keys: {})", known.join(", ")),
+            };
+            self.warn(k, format!("unknown key '{key}' in {what} is ignored{hint}"));
+        }
+    }
+
+    /// Records the string scalars under `n` that hold tokens.
+    pub fn collect_sites(&mut self, n: &MNode, scope: &Scope) {
+        match &n.value {
+            MValue::Str { text, block } if text.contains("{{") => self.sites.push(Site {
+                line: n.line,
+                column: n.column,
+                block: *block,
+                text: text.clone(),
+                scope: scope.clone(),
+            }),
+            MValue::Seq(items) => items.iter().for_each(|i| self.collect_sites(i, scope)),
+            MValue::Map(entries) => entries.iter().for_each(|(k, v)| {
+                self.collect_sites(k, scope);
+                self.collect_sites(v, scope);
+            }),
+            _ => {}
+        }
+    }
+
+    /// A required-or-optional scalar as text; an error if it is a list or a mapping.
+    pub fn text(&self, n: &MNode, what: &str) -> Result<String, LoadError> {
+        match &n.value {
+            MValue::Seq(_) | MValue::Map(_) => Err(self.err(
+                n,
+                format!("{what} must be a single value, not {}", n.kind_name()),
+            )),
+            _ => {
+                let text = n.scalar_text().unwrap_or_default();
+                if let Some(name) = leftover_parameter(&text) {
+                    return Err(self.err(n, crate::params::no_value(&name)));
+                }
+                Ok(text)
+            }
+        }
+    }
+
+    /// A list of strings (a single string gives one item).
+    pub fn string_list(&self, n: &MNode, what: &str) -> Result<Vec<(String, MNode)>, LoadError> {
+        match &n.value {
+            MValue::Null => Ok(Vec::new()),
+            MValue::Seq(items) => items
+                .iter()
+                .map(|i| {
+                    let t = self.text(i, &format!("each item of {what}"))?;
+                    Ok((t, i.clone()))
+                })
+                .collect(),
+            _ => Ok(vec![(self.text(n, what)?, n.clone())]),
+        }
+    }
+
+    fn settings(&mut self, doc: &MNode) -> Result<Settings, LoadError> {
+        if doc.as_map().is_none() {
+            return Err(self.err(
+                doc,
+                format!(
+                    "the first document must be a mapping of settings, not {}",
+                    doc.kind_name()
+                ),
+            ));
+        }
+        const KNOWN: &[&str] = &[
+            "information",
+            "links",
+            "parameters",
+            "defaults",
+            "keys",
+            "actions",
+            "buildPolisher",
+            "safeMode",
+            "polishers",
+        ];
+        self.check_keys(doc, KNOWN, "the settings document");
+        let mut s = Settings {
+            build_polisher: "configure".into(),
+            ..Settings::default()
+        };
+        if let Some(i) = doc.get("information") {
+            s.information = lines(i);
+            self.collect_sites(i, &Scope::General { location: None });
+        }
+        if let Some(links) = doc.get("links").and_then(MNode::as_map) {
+            for (k, v) in links {
+                s.links.insert(
+                    k.scalar_text().unwrap_or_default(),
+                    v.scalar_text().unwrap_or_default(),
+                );
+            }
+        }
+        if let Some(keys) = doc.get("keys") {
+            for (key, item) in self.string_list(keys, "'keys'")? {
+                if !expand_home(&key).is_file() {
+                    self.warn(
+                        &item,
+                        format!("SSH key file '{key}' does not exist on this machine"),
+                    );
+                }
+                s.keys.push(key);
+            }
+        }
+        if let Some(actions) = doc.get("actions") {
+            s.actions = self.actions(actions)?;
+        }
+        if let Some(p) = doc.get_key("polishers") {
+            self.warn(p, "'polishers' is an old name that the original ignored; write 'actions:' to declare polishers");
+        }
+        if let Some(b) = doc.get("buildPolisher") {
+            s.build_polisher = self.text(b, "'buildPolisher'")?;
+        }
+        if let Some(m) = doc.get("safeMode") {
+            s.safe_mode = match m.value {
+                MValue::Bool(b) => b,
+                _ => return Err(self.err(m, "'safeMode' must be true or false")),
+            };
+        }
+        Ok(s)
+    }
+
+    fn actions(&self, n: &MNode) -> Result<Vec<ActionSpec>, LoadError> {
+        let MValue::Seq(items) = &n.value else {
+            return Err(self.err(
+                n,
+                "'actions' must be a list such as '- information: {output: info.yaml}'",
+            ));
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match &item.value {
+                MValue::Str { text, .. } => out.push(ActionSpec {
+                    name: text.clone(),
+                    settings: serde_yaml::Value::Null,
+                }),
+                MValue::Map(entries) => {
+                    for (k, v) in entries {
+                        out.push(ActionSpec {
+                            name: k.scalar_text().unwrap_or_default(),
+                            settings: v.to_value(),
+                        });
+                    }
+                }
+                _ => {
+                    return Err(self.err(
+                        item,
+                        "each action must be a polisher name or '- name: {settings}'",
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn location(&mut self, doc: &MNode, defaults: &MNode) -> Result<Location, LoadError> {
+        if doc.as_map().is_none() {
+            return Err(self.err(
+                doc,
+                format!(
+                    "a facility document must be a mapping, not {}",
+                    doc.kind_name()
+                ),
+            ));
+        }
+        const KNOWN: &[&str] = &[
+            "locationId",
+            "regionId",
+            "apiHost",
+            "blueprints",
+            "basement",
+            "prepare",
+            "information",
+        ];
+        self.check_keys(doc, KNOWN, "a facility document");
+        let setting = |key: &str| {
+            doc.get(key)
+                .or_else(|| defaults.get(key))
+                .filter(|n| !n.is_null())
+        };
+        let location_id = match setting("locationId") {
+            Some(n) => self.text(n, "'locationId'")?,
+            None => {
+                return Err(self.err(doc, "this facility document has no 'locationId': add one, for example 'locationId: EU6'"));
+            }
+        };
+        if location_id.trim().is_empty() {
+            return Err(self.err(
+                setting("locationId").unwrap_or(doc),
+                "'locationId' is empty: name a data centre such as EU6",
+            ));
+        }
+        let region_id = match setting("regionId") {
+            Some(n) => Some(self.text(n, "'regionId'")?),
+            None => region_of(&location_id).map(str::to_string),
+        };
+        let api_host = setting("apiHost")
+            .map(|n| self.text(n, "'apiHost'"))
+            .transpose()?;
+        let basement = match setting("basement") {
+            Some(n) => self
+                .text(n, "'basement'")?
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut beachheads = Vec::new();
+        if let Some(p) = setting("prepare") {
+            for item in match &p.value {
+                MValue::Seq(items) => items.as_slice(),
+                _ => {
+                    return Err(self.err(
+                        p,
+                        "'prepare' must be a list such as '- beachhead: 10.1.2.3'",
+                    ));
+                }
+            } {
+                match item.get("beachhead") {
+                    Some(b) => beachheads.push(self.text(b, "'beachhead'")?),
+                    None => self.warn(item, "only 'beachhead: ADDRESS' is understood in a facility 'prepare' list; this item is ignored"),
+                }
+            }
+        }
+        let index = self.next_location;
+        let information = match doc.get("information") {
+            Some(i) => {
+                self.collect_sites(
+                    i,
+                    &Scope::General {
+                        location: Some(index),
+                    },
+                );
+                lines(i)
+            }
+            None => Vec::new(),
+        };
+        // `defaults.blueprints` as a string narrows "all blueprints" (the original's
+        // facility.py:442); as a list it is the blueprints of documents that have none.
+        let default_blueprints = match defaults.get("blueprints").map(|n| &n.value) {
+            Some(MValue::Seq(_)) | None => None,
+            Some(_) => {
+                let n = defaults.get("blueprints").expect("just matched");
+                Some(
+                    self.text(n, "'defaults.blueprints'")?
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
+        let blueprints_node = doc.get("blueprints").filter(|n| !n.is_null()).or_else(|| {
+            defaults
+                .get("blueprints")
+                .filter(|n| matches!(n.value, MValue::Seq(_)))
+        });
+        let Some(blueprints_node) = blueprints_node else {
+            return Err(self.err(doc, format!("location {location_id} has no 'blueprints': add a list such as '- web: {{domain: ..., ethernet: ..., nodes: ...}}'")));
+        };
+        let (blueprints, aliases) = self.blueprints(blueprints_node, defaults, index)?;
+        for name in &basement {
+            if !blueprints.iter().any(|b| &b.name == name) {
+                let at = setting("basement").unwrap_or(doc);
+                return Err(self.err(
+                    at,
+                    format!(
+                        "'basement' names blueprint '{name}', which this location does not define"
+                    ),
+                ));
+            }
+        }
+        Ok(Location {
+            location_id,
+            region_id,
+            api_host,
+            basement,
+            blueprints,
+            aliases,
+            beachheads,
+            information,
+            default_blueprints,
+            pos: self.pos(doc),
+        })
+    }
+}
+
+/// YAML allows no control characters but tab, line feed, carriage return and NEL; the parser would
+/// silently stop at a NUL byte and drop the rest of the plan, so any of them is an error here.
+fn refuse_control_characters(file: &str, raw: &str) -> Result<(), LoadError> {
+    let Some((offset, c)) = raw
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}'))
+    else {
+        return Ok(());
+    };
+    let (line, column) = crate::scan::LineIndex::new(raw).position(offset);
+    let column = 1 + raw[offset + 1 - column..offset].chars().count();
+    Err(LoadError::at(
+        SourcePos {
+            file: file.to_string(),
+            line,
+            column,
+        },
+        format!(
+            "the plan holds the control character U+{:04X}, which YAML does not allow; remove it",
+            u32::from(c)
+        ),
+    ))
+}
+
+/// Whether two key names are within two edits of each other (for "did you mean").
+fn close(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (
+        a.to_lowercase().chars().collect(),
+        b.to_lowercase().chars().collect(),
+    );
+    if a.len().abs_diff(b.len()) > 2 {
+        return false;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()] <= 2
+}
+
+/// Sorted, comma-separated names for messages, at most 20.
+pub(crate) fn list_names<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut v: Vec<&str> = names.into_iter().collect();
+    v.sort_unstable();
+    v.dedup();
+    let more = v.len().saturating_sub(20);
+    v.truncate(20);
+    let mut s = if v.is_empty() {
+        "none".to_string()
+    } else {
+        v.join(", ")
+    };
+    if more > 0 {
+        s.push_str(&format!(" and {more} more"));
+    }
+    s
+}
+
+/// Blueprint groups of a location: group name -> blueprint names.
+pub(crate) type Aliases = BTreeMap<String, Vec<String>>;
+
+/// The name of a `{{ parameter.X }}` token still in `text` (a declared parameter without a value).
+pub(crate) fn leftover_parameter(text: &str) -> Option<String> {
+    if !text.contains("{{") {
+        return None;
+    }
+    crate::scan::tags(text)
+        .into_iter()
+        .find_map(|(t, _)| t.strip_prefix("parameter.").map(|n| n.trim().to_string()))
+}
+
+/// `~/x` as `$HOME/x`.
+fn expand_home(path: &str) -> std::path::PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
+        _ => std::path::PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let text = "\u{feff}locationId: EU6\nblueprints: []\n";
+        let (plan, _) = load_text("p.yaml", text, &Parameters::new()).unwrap();
+        assert_eq!(plan.locations[0].location_id, "EU6");
+    }
+
+    #[test]
+    fn control_characters_are_refused_where_they_are() {
+        let err = load_text(
+            "p.yaml",
+            "locationId: EU6\nblueprints: [é\u{0}]\n",
+            &Parameters::new(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "p.yaml:2:15: the plan holds the control character U+0000, which YAML does not allow; remove it"
+        );
+    }
+}
