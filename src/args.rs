@@ -1,26 +1,74 @@
-//! The command line grammar: `plumbery [OPTIONS] FITTINGS ACTION [BLUEPRINT|@LOCATION]...`.
+//! The command line grammar, all of it in clap: `plumbery [OPTIONS] FITTINGS ACTION
+//! [BLUEPRINT|@LOCATION]...`, and the subcommands `emulator`, `completions`, `man` (and the hidden
+//! `__node-init` that local nodes run as their PID 1).
 
 use std::fmt;
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, Parser, Subcommand};
+use clap_complete::Shell;
 
-/// Declarative cloud CLI: make the cloud match a fittings plan, then bootstrap the nodes.
+/// The whole command line: a subcommand, or the plan grammar ([`Args`]).
 #[derive(Debug, Parser)]
 #[command(
     name = "plumbery",
     version,
     disable_version_flag = true,
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = true,
     after_help = "ACTIONS: deploy, dispose, build, start, stop, prepare (polish), information, inventory, ansible, \
 ping, secrets, destroy, wipe, refresh, validate\n\nExamples:\n  plumbery fittings/redis-cluster.yaml validate\n  \
 plumbery fittings/redis-cluster.yaml deploy -p locationId=EU6\n  plumbery plan.yaml -s build web @EU6"
 )]
+pub struct Cli {
+    /// A subcommand instead of a plan.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The plan grammar.
+    #[command(flatten)]
+    pub plan: Args,
+}
+
+/// The subcommands that do not act on a plan.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the built-in CloudControl API emulator.
+    Emulator {
+        /// What to do with the emulator.
+        #[command(subcommand)]
+        cmd: crate::emulator_cli::Cmd,
+    },
+    /// Print a shell completion script on standard output.
+    #[command(
+        after_help = "Install, for example:\n  plumbery completions bash > /etc/bash_completion.d/plumbery\n  \
+             plumbery completions zsh > \"${fpath[1]}/_plumbery\"\n  \
+             plumbery completions fish > ~/.config/fish/completions/plumbery.fish"
+    )]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_name = "SHELL")]
+        shell: Shell,
+    },
+    /// Print the man page (roff) on standard output.
+    #[command(after_help = "Read it with: plumbery man | man -l -")]
+    Man,
+    /// The PID 1 of a local node (started by the local nodes backend, not by hand).
+    #[command(name = "__node-init", hide = true)]
+    NodeInit {
+        /// The init's own arguments, passed on as they are.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+/// The plan grammar: `FITTINGS ACTION [BLUEPRINT|@LOCATION]...` and its options.
+#[derive(Debug, clap::Args)]
 pub struct Args {
     /// The fittings plan: a path, `-` for standard input, or an http(s) URL.
-    #[arg(value_name = "FITTINGS")]
-    pub fittings: String,
+    #[arg(value_name = "FITTINGS", required = true)]
+    pub fittings: Option<String>,
     /// What to do (see ACTIONS below).
-    #[arg(value_name = "ACTION")]
-    pub action: String,
+    #[arg(value_name = "ACTION", required = true)]
+    pub action: Option<String>,
     /// Limit the action to these blueprints, and to these locations (`@EU6`).
     #[arg(value_name = "BLUEPRINT|@LOCATION")]
     pub targets: Vec<String>,
@@ -44,7 +92,7 @@ pub struct Args {
     pub local: bool,
     /// With --local: latency multiplier of the local emulator when plumbery starts it (0.01 makes a
     /// 240 s server deploy take 2.4 s; 0 completes as soon as the node is up).
-    #[arg(long = "time-scale", value_name = "X", requires = "local", default_value_t = super::local::DEFAULT_TIME_SCALE)]
+    #[arg(long = "time-scale", value_name = "X", requires = "local", default_value_t = crate::local::DEFAULT_TIME_SCALE)]
     pub time_scale: f64,
     /// Print the version and exit.
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]

@@ -12,24 +12,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 
 use emulator::clock::Profile;
 use emulator::faults::FaultSpec;
 use emulator::{EmulatorConfig, Nodes, Stop};
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "plumbery emulator",
-    about = "A CloudControl (MCP 2.x) API emulator"
-)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
+/// `plumbery emulator SUBCOMMAND`: what to do with the emulator.
 #[derive(Debug, Subcommand)]
-enum Cmd {
+pub enum Cmd {
     /// Serve in the foreground until SIGTERM or Ctrl-C (prints the URL first).
     Serve(ServeArgs),
     /// Serve in the background; returns once the emulator answers.
@@ -49,7 +40,7 @@ enum NodesArg {
 }
 
 #[derive(Debug, Clone, Args)]
-struct DirArgs {
+pub struct DirArgs {
     /// State directory (state, journal, request log, pid, URL, CA) [default: `emulator/` under the
     /// plumbery state dir, i.e. $PLUMBERY_STATE_DIR/emulator or ~/.local/state/plumbery/emulator].
     #[arg(long, env = "PLUMBERY_EMULATOR_STATE_DIR")]
@@ -77,7 +68,7 @@ pub fn running_url(dir: &Path) -> Option<String> {
 }
 
 #[derive(Debug, Clone, Args)]
-struct ServeArgs {
+pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
@@ -117,22 +108,9 @@ struct ServeArgs {
     fsync: bool,
 }
 
-/// The emulator's clap command (for completions and the man page).
-pub fn command() -> clap::Command {
-    <Cli as clap::CommandFactory>::command()
-}
-
-/// Runs `plumbery emulator ARGS...` and returns the exit code.
-pub fn main(args: &[String]) -> i32 {
-    let cli = match Cli::try_parse_from(
-        std::iter::once("plumbery emulator".to_string()).chain(args.iter().cloned()),
-    ) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return e.exit_code();
-        }
-    };
+/// Runs `plumbery emulator ...` once clap has parsed it; `args` are the words after `emulator`
+/// (`start` runs `serve` with them in the background). Returns the exit code.
+pub fn run(cmd: Cmd, args: &[String]) -> i32 {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -140,7 +118,7 @@ pub fn main(args: &[String]) -> i32 {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let res = match cli.cmd {
+    let res = match cmd {
         Cmd::Serve(a) => serve(a),
         Cmd::Start(a) => start(a, args),
         Cmd::Stop(d) => stop(&d.dir()),

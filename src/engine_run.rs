@@ -73,7 +73,7 @@ pub fn run_cloud_action(plan: &Plan, request: &Request, quiet: bool) -> i32 {
         progress: if quiet {
             Progress::quiet()
         } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            Progress::terminal()
+            crate::live::terminal()
         } else {
             Progress::stderr()
         },

@@ -7,13 +7,14 @@ pub mod args;
 pub mod completions;
 pub mod emulator_cli;
 pub mod engine_run;
+pub mod live;
 pub mod local;
 pub mod output;
 
 use clap::Parser;
 use clap::error::ErrorKind;
 
-pub use args::{Action, Args, Request};
+pub use args::{Action, Args, Cli, Command, Request};
 
 use fittings::{Parameters, Plan, PlanSource, Warning};
 
@@ -26,23 +27,13 @@ pub const EXIT_USAGE: i32 = 2;
 
 /// Runs the command line and returns the process exit code (0 ok, 1 action failed, 2 usage or input error).
 pub fn main() -> i32 {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("__node-init") {
-        return nodes::init_main(&args[2..]);
-    }
-    if args.get(1).map(String::as_str) == Some("emulator") {
-        return crate::emulator_cli::main(&args[2..]);
-    }
-    if matches!(args.get(1).map(String::as_str), Some("completions" | "man")) {
-        return completions::main(&args[1..]);
-    }
-    run(args)
+    run(std::env::args().collect())
 }
 
-/// Parses `argv` (program name first) and runs the plan action.
+/// Parses `argv` (program name first) with clap and runs what it asks for.
 pub fn run(argv: Vec<String>) -> i32 {
-    let args = match Args::try_parse_from(argv) {
-        Ok(a) => a,
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
@@ -51,9 +42,28 @@ pub fn run(argv: Vec<String>) -> i32 {
             };
         }
     };
-    init_logging(&args);
-    match prepare(&args) {
-        Ok((plan, warnings, request)) => dispatch(&plan, &warnings, &request, &args),
+    match cli.command {
+        Some(Command::NodeInit { args }) => nodes::init_main(&args),
+        Some(Command::Emulator { cmd }) => {
+            let rest: Vec<String> = argv
+                .iter()
+                .skip_while(|a| a.as_str() != "emulator")
+                .skip(1)
+                .cloned()
+                .collect();
+            emulator_cli::run(cmd, &rest)
+        }
+        Some(Command::Completions { shell }) => completions::print_completions(shell),
+        Some(Command::Man) => completions::print_man(),
+        None => run_plan(&cli.plan),
+    }
+}
+
+/// Loads the plan and runs its action.
+fn run_plan(args: &Args) -> i32 {
+    init_logging(args);
+    match prepare(args) {
+        Ok((plan, warnings, request)) => dispatch(&plan, &warnings, &request, args),
         Err(message) => {
             eprintln!("plumbery: {message}");
             EXIT_USAGE
@@ -78,11 +88,16 @@ fn init_logging(args: &Args) {
 
 /// Checks the arguments and loads the plan: every failure here is a usage or input error (exit 2).
 fn prepare(args: &Args) -> Result<(Plan, Vec<Warning>, Request), String> {
-    let Some(action) = Action::parse(&args.action) else {
+    let (Some(fittings), Some(action_name)) = (&args.fittings, &args.action) else {
+        return Err(
+            "a plan and an action are needed: plumbery FITTINGS ACTION (see --help)".into(),
+        );
+    };
+    let Some(action) = Action::parse(action_name) else {
         let names: Vec<&str> = Action::ALL.iter().map(|(n, _)| *n).collect();
         return Err(format!(
             "unknown action '{}': use one of {}",
-            args.action,
+            action_name,
             names.join(", ")
         ));
     };
@@ -91,7 +106,7 @@ fn prepare(args: &Args) -> Result<(Plan, Vec<Warning>, Request), String> {
     for p in &args.parameters {
         fittings::add_cli_parameter(p, &mut params).map_err(|e| e.to_string())?;
     }
-    let source = PlanSource::from_arg(&args.fittings);
+    let source = PlanSource::from_arg(fittings);
     let text = source.read().map_err(|e| e.to_string())?;
     let (plan, warnings) =
         fittings::load_text(&text.name, &text.text, &params).map_err(|e| e.to_string())?;

@@ -3,7 +3,7 @@
 
 use assert_cmd::Command;
 use clap::CommandFactory;
-use plumbery::Args;
+use plumbery::Cli;
 
 fn plumbery(args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("plumbery")
@@ -20,7 +20,7 @@ fn plumbery(args: &[&str]) -> (i32, String, String) {
 
 /// Every long option of the plan grammar, read from the clap definition itself.
 fn long_options() -> Vec<String> {
-    Args::command()
+    Cli::command()
         .get_arguments()
         .filter_map(|a| a.get_long())
         .map(|l| format!("--{l}"))

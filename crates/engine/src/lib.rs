@@ -11,7 +11,6 @@ pub mod diff;
 pub mod exec;
 mod hardware;
 pub mod inventory;
-pub mod live;
 pub mod nics;
 pub mod polish;
 pub mod prepare;

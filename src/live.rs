@@ -1,11 +1,12 @@
 //! A live progress view for a terminal: one line per step in progress with its elapsed time, redrawn in
-//! place; finished steps scroll up as plain lines. Built on [`Progress::callback`].
+//! place; finished steps scroll up as plain lines. Built on the engine's [`Progress::callback`]; the
+//! engine only emits events, how they look on a terminal is the binary's business.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use super::progress::{EventState, Progress, ProgressEvent};
+use engine::{EventState, Progress, ProgressEvent};
 
 struct Row {
     location: String,
@@ -64,37 +65,35 @@ impl<W: Write> View<W> {
     }
 }
 
-impl Progress {
-    /// The live view on standard error (for a terminal; use [`Progress::stderr`] otherwise).
-    pub fn terminal() -> Self {
-        Progress::live(std::io::stderr(), Duration::from_millis(250))
-    }
+/// The live view on standard error (for a terminal; use [`Progress::stderr`] otherwise).
+pub fn terminal() -> Progress {
+    live(std::io::stderr(), Duration::from_millis(250))
+}
 
-    /// The live view on any writer, redrawn on every event and every `tick` while steps run.
-    pub fn live<W: Write + Send + 'static>(out: W, tick: Duration) -> Self {
-        let view = Arc::new(Mutex::new(View {
-            out,
-            rows: Vec::new(),
-            drawn: 0,
-        }));
-        let weak: Weak<Mutex<View<W>>> = Arc::downgrade(&view);
-        std::thread::Builder::new()
-            .name("plumbery-live-view".into())
-            .spawn(move || {
-                while let Some(v) = weak.upgrade() {
-                    {
-                        let mut v = v.lock().unwrap_or_else(|e| e.into_inner());
-                        if !v.rows.is_empty() {
-                            v.draw();
-                        }
+/// The live view on any writer, redrawn on every event and every `tick` while steps run.
+pub fn live<W: Write + Send + 'static>(out: W, tick: Duration) -> Progress {
+    let view = Arc::new(Mutex::new(View {
+        out,
+        rows: Vec::new(),
+        drawn: 0,
+    }));
+    let weak: Weak<Mutex<View<W>>> = Arc::downgrade(&view);
+    std::thread::Builder::new()
+        .name("plumbery-live-view".into())
+        .spawn(move || {
+            while let Some(v) = weak.upgrade() {
+                {
+                    let mut v = v.lock().unwrap_or_else(|e| e.into_inner());
+                    if !v.rows.is_empty() {
+                        v.draw();
                     }
-                    drop(v);
-                    std::thread::sleep(tick);
                 }
-            })
-            .ok();
-        Progress::callback(move |e| view.lock().unwrap_or_else(|p| p.into_inner()).on(e))
-    }
+                drop(v);
+                std::thread::sleep(tick);
+            }
+        })
+        .ok();
+    Progress::callback(move |e| view.lock().unwrap_or_else(|p| p.into_inner()).on(e))
 }
 
 #[cfg(test)]
@@ -117,7 +116,7 @@ mod tests {
     #[test]
     fn steps_in_progress_are_redrawn_in_place() {
         let buf = Buf::default();
-        let p = Progress::live(buf.clone(), Duration::from_secs(3600));
+        let p = live(buf.clone(), Duration::from_secs(3600));
         p.step(
             "NA12",
             0,
