@@ -7,17 +7,25 @@ use std::fmt;
 use clap::{ArgAction, Parser, Subcommand};
 use clap_complete::Shell;
 
+/// What `plumbery --help` says first.
+pub const ABOUT: &str =
+    "Declarative cloud CLI: make the cloud match a fittings plan, then bootstrap the nodes.";
+
+/// The end of `plumbery --help`: the actions and examples.
+pub const AFTER_HELP: &str = "ACTIONS: deploy, dispose, build, start, stop, prepare (polish), information, inventory, ansible, \
+ping, secrets, destroy, wipe, refresh, validate\n\nExamples:\n  plumbery fittings/redis-cluster.yaml validate\n  \
+plumbery fittings/redis-cluster.yaml deploy -p locationId=EU6\n  plumbery plan.yaml -s build web @EU6";
+
 /// The whole command line: a subcommand, or the plan grammar ([`Args`]).
 #[derive(Debug, Parser)]
 #[command(
     name = "plumbery",
+    about = ABOUT,
     version,
     disable_version_flag = true,
     subcommand_negates_reqs = true,
     args_conflicts_with_subcommands = true,
-    after_help = "ACTIONS: deploy, dispose, build, start, stop, prepare (polish), information, inventory, ansible, \
-ping, secrets, destroy, wipe, refresh, validate\n\nExamples:\n  plumbery fittings/redis-cluster.yaml validate\n  \
-plumbery fittings/redis-cluster.yaml deploy -p locationId=EU6\n  plumbery plan.yaml -s build web @EU6"
+    after_help = AFTER_HELP
 )]
 pub struct Cli {
     /// A subcommand instead of a plan.

@@ -10,16 +10,32 @@ use clap::builder::PossibleValuesParser;
 use clap::{Command, CommandFactory};
 use clap_complete::Shell;
 
-use super::args::{Action, Cli};
+use super::args::{ABOUT, AFTER_HELP, Action, Args, Cli};
 use super::{EXIT_FAILED, EXIT_OK};
 
 /// The whole command line as one clap [`Command`], with the action names as possible values of
 /// ACTION so that shells complete them (the parser itself takes any case and says what is known).
 pub fn full_command() -> Command {
     let actions: Vec<&'static str> = Action::ALL.iter().map(|(n, _)| *n).collect();
+    // The hidden `__node-init` stays out of the scripts and the page: rebuild the command from the
+    // plan grammar and the visible subcommands.
+    let full = Cli::command();
+    let visible: Vec<Command> = full
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .cloned()
+        .collect();
+    let base = <Args as clap::Args>::augment_args(Command::new("plumbery"))
+        .about(ABOUT)
+        .long_about(None)
+        .after_help(AFTER_HELP)
+        .version(env!("CARGO_PKG_VERSION"))
+        .disable_version_flag(true)
+        .subcommand_negates_reqs(true)
+        .args_conflicts_with_subcommands(true)
+        .subcommands(visible);
     // `mut_arg` moves the argument to the end: pin the positions of the positionals.
-    Cli::command()
-        .mut_arg("fittings", |a| a.index(1))
+    base.mut_arg("fittings", |a| a.index(1))
         .mut_arg("action", |a| {
             a.index(2).value_parser(PossibleValuesParser::new(actions))
         })

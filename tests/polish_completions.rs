@@ -44,6 +44,8 @@ fn bash_completion_names_actions_and_options() {
     for word in ["emulator", "completions", "man", "--state-dir", "--faults"] {
         assert!(out.contains(word), "{word} missing");
     }
+    // The local nodes' hidden PID 1 entry point is not offered.
+    assert!(!out.contains("__node-init"), "hidden subcommand offered");
 }
 
 #[test]
