@@ -14,8 +14,11 @@
 //! # Ok(()) }
 //! ```
 
+mod connect;
 pub mod endpoint;
+mod env;
 pub mod error;
+mod fetch;
 pub mod model;
 pub mod nics;
 pub mod ops;
@@ -27,8 +30,11 @@ pub mod wire;
 #[cfg(test)]
 mod fixtures_tests;
 
+pub use connect::{ClientOptions, client_from_hints, is_loopback};
 pub use endpoint::{EndpointHints, region_for_location, region_host, resolve_endpoint};
+pub use env::Env;
 pub use error::{CloudError, CloudResult};
+pub use fetch::{MAX_FETCH_BYTES, http_get};
 pub use model::*;
 pub use nics::NicTarget;
 pub use ops::{

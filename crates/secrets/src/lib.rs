@@ -5,15 +5,18 @@
 //! file mode 0600, written atomically (temporary file, fsync, rename) under an exclusive lock so that two
 //! runs never lose or fork a secret. Values never go to logs or error messages.
 
+mod atomic;
 mod generate;
 mod paths;
+mod secret;
 
+pub use atomic::{AtomicWriteError, write_atomic};
 pub use generate::{random_secret, rsa_key_pair};
 pub use paths::{plan_state_dir, state_root};
+pub use secret::{Secret, shared_secret};
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -193,22 +196,8 @@ impl Store {
 
     fn write_file(&self, map: &BTreeMap<String, String>) -> Result<(), SecretsError> {
         let text = serde_json::to_string_pretty(map).expect("strings serialise");
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".secrets-")
-            .permissions(std::fs::Permissions::from_mode(0o600))
-            .tempfile_in(&self.dir)
-            .map_err(|source| io(&self.dir, "create temporary file", source))?;
-        tmp.write_all(text.as_bytes())
-            .map_err(|source| io(tmp.path(), "write", source))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|source| io(tmp.path(), "fsync", source))?;
-        tmp.persist(&self.file)
-            .map_err(|e| io(&self.file, "rename", e.error))?;
-        if let Ok(d) = File::open(&self.dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        write_atomic(&self.file, text.as_bytes(), 0o600)
+            .map_err(|e| io(&e.path, e.action, e.source))
     }
 }
 

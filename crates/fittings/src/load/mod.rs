@@ -9,7 +9,7 @@ mod node;
 use std::collections::BTreeMap;
 
 use super::error::{LoadError, Warning};
-use super::model::{ActionSpec, Location, Plan, Settings, SourcePos, region_of};
+use super::model::{ActionSpec, Location, Plan, Settings, SourcePos};
 use super::params::{self, Parameters, lines};
 use super::source::PlanSource;
 use super::yaml::{self, MNode, MValue};
@@ -390,10 +390,9 @@ impl Cx<'_> {
                 "'locationId' is empty: name a data centre such as EU6",
             ));
         }
-        let region_id = match setting("regionId") {
-            Some(n) => Some(self.text(n, "'regionId'")?),
-            None => region_of(&location_id).map(str::to_string),
-        };
+        let region_id = setting("regionId")
+            .map(|n| self.text(n, "'regionId'"))
+            .transpose()?;
         let api_host = setting("apiHost")
             .map(|n| self.text(n, "'apiHost'"))
             .transpose()?;

@@ -8,7 +8,7 @@
 mod context;
 
 pub(crate) use context::UNKNOWN_HINT;
-pub use context::{BalancerFacts, FactsContext, NodeFacts, local_public_key};
+pub use context::{BalancerFacts, FactsContext, NodeFacts, SecretSource, local_public_key};
 
 use super::scan;
 
