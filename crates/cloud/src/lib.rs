@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+mod codes;
 mod connect;
 pub mod endpoint;
 mod env;
@@ -30,6 +31,7 @@ pub mod wire;
 #[cfg(test)]
 mod fixtures_tests;
 
+pub use codes::ErrorCode;
 pub use connect::{ClientOptions, client_from_hints, is_loopback};
 pub use endpoint::{EndpointHints, region_for_location, region_host, resolve_endpoint};
 pub use env::Env;

@@ -401,7 +401,7 @@ fn interpret(status: u16, path: &str, body: String) -> CloudResult<String> {
     };
     if (200..300).contains(&status) {
         if let Some(env) = &envelope
-            && !matches!(env.response_code.as_str(), "OK" | "IN_PROGRESS" | "SUCCESS")
+            && !env.response_code.is_success()
         {
             return Err(api_error(status, path, env));
         }
@@ -425,7 +425,7 @@ fn api_error(status: u16, path: &str, env: &ApiResponse) -> CloudError {
         } else {
             env.operation.clone()
         },
-        code: env.response_code.trim().to_string(),
+        code: env.response_code.clone(),
         message: env.message.split_whitespace().collect::<Vec<_>>().join(" "),
     }
 }
