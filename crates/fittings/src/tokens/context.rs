@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{
+use super::dialect::{
     CredentialFact, LocationFact, NodeFact, NodeSel, SharedFact, TokenContext, TokenError,
-    TokenKind,
+    TokenKind, UNKNOWN_HINT,
 };
 
 /// What token expansion needs from outside the plan. `fittings` has no secret store, no network and
@@ -227,12 +227,6 @@ impl TokenContext for FactsContext<'_> {
     }
 }
 
-/// Shown for tokens that are not part of the dialect.
-pub(crate) const UNKNOWN_HINT: &str = "not a plumbery token; known forms: node.private|ipv6|public|id|name, \
-NODE.private|ipv6|public, LOC::NODE.ipv6, location.id|country, X.secret, secret.X, uuid.X, rsa_public.X, \
-rsa_private.X, rsa_public.local, environment.VAR, credentials.name|password, shared.user|secret, \
-plumbery.version, http(s)://URL";
-
 impl FactsContext<'_> {
     fn node(
         &self,
@@ -342,7 +336,7 @@ pub fn local_public_key(plan_keys: &[String]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::expand_str;
+    use super::super::dialect::expand_str;
     use super::*;
     use std::cell::RefCell;
 
@@ -401,7 +395,7 @@ mod tests {
         assert_eq!(expand_str("{{ master.secret }}", &ctx).unwrap(), pass);
         assert_eq!(
             expand_str("{{ master.secret.md5 }}", &ctx).unwrap(),
-            super::super::Digest::Md5.apply(&pass)
+            super::super::dialect::Digest::Md5.apply(&pass)
         );
         assert_eq!(expand_str("{{ redis01.public }}", &ctx).unwrap(), "");
         let err = expand_str("{{ node.public }}", &ctx).unwrap_err();
