@@ -875,7 +875,7 @@ async fn wait_server(
             // time lost small while letting waits that started together share one request.
             let max_age = floor.max(start.elapsed().mul_f64(0.03));
             let s = watch.server(id, max_age).await?;
-            let p = cloud::ops::server_probe(s.as_ref(), gone, started);
+            let p = cloud::server_probe(s.as_ref(), gone, started);
             *seen.lock().expect("lock") = s;
             Ok(p)
         })

@@ -6,6 +6,8 @@ mod check;
 mod merge;
 mod node;
 
+pub use node::MAX_PLAN_NODES;
+
 use std::collections::BTreeMap;
 
 use super::error::{LoadError, Warning};
