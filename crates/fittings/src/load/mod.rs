@@ -6,8 +6,6 @@ mod check;
 mod merge;
 mod node;
 
-pub use node::MAX_PLAN_NODES;
-
 use std::collections::BTreeMap;
 
 use super::error::{LoadError, Warning};
@@ -15,6 +13,9 @@ use super::model::{ActionSpec, Location, Plan, Settings, SourcePos};
 use super::params::{self, Parameters, lines};
 use super::source::PlanSource;
 use super::yaml::{self, MNode, MValue};
+
+/// Most nodes one plan may declare, ranges expanded (a hostile `node[1..9999]` repeated stops here).
+pub const MAX_PLAN_NODES: usize = 10_000;
 
 /// Reads, parses and checks a plan. Returns the plan and the warnings (unknown keys, ignored settings).
 pub fn load(source: &PlanSource, params: &Parameters) -> Result<(Plan, Vec<Warning>), LoadError> {

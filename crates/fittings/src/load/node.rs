@@ -2,7 +2,7 @@
 //! settings and name ranges.
 
 use super::merge::{merge, without};
-use super::{Cx, Scope};
+use super::{Cx, MAX_PLAN_NODES, Scope};
 use crate::error::LoadError;
 use crate::fields::{
     check_api_name, expand_range, is_valid_node_name, parse_cpu, parse_disk, parse_glue,
@@ -10,9 +10,6 @@ use crate::fields::{
 use crate::model::{Backup, BackupClient, Ethernet, Monitoring, Node, PrepareStep};
 use crate::params::lines;
 use crate::yaml::{MNode, MValue};
-
-/// Most nodes one plan may declare, ranges expanded (a hostile `node[1..9999]` repeated stops here).
-pub const MAX_PLAN_NODES: usize = 10_000;
 
 const KNOWN: &[&str] = &[
     "default",
