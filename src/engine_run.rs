@@ -13,10 +13,7 @@ use super::{Action, EXIT_FAILED, EXIT_OK, Request};
 /// The root password of new servers: `SHARED_SECRET` when set, else the plan's generated
 /// `admin.secret` (a random part plus one character of each class the real API asks for).
 pub fn admin_password(store: &Store) -> Result<Secret, secrets::SecretsError> {
-    if let Some(s) = std::env::var("SHARED_SECRET")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-    {
+    if let Some(s) = secrets::shared_secret() {
         return Ok(Secret::new(s));
     }
     store

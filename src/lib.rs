@@ -10,6 +10,7 @@ pub mod engine_run;
 pub mod live;
 pub mod local;
 pub mod output;
+pub mod plan_source;
 
 use clap::Parser;
 use clap::error::ErrorKind;
@@ -107,9 +108,8 @@ fn prepare(args: &Args) -> Result<(Plan, Vec<Warning>, Request), String> {
         fittings::add_cli_parameter(p, &mut params).map_err(|e| e.to_string())?;
     }
     let source = PlanSource::from_arg(fittings);
-    let text = source.read().map_err(|e| e.to_string())?;
-    let (plan, warnings) =
-        fittings::load_text(&text.name, &text.text, &params).map_err(|e| e.to_string())?;
+    let text = plan_source::read(&source).map_err(|e| e.to_string())?;
+    let (plan, warnings) = plan_source::load(&text, &params).map_err(|e| e.to_string())?;
     let selected = plan.select(&blueprints, &locations)?;
     let request = Request {
         action,

@@ -9,7 +9,7 @@
 //!   ```` ```text expect ```` block must appear in standard error.
 //! - ```` ```yaml file NAME ````: saved as NAME next to every example plan.
 //! - ```` ```text rules ````: firewall rule names (`glue NODE PORT -> NAME`, `accept SRC DST -> NAME`,
-//!   `owns NODE RULE -> yes|no`), checked against `fittings::names`.
+//!   `owns NODE RULE -> yes|no`), checked against fittings' naming rules.
 //!
 //! Each example runs in its own directory (`plan.yaml` is a relative path there, so messages read
 //! `plan.yaml:LINE:COLUMN` as on the page) with its own state directory. `docs/emulator.md`'s command
@@ -18,9 +18,9 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use fittings::fields::parse_firewall_port;
-use fittings::model::{NetworkRef, firewall_rule_name};
-use fittings::names::{accept_rule_name, rule_belongs_to_node};
+use fittings::{
+    NetworkRef, accept_rule_name, firewall_rule_name, parse_firewall_port, rule_belongs_to_node,
+};
 use serde_json::Value;
 
 const FITTINGS_DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/fittings.md");

@@ -2,7 +2,6 @@
 //! can use it too). The first key a host shows is pinned; a host that later shows a key that is
 //! not pinned is refused.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -126,13 +125,11 @@ impl HostKeys {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
         }
-        let tmp = self.path.with_extension("tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(|e| self.io(e))?;
-        for (h, t, k) in entries {
-            writeln!(f, "{h} {t} {k}").map_err(|e| self.io(e))?;
-        }
-        f.sync_all().map_err(|e| self.io(e))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| self.io(e))
+        let text: String = entries
+            .iter()
+            .map(|(h, t, k)| format!("{h} {t} {k}\n"))
+            .collect();
+        secrets::write_atomic(&self.path, text.as_bytes(), 0o644).map_err(|e| self.io(e.into()))
     }
 
     /// Checks the key `blob` shown by `host`: pins it on first contact, accepts it when pinned,

@@ -76,8 +76,6 @@ impl KeyPair {
         private: &str,
         public: &str,
     ) -> std::io::Result<KeyPair> {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
         std::fs::create_dir_all(dir)?;
         let write = |path: &Path, text: &str, mode: u32| -> std::io::Result<()> {
             let text = if text.ends_with('\n') {
@@ -88,20 +86,9 @@ impl KeyPair {
             if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
                 return Ok(());
             }
-            // A name of its own: concurrent runs (and locations) may write the same pair.
-            let tmp = path.with_extension(format!(
-                "plumbery-tmp-{}-{:016x}",
-                std::process::id(),
-                rand::random::<u64>()
-            ));
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(mode)
-                .open(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
+            // Concurrent runs (and locations) may write the same pair: each writes a temporary
+            // file of its own name.
+            Ok(secrets::write_atomic(path, text.as_bytes(), mode)?)
         };
         let pair = KeyPair {
             private: dir.join(name),

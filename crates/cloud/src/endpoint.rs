@@ -1,6 +1,7 @@
 //! Where the API lives: `MCP_ENDPOINT` (a full URL) wins, then the plan's `apiHost`, then the region
 //! (`regionId`, or derived from `locationId` with the original plumbery's table) mapped to its public host.
 
+use super::env::Env;
 use super::error::CloudError;
 
 /// Region key -> API host (libcloud's `API_ENDPOINTS`, plus plumbery's `dd-ca` spelling).
@@ -74,9 +75,7 @@ impl EndpointHints {
         location_id: Option<&str>,
     ) -> Self {
         EndpointHints {
-            env_endpoint: std::env::var("MCP_ENDPOINT")
-                .ok()
-                .filter(|s| !s.trim().is_empty()),
+            env_endpoint: Env::from_env().endpoint,
             api_host: api_host.map(str::to_string),
             region_id: region_id.map(str::to_string),
             location_id: location_id.map(str::to_string),

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use super::codes::ErrorCode;
+
 /// An error from the CloudControl client.
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
@@ -13,8 +15,8 @@ pub enum CloudError {
         status: u16,
         /// The `operation` of the envelope, or the path when the API gave none.
         operation: String,
-        /// The `responseCode`, e.g. `RESOURCE_BUSY`, `NAME_NOT_UNIQUE`.
-        code: String,
+        /// The `responseCode`, e.g. [`ErrorCode::ResourceBusy`], [`ErrorCode::NameNotUnique`].
+        code: ErrorCode,
         /// The `message` of the envelope.
         message: String,
     },
@@ -94,31 +96,34 @@ pub enum CloudError {
     Config(String),
 }
 
-/// responseCodes that mean "try again later": the API refused the change without applying it.
-const RETRYABLE_CODES: &[&str] = &[
-    "RESOURCE_BUSY",
-    "UNEXPECTED_ERROR",
-    "RETRYABLE_SYSTEM_ERROR",
-];
-
 impl CloudError {
     /// The API responseCode, when this error carries one.
-    pub fn code(&self) -> Option<&str> {
+    pub fn api_code(&self) -> Option<&ErrorCode> {
         match self {
             CloudError::Api { code, .. } => Some(code),
-            CloudError::RetriesExhausted { last, .. } => last.code(),
+            CloudError::RetriesExhausted { last, .. } => last.api_code(),
             _ => None,
         }
     }
 
+    /// True when the API answered with `code`.
+    pub fn has_code(&self, code: ErrorCode) -> bool {
+        self.api_code() == Some(&code)
+    }
+
+    /// The API responseCode as the API spelled it, when this error carries one (see [`Self::api_code`]).
+    pub fn code(&self) -> Option<&str> {
+        self.api_code().map(ErrorCode::as_str)
+    }
+
     /// True when the API said RESOURCE_NOT_FOUND.
     pub fn is_not_found(&self) -> bool {
-        self.code() == Some("RESOURCE_NOT_FOUND")
+        self.has_code(ErrorCode::ResourceNotFound)
     }
 
     /// True for a refusal that leaves nothing applied and may succeed later (busy, unexpected error).
     pub fn is_retryable_refusal(&self) -> bool {
-        matches!(self, CloudError::Api { code, .. } if RETRYABLE_CODES.contains(&code.as_str()))
+        matches!(self, CloudError::Api { code, .. } if code.is_retryable())
     }
 
     /// True when the outcome of the request is unknown: the answer was lost or a 5xx came back.
@@ -148,7 +153,7 @@ mod tests {
         CloudError::Api {
             status: 400,
             operation: "X".into(),
-            code: code.into(),
+            code: ErrorCode::parse(code),
             message: "m".into(),
         }
     }

@@ -1,6 +1,14 @@
 //! The CloudControl client: transport (reqwest + rustls, Basic auth, org id discovery, private CA),
 //! the XML wire codec (quick-xml), one typed async call per API operation, retries and waits.
 //!
+//! Provides: [`CloudClient`] (one typed call per operation) built from a [`ClientConfig`], or by
+//! [`client_from_hints`] from [`EndpointHints`] and [`ClientOptions`]; the model types ([`Server`],
+//! [`NetworkDomain`], [`Vlan`], …); [`CloudError`] with the API's [`ErrorCode`]; [`RetryPolicy`] and
+//! [`WaitPolicy`]; and the single owners of: the location -> region table
+//! ([`region_for_location`]), every `MCP_*` variable ([`Env`]), endpoint and CA handling
+//! ([`resolve_endpoint`], [`client_from_hints`]), and the plain HTTP fetch of a plan or token URL
+//! ([`http_get`]). The wire codec is public as [`wire`] (fixture tests decode with it).
+//!
 //! Wire form: XML in namespace `urn:didata.com:api:cloud:types`, the API's native form and the one
 //! libcloud (hence the original plumbery) speaks; every ground-truth fixture we hold is XML.
 //!
@@ -14,26 +22,36 @@
 //! # Ok(()) }
 //! ```
 
-pub mod endpoint;
-pub mod error;
-pub mod model;
-pub mod nics;
-pub mod ops;
-pub mod retry;
-pub mod transport;
-pub mod wait;
+mod codes;
+mod connect;
+mod endpoint;
+mod env;
+mod error;
+mod fetch;
+mod model;
+mod nics;
+mod ops;
+mod retry;
+mod transport;
+mod wait;
 pub mod wire;
 
 #[cfg(test)]
 mod fixtures_tests;
 
-pub use endpoint::{EndpointHints, region_for_location, region_host, resolve_endpoint};
+pub use codes::ErrorCode;
+pub use connect::{ClientOptions, client_from_hints, is_loopback};
+pub use endpoint::{
+    DEFAULT_REGION, EndpointHints, region_for_location, region_host, resolve_endpoint,
+};
+pub use env::Env;
 pub use error::{CloudError, CloudResult};
+pub use fetch::{MAX_FETCH_BYTES, http_get};
 pub use model::*;
 pub use nics::NicTarget;
 pub use ops::{
     CpuSpec, NewFirewallRule, NewNetworkDomain, NewServer, NewVlan, Placement, Probe, Reconfigure,
-    Wait,
+    Wait, server_probe,
 };
 pub use retry::RetryPolicy;
 pub use transport::{ClientConfig, CloudClient, Secret};

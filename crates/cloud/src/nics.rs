@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::codes::ErrorCode;
 use super::error::{CloudError, CloudResult};
 use super::model::Nic;
 use super::ops::Wait;
@@ -99,7 +100,7 @@ impl CloudClient {
                     tracing::info!(target: "cloud", server_id, error = %e, "addNic answer lost; observing before sending again");
                     last = Some(e);
                 }
-                Err(e) if e.code() == Some("INVALID_INPUT_DATA") => {
+                Err(e) if e.has_code(ErrorCode::InvalidInputData) => {
                     return match self.find_nic(server_id, target).await? {
                         Some(id) => Ok(id),
                         None => Err(e),

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::codes::ErrorCode;
 use super::error::{CloudError, CloudResult};
 use super::model::*;
 use super::transport::{CloudClient, Kind, Secret};
@@ -425,7 +426,7 @@ impl CloudClient {
             .await;
         match sent {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("IP_ADDRESS_NOT_UNIQUE") => {
+            Err(e) if e.has_code(ErrorCode::IpAddressNotUnique) => {
                 let held = self.list_reserved_private_ipv4(vlan_id).await?;
                 if held.iter().any(|r| r.ip_address == ip) {
                     tracing::debug!(target: "cloud", vlan_id, ip, "already reserved on this VLAN");

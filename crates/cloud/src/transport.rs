@@ -13,31 +13,13 @@ use tokio::sync::{OnceCell, Semaphore};
 use tracing::{debug, warn};
 
 use super::endpoint::{EndpointHints, resolve_endpoint};
+use super::env::Env;
 use super::error::{CloudError, CloudResult};
 use super::retry::RetryPolicy;
 use super::wait::{Pacer, WaitPolicy};
 use super::wire::{self, ApiResponse, Page};
 
-/// A password that never shows in `Debug` output.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    /// The value, for the one place that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+pub use secrets::Secret;
 
 /// Everything the client needs to talk to one API endpoint.
 #[derive(Debug, Clone)]
@@ -79,8 +61,9 @@ impl ClientConfig {
     /// `MCP_PASSWORD`, extra CA from the file named by `MCP_CA_CERT`.
     pub fn from_env(hints: &EndpointHints) -> CloudResult<Self> {
         let endpoint = resolve_endpoint(hints)?;
-        let user = std::env::var("MCP_USERNAME").unwrap_or_default();
-        let password = std::env::var("MCP_PASSWORD").unwrap_or_default();
+        let env = Env::from_env();
+        let user = env.username.clone().unwrap_or_default();
+        let password = env.password.clone().unwrap_or_default();
         if user.len() < 3 || password.len() < 3 {
             return Err(CloudError::Config(
                 "set MCP_USERNAME and MCP_PASSWORD (at least 3 characters each) to reach the API"
@@ -88,14 +71,7 @@ impl ClientConfig {
             ));
         }
         let mut cfg = ClientConfig::new(endpoint, user, Secret::new(password));
-        if let Ok(path) = std::env::var("MCP_CA_CERT")
-            && !path.trim().is_empty()
-        {
-            let pem = std::fs::read(&path).map_err(|e| {
-                CloudError::Config(format!("cannot read MCP_CA_CERT file {path}: {e}"))
-            })?;
-            cfg.ca_cert_pem = Some(pem);
-        }
+        cfg.ca_cert_pem = env.ca_cert_pem()?;
         Ok(cfg)
     }
 }
@@ -425,7 +401,7 @@ fn interpret(status: u16, path: &str, body: String) -> CloudResult<String> {
     };
     if (200..300).contains(&status) {
         if let Some(env) = &envelope
-            && !matches!(env.response_code.as_str(), "OK" | "IN_PROGRESS" | "SUCCESS")
+            && !env.response_code.is_success()
         {
             return Err(api_error(status, path, env));
         }
@@ -449,7 +425,7 @@ fn api_error(status: u16, path: &str, env: &ApiResponse) -> CloudError {
         } else {
             env.operation.clone()
         },
-        code: env.response_code.trim().to_string(),
+        code: env.response_code.clone(),
         message: env.message.split_whitespace().collect::<Vec<_>>().join(" "),
     }
 }

@@ -12,6 +12,7 @@ use regex::Regex;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::codes::ErrorCode;
 use super::error::CloudError;
 use super::model::ReservedIp;
 
@@ -117,9 +118,9 @@ pub struct ApiResponse {
     /// e.g. DEPLOY_SERVER.
     #[serde(default)]
     pub operation: String,
-    /// OK, IN_PROGRESS, or an error code.
+    /// OK, IN_PROGRESS, or an error code: parsed here, once, for every answer.
     #[serde(rename = "responseCode", default)]
-    pub response_code: String,
+    pub response_code: ErrorCode,
     /// Human message.
     #[serde(default)]
     pub message: String,

@@ -291,9 +291,8 @@ async fn prepare(cfg: &EmulatorConfig) -> Result<Prepared, EmulatorError> {
         },
         tokio::runtime::Handle::current(),
     );
-    let tmp = dir.join("url.tmp");
-    std::fs::write(&tmp, format!("{url}\n")).map_err(ioerr("write url file"))?;
-    std::fs::rename(&tmp, dir.join("url")).map_err(ioerr("write url file"))?;
+    secrets::write_atomic(&dir.join("url"), format!("{url}\n").as_bytes(), 0o644)
+        .map_err(|e| ioerr("write url file")(e.into()))?;
     Ok((listener, core, lock, url, tls))
 }
 

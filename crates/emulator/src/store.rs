@@ -168,23 +168,15 @@ fn set_private(path: &Path) {
 }
 
 fn write_snapshot(dir: &Path, st: &State) -> Result<(), StoreError> {
-    let tmp = dir.join("state.json.tmp");
     let snap = dir.join("state.json");
     let bytes = serde_json::to_vec(st).map_err(|e| StoreError::Corrupt {
         path: snap.clone(),
         message: e.to_string(),
     })?;
-    {
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        set_private(&tmp);
-        f.write_all(&bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-    }
-    std::fs::rename(&tmp, &snap).map_err(io(&snap))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    secrets::write_atomic(&snap, &bytes, 0o600).map_err(|e| StoreError::Io {
+        path: e.path,
+        source: e.source,
+    })
 }
 
 #[cfg(test)]

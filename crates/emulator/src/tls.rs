@@ -58,9 +58,8 @@ pub fn setup(dir: &Path, addr: SocketAddr) -> Result<Acceptor, TlsError> {
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &ca, &ca_key)?;
 
-    let tmp = dir.join("ca.pem.tmp");
-    std::fs::write(&tmp, ca.pem())?;
-    std::fs::rename(&tmp, dir.join("ca.pem"))?;
+    secrets::write_atomic(&dir.join("ca.pem"), ca.pem().as_bytes(), 0o644)
+        .map_err(std::io::Error::from)?;
 
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)

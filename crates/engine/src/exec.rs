@@ -350,7 +350,7 @@ where
         }
         match create().await {
             Ok(id) => return Ok((id, true)),
-            Err(e) if e.is_ambiguous() || e.code() == Some("NAME_NOT_UNIQUE") => {
+            Err(e) if e.is_ambiguous() || e.has_code(cloud::ErrorCode::NameNotUnique) => {
                 tracing::info!(target: "engine", what, error = %e, "observing before creating again");
                 last = Some(e);
             }
@@ -550,7 +550,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             }
             match c.start_server(&facts.id).await {
                 Ok(()) => {}
-                Err(e) if e.code() == Some("SERVER_STARTED") => {}
+                Err(e) if e.has_code(cloud::ErrorCode::ServerStarted) => {}
                 Err(e) => {
                     let s = c.get_server(&facts.id).await?;
                     if !s.is_some_and(|s| s.started || s.pending_action() == Some("START_SERVER")) {
@@ -610,7 +610,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             let mut op = AsyncOp::ShutdownServer;
             match c.shutdown_server(&facts.id).await {
                 Ok(()) => {}
-                Err(e) if e.code() == Some("SERVER_STOPPED") => {}
+                Err(e) if e.has_code(cloud::ErrorCode::ServerStopped) => {}
                 Err(e)
                     if matches!(
                         e.code(),
@@ -624,7 +624,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
                     op = AsyncOp::PowerOffServer;
                     match c.power_off_server(&facts.id).await {
                         Ok(()) => {}
-                        Err(e) if e.code() == Some("SERVER_STOPPED") => {}
+                        Err(e) if e.has_code(cloud::ErrorCode::ServerStopped) => {}
                         Err(e) => return Err(e),
                     }
                 }
@@ -659,7 +659,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
                 c.enable_server_monitoring(&facts.id, plan).await
             };
             match r {
-                Err(e) if e.code() == Some("NO_CHANGE") => Ok(()),
+                Err(e) if e.has_code(cloud::ErrorCode::NoChange) => Ok(()),
                 other => other,
             }
         }
@@ -784,7 +784,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             let rules = c.list_firewall_rules(&domain_id).await?;
             match rules.into_iter().find(|r| &r.name == rule) {
                 Some(r) if r.enabled => match c.edit_firewall_rule(&r.id, false).await {
-                    Err(e) if e.code() == Some("OPERATION_NOT_SUPPORTED") => {
+                    Err(e) if e.has_code(cloud::ErrorCode::OperationNotSupported) => {
                         ctx.progress.line(
                             &ctx.location_id,
                             &format!("{rule} kept: the API does not let it change ({e})"),
@@ -808,7 +808,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             match c.delete_server(id).await {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => return Ok(()),
-                Err(e) if e.code() == Some("SERVER_STARTED") => {
+                Err(e) if e.has_code(cloud::ErrorCode::ServerStarted) => {
                     gone_ok(c.power_off_server(id).await)?;
                     wait_server(
                         ctx,
@@ -875,7 +875,7 @@ async fn wait_server(
             // time lost small while letting waits that started together share one request.
             let max_age = floor.max(start.elapsed().mul_f64(0.03));
             let s = watch.server(id, max_age).await?;
-            let p = cloud::ops::server_probe(s.as_ref(), gone, started);
+            let p = cloud::server_probe(s.as_ref(), gone, started);
             *seen.lock().expect("lock") = s;
             Ok(p)
         })
@@ -894,7 +894,7 @@ where
         match f().await {
             Ok(()) => return Ok(()),
             Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) if e.code() == Some("HAS_DEPENDENCY") && attempt < 7 => {
+            Err(e) if e.has_code(cloud::ErrorCode::HasDependency) && attempt < 7 => {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }

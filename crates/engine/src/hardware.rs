@@ -47,7 +47,7 @@ where
 {
     match send().await {
         Ok(()) => c.wait_server(id, Wait::after(op), None).await,
-        Err(e) if e.code() == Some("NO_CHANGE") => Ok(()),
+        Err(e) if e.has_code(cloud::ErrorCode::NoChange) => Ok(()),
         Err(e) if e.code().is_some() && !e.is_not_found() => {
             c.wait_server(id, Wait::resume(op), None).await?;
             match c.get_server(id).await? {

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use cloud::{AsyncOp, CloudResult, NicTarget, Server, Wait};
 use fittings::GlueAddress;
-use fittings::fields::complete_address;
+use fittings::complete_address;
 
 use super::desired::{Desired, WantNic, WantNode};
 use super::diff::Diff;

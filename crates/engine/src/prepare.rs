@@ -139,7 +139,7 @@ fn context<'a>(
         location_country: None,
         this_node: Some(this.to_string()),
         nodes: facts,
-        secrets: &state.store,
+        secrets: state,
         local_public_key: tokens::local_public_key(&[]),
         balancer: None,
         environment: None,

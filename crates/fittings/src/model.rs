@@ -95,7 +95,8 @@ pub struct ActionSpec {
 pub struct Location {
     /// MCP data centre id, for example `NA12` or `EU6`.
     pub location_id: String,
-    /// Region (`dd-na`, `dd-eu` ...): as written, else derived from the location id (see [`region_of`]).
+    /// Region (`dd-na`, `dd-eu` ...) as the plan writes it; `None`: the client derives it from the location
+    /// id (`cloud::region_for_location`, the one table).
     pub region_id: Option<String>,
     /// Private API endpoint host (`apiHost:`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -648,19 +649,6 @@ pub struct Pool {
 
 fn ser_display<T: fmt::Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(v)
-}
-
-/// The region of a known MCP location (the original's fixed table), for example `NA12` -> `dd-na`.
-pub fn region_of(location_id: &str) -> Option<&'static str> {
-    Some(match location_id {
-        "AF3" => "dd-af",
-        "AP3" | "AP4" | "AP5" => "dd-ap",
-        "AU9" | "AU10" | "AU11" => "dd-au",
-        "CA2" => "dd-ca",
-        "EU6" | "EU7" | "EU8" | "EU9" => "dd-eu",
-        "NA9" | "NA12" => "dd-na",
-        _ => return None,
-    })
 }
 
 /// The description sent to the cloud: the plan's text with ` #plumbery` appended (once).

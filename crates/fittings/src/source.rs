@@ -1,8 +1,10 @@
 //! Where a plan comes from (a path, `-` for stdin, or an http(s) URL) and the key that names its state.
+//!
+//! Fetching a URL is network I/O, which the plan language never does: [`PlanSource::read_with`] takes the
+//! fetch from its caller (the command line passes `cloud::http_get`); [`PlanSource::read`] refuses URLs.
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -61,8 +63,18 @@ impl PlanSource {
         }
     }
 
-    /// Reads the plan.
+    /// Reads the plan from a file, standard input or memory; a URL is refused (see [`PlanSource::read_with`]).
     pub fn read(&self) -> Result<PlanText, LoadError> {
+        self.read_with(&|_| {
+            Err("fetching a URL is up to the caller; give the plan's path instead".to_string())
+        })
+    }
+
+    /// Reads the plan; an `http(s)://` source is fetched with `fetch` (the text of the answer, or why not).
+    pub fn read_with(
+        &self,
+        fetch: &dyn Fn(&str) -> Result<String, String>,
+    ) -> Result<PlanText, LoadError> {
         let name = self.name();
         match self {
             PlanSource::File(path) => {
@@ -93,7 +105,7 @@ impl PlanSource {
                 })
             }
             PlanSource::Url(url) => {
-                let text = http_get(url)
+                let text = fetch(url)
                     .map_err(|e| LoadError::plain(format!("{url}: cannot fetch the plan: {e}")))?;
                 Ok(PlanText {
                     name,
@@ -142,98 +154,13 @@ fn utf8(name: &str, bytes: Vec<u8>) -> Result<String, LoadError> {
     })
 }
 
-/// Seconds an http:// fetch may take in all (`PLUMBERY_HTTP_TIMEOUT`, default 10).
-fn http_timeout() -> Duration {
-    let secs = std::env::var("PLUMBERY_HTTP_TIMEOUT")
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .unwrap_or(10.0);
-    Duration::from_secs_f64(secs)
-}
-
 fn text_key(text: &str) -> String {
     format!("text:{}", hex::encode(Sha256::digest(text.as_bytes())))
-}
-
-/// GET an `http://` or `https://` URL with reqwest (status 200 only, 16 MiB at most, TLS verified
-/// against the web's roots). The whole fetch, connection included, must end within
-/// `PLUMBERY_HTTP_TIMEOUT` seconds (default 10), so a server that accepts and never answers, or answers
-/// a byte at a time, cannot hang plumbery. It runs on a thread of its own with a private runtime, so it
-/// may be called from synchronous code and from inside an async task alike.
-pub fn http_get(url: &str) -> Result<String, String> {
-    let url = reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "only http:// and https:// URLs can be fetched, not {}://",
-            url.scheme()
-        ));
-    }
-    std::thread::spawn(move || fetch(url))
-        .join()
-        .map_err(|_| "the fetch thread crashed".to_string())?
-}
-
-fn fetch(url: reqwest::Url) -> Result<String, String> {
-    let limit = http_timeout();
-    let addr = format!(
-        "{}:{}",
-        url.host_str().unwrap_or_default(),
-        url.port_or_known_default().unwrap_or(80)
-    );
-    let too_slow = || {
-        format!(
-            "no complete answer from {addr} within {:.0} s; check the URL, or download the plan and give its path",
-            limit.as_secs_f64()
-        )
-    };
-    let explain = |e: reqwest::Error| {
-        if e.is_timeout() {
-            too_slow()
-        } else if e.is_connect() {
-            let cause = std::error::Error::source(&e)
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| e.to_string());
-            format!("cannot connect to {addr}: {cause}")
-        } else {
-            e.to_string()
-        }
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(limit)
-            .connect_timeout(limit)
-            .user_agent(concat!("plumbery/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let mut answer = client.get(url.clone()).send().await.map_err(explain)?;
-        if answer.status() != reqwest::StatusCode::OK {
-            return Err(format!(
-                "the server answered '{:?} {}'",
-                answer.version(),
-                answer.status()
-            ));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = answer.chunk().await.map_err(explain)? {
-            body.extend_from_slice(&chunk);
-            if body.len() as u64 > MAX_PLAN_BYTES {
-                return Err("the answer is larger than 16 MiB".into());
-            }
-        }
-        String::from_utf8(body).map_err(|_| "the answer is not UTF-8 text".to_string())
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-    use std::net::TcpListener;
 
     #[test]
     fn arguments() {
@@ -265,33 +192,17 @@ mod tests {
     }
 
     #[test]
-    fn fetches_over_http() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().unwrap();
-            let mut request = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !request.ends_with(b"\r\n\r\n") {
-                let n = s.read(&mut buf).unwrap();
-                assert!(n > 0, "the client closed before the end of its request");
-                request.extend_from_slice(&buf[..n]);
-            }
-            assert!(request.starts_with(b"GET /plan.yaml HTTP/1.1\r\n"));
-            s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/yaml\r\n\r\nlocationId: EU6\n")
-                .unwrap();
-        });
-        let text = PlanSource::Url(format!("http://127.0.0.1:{port}/plan.yaml"))
-            .read()
-            .unwrap();
-        assert_eq!(text.text, "locationId: EU6\n");
-        server.join().unwrap();
-        assert!(http_get("https://example.invalid/").is_err());
-        assert!(
-            http_get("ftp://example.invalid/")
-                .unwrap_err()
-                .contains("ftp://")
+    fn urls_are_fetched_by_the_caller() {
+        let url = PlanSource::Url("http://x/p.yaml".into());
+        let text = url.read_with(&|u| Ok(format!("# {u}\n"))).unwrap();
+        assert_eq!(text.text, "# http://x/p.yaml\n");
+        assert_eq!(text.key, "url:http://x/p.yaml");
+        let err = url.read_with(&|_| Err("no route".into())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "http://x/p.yaml: cannot fetch the plan: no route"
         );
+        assert!(url.read().is_err());
     }
 
     #[test]

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use secrets::Secret;
 
 use super::cgroup::{self, NodeCgroup};
 use super::error::{NodesError, Result};
@@ -80,15 +81,6 @@ struct Domain {
     vlans: HashMap<String, Vlan>,
 }
 
-/// The root password until the node's first boot consumed it. Never printed.
-struct Secret(String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<secret>")
-    }
-}
-
 /// A secondary NIC made real: `ifname` in the server namespace, its peer `veth` on a VLAN bridge of
 /// the domain namespace.
 struct NicLink {
@@ -99,6 +91,7 @@ struct NicLink {
 
 struct ServerState {
     keeper: Option<Pid>,
+    /// The root password until the node's first boot consumed it. Never printed.
     password: Option<Secret>,
     deleted: bool,
     /// Secondary NICs by NIC id.
@@ -444,7 +437,7 @@ impl LocalNodes {
             ),
             st: Mutex::new(ServerState {
                 keeper: None,
-                password: Some(Secret(spec.admin_password.clone())),
+                password: Some(Secret::new(spec.admin_password.clone())),
                 deleted: false,
                 nics: BTreeMap::new(),
             }),
@@ -535,7 +528,7 @@ impl LocalNodes {
             .join("upper/etc/plumbery-node/firstboot-done")
             .exists();
         let stdin = match (&st.password, first_boot) {
-            (Some(p), true) => p.0.as_bytes().to_vec(),
+            (Some(p), true) => p.expose().as_bytes().to_vec(),
             _ => Vec::new(),
         };
         let console = io(

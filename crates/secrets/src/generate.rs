@@ -5,7 +5,7 @@ use ssh_key::private::{KeypairData, RsaKeypair};
 use ssh_key::rand_core::OsRng;
 use ssh_key::{LineEnding, PrivateKey};
 
-use super::SecretsError;
+use super::error::SecretsError;
 
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

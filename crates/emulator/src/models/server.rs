@@ -16,16 +16,8 @@ use crate::backend::{NicSpec, ServerSpec};
 use crate::clock::Latency;
 use crate::errors::{ApiError, ApiResult, Code};
 
-/// A secret string: stored, never printed.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"<redacted>\"")
-    }
-}
+/// A secret string: stored (serialised as the bare string), never printed.
+pub use secrets::Secret;
 
 /// A network interface.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,7 +214,7 @@ impl Server {
             admin_password: self
                 .admin_password
                 .as_ref()
-                .map(|s| s.0.clone())
+                .map(|s| s.expose().to_string())
                 .unwrap_or_default(),
             cpu_count: self.cpu_count,
             memory_gb: self.memory_gb,
@@ -511,7 +503,7 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<St
         state: ResourceState::PendingAdd,
         pending: Some(pending),
         failure_reason: None,
-        admin_password: req.admin_password.map(Secret),
+        admin_password: req.admin_password.map(Secret::new),
         staged: None,
     }));
     Ok(id)

@@ -9,10 +9,13 @@ mod node;
 use std::collections::BTreeMap;
 
 use super::error::{LoadError, Warning};
-use super::model::{ActionSpec, Location, Plan, Settings, SourcePos, region_of};
+use super::model::{ActionSpec, Location, Plan, Settings, SourcePos};
 use super::params::{self, Parameters, lines};
 use super::source::PlanSource;
 use super::yaml::{self, MNode, MValue};
+
+/// Most nodes one plan may declare, ranges expanded (a hostile `node[1..9999]` repeated stops here).
+pub const MAX_PLAN_NODES: usize = 10_000;
 
 /// Reads, parses and checks a plan. Returns the plan and the warnings (unknown keys, ignored settings).
 pub fn load(source: &PlanSource, params: &Parameters) -> Result<(Plan, Vec<Warning>), LoadError> {
@@ -390,10 +393,9 @@ impl Cx<'_> {
                 "'locationId' is empty: name a data centre such as EU6",
             ));
         }
-        let region_id = match setting("regionId") {
-            Some(n) => Some(self.text(n, "'regionId'")?),
-            None => region_of(&location_id).map(str::to_string),
-        };
+        let region_id = setting("regionId")
+            .map(|n| self.text(n, "'regionId'"))
+            .transpose()?;
         let api_host = setting("apiHost")
             .map(|n| self.text(n, "'apiHost'"))
             .transpose()?;
@@ -405,23 +407,7 @@ impl Cx<'_> {
                 .collect(),
             None => Vec::new(),
         };
-        let mut beachheads = Vec::new();
-        if let Some(p) = setting("prepare") {
-            for item in match &p.value {
-                MValue::Seq(items) => items.as_slice(),
-                _ => {
-                    return Err(self.err(
-                        p,
-                        "'prepare' must be a list such as '- beachhead: 10.1.2.3'",
-                    ));
-                }
-            } {
-                match item.get("beachhead") {
-                    Some(b) => beachheads.push(self.text(b, "'beachhead'")?),
-                    None => self.warn(item, "only 'beachhead: ADDRESS' is understood in a facility 'prepare' list; this item is ignored"),
-                }
-            }
-        }
+        let beachheads = self.beachheads(setting("prepare"))?;
         let index = self.next_location;
         let information = match doc.get("information") {
             Some(i) => {
@@ -435,20 +421,7 @@ impl Cx<'_> {
             }
             None => Vec::new(),
         };
-        // `defaults.blueprints` as a string narrows "all blueprints" (the original's
-        // facility.py:442); as a list it is the blueprints of documents that have none.
-        let default_blueprints = match defaults.get("blueprints").map(|n| &n.value) {
-            Some(MValue::Seq(_)) | None => None,
-            Some(_) => {
-                let n = defaults.get("blueprints").expect("just matched");
-                Some(
-                    self.text(n, "'defaults.blueprints'")?
-                        .split_whitespace()
-                        .map(str::to_string)
-                        .collect::<Vec<_>>(),
-                )
-            }
-        };
+        let default_blueprints = self.default_blueprints(defaults)?;
         let blueprints_node = doc.get("blueprints").filter(|n| !n.is_null()).or_else(|| {
             defaults
                 .get("blueprints")
@@ -481,6 +454,47 @@ impl Cx<'_> {
             default_blueprints,
             pos: self.pos(doc),
         })
+    }
+
+    /// A facility's `prepare: [- beachhead: ADDRESS]`.
+    fn beachheads(&mut self, prepare: Option<&MNode>) -> Result<Vec<String>, LoadError> {
+        let mut beachheads = Vec::new();
+        if let Some(p) = prepare {
+            for item in match &p.value {
+                MValue::Seq(items) => items.as_slice(),
+                _ => {
+                    return Err(self.err(
+                        p,
+                        "'prepare' must be a list such as '- beachhead: 10.1.2.3'",
+                    ));
+                }
+            } {
+                match item.get("beachhead") {
+                    Some(b) => beachheads.push(self.text(b, "'beachhead'")?),
+                    None => self.warn(item, "only 'beachhead: ADDRESS' is understood in a facility 'prepare' list; this item is ignored"),
+                }
+            }
+        }
+        Ok(beachheads)
+    }
+
+    /// `defaults.blueprints` when it is a string (see below).
+    fn default_blueprints(&self, defaults: &MNode) -> Result<Option<Vec<String>>, LoadError> {
+        // `defaults.blueprints` as a string narrows "all blueprints" (the original's
+        // facility.py:442); as a list it is the blueprints of documents that have none.
+        let default_blueprints = match defaults.get("blueprints").map(|n| &n.value) {
+            Some(MValue::Seq(_)) | None => None,
+            Some(_) => {
+                let n = defaults.get("blueprints").expect("just matched");
+                Some(
+                    self.text(n, "'defaults.blueprints'")?
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
+        Ok(default_blueprints)
     }
 }
 

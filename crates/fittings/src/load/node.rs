@@ -2,7 +2,7 @@
 //! settings and name ranges.
 
 use super::merge::{merge, without};
-use super::{Cx, Scope};
+use super::{Cx, MAX_PLAN_NODES, Scope};
 use crate::error::LoadError;
 use crate::fields::{
     check_api_name, expand_range, is_valid_node_name, parse_cpu, parse_disk, parse_glue,
@@ -10,9 +10,6 @@ use crate::fields::{
 use crate::model::{Backup, BackupClient, Ethernet, Monitoring, Node, PrepareStep};
 use crate::params::lines;
 use crate::yaml::{MNode, MValue};
-
-/// Most nodes one plan may declare, ranges expanded (a hostile `node[1..9999]` repeated stops here).
-pub const MAX_PLAN_NODES: usize = 10_000;
 
 const KNOWN: &[&str] = &[
     "default",
@@ -157,6 +154,83 @@ impl Cx<'_> {
         } else {
             own.clone()
         };
+        let (class_name, class) = self.node_class(label, key, &own, defaults)?;
+        let what = format!("node '{label}'");
+        if class_name.is_some() {
+            self.check_keys(
+                &class,
+                KNOWN,
+                &format!("node class '{}'", class_name.as_deref().unwrap_or_default()),
+            );
+        }
+        self.check_keys(&own, KNOWN, &what);
+        let settings = merge(
+            &without(&class, &["cloud-config"]),
+            &without(&own, &["cloud-config"]),
+        );
+        let cloud_config = self.node_cloud_config(label, key, defaults, &class, &own)?;
+        let get = |k: &str| settings.get(k).filter(|n| !n.is_null());
+        let appliance = get("appliance")
+            .map(|a| self.text(a, "'appliance'"))
+            .transpose()?;
+        let cpu = get("cpu")
+            .map(|c| parse_cpu(&self.text(c, "'cpu'")?).map_err(|m| self.err(c, m)))
+            .transpose()?;
+        let memory_gb = self.memory(get("memory"))?;
+        let disks = self.disks(label, get("disks"))?;
+        let glue = self.glue(get("glue"), ethernet)?;
+        let monitoring = self.monitoring(get("monitoring"))?;
+        let backup = get("backup").map(|b| self.backup(b)).transpose()?;
+        let description = get("description")
+            .map(|d| self.text(d, "'description'"))
+            .transpose()?
+            .unwrap_or_default();
+        let hashtags = description
+            .split_whitespace()
+            .filter_map(|w| w.strip_prefix('#'))
+            .filter(|t| !t.is_empty() && *t != "plumbery")
+            .map(str::to_string)
+            .collect();
+        let information = get("information").map(lines).unwrap_or_default();
+        let running_always = match get("running") {
+            None => false,
+            Some(r) if r.as_str() == Some("always") => true,
+            Some(r) => return Err(self.err(r, "'running' only accepts 'always'")),
+        };
+        let destroy_never = self.never(get("destroy"))?;
+        let prepare = self.prepare_steps(get("prepare"))?;
+        let windows = get("windows").map(MNode::to_value);
+        Ok(Node {
+            name: label.to_string(),
+            label: label.to_string(),
+            appliance,
+            cpu,
+            memory_gb,
+            disks,
+            glue,
+            monitoring,
+            backup,
+            description,
+            hashtags,
+            information,
+            running_always,
+            destroy_never,
+            cloud_config,
+            prepare,
+            windows,
+            class: class_name,
+            pos: self.pos(key),
+        })
+    }
+
+    /// The node's class (`default: NAME`, looked up in the blueprint's `defaults`), or an empty one.
+    fn node_class(
+        &self,
+        label: &str,
+        key: &MNode,
+        own: &MNode,
+        defaults: &MNode,
+    ) -> Result<(Option<String>, MNode), LoadError> {
         let class_name = match own.get("default") {
             Some(c) => Some(self.text(c, "'default'")?),
             None => None,
@@ -186,19 +260,18 @@ impl Cx<'_> {
             },
             None => empty.clone(),
         };
-        let what = format!("node '{label}'");
-        if class_name.is_some() {
-            self.check_keys(
-                &class,
-                KNOWN,
-                &format!("node class '{}'", class_name.as_deref().unwrap_or_default()),
-            );
-        }
-        self.check_keys(&own, KNOWN, &what);
-        let settings = merge(
-            &without(&class, &["cloud-config"]),
-            &without(&own, &["cloud-config"]),
-        );
+        Ok((class_name, class))
+    }
+
+    /// The node's cloud-config: the defaults', then its class's, then its own, merged.
+    fn node_cloud_config(
+        &self,
+        label: &str,
+        key: &MNode,
+        defaults: &MNode,
+        class: &MNode,
+        own: &MNode,
+    ) -> Result<Option<serde_yaml::Value>, LoadError> {
         let cc = [
             defaults.get("cloud-config"),
             class.get("cloud-config"),
@@ -227,14 +300,12 @@ impl Cx<'_> {
                 ));
             }
         };
-        let get = |k: &str| settings.get(k).filter(|n| !n.is_null());
-        let appliance = get("appliance")
-            .map(|a| self.text(a, "'appliance'"))
-            .transpose()?;
-        let cpu = get("cpu")
-            .map(|c| parse_cpu(&self.text(c, "'cpu'")?).map_err(|m| self.err(c, m)))
-            .transpose()?;
-        let memory_gb = match get("memory") {
+        Ok(cloud_config)
+    }
+
+    /// `memory`: GB from 1 to 256.
+    fn memory(&self, m: Option<&MNode>) -> Result<Option<u32>, LoadError> {
+        let memory_gb = match m {
             None => None,
             Some(m) => match self.text(m, "'memory'")?.trim().parse::<u32>() {
                 Ok(gb) if (1..=256).contains(&gb) => Some(gb),
@@ -247,8 +318,13 @@ impl Cx<'_> {
                 }
             },
         };
+        Ok(memory_gb)
+    }
+
+    /// `disks`: each SCSI id once.
+    fn disks(&self, label: &str, d: Option<&MNode>) -> Result<Vec<crate::model::Disk>, LoadError> {
         let mut disks = Vec::new();
-        if let Some(d) = get("disks") {
+        if let Some(d) = d {
             for (text, item) in self.string_list(d, "'disks'")? {
                 let disk = parse_disk(&text).map_err(|m| self.err(&item, m))?;
                 if disks
@@ -263,8 +339,17 @@ impl Cx<'_> {
                 disks.push(disk);
             }
         }
+        Ok(disks)
+    }
+
+    /// `glue`: NICs and internet access.
+    fn glue(
+        &self,
+        g: Option<&MNode>,
+        ethernet: &Ethernet,
+    ) -> Result<Vec<crate::model::Glue>, LoadError> {
         let mut glue = Vec::new();
-        if let Some(g) = get("glue") {
+        if let Some(g) = g {
             for (text, item) in self.string_list(g, "'glue'")? {
                 glue.push(
                     parse_glue(&text, &ethernet.name.name, &ethernet.subnet)
@@ -272,7 +357,12 @@ impl Cx<'_> {
                 );
             }
         }
-        let monitoring = match get("monitoring") {
+        Ok(glue)
+    }
+
+    /// `monitoring`: essentials or advanced.
+    fn monitoring(&self, m: Option<&MNode>) -> Result<Option<Monitoring>, LoadError> {
+        let monitoring = match m {
             None => None,
             Some(m) => Some(
                 match self.text(m, "'monitoring'")?.to_ascii_lowercase().as_str() {
@@ -289,52 +379,18 @@ impl Cx<'_> {
                 },
             ),
         };
-        let backup = get("backup").map(|b| self.backup(b)).transpose()?;
-        let description = get("description")
-            .map(|d| self.text(d, "'description'"))
-            .transpose()?
-            .unwrap_or_default();
-        let hashtags = description
-            .split_whitespace()
-            .filter_map(|w| w.strip_prefix('#'))
-            .filter(|t| !t.is_empty() && *t != "plumbery")
-            .map(str::to_string)
-            .collect();
-        let information = get("information").map(lines).unwrap_or_default();
-        let running_always = match get("running") {
-            None => false,
-            Some(r) if r.as_str() == Some("always") => true,
-            Some(r) => return Err(self.err(r, "'running' only accepts 'always'")),
-        };
-        let destroy_never = self.never(get("destroy"))?;
+        Ok(monitoring)
+    }
+
+    /// `prepare`: the steps run over SSH.
+    fn prepare_steps(&self, p: Option<&MNode>) -> Result<Vec<PrepareStep>, LoadError> {
         let mut prepare = Vec::new();
-        if let Some(p) = get("prepare") {
+        if let Some(p) = p {
             for (text, item) in self.string_list(p, "'prepare'")? {
                 prepare.push(prepare_step(&text).map_err(|m| self.err(&item, m))?);
             }
         }
-        let windows = get("windows").map(MNode::to_value);
-        Ok(Node {
-            name: label.to_string(),
-            label: label.to_string(),
-            appliance,
-            cpu,
-            memory_gb,
-            disks,
-            glue,
-            monitoring,
-            backup,
-            description,
-            hashtags,
-            information,
-            running_always,
-            destroy_never,
-            cloud_config,
-            prepare,
-            windows,
-            class: class_name,
-            pos: self.pos(key),
-        })
+        Ok(prepare)
     }
 
     fn backup(&mut self, b: &MNode) -> Result<Backup, LoadError> {

@@ -1,14 +1,33 @@
 //! [`FactsContext`]: the ready-made [`TokenContext`] the engine and bootstrap fill with what the cloud
-//! knows (node addresses and ids) and the plan's secret store.
+//! knows (node addresses and ids) and a [`SecretSource`]: the plan's secret store, URL answers, the
+//! shared root password and the cloud credentials, which the plan language never reads itself.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{
+use super::dialect::{
     CredentialFact, LocationFact, NodeFact, NodeSel, SharedFact, TokenContext, TokenError,
-    TokenKind,
+    TokenKind, UNKNOWN_HINT,
 };
-use secrets::{SecretsError, Store};
+
+/// What token expansion needs from outside the plan. `fittings` has no secret store, no network and
+/// reads no `MCP_*` or `SHARED_SECRET` variable: its caller answers (the engine implements it over the
+/// plan's `secrets::Store`, `cloud::http_get`, `secrets::shared_secret` and `cloud::Env`). Errors are the
+/// message shown after the token.
+pub trait SecretSource {
+    /// `X.secret`, `secret.X`, `uuid.X`: the plan's secret `name`, generated on first use.
+    fn secret(&self, name: &str) -> Result<String, String>;
+    /// `rsa_public.X` / `rsa_private.X`: the plan's key pair `name` (public, private), generated on first use.
+    fn key_pair(&self, name: &str) -> Result<(String, String), String>;
+    /// `{{ https://... }}`: the trimmed answer of the URL, fetched once and remembered with the plan.
+    fn url(&self, url: &str) -> Result<String, String>;
+    /// `shared.secret`: the shared root password (`SHARED_SECRET`), if set.
+    fn shared_secret(&self) -> Option<String>;
+    /// `credentials.name`: the cloud user name (`MCP_USERNAME`), if set.
+    fn cloud_user(&self) -> Option<String>;
+    /// `credentials.password`: the cloud password (`MCP_PASSWORD`), if set.
+    fn cloud_password(&self) -> Option<String>;
+}
 
 /// What the cloud knows about one node.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,8 +63,8 @@ pub struct FactsContext<'a> {
     pub this_node: Option<String>,
     /// Known nodes by (location id, node name).
     pub nodes: &'a BTreeMap<(String, String), NodeFacts>,
-    /// The plan's secrets.
-    pub secrets: &'a Store,
+    /// The plan's secrets, URL answers, shared secret and credentials.
+    pub secrets: &'a dyn SecretSource,
     /// Text of the user's public key for `rsa_public.local` (see [`local_public_key`]).
     pub local_public_key: Option<String>,
     /// The listener, inside `balancers[].information`.
@@ -78,8 +97,8 @@ fn fail(token: &str, reason: impl Into<String>) -> TokenError {
     }
 }
 
-fn secret_err(token: &str, e: SecretsError) -> TokenError {
-    fail(token, e.to_string())
+fn secret_err(token: &str, e: String) -> TokenError {
+    fail(token, e)
 }
 
 impl FactsContext<'_> {
@@ -88,13 +107,37 @@ impl FactsContext<'_> {
             Some(map) => map.get(var).cloned(),
             None => std::env::var(var).ok(),
         };
-        value.map(Some).ok_or_else(|| {
-            fail(
-                token,
-                format!("the environment variable {var} is not set; {hint}"),
-            )
-        })
+        not_set(token, var, hint, value)
     }
+
+    /// A value the [`SecretSource`] gives (`None`: the process's), or the test map when there is one.
+    fn given(
+        &self,
+        token: &str,
+        var: &str,
+        hint: &str,
+        from_source: impl FnOnce(&dyn SecretSource) -> Option<String>,
+    ) -> Result<Option<String>, TokenError> {
+        let value = match self.environment {
+            Some(map) => map.get(var).cloned(),
+            None => from_source(self.secrets),
+        };
+        not_set(token, var, hint, value)
+    }
+}
+
+fn not_set(
+    token: &str,
+    var: &str,
+    hint: &str,
+    value: Option<String>,
+) -> Result<Option<String>, TokenError> {
+    value.map(Some).ok_or_else(|| {
+        fail(
+            token,
+            format!("the environment variable {var} is not set; {hint}"),
+        )
+    })
 }
 
 impl TokenContext for FactsContext<'_> {
@@ -115,23 +158,27 @@ impl TokenContext for FactsContext<'_> {
             },
             TokenKind::Version => Ok(Some(env!("CARGO_PKG_VERSION").to_string())),
             TokenKind::Shared(SharedFact::User) => Ok(Some("root".into())),
-            TokenKind::Shared(SharedFact::Secret) => self.env(
+            TokenKind::Shared(SharedFact::Secret) => self.given(
                 token,
                 "SHARED_SECRET",
                 "set it to the root password of new nodes",
+                |s| s.shared_secret(),
             ),
-            TokenKind::Credentials(CredentialFact::Name) => {
-                self.env(token, "MCP_USERNAME", "set it to your cloud user name")
-            }
-            TokenKind::Credentials(CredentialFact::Password) => {
-                self.env(token, "MCP_PASSWORD", "set it to your cloud password")
-            }
+            TokenKind::Credentials(CredentialFact::Name) => self.given(
+                token,
+                "MCP_USERNAME",
+                "set it to your cloud user name",
+                |s| s.cloud_user(),
+            ),
+            TokenKind::Credentials(CredentialFact::Password) => self.given(
+                token,
+                "MCP_PASSWORD",
+                "set it to your cloud password",
+                |s| s.cloud_password(),
+            ),
             TokenKind::Environment(var) => self.env(token, var, "set it before running plumbery"),
             TokenKind::Secret { id, digest } | TokenKind::Uuid { id, digest } => {
-                let value = self
-                    .secrets
-                    .get_or_generate(id)
-                    .map_err(|e| secret_err(token, e))?;
+                let value = self.secrets.secret(id).map_err(|e| secret_err(token, e))?;
                 Ok(Some(match digest {
                     Some(d) => d.apply(&value),
                     None => value,
@@ -161,17 +208,7 @@ impl TokenContext for FactsContext<'_> {
                 )),
             },
             TokenKind::Url(url) => {
-                let value = self
-                    .secrets
-                    .get_or_insert_with(url, || {
-                        crate::source::http_get(url)
-                            .map(|body| body.trim().to_string())
-                            .map_err(|reason| SecretsError::Producer {
-                                name: url.clone(),
-                                reason,
-                            })
-                    })
-                    .map_err(|e| secret_err(token, e))?;
+                let value = self.secrets.url(url).map_err(|e| secret_err(token, e))?;
                 Ok(Some(value))
             }
             TokenKind::Balancer(field) => match &self.balancer {
@@ -189,12 +226,6 @@ impl TokenContext for FactsContext<'_> {
         }
     }
 }
-
-/// Shown for tokens that are not part of the dialect.
-pub(crate) const UNKNOWN_HINT: &str = "not a plumbery token; known forms: node.private|ipv6|public|id|name, \
-NODE.private|ipv6|public, LOC::NODE.ipv6, location.id|country, X.secret, secret.X, uuid.X, rsa_public.X, \
-rsa_private.X, rsa_public.local, environment.VAR, credentials.name|password, shared.user|secret, \
-plumbery.version, http(s)://URL";
 
 impl FactsContext<'_> {
     fn node(
@@ -305,13 +336,40 @@ pub fn local_public_key(plan_keys: &[String]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::expand_str;
+    use super::super::dialect::expand_str;
     use super::*;
+    use std::cell::RefCell;
+
+    /// Secrets kept in memory, generated as a counter.
+    #[derive(Default)]
+    struct Memory(RefCell<BTreeMap<String, String>>);
+
+    impl SecretSource for Memory {
+        fn secret(&self, name: &str) -> Result<String, String> {
+            let mut map = self.0.borrow_mut();
+            let next = format!("generated-{}", map.len());
+            Ok(map.entry(name.to_string()).or_insert(next).clone())
+        }
+        fn key_pair(&self, name: &str) -> Result<(String, String), String> {
+            Ok((format!("ssh-rsa {name}"), format!("private {name}")))
+        }
+        fn url(&self, url: &str) -> Result<String, String> {
+            Err(format!("no network in tests ({url})"))
+        }
+        fn shared_secret(&self) -> Option<String> {
+            None
+        }
+        fn cloud_user(&self) -> Option<String> {
+            None
+        }
+        fn cloud_password(&self) -> Option<String> {
+            None
+        }
+    }
 
     #[test]
     fn expands_node_facts_and_secrets() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_in(dir.path()).unwrap();
+        let store = Memory::default();
         let mut nodes = BTreeMap::new();
         let f = |p: &str| NodeFacts {
             private: Some(p.into()),
@@ -337,7 +395,7 @@ mod tests {
         assert_eq!(expand_str("{{ master.secret }}", &ctx).unwrap(), pass);
         assert_eq!(
             expand_str("{{ master.secret.md5 }}", &ctx).unwrap(),
-            super::super::Digest::Md5.apply(&pass)
+            super::super::dialect::Digest::Md5.apply(&pass)
         );
         assert_eq!(expand_str("{{ redis01.public }}", &ctx).unwrap(), "");
         let err = expand_str("{{ node.public }}", &ctx).unwrap_err();

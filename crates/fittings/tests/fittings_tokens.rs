@@ -11,11 +11,17 @@ use fittings::tokens::{
 use fittings::{Parameters, Plan, PlanSource, load};
 use secrets::Store;
 
+mod support;
+use support::StoreSource;
+
 fn plans() -> Vec<PathBuf> {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"));
+    let root = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus"
+    ));
     let mut out = vec![PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/fittings/redis-cluster.yaml"
+        "/../../fittings/redis-cluster.yaml"
     ))];
     for dir in ["plumbery-contrib", "plumbery-contrib-fork"] {
         for e in std::fs::read_dir(root.join(dir)).unwrap() {
@@ -62,7 +68,8 @@ fn literal_left(text: &str) -> Vec<String> {
 #[test]
 fn every_corpus_plan_expands_without_literal_tokens() {
     let state = tempfile::tempdir().unwrap();
-    let store = Store::open_in(state.path()).unwrap();
+    let source = StoreSource(Store::open_in(state.path()).unwrap());
+    let store = &source.0;
     store
         .get_or_insert_with("https://discovery.etcd.io/new", || {
             Ok("https://discovery.etcd.io/0123abcd".into())
@@ -87,7 +94,7 @@ fn every_corpus_plan_expands_without_literal_tokens() {
                         location_country: Some("Somewhere".into()),
                         this_node: Some(node.name.clone()),
                         nodes: &facts,
-                        secrets: &store,
+                        secrets: &source,
                         local_public_key: Some("ssh-rsa AAAAlocal me@here".into()),
                         balancer: None,
                         environment: Some(&env),

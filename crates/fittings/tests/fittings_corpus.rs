@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use fittings::{Parameters, PlanSource, load};
 
 fn corpus(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")).join(dir);
+    let root = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus"
+    ))
+    .join(dir);
     let mut plans: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
         .map(|e| e.unwrap().path())

@@ -11,17 +11,20 @@ use fittings::{
 };
 use secrets::Store;
 
+mod support;
+use support::StoreSource;
+
 fn ours() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/fittings/redis-cluster.yaml"
+        "/../../fittings/redis-cluster.yaml"
     ))
 }
 
 fn contrib() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/corpus/plumbery-contrib/database__redis-cluster__fittings.yaml"
+        "/../../../shared/corpus/plumbery-contrib/database__redis-cluster__fittings.yaml"
     ))
 }
 
@@ -77,7 +80,8 @@ fn our_plan_nodes_glue_and_settings() {
     let loc = &plan.locations[0];
     assert_eq!(
         (loc.location_id.as_str(), loc.region_id.as_deref()),
-        ("NA12", Some("dd-na"))
+        ("NA12", None),
+        "no regionId in the plan: the client takes the location's region from cloud's table"
     );
     let bp = &loc.blueprints[0];
     assert_eq!(
@@ -137,7 +141,7 @@ fn our_plan_parameters_change_location_and_names() {
     let loc = &plan.locations[0];
     assert_eq!(
         (loc.location_id.as_str(), loc.region_id.as_deref()),
-        ("EU6", Some("dd-eu"))
+        ("EU6", None)
     );
     assert_eq!(loc.blueprints[0].domain.name, "MyRedis");
 }
@@ -147,7 +151,8 @@ fn our_plan_expands_to_literal_free_cloud_config() {
     let plan = load_plan(ours(), &Parameters::new());
     let bp = &plan.locations[0].blueprints[0];
     let state = tempfile::tempdir().unwrap();
-    let store = Store::open_in(state.path()).unwrap();
+    let source = StoreSource(Store::open_in(state.path()).unwrap());
+    let store = &source.0;
     let mut facts = BTreeMap::new();
     for (i, node) in bp.nodes.iter().enumerate() {
         let f = NodeFacts {
@@ -162,7 +167,7 @@ fn our_plan_expands_to_literal_free_cloud_config() {
             location_country: None,
             this_node: Some(bp.nodes[node].name.clone()),
             nodes: &facts,
-            secrets: &store,
+            secrets: &source,
             local_public_key: None,
             balancer: None,
             environment: None,
