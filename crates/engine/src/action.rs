@@ -96,32 +96,6 @@ impl Action {
     }
 }
 
-/// The name of a phase in lines and reports.
-pub(crate) fn phase_name(p: Phase) -> &'static str {
-    match p {
-        Phase::Build { start: true } => "deploy",
-        Phase::Build { start: false } => "build",
-        Phase::Start => "start",
-        Phase::Stop => "stop",
-        Phase::Destroy {
-            network: true,
-            stop: true,
-        } => "dispose",
-        Phase::Destroy {
-            network: true,
-            stop: false,
-        } => "destroy",
-        Phase::Destroy {
-            network: false,
-            stop: true,
-        } => "stop and wipe",
-        Phase::Destroy {
-            network: false,
-            stop: false,
-        } => "wipe",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

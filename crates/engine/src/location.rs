@@ -7,7 +7,7 @@ use cloud::{CloudClient, CloudError, Secret};
 use fittings::Location;
 use plan::{Desired, Diff, Inventory, Phase, desired, diff};
 
-use crate::action::{Action, phase_name};
+use crate::action::Action;
 use crate::apply::{ExecContext, execute};
 use crate::error::EngineError;
 use crate::observe::{observe, observe_phase};
@@ -99,7 +99,7 @@ impl Run<'_> {
             have.missing_remote_vlans = self.remotes.missing_sources(want, &have).await?;
         }
         let d = diff(want, &have, phase);
-        let name = phase_name(phase);
+        let name = phase.name();
         let steps = self.steps(name, &d, &have).await;
         for n in &d.notes {
             opts.progress.line(&loc.location_id, n);
@@ -124,15 +124,7 @@ impl Run<'_> {
         let (loc, opts) = (&self.loc.location_id, self.opts);
         if opts.safe {
             for s in &d.plan.steps {
-                let after = if s.after.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (after {:?})", s.after)
-                };
-                opts.progress.line(
-                    loc,
-                    &format!("[{name} #{}] would {}{after}", s.id, s.step.describe()),
-                );
+                opts.progress.line(loc, &s.would(name));
             }
             planned(&d.plan)
         } else if d.plan.is_empty() {

@@ -1,6 +1,7 @@
 //! The plan of a run, pure and synchronous: what a location of a fittings plan wants, what the cloud
 //! holds (as plain data), and the steps that make the one match the other. No I/O, no runtime, no
-//! API client: safe mode (`-s`) prints these steps, and every diff rule is tested here on values.
+//! API client: safe mode (`-s`) prints these steps ([`PlannedStep::would`]), and every diff rule is
+//! tested here on values.
 //!
 //! The main types:
 //! - [`Desired`] (from [`desired`]): the domains, VLANs and nodes one location asks for, after the

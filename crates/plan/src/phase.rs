@@ -21,3 +21,31 @@ pub enum Phase {
         stop: bool,
     },
 }
+
+impl Phase {
+    /// The phase's name in lines and reports (`deploy`, `build`, `stop and wipe`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Build { start: true } => "deploy",
+            Phase::Build { start: false } => "build",
+            Phase::Start => "start",
+            Phase::Stop => "stop",
+            Phase::Destroy {
+                network: true,
+                stop: true,
+            } => "dispose",
+            Phase::Destroy {
+                network: true,
+                stop: false,
+            } => "destroy",
+            Phase::Destroy {
+                network: false,
+                stop: true,
+            } => "stop and wipe",
+            Phase::Destroy {
+                network: false,
+                stop: false,
+            } => "wipe",
+        }
+    }
+}

@@ -44,8 +44,14 @@ pub(super) fn build(
     } else {
         steps.basement_ready.iter().map(|s| Some(*s)).collect()
     };
-    let Some((deployed, mut ready)) = deploy(want, have, n, server, start, [ds, vs], barrier, d)
-    else {
+    let node = NodeBuild {
+        want,
+        have,
+        n,
+        server,
+        start,
+    };
+    let Some((deployed, mut ready)) = deploy(&node, [ds, vs], barrier, d) else {
         return;
     };
     ready = hardware::steps(n, server, ready, d);
@@ -73,20 +79,32 @@ pub(super) fn build(
     }
 }
 
-/// Build: deploys the server of `n` when it is missing (then waits for it), waits for it when it
-/// is busy. Returns (the deploy step, the step after which the server is ready), or `None` when
-/// nothing can be done with it (no image, a failed state: a note says so).
-#[allow(clippy::too_many_arguments)]
-fn deploy(
-    want: &Desired,
-    have: &Inventory,
-    n: &WantNode,
-    server: Option<&Server>,
+/// The node being built and what the diff knows of it.
+struct NodeBuild<'a> {
+    want: &'a Desired,
+    have: &'a Inventory,
+    n: &'a WantNode,
+    server: Option<&'a Server>,
     start: bool,
+}
+
+/// Build: deploys the server of a node when it is missing (after `network` and `barrier`, then
+/// waits for it), waits for it when it is busy (after `network`). Returns (the deploy step, the
+/// step after which the server is ready), or `None` when nothing can be done with it (no image, a
+/// failed state: a note says so).
+fn deploy(
+    node: &NodeBuild<'_>,
     network: [Option<usize>; 2],
     barrier: Vec<Option<usize>>,
     d: &mut Diff,
 ) -> Option<(Option<usize>, Option<usize>)> {
+    let NodeBuild {
+        want,
+        have,
+        n,
+        server,
+        start,
+    } = *node;
     match server {
         None => {
             let Some(image) = pick_image(&have.images, n.appliance.as_deref()) else {
