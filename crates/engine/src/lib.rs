@@ -21,7 +21,7 @@ mod location;
 mod observe;
 mod options;
 mod outcome;
-pub mod polish;
+mod polish;
 pub mod progress;
 pub mod remote;
 mod report;
@@ -35,19 +35,16 @@ use cloud::CloudClient;
 use fittings::{Location, Plan};
 
 pub use action::Action;
-pub use apply::{ExecContext, RESERVED_DESCRIPTION, execute};
 pub use error::EngineError;
-pub use observe::{Reservations, observe, observe_phase};
+pub use observe::observe;
 pub use options::Options;
-pub use outcome::{StepOutcome, StepStatus, planned};
+pub use outcome::{StepOutcome, StepStatus};
 pub use plan::{Desired, Diff, Inventory, Phase, PlannedStep, Step, StepPlan, desired, diff};
-pub use polish::{access, checks, prepare};
+pub use polish::{ExpandedNode, NicFacts, NodeFacts, access, checks, prepare};
 pub use progress::{EventState, Progress, ProgressEvent};
 pub use report::{LocationReport, PhaseReport, Report};
-pub use watch::DomainWatch;
 
 use polish::access::NodeAccess;
-use polish::facts::NodeFacts;
 use remote::RunBoard;
 
 /// Runs `action` on the selected locations and blueprints of `plan`.

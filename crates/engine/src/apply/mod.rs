@@ -32,7 +32,6 @@ use crate::outcome::{StepOutcome, StepStatus};
 use crate::progress::EventState;
 
 pub use context::ExecContext;
-pub use reserve::DESCRIPTION as RESERVED_DESCRIPTION;
 
 /// The DAG's bookkeeping while it runs: outcomes so far, how many unfinished steps each waits for,
 /// who waits for whom.

@@ -11,7 +11,7 @@ mod ping;
 pub mod prepare;
 mod render;
 
-pub use expanded::{ExpandedNode, ssh_address};
+pub use expanded::ExpandedNode;
 pub use facts::{NicFacts, NodeFacts, node_facts};
 pub use ping::ping_all;
 pub use render::render;
