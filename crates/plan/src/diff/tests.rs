@@ -390,3 +390,232 @@ mod nics {
         assert_eq!(full_address("nonsense", &net), None);
     }
 }
+
+/// A location where everything the plan asks for is there, as asked.
+mod deployed {
+    use super::*;
+    use crate::inventory::{Cpu, Disk, FirewallRule, IpBlock, NatRule, Nic, Server};
+
+    fn redis() -> Desired {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fittings/redis-cluster.yaml"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let plan = load_text(path, &text, &Parameters::new()).unwrap().0;
+        desired(&plan.locations[0], &[])
+    }
+
+    /// The inventory of `want` fully deployed, servers `started` or not.
+    fn deployed(want: &Desired, started: bool) -> Inventory {
+        let mut domains = Vec::new();
+        for (k, wd) in want.domains.iter().enumerate() {
+            let mut d = DomainInventory::new(Domain {
+                id: format!("dom-{k}"),
+                name: wd.name.clone(),
+                state: State::Normal,
+            });
+            for (j, wv) in want
+                .vlans
+                .iter()
+                .filter(|v| v.domain == wd.name)
+                .enumerate()
+            {
+                d.vlans.push(Vlan {
+                    id: format!("vlan-{j}"),
+                    name: wv.name.clone(),
+                    ipv4_base: wv.base.clone(),
+                    ipv4_prefix: wv.prefix,
+                    state: State::Normal,
+                });
+            }
+            let nodes = want.nodes.iter().filter(|n| n.domain == wd.name);
+            for (i, n) in nodes.enumerate() {
+                let ip = format!("10.0.0.{}", i + 10);
+                d.servers.push(Server {
+                    id: format!("srv-{i}"),
+                    name: n.name.clone(),
+                    state: State::Normal,
+                    started,
+                    cpu: n.cpu.as_ref().map(|(count, cores, speed)| Cpu {
+                        count: *count,
+                        cores_per_socket: Some(*cores),
+                        speed: Some(speed.clone()),
+                    }),
+                    memory_gb: n.memory_gb,
+                    disks: n
+                        .disks
+                        .iter()
+                        .map(|(scsi, size, speed)| Disk {
+                            scsi_id: Some(*scsi),
+                            size_gb: Some(*size),
+                            speed: Some(speed.clone()),
+                        })
+                        .collect(),
+                    primary_nic: Some(Nic {
+                        vlan_id: d.vlan(&n.vlan).map(|v| v.id.clone()),
+                        vlan_name: None,
+                        private_ipv4: Some(ip.clone()),
+                    }),
+                    monitoring: n.monitoring.clone(),
+                    ..Server::default()
+                });
+                if n.internet {
+                    let external = format!("168.128.0.{i}");
+                    if i % 2 == 0 {
+                        d.ip_blocks.push(IpBlock {
+                            id: format!("blk-{i}"),
+                            base_ip: external.clone(),
+                            size: 2,
+                        });
+                    }
+                    d.nat_rules.push(NatRule {
+                        id: format!("nat-{i}"),
+                        internal_ip: ip,
+                        external_ip: external,
+                    });
+                    for p in &n.ports {
+                        d.firewall_rules.push(FirewallRule {
+                            id: format!("fw-{}", p.rule),
+                            name: p.rule.clone(),
+                            rule_type: Some("CLIENT_RULE".into()),
+                        });
+                    }
+                }
+            }
+            domains.push(d);
+        }
+        Inventory {
+            location_id: want.location_id.clone(),
+            domains,
+            ..Inventory::default()
+        }
+    }
+
+    fn ids(d: &Diff, f: impl Fn(&Step) -> bool) -> Vec<usize> {
+        d.plan
+            .steps
+            .iter()
+            .filter(|s| f(&s.step))
+            .map(|s| s.id)
+            .collect()
+    }
+
+    #[test]
+    fn a_deployed_plan_builds_nothing() {
+        let want = redis();
+        let d = diff(&want, &deployed(&want, true), Phase::Build { start: true });
+        assert!(d.plan.is_empty(), "{:?}", d.plan);
+        assert!(d.notes.is_empty(), "{:?}", d.notes);
+        // Stopped servers are started, nothing else.
+        let d = diff(&want, &deployed(&want, false), Phase::Build { start: true });
+        assert_eq!(d.plan.steps.len(), 4);
+        assert_eq!(d.plan.changes(), 4);
+        assert!(
+            d.plan
+                .steps
+                .iter()
+                .all(|s| matches!(s.step, Step::StartServer { .. }))
+        );
+    }
+
+    #[test]
+    fn dispose_deletes_everything_in_order() {
+        let want = redis();
+        let destroy = Phase::Destroy {
+            network: true,
+            stop: true,
+        };
+        let d = diff(&want, &deployed(&want, true), destroy);
+        let stops = ids(&d, |s| matches!(s, Step::StopServer { .. }));
+        let deletes = ids(&d, |s| matches!(s, Step::DeleteServer { .. }));
+        let nats = ids(&d, |s| matches!(s, Step::DeleteNat { .. }));
+        let blocks = ids(&d, |s| matches!(s, Step::RemoveIpBlock { .. }));
+        let vlans = ids(&d, |s| matches!(s, Step::DeleteVlan { .. }));
+        let domains = ids(&d, |s| matches!(s, Step::DeleteDomain { .. }));
+        assert_eq!((stops.len(), deletes.len(), nats.len()), (4, 4, 4));
+        assert_eq!((blocks.len(), vlans.len(), domains.len()), (2, 1, 1));
+        assert_eq!(
+            ids(&d, |s| matches!(s, Step::DeleteFirewallRule { .. })).len(),
+            4
+        );
+        for (stop, del) in stops.iter().zip(&deletes) {
+            assert!(d.plan.steps[*del].after.contains(stop));
+        }
+        for b in &blocks {
+            assert_eq!(d.plan.steps[*b].after, nats);
+        }
+        assert_eq!(d.plan.steps[vlans[0]].after, deletes);
+        let last = &d.plan.steps[domains[0]];
+        assert_eq!(last.id, d.plan.steps.len() - 1);
+        assert_eq!(last.after.len(), d.plan.steps.len() - 1 - stops.len());
+    }
+
+    #[test]
+    fn destroy_leaves_running_nodes_and_their_network() {
+        let want = redis();
+        let destroy = Phase::Destroy {
+            network: true,
+            stop: false,
+        };
+        let d = diff(&want, &deployed(&want, true), destroy);
+        assert!(d.plan.is_empty(), "{:?}", d.plan);
+        assert_eq!(
+            d.notes.iter().filter(|n| n.contains("is running")).count(),
+            4
+        );
+        assert!(
+            d.notes
+                .iter()
+                .any(|n| n.contains("is not empty") && n.contains("kept")),
+            "{:?}",
+            d.notes
+        );
+    }
+
+    #[test]
+    fn stop_spares_running_always() {
+        let mut want = redis();
+        want.nodes[0].running_always = true;
+        let d = diff(&want, &deployed(&want, true), Phase::Stop);
+        assert_eq!(ids(&d, |s| matches!(s, Step::StopServer { .. })).len(), 3);
+        assert!(d.notes.iter().any(|n| n.contains("runs always")));
+        let d = diff(&want, &deployed(&want, false), Phase::Start);
+        assert_eq!(ids(&d, |s| matches!(s, Step::StartServer { .. })).len(), 4);
+    }
+
+    #[test]
+    fn a_foreign_nic_keeps_the_vlan() {
+        let want = redis();
+        let mut have = deployed(&want, false);
+        let vlan = have.domains[0].vlans[0].id.clone();
+        have.domains[0].servers.push(Server {
+            id: "foreign".into(),
+            name: "not-in-the-plan".into(),
+            state: State::Normal,
+            primary_nic: Some(Nic {
+                vlan_id: Some("elsewhere".into()),
+                ..Nic::default()
+            }),
+            additional_nics: vec![Nic {
+                vlan_id: Some(vlan),
+                ..Nic::default()
+            }],
+            ..Server::default()
+        });
+        let destroy = Phase::Destroy {
+            network: true,
+            stop: false,
+        };
+        let d = diff(&want, &have, destroy);
+        assert_eq!(ids(&d, |s| matches!(s, Step::DeleteServer { .. })).len(), 4);
+        assert!(ids(&d, |s| matches!(s, Step::DeleteVlan { .. })).is_empty());
+        assert!(
+            d.notes
+                .iter()
+                .any(|n| n.contains("still carries NICs of not-in-the-plan")),
+            "{:?}",
+            d.notes
+        );
+    }
+}
