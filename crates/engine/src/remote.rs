@@ -12,7 +12,8 @@ use cloud::{
 use fittings::Location;
 use fittings::tokens::{self, NodeSel, TokenKind};
 
-use super::Options;
+use crate::client::client_from_hints;
+use crate::options::Options;
 
 /// The locations one run works on, and those whose phases are over: a location waiting for a
 /// VLAN or a server of another one stops waiting once that one is done (or failed) without it.
@@ -124,7 +125,7 @@ impl Remotes {
         if let Some(c) = clients.get(&endpoint) {
             return Ok(c.clone());
         }
-        let c = super::client_from_hints(hints, opts)?;
+        let c = client_from_hints(hints, opts)?;
         clients.insert(endpoint, c.clone());
         Ok(c)
     }
@@ -321,14 +322,14 @@ impl Remotes {
     /// in locations this run does not build, and that are not there (one look each).
     pub async fn missing_sources(
         &self,
-        want: &super::Desired,
-        have: &super::Inventory,
+        want: &plan::Desired,
+        have: &plan::Inventory,
     ) -> CloudResult<BTreeSet<(String, String)>> {
         let mut missing = BTreeSet::new();
         for wv in &want.vlans {
             let inv = have.domain(&wv.domain);
             for src in &wv.remote_accept {
-                let rule = super::desired::accept_rule_name(&src.label, &wv.name, "IPv6");
+                let rule = plan::accept_rule_name(&src.label, &wv.name, "IPv6");
                 if inv.is_some_and(|i| i.rule(&rule).is_some())
                     || self.board.building(&src.location)
                 {

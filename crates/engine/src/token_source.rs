@@ -5,7 +5,7 @@
 use fittings::tokens::SecretSource;
 use secrets::SecretsError;
 
-use super::prepare::PlanState;
+use crate::polish::prepare::PlanState;
 
 impl SecretSource for PlanState {
     fn secret(&self, name: &str) -> Result<String, String> {

@@ -1,7 +1,11 @@
 //! Desired state: what one location of a plan asks for, flattened and deduplicated (blueprints may share
-//! a domain or a VLAN), after the blueprint filter.
+//! a domain or a VLAN), after the blueprint filter. The want half of every resource kind lives here:
+//! domains, VLANs (with their accepted networks and reserved addresses), nodes (with their ports and
+//! secondary NICs).
 
 use serde::Serialize;
+
+use std::net::Ipv4Addr;
 
 use fittings::{self, Blueprint, Glue, GlueAddress, Location, Node};
 
@@ -296,7 +300,7 @@ pub fn desired(loc: &Location, blueprint_filter: &[String]) -> Desired {
                 reserved: Vec::new(),
             });
         }
-        super::reserve::want(&mut d.vlans, &bp.domain.name, &eth.name.name, &eth.reserved);
+        want_reserved(&mut d.vlans, &bp.domain.name, &eth.name.name, &eth.reserved);
         for n in &bp.nodes {
             if d.nodes
                 .iter()
@@ -313,6 +317,21 @@ pub fn desired(loc: &Location, blueprint_filter: &[String]) -> Desired {
         }
     }
     d
+}
+
+/// Adds `addresses` to the reserved list of the VLAN (`domain`, `name`) of the desired state, keeping
+/// the first-seen order and no duplicate (blueprints sharing a VLAN merge their lists).
+fn want_reserved(vlans: &mut [WantVlan], domain: &str, name: &str, addresses: &[Ipv4Addr]) {
+    if let Some(w) = vlans
+        .iter_mut()
+        .find(|v| v.domain == domain && v.name == name)
+    {
+        for a in addresses.iter().map(Ipv4Addr::to_string) {
+            if !w.reserved.contains(&a) {
+                w.reserved.push(a);
+            }
+        }
+    }
 }
 
 /// The original's name part for an accept rule: last two `::` parts, title-cased, alphanumerics only.

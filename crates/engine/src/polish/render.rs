@@ -1,141 +1,23 @@
-//! Read-only outputs built from the observed inventory: information (per node state, addresses,
-//! monitoring), inventory (YAML), ansible (INI), ping (reachability of each node's SSH port).
+//! Read-only outputs built from the observed facts of the nodes: information (per node state,
+//! addresses, monitoring, the plan's information lines with their tokens expanded), inventory
+//! (YAML), ansible (INI) and ping (the reachability found by `ping`).
 
 use std::collections::BTreeSet;
-use std::time::Duration;
-
-use serde::Serialize;
 
 use fittings::Plan;
 use fittings::tokens::{
     self, LocationFact, NodeFact, NodeSel, TokenContext, TokenError, TokenKind,
 };
 
-use super::desired::Desired;
-use super::inventory::Inventory;
-use super::{Action, LocationReport};
-
-/// What is known about one node of the plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NodeFacts {
-    /// Node name.
-    pub name: String,
-    /// Blueprint.
-    pub blueprint: String,
-    /// Location.
-    pub location_id: String,
-    /// Network domain name.
-    pub domain: String,
-    /// VLAN name.
-    pub vlan: String,
-    /// Server id, when deployed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `running`, `stopped`, `unknown` (not deployed) or the API state.
-    pub state: String,
-    /// Private IPv4.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private_ipv4: Option<String>,
-    /// Public IPv4 (from its NAT rule).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_ipv4: Option<String>,
-    /// IPv6.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipv6: Option<String>,
-    /// Monitoring plan.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub monitoring: Option<String>,
-    /// Secondary NICs (VLAN and private IPv4).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub extra_nics: Vec<super::nics::NicFacts>,
-    /// Hashtags of the description (ansible roles, inventory tags).
-    pub tags: Vec<String>,
-    /// SSH port reachable (ping only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reachable: Option<bool>,
-}
-
-/// Facts of every node of the desired state, from the inventory.
-pub fn node_facts(want: &Desired, have: &Inventory) -> Vec<NodeFacts> {
-    want.nodes
-        .iter()
-        .map(|n| {
-            let inv = have.domain(&n.domain);
-            let s = inv.and_then(|i| i.server(&n.name));
-            let private = s.and_then(|s| s.private_ipv4()).map(str::to_string);
-            let public = match (inv, private.as_deref()) {
-                (Some(i), Some(ip)) => i.nat_for(ip).map(|r| r.external_ip.trim().to_string()),
-                _ => None,
-            };
-            let state = match s {
-                None => "unknown".to_string(),
-                Some(s)
-                    if s.state == cloud::ResourceState::Normal && s.pending_action().is_none() =>
-                {
-                    if s.started { "running" } else { "stopped" }.to_string()
-                }
-                Some(s) => format!("{} {}", s.state, s.pending_action().unwrap_or(""))
-                    .trim()
-                    .to_string(),
-            };
-            let tags = n
-                .description
-                .split_whitespace()
-                .filter_map(|w| w.strip_prefix('#'))
-                .filter(|t| !t.is_empty() && *t != "plumbery")
-                .map(str::to_string)
-                .collect();
-            NodeFacts {
-                name: n.name.clone(),
-                blueprint: n.blueprint.clone(),
-                location_id: want.location_id.clone(),
-                domain: n.domain.clone(),
-                vlan: n.vlan.clone(),
-                id: s.map(|s| s.id.clone()),
-                state,
-                private_ipv4: private,
-                public_ipv4: public,
-                ipv6: s.and_then(|s| s.ipv6()).map(str::to_string),
-                monitoring: s
-                    .and_then(|s| s.monitoring.as_ref())
-                    .map(|m| m.service_plan.clone()),
-                extra_nics: s.map_or_else(Vec::new, |s| super::nics::nic_facts(inv, s)),
-                tags,
-                reachable: None,
-            }
-        })
-        .collect()
-}
-
-/// Tries a TCP connection to port 22 of each node (public address, else private), 3 s timeout.
-pub async fn ping_all(nodes: &mut [NodeFacts]) {
-    let probes = nodes.iter().map(|n| {
-        let addr = n.public_ipv4.clone().or_else(|| n.private_ipv4.clone());
-        async move {
-            let addr = addr?;
-            let target = format!("{addr}:22");
-            let r = tokio::time::timeout(
-                Duration::from_secs(3),
-                tokio::net::TcpStream::connect(target),
-            )
-            .await;
-            Some(matches!(r, Ok(Ok(_))))
-        }
-    });
-    let results = futures_util::future::join_all(probes).await;
-    for (n, r) in nodes.iter_mut().zip(results) {
-        n.reachable = Some(r.unwrap_or(false));
-    }
-}
+use super::facts::NodeFacts;
+use crate::action::Action;
 
 /// The text output of an action, if it has one.
-pub fn render(action: Action, plan: &Plan, locations: &[LocationReport]) -> Option<String> {
-    let nodes: Vec<&NodeFacts> = locations.iter().flat_map(|l| &l.nodes).collect();
+pub fn render(action: Action, plan: &Plan, nodes: &[&NodeFacts]) -> Option<String> {
     match action {
-        Action::Information | Action::Deploy | Action::Refresh => Some(information(plan, &nodes)),
+        Action::Information | Action::Deploy | Action::Refresh => Some(information(plan, nodes)),
         Action::Inventory => Some(serde_yaml::to_string(&nodes).unwrap_or_default()),
-        Action::Ansible => Some(ansible(&nodes)),
+        Action::Ansible => Some(ansible(nodes)),
         Action::Ping => Some(
             nodes
                 .iter()

@@ -350,7 +350,10 @@ impl Step {
                 vlan,
                 address,
                 ..
-            } => super::nics::describe(node, vlan, address.as_deref()),
+            } => match address {
+                Some(a) => format!("attach a NIC on {vlan} ({a}) to {node}"),
+                None => format!("attach a NIC on {vlan} to {node}"),
+            },
             Step::EnableMonitoring {
                 node, plan, change, ..
             } => {
@@ -395,6 +398,23 @@ pub struct PlannedStep {
     pub after: Vec<usize>,
 }
 
+impl PlannedStep {
+    /// The line safe mode prints for this step of phase `phase` (see [`crate::Phase::name`]):
+    /// `[deploy #3] would deploy server web1 (...) on net (after [1, 2])`.
+    pub fn would(&self, phase: &str) -> String {
+        let after = if self.after.is_empty() {
+            String::new()
+        } else {
+            format!(" (after {:?})", self.after)
+        };
+        format!(
+            "[{phase} #{}] would {}{after}",
+            self.id,
+            self.step.describe()
+        )
+    }
+}
+
 /// The DAG of one location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct StepPlan {
@@ -425,5 +445,37 @@ impl StepPlan {
     /// True when nothing is to be done.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_mode_lines() {
+        let mut plan = StepPlan::default();
+        let a = plan.add(
+            Step::AddIpBlock {
+                domain: "Fox".into(),
+            },
+            [],
+        );
+        plan.add(
+            Step::CreateNat {
+                domain: "Fox".into(),
+                node: "web1".into(),
+            },
+            [Some(a), None, Some(a)],
+        );
+        let lines: Vec<String> = plan.steps.iter().map(|s| s.would("deploy")).collect();
+        assert_eq!(
+            lines,
+            [
+                "[deploy #0] would add a public IPv4 block to Fox",
+                "[deploy #1] would NAT a public IPv4 address to web1 (after [0])",
+            ]
+        );
+        assert_eq!(plan.changes(), 2);
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use bootstrap::{self, BootstrapOptions, ReplicationInfo};
 
-use super::prepare::ExpandedNode;
+use super::expanded::ExpandedNode;
 
 /// What a node's configuration says about Redis.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,7 +236,7 @@ pub async fn check_replication(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::polish::NodeFacts;
+    use crate::polish::facts::NodeFacts;
 
     fn node(name: &str, ip: &str, conf: &str) -> ExpandedNode {
         let cc = serde_yaml::Value::Mapping(

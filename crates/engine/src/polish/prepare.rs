@@ -14,11 +14,16 @@ use fittings::tokens::{self, FactsContext};
 use fittings::{self, Location};
 use secrets::Store;
 
-use super::exec::StepOutcome;
-use super::polish::NodeFacts;
-use super::steps::Step;
-use super::{Action, LocationReport, Options, StepStatus, access, checks, desired::Desired};
 use cloud::Secret;
+use plan::{Desired, Step};
+
+use super::expanded::{ExpandedNode, ssh_address};
+use super::facts::NodeFacts;
+use super::{access, checks};
+use crate::action::Action;
+use crate::options::Options;
+use crate::outcome::{StepOutcome, StepStatus};
+use crate::report::LocationReport;
 
 /// Name of the plan's key pair in the secrets store (`rsa_public.key` / `rsa_private.key`).
 pub const KEY_PAIR: &str = "key";
@@ -83,26 +88,6 @@ impl PlanState {
     }
 }
 
-/// One node of the location with its expanded settings.
-#[derive(Debug, Clone)]
-pub struct ExpandedNode {
-    /// What the cloud says about it.
-    pub facts: NodeFacts,
-    /// Where its sshd answers: public IPv4 (NAT), else private, port 22.
-    pub address: Option<SocketAddr>,
-    /// Its cloud-config with every token expanded (`Null` when none), or why it could not be.
-    pub cloud_config: Result<serde_yaml::Value, String>,
-}
-
-/// The address to reach a node's sshd: its public IPv4, else its private one.
-pub fn ssh_address(n: &NodeFacts) -> Option<SocketAddr> {
-    n.public_ipv4
-        .as_deref()
-        .or(n.private_ipv4.as_deref())
-        .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
-        .map(|ip| SocketAddr::new(ip, 22))
-}
-
 /// The token facts of a location's nodes, keyed by (location, name).
 pub fn token_facts(nodes: &[NodeFacts]) -> BTreeMap<(String, String), tokens::NodeFacts> {
     nodes
@@ -148,7 +133,7 @@ fn context<'a>(
 
 /// Every node of the location with its cloud-config expanded against the facts of all its nodes
 /// (so `{{ redis01.private }}` is the master's real private address) and of the nodes of other
-/// locations its tokens name (`remote`, see [`super::remote::Remotes::referenced_facts`]).
+/// locations its tokens name (`remote`, see [`crate::remote::Remotes::referenced_facts`]).
 pub fn expand_nodes(
     loc: &Location,
     nodes: &[NodeFacts],
@@ -330,7 +315,7 @@ pub fn forget_released(addresses: &[SocketAddr], plan_key: &str) -> Vec<String> 
 /// After the phases of `action`: bootstrap the running nodes and check the outcome (deploy,
 /// refresh, prepare), then gather how to reach each node (those and information). Everything lands
 /// in `report`; nothing here panics or returns early with an error.
-pub(super) async fn finish(
+pub(crate) async fn finish(
     action: Action,
     loc: &Location,
     want: &Desired,
@@ -536,7 +521,7 @@ mod tests {
 
     #[test]
     fn released_addresses_come_from_deleted_nat_rules_and_servers() {
-        use super::super::exec::StepOutcome;
+        use crate::outcome::StepOutcome;
         let done = |step: Step| StepOutcome {
             id: 0,
             description: String::new(),

@@ -7,7 +7,7 @@ use serde::Serialize;
 use bootstrap::{self, BootstrapOptions};
 
 use super::checks::{RedisGroup, redis_groups};
-use super::prepare::ExpandedNode;
+use super::expanded::ExpandedNode;
 
 /// Access details of one node (`information --json`).
 #[derive(Debug, Clone, Serialize)]

@@ -4,9 +4,35 @@
 
 use cloud::{AsyncOp, CloudClient, CloudResult, Reconfigure, Server, Wait};
 
+use super::context::{ExecContext, missing};
+
+/// ReconfigureServer: brings the server of `node` to `req`.
+pub(super) async fn reconfigure_step(
+    ctx: &ExecContext,
+    domain: &str,
+    node: &str,
+    req: &Reconfigure,
+) -> CloudResult<()> {
+    let facts = ctx.server(domain, node)?;
+    reconfigure(&ctx.client, &facts.id, req).await
+}
+
+/// SetDisk: brings the disk at `scsi_id` of the server of `node` to `size_gb` and `speed`.
+pub(super) async fn set_disk_step(
+    ctx: &ExecContext,
+    domain: &str,
+    node: &str,
+    scsi_id: u32,
+    size_gb: u32,
+    speed: &str,
+) -> CloudResult<()> {
+    let facts = ctx.server(domain, node)?;
+    set_disk(&ctx.client, &facts.id, scsi_id, size_gb, speed).await
+}
+
 /// Brings the CPU count, memory, cores per socket and CPU speed of server `id` to what `req` asks
 /// (the fields it leaves out stay).
-pub(super) async fn reconfigure(c: &CloudClient, id: &str, req: &Reconfigure) -> CloudResult<()> {
+async fn reconfigure(c: &CloudClient, id: &str, req: &Reconfigure) -> CloudResult<()> {
     hardware_change(
         c,
         id,
@@ -77,7 +103,7 @@ fn disk_speed(s: &Server, scsi_id: u32, speed: &str) -> bool {
 }
 
 /// Brings the disk at `scsi_id` of server `id` to `size_gb` (grow only) and `speed`.
-pub(super) async fn set_disk(
+async fn set_disk(
     c: &CloudClient,
     id: &str,
     scsi_id: u32,
@@ -87,7 +113,7 @@ pub(super) async fn set_disk(
     let s = c
         .get_server(id)
         .await?
-        .ok_or_else(|| super::exec::missing(format!("server {id}")))?;
+        .ok_or_else(|| missing(format!("server {id}")))?;
     let disk = s.disk.iter().find(|d| d.scsi_id == Some(scsi_id));
     let Some(disk) = disk else {
         let add = async {

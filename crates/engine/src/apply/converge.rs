@@ -1,0 +1,83 @@
+//! The rules every kind's steps share to converge without duplicates: a create observes before it
+//! creates again (a lost answer or NAME_NOT_UNIQUE leads to a lookup), a delete of something gone is
+//! done, a delete refused with HAS_DEPENDENCY right after its children went is retried, and a wait
+//! on something this run did not just ask for resumes instead of expecting a change.
+
+use std::time::Duration;
+
+use cloud::{AsyncOp, CloudError, CloudResult, Wait};
+
+/// How many times a create is attempted when its answers keep getting lost.
+pub(super) const CREATE_ATTEMPTS: u32 = 6;
+
+/// Create with observation: `observe` finds the resource if it exists; `create` makes it. A lost answer
+/// or NAME_NOT_UNIQUE leads to observing again before another create. Returns the id and whether this
+/// call created it (its answer was seen).
+pub(super) async fn observe_or_create<O, OF, C, CF>(
+    what: &str,
+    mut observe: O,
+    mut create: C,
+) -> CloudResult<(String, bool)>
+where
+    O: FnMut() -> OF,
+    OF: std::future::Future<Output = CloudResult<Option<String>>>,
+    C: FnMut() -> CF,
+    CF: std::future::Future<Output = CloudResult<String>>,
+{
+    let mut last = None;
+    for attempt in 0..CREATE_ATTEMPTS {
+        if attempt > 0
+            && let Some(id) = observe().await?
+        {
+            return Ok((id, false));
+        }
+        match create().await {
+            Ok(id) => return Ok((id, true)),
+            Err(e) if e.is_ambiguous() || e.has_code(cloud::ErrorCode::NameNotUnique) => {
+                tracing::info!(target: "engine", what, error = %e, "observing before creating again");
+                last = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| CloudError::Config(format!("could not create {what}"))))
+}
+
+/// Ok when the error says the thing is already gone.
+pub(super) fn gone_ok(r: CloudResult<()>) -> CloudResult<()> {
+    match r {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
+/// HAS_DEPENDENCY right after children were deleted may be transient: retry a few times.
+pub(super) async fn delete_with_dependency_retry<F, Fut>(mut f: F) -> CloudResult<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = CloudResult<()>>,
+{
+    let mut delay = Duration::from_millis(200);
+    for attempt in 0..8 {
+        match f().await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) if e.has_code(cloud::ErrorCode::HasDependency) && attempt < 7 => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
+/// The wait after `op`: expecting the change when this run just asked for it (`fresh`), else
+/// resuming a wait on whatever is pending.
+pub(super) fn wait_kind(op: AsyncOp, fresh: bool) -> Wait {
+    if fresh {
+        Wait::after(op)
+    } else {
+        Wait::resume(op)
+    }
+}

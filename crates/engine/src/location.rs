@@ -1,0 +1,201 @@
+//! One location of a run: its phases (observe, diff, then print the steps in safe mode or apply
+//! them), then, for the actions that need them, the nodes' facts and the polishers.
+
+use std::sync::Arc;
+
+use cloud::{CloudClient, CloudError, Secret};
+use fittings::Location;
+use plan::{Desired, Diff, Inventory, Phase, desired, diff};
+
+use crate::action::Action;
+use crate::apply::{ExecContext, execute};
+use crate::error::EngineError;
+use crate::observe::{observe, observe_phase};
+use crate::options::Options;
+use crate::outcome::{StepOutcome, StepStatus, planned};
+use crate::polish::{self, prepare};
+use crate::remote::{Remotes, RunBoard};
+use crate::report::{LocationReport, PhaseReport};
+
+/// What the phases of a location share.
+struct Run<'a> {
+    loc: &'a Location,
+    client: CloudClient,
+    opts: &'a Options,
+    want: Desired,
+    password: Option<Secret>,
+    remotes: Arc<Remotes>,
+}
+
+/// Runs `action` on one location.
+pub(crate) async fn run_location(
+    action: Action,
+    loc: &Location,
+    client: CloudClient,
+    opts: &Options,
+    board: Arc<RunBoard>,
+) -> Result<LocationReport, EngineError> {
+    let cloud_err = |source| EngineError::Cloud {
+        location: loc.location_id.clone(),
+        source,
+    };
+    let want = desired(loc, &opts.blueprints);
+    let mut report = LocationReport {
+        location_id: loc.location_id.clone(),
+        endpoint: client.endpoint().to_string(),
+        phases: Vec::new(),
+        nodes: Vec::new(),
+        notes: want.notes.clone(),
+        bootstrap: Vec::new(),
+        checks: Vec::new(),
+        access: Vec::new(),
+        errors: Vec::new(),
+    };
+    let password = opts.admin_password.clone().or_else(|| {
+        secrets::shared_secret()
+            .filter(|s| s.len() >= 3)
+            .map(Secret::new)
+    });
+    // Marks this location's phases over when they end, however they end.
+    let phases_guard = board.guard(&loc.location_id);
+    let remotes = Arc::new(Remotes::new(client.clone(), opts, board.clone()));
+    let run = Run {
+        loc,
+        client,
+        opts,
+        want,
+        password,
+        remotes,
+    };
+    let mut last_inventory = None;
+    for phase in action.phases() {
+        let (p, have) = run.phase(phase, &mut report).await.map_err(cloud_err)?;
+        let failed = p.steps.iter().any(|s| s.status == StepStatus::Failed);
+        report.phases.push(p);
+        last_inventory = Some(have);
+        if failed {
+            break;
+        }
+    }
+    drop(phases_guard);
+    run.polish(action, last_inventory, &mut report)
+        .await
+        .map_err(cloud_err)?;
+    Ok(report)
+}
+
+impl Run<'_> {
+    /// One phase: observe, diff, print or apply the steps; after a destroy, forget the host keys
+    /// of the addresses it released.
+    async fn phase(
+        &self,
+        phase: Phase,
+        report: &mut LocationReport,
+    ) -> Result<(PhaseReport, Inventory), CloudError> {
+        let (loc, opts, want) = (self.loc, self.opts, &self.want);
+        let mut have = observe_phase(&self.client, want, phase).await?;
+        if matches!(phase, Phase::Build { .. }) {
+            have.missing_remote_vlans = self.remotes.missing_sources(want, &have).await?;
+        }
+        let d = diff(want, &have, phase);
+        let name = phase.name();
+        let steps = self.steps(name, &d, &have).await;
+        for n in &d.notes {
+            opts.progress.line(&loc.location_id, n);
+        }
+        if let (Phase::Destroy { .. }, Some(key)) = (phase, opts.plan_key.as_deref()) {
+            let before = polish::node_facts(want, &have);
+            let released = prepare::released_addresses(&steps, &before);
+            report
+                .notes
+                .extend(prepare::forget_released(&released, key));
+        }
+        let p = PhaseReport {
+            phase: name.to_string(),
+            steps,
+            notes: d.notes,
+        };
+        Ok((p, have))
+    }
+
+    /// The steps of a diff: printed in safe mode, else applied.
+    async fn steps(&self, name: &str, d: &Diff, have: &Inventory) -> Vec<StepOutcome> {
+        let (loc, opts) = (&self.loc.location_id, self.opts);
+        if opts.safe {
+            for s in &d.plan.steps {
+                opts.progress.line(loc, &s.would(name));
+            }
+            planned(&d.plan)
+        } else if d.plan.is_empty() {
+            opts.progress
+                .line(loc, &format!("{name}: nothing to change"));
+            Vec::new()
+        } else {
+            let ctx = ExecContext::new(
+                self.client.clone(),
+                have,
+                self.password.clone(),
+                opts.progress.clone(),
+            )
+            .with_remotes(self.remotes.clone());
+            execute(Arc::new(ctx), &d.plan).await
+        }
+    }
+
+    /// After the phases: the nodes' facts (observed again unless in safe mode), ping, and when
+    /// every phase went well the polishers.
+    async fn polish(
+        &self,
+        action: Action,
+        last_inventory: Option<Inventory>,
+        report: &mut LocationReport,
+    ) -> Result<(), CloudError> {
+        let (loc, opts, want) = (self.loc, self.opts, &self.want);
+        let phases_ok = report
+            .phases
+            .iter()
+            .flat_map(|p| &p.steps)
+            .all(|s| s.status != StepStatus::Failed);
+        let needs_facts = matches!(
+            action,
+            Action::Deploy
+                | Action::Refresh
+                | Action::Prepare
+                | Action::Information
+                | Action::Inventory
+                | Action::Ansible
+                | Action::Ping
+        );
+        if !needs_facts {
+            return Ok(());
+        }
+        let have = match last_inventory {
+            Some(inv) if opts.safe => inv,
+            _ => observe(&self.client, want, false).await?,
+        };
+        report.nodes = polish::node_facts(want, &have);
+        if action == Action::Ping {
+            polish::ping_all(&mut report.nodes).await;
+        }
+        if !phases_ok {
+            return Ok(());
+        }
+        let expands = matches!(
+            action,
+            Action::Deploy | Action::Refresh | Action::Prepare | Action::Information
+        );
+        let remote = if expands && !opts.safe {
+            let (facts, lines) = self.remotes.referenced_facts(loc).await;
+            for l in lines {
+                opts.progress.line(&loc.location_id, &l);
+                report.notes.push(l);
+            }
+            facts
+        } else {
+            Default::default()
+        };
+        let password = self.password.as_ref();
+        prepare::finish(action, loc, want, report, password, opts, &remote).await;
+        Ok(())
+    }
+}

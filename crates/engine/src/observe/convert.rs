@@ -1,0 +1,110 @@
+//! From the API client's model types (`cloud`) to the plan's plain inventory types (`plan`): only
+//! what the diff and the reports read is kept.
+
+use cloud::ResourceState;
+
+fn state(s: &ResourceState) -> plan::State {
+    plan::State::from_wire(s.as_str())
+}
+
+/// A network domain.
+pub(super) fn domain(d: cloud::NetworkDomain) -> plan::Domain {
+    plan::Domain {
+        state: state(&d.state),
+        id: d.id,
+        name: d.name,
+    }
+}
+
+/// A VLAN.
+pub(super) fn vlan(v: cloud::Vlan) -> plan::Vlan {
+    plan::Vlan {
+        state: state(&v.state),
+        id: v.id,
+        name: v.name,
+        ipv4_base: v.private_ipv4_range.address,
+        ipv4_prefix: v.private_ipv4_range.prefix_size,
+    }
+}
+
+fn nic(n: &cloud::Nic) -> plan::Nic {
+    plan::Nic {
+        vlan_id: n.vlan_id.clone(),
+        vlan_name: n.vlan_name.clone(),
+        private_ipv4: n.private_ipv4.clone(),
+    }
+}
+
+/// A server.
+pub(super) fn server(s: &cloud::Server) -> plan::Server {
+    let ni = s.network_info.as_ref();
+    plan::Server {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        state: state(&s.state),
+        started: s.started,
+        pending_action: s.pending_action().map(str::to_string),
+        cpu: s.cpu.as_ref().map(|c| plan::Cpu {
+            count: c.count,
+            cores_per_socket: c.cores_per_socket,
+            speed: c.speed.clone(),
+        }),
+        memory_gb: s.memory_gb,
+        disks: s
+            .disk
+            .iter()
+            .map(|d| plan::Disk {
+                scsi_id: d.scsi_id,
+                size_gb: d.size_gb,
+                speed: d.speed.clone(),
+            })
+            .collect(),
+        primary_nic: ni.and_then(|n| n.primary_nic.as_ref()).map(nic),
+        ipv6: s.ipv6().map(str::to_string),
+        additional_nics: s.additional_nics().iter().map(nic).collect(),
+        monitoring: s.monitoring.as_ref().map(|m| m.service_plan.clone()),
+    }
+}
+
+/// A NAT rule.
+pub(super) fn nat_rule(n: cloud::NatRule) -> plan::NatRule {
+    plan::NatRule {
+        id: n.id,
+        internal_ip: n.internal_ip,
+        external_ip: n.external_ip,
+    }
+}
+
+/// A firewall rule.
+pub(super) fn firewall_rule(r: cloud::FirewallRule) -> plan::FirewallRule {
+    plan::FirewallRule {
+        id: r.id,
+        name: r.name,
+        rule_type: r.rule_type,
+    }
+}
+
+/// A public IP block.
+pub(super) fn ip_block(b: cloud::PublicIpBlock) -> plan::IpBlock {
+    plan::IpBlock {
+        id: b.id,
+        base_ip: b.base_ip,
+        size: b.size,
+    }
+}
+
+/// A reserved private address.
+pub(super) fn reserved(r: cloud::ReservedPrivateIpv4) -> plan::ReservedIpv4 {
+    plan::ReservedIpv4 {
+        ip_address: r.ip_address,
+        vlan_id: r.vlan_id,
+    }
+}
+
+/// An OS image.
+pub(super) fn image(i: cloud::Image) -> plan::Image {
+    plan::Image {
+        id: i.id,
+        name: i.name,
+    }
+}

@@ -1,0 +1,126 @@
+//! What is known about each node of the plan once observed ([`NodeFacts`]): state, addresses,
+//! monitoring, secondary NICs, tags. Built from the desired state and the inventory; every polisher
+//! (information, inventory, ansible, ping, prepare) starts from these.
+
+use serde::Serialize;
+
+use plan::{Desired, DomainInventory, Inventory, Server, State};
+
+/// What is known about one node of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeFacts {
+    /// Node name.
+    pub name: String,
+    /// Blueprint.
+    pub blueprint: String,
+    /// Location.
+    pub location_id: String,
+    /// Network domain name.
+    pub domain: String,
+    /// VLAN name.
+    pub vlan: String,
+    /// Server id, when deployed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `running`, `stopped`, `unknown` (not deployed) or the API state.
+    pub state: String,
+    /// Private IPv4.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_ipv4: Option<String>,
+    /// Public IPv4 (from its NAT rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_ipv4: Option<String>,
+    /// IPv6.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<String>,
+    /// Monitoring plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<String>,
+    /// Secondary NICs (VLAN and private IPv4).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_nics: Vec<NicFacts>,
+    /// Hashtags of the description (ansible roles, inventory tags).
+    pub tags: Vec<String>,
+    /// SSH port reachable (ping only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reachable: Option<bool>,
+}
+
+/// Facts of every node of the desired state, from the inventory.
+pub fn node_facts(want: &Desired, have: &Inventory) -> Vec<NodeFacts> {
+    want.nodes
+        .iter()
+        .map(|n| {
+            let inv = have.domain(&n.domain);
+            let s = inv.and_then(|i| i.server(&n.name));
+            let private = s.and_then(|s| s.private_ipv4()).map(str::to_string);
+            let public = match (inv, private.as_deref()) {
+                (Some(i), Some(ip)) => i.nat_for(ip).map(|r| r.external_ip.trim().to_string()),
+                _ => None,
+            };
+            let state = match s {
+                None => "unknown".to_string(),
+                Some(s) if s.state == State::Normal && s.pending_action().is_none() => {
+                    if s.started { "running" } else { "stopped" }.to_string()
+                }
+                Some(s) => format!("{} {}", s.state, s.pending_action().unwrap_or(""))
+                    .trim()
+                    .to_string(),
+            };
+            let tags = n
+                .description
+                .split_whitespace()
+                .filter_map(|w| w.strip_prefix('#'))
+                .filter(|t| !t.is_empty() && *t != "plumbery")
+                .map(str::to_string)
+                .collect();
+            NodeFacts {
+                name: n.name.clone(),
+                blueprint: n.blueprint.clone(),
+                location_id: want.location_id.clone(),
+                domain: n.domain.clone(),
+                vlan: n.vlan.clone(),
+                id: s.map(|s| s.id.clone()),
+                state,
+                private_ipv4: private,
+                public_ipv4: public,
+                ipv6: s.and_then(|s| s.ipv6.clone()),
+                monitoring: s.and_then(|s| s.monitoring.clone()),
+                extra_nics: s.map_or_else(Vec::new, |s| nic_facts(inv, s)),
+                tags,
+                reachable: None,
+            }
+        })
+        .collect()
+}
+
+/// A secondary NIC as `information` and `inventory` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NicFacts {
+    /// VLAN name.
+    pub vlan: String,
+    /// Private IPv4.
+    pub private_ipv4: String,
+}
+
+/// The secondary NICs of `s` with their VLAN names (from `inv`, else as the API names them).
+fn nic_facts(inv: Option<&DomainInventory>, s: &Server) -> Vec<NicFacts> {
+    s.additional_nics
+        .iter()
+        .filter_map(|n| {
+            let ip = n.private_ipv4.as_deref()?.trim().to_string();
+            let id = n.vlan_id.as_deref().unwrap_or_default().trim();
+            let vlan = inv
+                .and_then(|i| i.vlans.iter().find(|v| v.id == id))
+                .map(|v| v.name.clone())
+                .or_else(|| n.vlan_name.clone())
+                .unwrap_or_else(|| id.to_string());
+            Some(NicFacts {
+                vlan,
+                private_ipv4: ip,
+            })
+        })
+        .collect()
+}

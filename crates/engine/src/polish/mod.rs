@@ -1,0 +1,17 @@
+//! The polishers: what runs once the cloud matches the plan. `facts` (what is known of each node),
+//! `prepare` (the SSH bootstrap of the running nodes, with every cloud-config token expanded),
+//! `checks` (Redis replication after the bootstrap), `access` (how to reach each node), `render`
+//! (information, inventory, ansible and ping outputs) and `ping` (reachability of the SSH ports).
+
+pub mod access;
+pub mod checks;
+mod expanded;
+pub mod facts;
+mod ping;
+pub mod prepare;
+mod render;
+
+pub use expanded::ExpandedNode;
+pub use facts::{NicFacts, NodeFacts, node_facts};
+pub use ping::ping_all;
+pub use render::render;

@@ -1,0 +1,100 @@
+//! Public IPv4 blocks in the diff: enough blocks (2 addresses each) for the internet nodes that have
+//! no NAT rule yet, within the domain's limit, when building; the blocks no remaining NAT rule
+//! uses, when destroying the network.
+
+use super::outcome::{Deleted, Diff};
+use crate::desired::{Desired, WantDomain};
+use crate::inventory::DomainInventory;
+use crate::steps::Step;
+
+/// Build: the `AddIpBlock` steps of domain `wd` (chained after `ds` and each other).
+pub(super) fn build(
+    want: &Desired,
+    wd: &WantDomain,
+    inv: Option<&DomainInventory>,
+    ds: Option<usize>,
+    d: &mut Diff,
+) -> Vec<usize> {
+    // Public addresses: one per internet node that has no NAT rule yet.
+    let nodes = want
+        .nodes
+        .iter()
+        .filter(|n| n.domain == wd.name && n.internet);
+    let missing = nodes
+        .filter(|n| {
+            let server = inv.and_then(|i| i.server(&n.name));
+            let ip = server.and_then(|s| s.private_ipv4());
+            !matches!((inv, ip), (Some(i), Some(ip)) if i.nat_for(ip).is_some())
+        })
+        .count();
+    let free = inv.map_or(0, |i| i.free_public_ips().len());
+    let mut blocks = missing.saturating_sub(free).div_ceil(2);
+    if let Some(limit) = wd.ipv4_limit {
+        let have_addrs: u32 = inv.map_or(0, |i| i.ip_blocks.iter().map(|b| b.size).sum());
+        let room = (limit.saturating_sub(have_addrs) / 2) as usize;
+        if blocks > room {
+            d.notes.push(format!(
+                "network domain {} needs more public IPv4 addresses than its limit of {limit}",
+                wd.name
+            ));
+            blocks = room;
+        }
+    }
+    let mut prev = ds;
+    let mut steps = Vec::new();
+    for _ in 0..blocks {
+        let s = d.plan.add(
+            Step::AddIpBlock {
+                domain: wd.name.clone(),
+            },
+            [ds, prev],
+        );
+        prev = Some(s);
+        steps.push(s);
+    }
+    steps
+}
+
+/// Destroy: removes the blocks of domain `wd` that no remaining NAT rule uses (after the NAT
+/// deletions), each removal added to `all`. Returns how many blocks are left.
+pub(super) fn destroy(
+    wd: &WantDomain,
+    inv: &DomainInventory,
+    all: &mut Vec<usize>,
+    deleted: &Deleted,
+    d: &mut Diff,
+) -> usize {
+    let remaining_nat: Vec<&str> = inv
+        .nat_rules
+        .iter()
+        .filter(|n| !deleted.nat.contains(&n.id))
+        .map(|n| n.external_ip.trim())
+        .collect();
+    let nat_steps: Vec<Option<usize>> = deleted
+        .nat_deletes
+        .get(&wd.name)
+        .into_iter()
+        .flatten()
+        .map(|s| Some(*s))
+        .collect();
+    let mut blocks_left = 0;
+    for b in &inv.ip_blocks {
+        let used = b
+            .addresses()
+            .iter()
+            .any(|a| remaining_nat.contains(&a.to_string().as_str()));
+        if used {
+            blocks_left += 1;
+            continue;
+        }
+        all.push(d.plan.add(
+            Step::RemoveIpBlock {
+                domain: wd.name.clone(),
+                id: b.id.clone(),
+                base_ip: b.base_ip.trim().to_string(),
+            },
+            nat_steps.clone(),
+        ));
+    }
+    blocks_left
+}

@@ -1,0 +1,376 @@
+//! The observed [`Inventory`]: what the cloud holds for the domains a plan names, as plain data.
+//!
+//! These are the plan's own types, not the API client's: only what the diff and the reports read.
+//! The engine observes the cloud and converts what it lists into them; tests build them by hand.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+
+/// The state of any observed resource (the API's `<state>`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(into = "String")]
+pub enum State {
+    /// Ready.
+    Normal,
+    /// Being created.
+    PendingAdd,
+    /// Being changed (edits, server power operations).
+    PendingChange,
+    /// Being deleted.
+    PendingDelete,
+    /// Creation failed.
+    FailedAdd,
+    /// A change failed.
+    FailedChange,
+    /// Deletion failed.
+    FailedDelete,
+    /// The provider must intervene.
+    RequiresSupport,
+    /// Anything else, kept verbatim.
+    Other(String),
+    /// Not reported.
+    #[default]
+    Unknown,
+}
+
+impl State {
+    /// The wire spelling (`NORMAL`, `PENDING_ADD`, ...).
+    pub fn as_str(&self) -> &str {
+        match self {
+            State::Normal => "NORMAL",
+            State::PendingAdd => "PENDING_ADD",
+            State::PendingChange => "PENDING_CHANGE",
+            State::PendingDelete => "PENDING_DELETE",
+            State::FailedAdd => "FAILED_ADD",
+            State::FailedChange => "FAILED_CHANGE",
+            State::FailedDelete => "FAILED_DELETE",
+            State::RequiresSupport => "REQUIRES_SUPPORT",
+            State::Other(s) => s,
+            State::Unknown => "",
+        }
+    }
+
+    /// The state of a wire spelling (unknown spellings kept verbatim).
+    pub fn from_wire(s: &str) -> State {
+        match s.trim() {
+            "NORMAL" => State::Normal,
+            "PENDING_ADD" => State::PendingAdd,
+            "PENDING_CHANGE" => State::PendingChange,
+            "PENDING_DELETE" => State::PendingDelete,
+            "FAILED_ADD" => State::FailedAdd,
+            "FAILED_CHANGE" => State::FailedChange,
+            "FAILED_DELETE" => State::FailedDelete,
+            "REQUIRES_SUPPORT" => State::RequiresSupport,
+            "" => State::Unknown,
+            other => State::Other(other.to_string()),
+        }
+    }
+
+    /// True for PENDING_*.
+    pub fn is_pending(&self) -> bool {
+        matches!(
+            self,
+            State::PendingAdd | State::PendingChange | State::PendingDelete
+        )
+    }
+}
+
+impl From<State> for String {
+    fn from(s: State) -> Self {
+        s.as_str().to_string()
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An observed network domain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Domain {
+    /// Id.
+    pub id: String,
+    /// Name (unique per location).
+    pub name: String,
+    /// State.
+    pub state: State,
+}
+
+/// An observed VLAN.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Vlan {
+    /// Id.
+    pub id: String,
+    /// Name (unique per domain).
+    pub name: String,
+    /// IPv4 base address.
+    pub ipv4_base: String,
+    /// IPv4 prefix length.
+    pub ipv4_prefix: u8,
+    /// State.
+    pub state: State,
+}
+
+/// A NIC of an observed server.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Nic {
+    /// VLAN id.
+    pub vlan_id: Option<String>,
+    /// VLAN name, as the API names it.
+    pub vlan_name: Option<String>,
+    /// Private IPv4.
+    pub private_ipv4: Option<String>,
+}
+
+/// CPU of an observed server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cpu {
+    /// Number of virtual CPUs.
+    pub count: u32,
+    /// Cores per socket.
+    pub cores_per_socket: Option<u32>,
+    /// STANDARD | HIGHPERFORMANCE.
+    pub speed: Option<String>,
+}
+
+/// A disk of an observed server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Disk {
+    /// SCSI id.
+    pub scsi_id: Option<u32>,
+    /// Size in GB.
+    pub size_gb: Option<u32>,
+    /// Speed class.
+    pub speed: Option<String>,
+}
+
+/// An observed server.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Server {
+    /// Id.
+    pub id: String,
+    /// Name (not unique).
+    pub name: String,
+    /// State.
+    pub state: State,
+    /// Started flag.
+    pub started: bool,
+    /// The pending operation (`DEPLOY_SERVER`, `START_SERVER`, ...), if any.
+    pub pending_action: Option<String>,
+    /// CPU.
+    pub cpu: Option<Cpu>,
+    /// Memory.
+    pub memory_gb: Option<u32>,
+    /// Disks.
+    pub disks: Vec<Disk>,
+    /// Primary NIC.
+    pub primary_nic: Option<Nic>,
+    /// Primary IPv6.
+    pub ipv6: Option<String>,
+    /// Secondary NICs.
+    pub additional_nics: Vec<Nic>,
+    /// Monitoring plan, when monitoring is on.
+    pub monitoring: Option<String>,
+}
+
+impl Server {
+    /// The primary private IPv4, if known.
+    pub fn private_ipv4(&self) -> Option<&str> {
+        self.primary_nic.as_ref()?.private_ipv4.as_deref()
+    }
+
+    /// The pending action, if any.
+    pub fn pending_action(&self) -> Option<&str> {
+        self.pending_action.as_deref()
+    }
+
+    /// The VLAN ids of every NIC, primary first.
+    pub fn vlan_ids(&self) -> Vec<String> {
+        self.primary_nic
+            .iter()
+            .chain(self.additional_nics.iter())
+            .filter_map(|n| n.vlan_id.as_deref())
+            .map(|v| v.trim().to_string())
+            .collect()
+    }
+}
+
+/// An observed NAT rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NatRule {
+    /// Id.
+    pub id: String,
+    /// Private address.
+    pub internal_ip: String,
+    /// Public address.
+    pub external_ip: String,
+}
+
+/// An observed firewall rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FirewallRule {
+    /// Id.
+    pub id: String,
+    /// Name (unique per domain).
+    pub name: String,
+    /// DEFAULT_RULE | CLIENT_RULE.
+    pub rule_type: Option<String>,
+}
+
+impl FirewallRule {
+    /// True for a rule a client made (not a `CCDEFAULT.` default rule).
+    pub fn is_client_rule(&self) -> bool {
+        self.rule_type.as_deref() != Some("DEFAULT_RULE") && !self.name.starts_with("CCDEFAULT.")
+    }
+}
+
+/// An observed public IPv4 block.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpBlock {
+    /// Id.
+    pub id: String,
+    /// First address.
+    pub base_ip: String,
+    /// Number of addresses.
+    pub size: u32,
+}
+
+impl IpBlock {
+    /// Every address of the block, in order.
+    pub fn addresses(&self) -> Vec<Ipv4Addr> {
+        let Ok(base) = self.base_ip.trim().parse::<Ipv4Addr>() else {
+            return Vec::new();
+        };
+        let b = u32::from(base);
+        (0..self.size).map(|i| Ipv4Addr::from(b + i)).collect()
+    }
+}
+
+/// A private IPv4 address observed reserved on a VLAN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReservedIpv4 {
+    /// The address.
+    pub ip_address: String,
+    /// The VLAN id.
+    pub vlan_id: String,
+}
+
+/// An OS image of the location.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Image {
+    /// Id.
+    pub id: String,
+    /// Name, e.g. `Ubuntu 22.04 64-bit 2 CPU`.
+    pub name: String,
+}
+
+/// One observed network domain and everything in it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainInventory {
+    /// The domain.
+    pub domain: Domain,
+    /// Its VLANs.
+    pub vlans: Vec<Vlan>,
+    /// Its servers.
+    pub servers: Vec<Server>,
+    /// Its NAT rules.
+    pub nat_rules: Vec<NatRule>,
+    /// Its firewall rules (default and client rules).
+    pub firewall_rules: Vec<FirewallRule>,
+    /// Its public IP blocks.
+    pub ip_blocks: Vec<IpBlock>,
+    /// Private addresses reserved on the VLANs whose reservations were observed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reserved: Vec<ReservedIpv4>,
+}
+
+impl DomainInventory {
+    /// An empty inventory of `domain`.
+    pub fn new(domain: Domain) -> Self {
+        DomainInventory {
+            domain,
+            vlans: Vec::new(),
+            servers: Vec::new(),
+            nat_rules: Vec::new(),
+            firewall_rules: Vec::new(),
+            ip_blocks: Vec::new(),
+            reserved: Vec::new(),
+        }
+    }
+
+    /// The server of that name (the first one, when the API holds duplicates).
+    pub fn server(&self, name: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// The VLAN of that name.
+    pub fn vlan(&self, name: &str) -> Option<&Vlan> {
+        self.vlans.iter().find(|v| v.name == name)
+    }
+
+    /// The NAT rule whose internal address is `ip`.
+    pub fn nat_for(&self, ip: &str) -> Option<&NatRule> {
+        self.nat_rules.iter().find(|n| n.internal_ip.trim() == ip)
+    }
+
+    /// The firewall rule of that exact name.
+    pub fn rule(&self, name: &str) -> Option<&FirewallRule> {
+        self.firewall_rules.iter().find(|r| r.name == name)
+    }
+
+    /// Public addresses of the domain's blocks not used by any NAT rule, in order.
+    pub fn free_public_ips(&self) -> Vec<String> {
+        let used: Vec<&str> = self
+            .nat_rules
+            .iter()
+            .map(|n| n.external_ip.trim())
+            .collect();
+        self.ip_blocks
+            .iter()
+            .flat_map(|b| b.addresses())
+            .map(|a| a.to_string())
+            .filter(|a| !used.contains(&a.as_str()))
+            .collect()
+    }
+}
+
+/// What one location holds for a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Inventory {
+    /// Location id.
+    pub location_id: String,
+    /// Domains named by the plan that exist.
+    pub domains: Vec<DomainInventory>,
+    /// OS images of the location (only fetched when a server must be deployed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<Image>,
+    /// VLANs of other locations (location, name) that `accept:` names, looked for and not found
+    /// in a location this run does not build: no rule is planned from them.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub missing_remote_vlans: BTreeSet<(String, String)>,
+}
+
+impl Inventory {
+    /// The observed domain of that name.
+    pub fn domain(&self, name: &str) -> Option<&DomainInventory> {
+        self.domains.iter().find(|d| d.domain.name == name)
+    }
+}
