@@ -10,7 +10,7 @@ use super::hostkeys::{HostKeys, Pinned, host_label};
 use super::log::NodeLog;
 use super::render::{Hardening, RenderOptions, render_harden, render_script};
 use super::ssh::{Auth, Connection, Endpoint, SshError, connect, handshake};
-use super::{BootstrapError, BootstrapOptions, NodeOutcome, NodeStatus, NodeTarget};
+use super::types::{BootstrapError, BootstrapOptions, NodeOutcome, NodeStatus, NodeTarget};
 
 /// How long the proofs after a reload may wait for sshd to accept connections again.
 const PROOF_WAIT: Duration = Duration::from_secs(30);
@@ -205,8 +205,8 @@ fn run(
     log: &mut NodeLog,
     outcome: &mut NodeOutcome,
 ) -> Result<(), BootstrapError> {
-    let cfg =
-        CloudConfig::parse(&target.cloud_config, opts.strict).map_err(super::RenderError::from)?;
+    let cfg = CloudConfig::parse(&target.cloud_config, opts.strict)
+        .map_err(super::render::RenderError::from)?;
     let mut access_keys = Vec::new();
     if let Ok(k) = std::fs::read_to_string(&opts.key.public) {
         access_keys.push(k.trim().to_string());

@@ -3,8 +3,8 @@
 
 use std::net::Ipv4Addr;
 
+use super::cx::{Aliases, Cx, Scope};
 use super::merge::merge;
-use super::{Aliases, Cx, Scope};
 use crate::error::LoadError;
 use crate::fields::{check_api_name, parse_subnet};
 use crate::model::{

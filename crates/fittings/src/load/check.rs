@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Cx, Scope, Site, list_names};
+use super::cx::{Cx, Scope, Site, list_names};
 use crate::error::{LoadError, Warning};
 use crate::fields::MAX_RULE_NAME_CHARS;
 use crate::model::{Blueprint, Glue, Location, SourcePos, firewall_rule_name};

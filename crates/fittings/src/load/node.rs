@@ -1,8 +1,9 @@
 //! Nodes of a blueprint: node classes (`default:`), the defaults merge, cloud-config merge, typed
 //! settings and name ranges.
 
+use super::MAX_PLAN_NODES;
+use super::cx::{Cx, Scope, list_names};
 use super::merge::{merge, without};
-use super::{Cx, MAX_PLAN_NODES, Scope};
 use crate::error::LoadError;
 use crate::fields::{
     check_api_name, expand_range, is_valid_node_name, parse_cpu, parse_disk, parse_glue,
@@ -254,7 +255,7 @@ impl Cx<'_> {
                         .collect();
                     return Err(self.err(
                         own.get("default").unwrap_or(key),
-                        format!("node '{label}' uses class '{c}', which 'defaults' does not define (classes: {})", super::list_names(classes)),
+                        format!("node '{label}' uses class '{c}', which 'defaults' does not define (classes: {})", list_names(classes)),
                     ));
                 }
             },
