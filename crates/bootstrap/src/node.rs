@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::cloud_config::CloudConfig;
 use super::hostkeys::{HostKeys, Pinned, host_label};
 use super::log::NodeLog;
-use super::render::{Hardening, RenderOptions, render_harden, render_script};
+use super::render::{Hardening, RenderOptions, Script, render_harden, render_script};
 use super::ssh::{Auth, Connection, Endpoint, SshError, connect, handshake};
 use super::types::{BootstrapError, BootstrapOptions, NodeOutcome, NodeStatus, NodeTarget};
 
@@ -205,6 +205,36 @@ fn run(
     log: &mut NodeLog,
     outcome: &mut NodeOutcome,
 ) -> Result<(), BootstrapError> {
+    let script = render_for(target, opts, log, outcome)?;
+    let ctx = Ctx {
+        target,
+        opts,
+        host_keys,
+        key: Auth::Key(opts.key.private.clone()),
+        password: Auth::Password(target.admin_password.clone()),
+    };
+    let conn = first_login(&ctx, log)?;
+    outcome.ssh_user = conn.user().to_string();
+    outcome.changes += run_script(&conn, &script.text, "the cloud-config script", opts, log)?;
+    for k in &script.new_host_keys {
+        host_keys
+            .trust(&host_label(&target.address), k)
+            .map_err(SshError::from)?;
+    }
+    if !opts.harden {
+        return Ok(());
+    }
+    harden(&ctx, conn, script.hardening, log, outcome)
+}
+
+/// The node's script from its cloud-config, with the run's access keys; warnings go to the log
+/// and the outcome.
+fn render_for(
+    target: &NodeTarget,
+    opts: &BootstrapOptions,
+    log: &mut NodeLog,
+    outcome: &mut NodeOutcome,
+) -> Result<Script, BootstrapError> {
     let cfg = CloudConfig::parse(&target.cloud_config, opts.strict)
         .map_err(super::render::RenderError::from)?;
     let mut access_keys = Vec::new();
@@ -230,22 +260,20 @@ fn run(
         tracing::warn!(node = %target.name, "{w}");
     }
     outcome.warnings = script.warnings.clone();
+    Ok(script)
+}
 
-    let ctx = Ctx {
-        target,
-        opts,
-        host_keys,
-        key: Auth::Key(opts.key.private.clone()),
-        password: Auth::Password(target.admin_password.clone()),
-    };
+/// Logs in for the script. First contact (a host key never seen): root with the admin password, on
+/// this very session. Later: the plan's key as the user, else (a bootstrap that stopped half-way)
+/// root again.
+fn first_login(ctx: &Ctx<'_>, log: &mut NodeLog) -> Result<Connection, BootstrapError> {
+    let (target, opts, host_keys) = (ctx.target, ctx.opts, ctx.host_keys);
     let deadline = Instant::now() + opts.boot_timeout;
     let user = opts.user.as_str();
     log.note(&format!(
         "connecting to {} (waiting up to {:?})",
         target.address, opts.boot_timeout
     ));
-    // First contact (a host key never seen): root with the admin password, on this very session.
-    // Later: the plan's key as the user, else (a bootstrap that stopped half-way) root again.
     let hs = handshake(&ctx.ep(user, &ctx.key), deadline)?;
     let conn = if hs.pinned == Pinned::New {
         log.note(&format!(
@@ -278,22 +306,24 @@ fn run(
             Err(e) => return Err(e.into()),
         }
     };
-    outcome.ssh_user = conn.user().to_string();
-    outcome.changes += run_script(&conn, &script.text, "the cloud-config script", opts, log)?;
-    for k in &script.new_host_keys {
-        host_keys
-            .trust(&host_label(&target.address), k)
-            .map_err(SshError::from)?;
-    }
-    if !opts.harden {
-        return Ok(());
-    }
+    Ok(conn)
+}
 
+/// Forbids what the policy says in sshd, proves it with real logins (one forced reload more if the
+/// first proof fails), and rolls the drop-in back if key logins broke.
+fn harden(
+    ctx: &Ctx<'_>,
+    conn: Connection,
+    policy: Hardening,
+    log: &mut NodeLog,
+    outcome: &mut NodeOutcome,
+) -> Result<(), BootstrapError> {
+    let (target, opts) = (ctx.target, ctx.opts);
+    let user = opts.user.as_str();
     log.note(&format!("proving a key login as {user} with sudo"));
     let admin = ctx.key_login(false)?;
     drop(conn);
     outcome.ssh_user = user.to_string();
-    let policy = script.hardening;
     let root = sandbox(opts, target);
     outcome.changes += run_script(
         &admin,

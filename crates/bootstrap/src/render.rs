@@ -356,6 +356,71 @@ fn fold_appends(files: &[WriteFile]) -> Vec<WriteFile> {
 pub fn render_script(cfg: &CloudConfig, opts: &RenderOptions) -> Result<Script, RenderError> {
     let mut warnings = cfg.warnings.clone();
     let clock = opts.clock_sync && cfg.ntp.as_ref().is_none_or(|n| n.enabled);
+    let packages = packages(cfg, clock, &mut warnings);
+    let runcmd: Vec<Cmd> = cfg.runcmd.iter().map(cmd).collect();
+    let runcmd_hash = runcmd_hash(&runcmd);
+    let ntp_sources = ntp_sources(cfg);
+    let ctx = NodeCtx {
+        node: opts.node.clone(),
+        root: opts.root.clone(),
+        bootcmd: cfg.bootcmd.iter().map(cmd).collect(),
+        prepare: prepare_steps(opts),
+        hostname: cfg.hostname.clone().unwrap_or_default(),
+        hostname_b64: cfg
+            .hostname
+            .as_ref()
+            .map(|h| b64(format!("{h}\n")))
+            .unwrap_or_default(),
+        hostname_re: cfg
+            .hostname
+            .as_deref()
+            .unwrap_or_default()
+            .replace('.', "\\."),
+        timezone: cfg.timezone.clone().unwrap_or_default(),
+        timezone_b64: cfg
+            .timezone
+            .as_ref()
+            .map(|t| b64(format!("{t}\n")))
+            .unwrap_or_default(),
+        users: users(cfg, opts),
+        write_files: write_files(cfg),
+        ssh_keys: host_keys(cfg),
+        apt_sources: apt_sources(cfg),
+        clock,
+        ntp_sources_b64: if ntp_sources.is_empty() {
+            String::new()
+        } else {
+            b64(ntp_sources)
+        },
+        chrony_default_b64: b64(
+            "# Written by plumbery: this node may not set the clock, so chronyd only tracks time.\nDAEMON_OPTS=\"-x\"\n",
+        ),
+        packages,
+        package_update: cfg.package_update,
+        package_upgrade: cfg.package_upgrade,
+        runcmd,
+        runcmd_hash,
+        final_message: cfg.final_message.clone().unwrap_or_default(),
+    };
+    let text = render("bootstrap/node.sh.j2", &ctx)?;
+    Ok(Script {
+        text,
+        warnings,
+        new_host_keys: cfg
+            .ssh_keys
+            .iter()
+            .filter_map(|k| k.public.clone())
+            .collect(),
+        hardening: Hardening {
+            forbid_root: cfg.disable_root.unwrap_or(true),
+            forbid_password: !cfg.ssh_pwauth.unwrap_or(false),
+        },
+    })
+}
+
+/// The packages to install; `ntp` and `ntpdate` are left out (with a warning) when chrony keeps
+/// the clock.
+fn packages(cfg: &CloudConfig, clock: bool, warnings: &mut Vec<String>) -> Vec<Pkg> {
     let mut packages = Vec::new();
     for p in &cfg.packages {
         let name = p.split('=').next().unwrap_or(p).to_string();
@@ -370,8 +435,12 @@ pub fn render_script(cfg: &CloudConfig, opts: &RenderOptions) -> Result<Script, 
             spec: p.clone(),
         });
     }
-    let prepare = opts
-        .prepare
+    packages
+}
+
+/// The plan's `prepare:` steps as the template sees them.
+fn prepare_steps(opts: &RenderOptions) -> Vec<Prep> {
+    opts.prepare
         .iter()
         .map(|p| match p {
             PrepareStep::Echo(text) => Prep {
@@ -406,8 +475,12 @@ pub fn render_script(cfg: &CloudConfig, opts: &RenderOptions) -> Result<Script, 
                 args: args.clone(),
             },
         })
-        .collect();
-    let users = merge_users(cfg, opts)
+        .collect()
+}
+
+/// The users to create or update, with their sudo rules.
+fn users(cfg: &CloudConfig, opts: &RenderOptions) -> Vec<UserCtx> {
+    merge_users(cfg, opts)
         .into_iter()
         .map(|u| UserCtx {
             sudo_b64: if u.sudo.is_empty() {
@@ -425,16 +498,22 @@ pub fn render_script(cfg: &CloudConfig, opts: &RenderOptions) -> Result<Script, 
             groups: u.groups,
             keys: u.authorized_keys,
         })
-        .collect();
-    let runcmd: Vec<Cmd> = cfg.runcmd.iter().map(cmd).collect();
+        .collect()
+}
+
+/// A digest of the `runcmd` commands: they run once per distinct list.
+fn runcmd_hash(runcmd: &[Cmd]) -> String {
     let mut h = Sha256::new();
-    for c in &runcmd {
+    for c in runcmd {
         h.update(c.code.as_bytes());
         h.update([0]);
     }
-    let runcmd_hash = hex::encode(h.finalize());
-    let ntp_sources: String = cfg
-        .ntp
+    hex::encode(h.finalize())
+}
+
+/// The chrony `server` and `pool` lines of the plan's `ntp:` section.
+fn ntp_sources(cfg: &CloudConfig) -> String {
+    cfg.ntp
         .iter()
         .flat_map(|n| {
             n.servers
@@ -442,124 +521,81 @@ pub fn render_script(cfg: &CloudConfig, opts: &RenderOptions) -> Result<Script, 
                 .map(|s| format!("server {s} iburst\n"))
                 .chain(n.pools.iter().map(|p| format!("pool {p} iburst\n")))
         })
-        .collect();
-    let ctx = NodeCtx {
-        node: opts.node.clone(),
-        root: opts.root.clone(),
-        bootcmd: cfg.bootcmd.iter().map(cmd).collect(),
-        prepare,
-        hostname: cfg.hostname.clone().unwrap_or_default(),
-        hostname_b64: cfg
-            .hostname
-            .as_ref()
-            .map(|h| b64(format!("{h}\n")))
-            .unwrap_or_default(),
-        hostname_re: cfg
-            .hostname
-            .as_deref()
-            .unwrap_or_default()
-            .replace('.', "\\."),
-        timezone: cfg.timezone.clone().unwrap_or_default(),
-        timezone_b64: cfg
-            .timezone
-            .as_ref()
-            .map(|t| b64(format!("{t}\n")))
-            .unwrap_or_default(),
-        users,
-        write_files: fold_appends(&cfg.write_files)
-            .iter()
-            .map(|f| FileCtx {
-                path: f.path.clone(),
-                // A new file is 644 root:root; an append leaves an existing file's mode
-                // and owner alone unless the plan names them.
-                permissions: f.permissions.clone().unwrap_or_else(|| {
-                    if f.append {
-                        String::new()
-                    } else {
-                        "644".into()
-                    }
-                }),
-                owner: f.owner.clone().unwrap_or_else(|| {
-                    if f.append {
-                        String::new()
-                    } else {
-                        "root:root".into()
-                    }
-                }),
-                gzip: u8::from(f.gzip),
-                b64: f.content_b64.clone(),
-                append: f.append,
-            })
-            .collect(),
-        ssh_keys: cfg
-            .ssh_keys
-            .iter()
-            .map(|k| HostKeyCtx {
-                kind: k.kind.clone(),
-                private_b64: k.private.as_ref().map(b64).unwrap_or_default(),
-                public_b64: k
-                    .public
-                    .as_ref()
-                    .map(|p| b64(format!("{p}\n")))
-                    .unwrap_or_default(),
-            })
-            .collect(),
-        apt_sources: cfg
-            .apt_sources
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let (ppa, ppa_file, line, filename) = match &a.source {
-                    AptSource::Ppa(p) => (
-                        p.clone(),
-                        format!("ppa-{}.list", p.replace(['/', '.'], "-")),
-                        String::new(),
-                        String::new(),
-                    ),
-                    AptSource::Deb { line, filename } => {
-                        (String::new(), String::new(), line.clone(), filename.clone())
-                    }
-                };
-                AptCtx {
-                    ppa,
-                    ppa_file,
-                    line,
-                    filename,
-                    key_b64: a.key.as_ref().map(b64).unwrap_or_default(),
-                    key_name: format!("plumbery-{i}"),
+        .collect()
+}
+
+/// The files to write (appends to one path folded together).
+fn write_files(cfg: &CloudConfig) -> Vec<FileCtx> {
+    fold_appends(&cfg.write_files)
+        .iter()
+        .map(|f| FileCtx {
+            path: f.path.clone(),
+            // A new file is 644 root:root; an append leaves an existing file's mode
+            // and owner alone unless the plan names them.
+            permissions: f.permissions.clone().unwrap_or_else(|| {
+                if f.append {
+                    String::new()
+                } else {
+                    "644".into()
                 }
-            })
-            .collect(),
-        clock,
-        ntp_sources_b64: if ntp_sources.is_empty() {
-            String::new()
-        } else {
-            b64(ntp_sources)
-        },
-        chrony_default_b64: b64(
-            "# Written by plumbery: this node may not set the clock, so chronyd only tracks time.\nDAEMON_OPTS=\"-x\"\n",
-        ),
-        packages,
-        package_update: cfg.package_update,
-        package_upgrade: cfg.package_upgrade,
-        runcmd,
-        runcmd_hash,
-        final_message: cfg.final_message.clone().unwrap_or_default(),
-    };
-    let text = render("bootstrap/node.sh.j2", &ctx)?;
-    Ok(Script {
-        text,
-        warnings,
-        new_host_keys: cfg
-            .ssh_keys
-            .iter()
-            .filter_map(|k| k.public.clone())
-            .collect(),
-        hardening: Hardening {
-            forbid_root: cfg.disable_root.unwrap_or(true),
-            forbid_password: !cfg.ssh_pwauth.unwrap_or(false),
-        },
-    })
+            }),
+            owner: f.owner.clone().unwrap_or_else(|| {
+                if f.append {
+                    String::new()
+                } else {
+                    "root:root".into()
+                }
+            }),
+            gzip: u8::from(f.gzip),
+            b64: f.content_b64.clone(),
+            append: f.append,
+        })
+        .collect()
+}
+
+/// The SSH host keys the plan gives the node.
+fn host_keys(cfg: &CloudConfig) -> Vec<HostKeyCtx> {
+    cfg.ssh_keys
+        .iter()
+        .map(|k| HostKeyCtx {
+            kind: k.kind.clone(),
+            private_b64: k.private.as_ref().map(b64).unwrap_or_default(),
+            public_b64: k
+                .public
+                .as_ref()
+                .map(|p| b64(format!("{p}\n")))
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The apt sources (PPAs and deb lines) with their keys.
+fn apt_sources(cfg: &CloudConfig) -> Vec<AptCtx> {
+    cfg.apt_sources
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let (ppa, ppa_file, line, filename) = match &a.source {
+                AptSource::Ppa(p) => (
+                    p.clone(),
+                    format!("ppa-{}.list", p.replace(['/', '.'], "-")),
+                    String::new(),
+                    String::new(),
+                ),
+                AptSource::Deb { line, filename } => {
+                    (String::new(), String::new(), line.clone(), filename.clone())
+                }
+            };
+            AptCtx {
+                ppa,
+                ppa_file,
+                line,
+                filename,
+                key_b64: a.key.as_ref().map(b64).unwrap_or_default(),
+                key_name: format!("plumbery-{i}"),
+            }
+        })
+        .collect()
 }
 
 /// The sshd drop-in that forbids what `policy` says.
