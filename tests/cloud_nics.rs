@@ -5,7 +5,7 @@
 mod emulator_support;
 
 use cloud::{AsyncOp, ClientConfig, CloudClient, NicTarget, RetryPolicy, Secret, Wait, WaitPolicy};
-use emulator::faults::FaultSpec;
+use emulator::FaultSpec;
 use emulator_support::Emu;
 
 fn client(e: &Emu) -> CloudClient {
@@ -42,7 +42,7 @@ fn add_nic_never_adds_twice() {
     let nics = s.additional_nics();
     assert_eq!(nics.len(), 1, "{nics:?}");
     assert_eq!(nics[0].id.as_deref(), Some(nic.as_str()));
-    assert_eq!(e.stats()["requests"]["byOperation"]["ADD_NIC"], 1);
+    assert_eq!(e.stats().requests.operation("ADD_NIC"), 1);
 
     // The same NIC again, by VLAN or by its address: the API says INVALID_INPUT_DATA, which is
     // "already there" once the server shows it.

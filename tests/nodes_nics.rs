@@ -326,7 +326,7 @@ blueprints:
 
     let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    assert_eq!(emu.stats()["resources"]["server"], 0);
+    assert_eq!(emu.stats().resources.server, 0);
     tokio::task::block_in_place(|| emu.shutdown());
     drop(nodes);
     assert_eq!(

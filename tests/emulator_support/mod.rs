@@ -20,8 +20,7 @@ pub struct Emu {
 
 /// XML body -> JSON by the API's mapping rule (root element dropped).
 pub fn x(resp: &Response) -> Value {
-    emulator::responses::body::xml_to_value(&resp.body)
-        .map(|(_, v)| v)
+    resp.xml()
         .unwrap_or_else(|e| panic!("not XML ({e}): {}", resp.body))
 }
 
@@ -185,7 +184,8 @@ impl Emu {
         )
     }
 
-    pub fn stats(&self) -> Value {
+    /// The emulator's stats document, typed.
+    pub fn stats(&self) -> emulator::Stats {
         self.emu().stats()
     }
 }

@@ -9,12 +9,12 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Kind, OpKind, Pending, Resource, ResourceState, State, Tx, catalogue, check_description,
-    check_name, network_domain, vlan,
+    Kind, Pending, Resource, ResourceState, State, Tx, catalogue, check_description, check_name,
+    vlan,
 };
 use crate::backend::{NicSpec, ServerSpec};
-use crate::clock::Latency;
 use crate::errors::{ApiError, ApiResult, Code};
+use crate::ops::OpKind;
 
 /// A secret string: stored, never printed.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -372,7 +372,7 @@ fn resolve_nic(
 }
 
 /// Starts deploying a server; returns its id.
-pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<String> {
+pub fn deploy(tx: &mut Tx<'_>, req: DeployServer) -> ApiResult<String> {
     check_name("name", &req.name)?;
     check_description("description", &req.description)?;
     let image = catalogue::image(&req.image_id)
@@ -442,7 +442,7 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<St
         }
         disk_speed = up;
     }
-    let d = network_domain::ready_for_children(tx, &req.domain_id)?;
+    let d = tx.st().domain_ready(&req.domain_id)?;
     if d.datacenter_id != image.datacenter_id {
         return Err(ApiError::invalid(
             "imageId",
@@ -476,12 +476,7 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<St
         )?);
     }
     let id = super::new_id();
-    let pending = tx.pending(
-        Kind::Server,
-        &id,
-        OpKind::DeployServer,
-        lat.ms(OpKind::DeployServer, req.start),
-    );
+    let pending = tx.pending_then_start(Kind::Server, &id, OpKind::DeployServer, req.start);
     tx.put(Resource::Server(Server {
         id: id.clone(),
         datacenter_id,
@@ -529,7 +524,7 @@ fn not_busy(s: &Server) -> ApiResult<()> {
 }
 
 /// Starts a power action, delete or clean (`op`) on server `id`.
-pub fn action(tx: &mut Tx<'_>, lat: &Latency, id: &str, op: OpKind) -> ApiResult<()> {
+pub fn action(tx: &mut Tx<'_>, id: &str, op: OpKind) -> ApiResult<()> {
     let mut s = tx.st().server(id)?.clone();
     not_busy(&s)?;
     let failed_add = s.state == ResourceState::FailedAdd;
@@ -572,7 +567,7 @@ pub fn action(tx: &mut Tx<'_>, lat: &Latency, id: &str, op: OpKind) -> ApiResult
         OpKind::DeleteServer | OpKind::CleanServer => ResourceState::PendingDelete,
         _ => ResourceState::PendingChange,
     };
-    s.pending = Some(tx.pending(Kind::Server, id, op, lat.ms(op, false)));
+    s.pending = Some(tx.pending(Kind::Server, id, op));
     s.state = state;
     if op == OpKind::StartServer {
         // `started` turns true when the start begins (PENDING_CHANGE + started = STARTING).
@@ -785,8 +780,8 @@ fn changeable(tx: &Tx<'_>, id: &str) -> ApiResult<Server> {
     Ok(s)
 }
 
-fn stage(tx: &mut Tx<'_>, lat: &Latency, mut s: Server, op: OpKind, c: HardwareChange) {
-    s.pending = Some(tx.pending(Kind::Server, &s.id.clone(), op, lat.ms(op, false)));
+fn stage(tx: &mut Tx<'_>, mut s: Server, op: OpKind, c: HardwareChange) {
+    s.pending = Some(tx.pending(Kind::Server, &s.id.clone(), op));
     s.state = ResourceState::PendingChange;
     s.failure_reason = None;
     s.staged = Some(c);
@@ -794,7 +789,7 @@ fn stage(tx: &mut Tx<'_>, lat: &Latency, mut s: Server, op: OpKind, c: HardwareC
 }
 
 /// Starts reconfiguring CPU and memory of server `id` (allowed while it runs).
-pub fn reconfigure(tx: &mut Tx<'_>, lat: &Latency, id: &str, r: Reconfigure) -> ApiResult<()> {
+pub fn reconfigure(tx: &mut Tx<'_>, id: &str, r: Reconfigure) -> ApiResult<()> {
     let s = changeable(tx, id)?;
     if let Some(c) = r.cpu_count
         && !(1..=32).contains(&c)
@@ -850,14 +845,13 @@ pub fn reconfigure(tx: &mut Tx<'_>, lat: &Latency, id: &str, r: Reconfigure) -> 
         cpu_speed: speed,
         memory_gb: r.memory_gb,
     };
-    stage(tx, lat, s, OpKind::ReconfigureServer, change);
+    stage(tx, s, OpKind::ReconfigureServer, change);
     Ok(())
 }
 
 /// Starts adding a disk to server `id`; returns the new disk id.
 pub fn add_disk(
     tx: &mut Tx<'_>,
-    lat: &Latency,
     id: &str,
     size_gb: u32,
     speed: &str,
@@ -896,7 +890,7 @@ pub fn add_disk(
         size_gb,
         speed,
     };
-    stage(tx, lat, s, OpKind::AddDisk, HardwareChange::AddDisk(d));
+    stage(tx, s, OpKind::AddDisk, HardwareChange::AddDisk(d));
     Ok(disk_id)
 }
 
@@ -912,12 +906,7 @@ fn disk_owner(tx: &Tx<'_>, disk_id: &str) -> ApiResult<(Server, Disk)> {
 }
 
 /// Starts growing disk `disk_id` to `new_size_gb` (never shrinks).
-pub fn expand_disk(
-    tx: &mut Tx<'_>,
-    lat: &Latency,
-    disk_id: &str,
-    new_size_gb: u32,
-) -> ApiResult<()> {
+pub fn expand_disk(tx: &mut Tx<'_>, disk_id: &str, new_size_gb: u32) -> ApiResult<()> {
     let (s, d) = disk_owner(tx, disk_id)?;
     if new_size_gb <= d.size_gb || new_size_gb > 1000 {
         return Err(ApiError::invalid(
@@ -929,17 +918,12 @@ pub fn expand_disk(
         ));
     }
     let c = HardwareChange::ExpandDisk(d.id, new_size_gb);
-    stage(tx, lat, s, OpKind::ExpandDisk, c);
+    stage(tx, s, OpKind::ExpandDisk, c);
     Ok(())
 }
 
 /// Starts changing the speed of disk `disk_id`.
-pub fn change_disk_speed(
-    tx: &mut Tx<'_>,
-    lat: &Latency,
-    disk_id: &str,
-    speed: &str,
-) -> ApiResult<()> {
+pub fn change_disk_speed(tx: &mut Tx<'_>, disk_id: &str, speed: &str) -> ApiResult<()> {
     let (s, d) = disk_owner(tx, disk_id)?;
     let speed = check_speed("speed", speed)?;
     if speed == d.speed {
@@ -949,7 +933,7 @@ pub fn change_disk_speed(
         ));
     }
     let c = HardwareChange::DiskSpeed(d.id, speed);
-    stage(tx, lat, s, OpKind::ChangeDiskSpeed, c);
+    stage(tx, s, OpKind::ChangeDiskSpeed, c);
     Ok(())
 }
 
@@ -957,7 +941,7 @@ pub fn change_disk_speed(
 /// address); returns the new NIC id. The server must be NORMAL (pending: RESOURCE_BUSY), the VLAN in
 /// its domain and not one it already has a NIC on, the address free, and the server below
 /// [`MAX_NICS`].
-pub fn add_nic(tx: &mut Tx<'_>, lat: &Latency, id: &str, req: &NicRequest) -> ApiResult<String> {
+pub fn add_nic(tx: &mut Tx<'_>, id: &str, req: &NicRequest) -> ApiResult<String> {
     let s = changeable(tx, id)?;
     let count = s.nics().count();
     if count >= MAX_NICS {
@@ -976,12 +960,12 @@ pub fn add_nic(tx: &mut Tx<'_>, lat: &Latency, id: &str, req: &NicRequest) -> Ap
         &mut vlans_used,
     )?;
     let nic_id = nic.id.clone();
-    stage(tx, lat, s, OpKind::AddNic, HardwareChange::AddNic(nic));
+    stage(tx, s, OpKind::AddNic, HardwareChange::AddNic(nic));
     Ok(nic_id)
 }
 
 /// Starts removing the secondary NIC `nic_id` from its server. The primary NIC cannot be removed.
-pub fn remove_nic(tx: &mut Tx<'_>, lat: &Latency, nic_id: &str) -> ApiResult<()> {
+pub fn remove_nic(tx: &mut Tx<'_>, nic_id: &str) -> ApiResult<()> {
     let st = tx.st();
     let Some(owner) = st
         .servers
@@ -1002,6 +986,6 @@ pub fn remove_nic(tx: &mut Tx<'_>, lat: &Latency, nic_id: &str) -> ApiResult<()>
     let sid = owner.id.clone();
     let s = changeable(tx, &sid)?;
     let c = HardwareChange::RemoveNic(nic_id.to_string());
-    stage(tx, lat, s, OpKind::RemoveNic, c);
+    stage(tx, s, OpKind::RemoveNic, c);
     Ok(())
 }

@@ -6,7 +6,8 @@ use super::body::Fields;
 use super::{Ctx, Out, list, matches, time};
 use crate::errors::ApiResult;
 use crate::models::server::{self, DeployServer, Monitoring, Nic, NicRequest, Reconfigure, Server};
-use crate::models::{OpKind, State, catalogue};
+use crate::models::{State, catalogue};
+use crate::ops::OpKind;
 
 fn nic(o: &mut Out, st: &State, s: &Server, name: &'static str, n: &Nic, index: usize, minor: u32) {
     o.open(name);
@@ -275,8 +276,7 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
         disks,
     };
     let name = req.name.clone();
-    let lat = ctx.core.lat.clone();
-    let id = ctx.core.change(|tx| server::deploy(tx, &lat, req)).await?;
+    let id = ctx.core.change(|tx| server::deploy(tx, req)).await?;
     Ok(ctx.accepted(&format!("deploy Server '{name}'"), &[("serverId", &id)]))
 }
 
@@ -284,10 +284,7 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
 pub async fn action(ctx: &Ctx<'_>, root: &str, op: OpKind) -> ApiResult<String> {
     let m = ctx.body(root)?;
     let id = Fields::new(&m).id()?;
-    let lat = ctx.core.lat.clone();
-    ctx.core
-        .change(|tx| server::action(tx, &lat, &id, op))
-        .await?;
+    ctx.core.change(|tx| server::action(tx, &id, op)).await?;
     Ok(ctx.accepted(&format!("{} Server '{id}'", verb(op)), &[]))
 }
 
@@ -340,9 +337,8 @@ pub async fn reconfigure(ctx: &Ctx<'_>) -> ApiResult<String> {
         cpu_speed: f.str_opt("cpuSpeed")?,
         memory_gb: f.int_opt("memoryGb", 1, 256)?.map(|x| x as u32),
     };
-    let lat = ctx.core.lat.clone();
     ctx.core
-        .change(|tx| server::reconfigure(tx, &lat, &id, r))
+        .change(|tx| server::reconfigure(tx, &id, r))
         .await?;
     Ok(ctx.accepted(&format!("reconfigure Server '{id}'"), &[]))
 }
@@ -355,10 +351,9 @@ pub async fn add_disk(ctx: &Ctx<'_>) -> ApiResult<String> {
     let size = f.int_req("sizeGb", 1, 1000)? as u32;
     let speed = f.str_opt("speed")?.unwrap_or_else(|| "STANDARD".into());
     let scsi = f.int_opt("scsiId", 0, 15)?.map(|x| x as u32);
-    let lat = ctx.core.lat.clone();
     let disk = ctx
         .core
-        .change(|tx| server::add_disk(tx, &lat, &id, size, &speed, scsi))
+        .change(|tx| server::add_disk(tx, &id, size, &speed, scsi))
         .await?;
     Ok(ctx.accepted(
         &format!("add a Disk to Server '{id}'"),
@@ -372,9 +367,8 @@ pub async fn expand_disk(ctx: &Ctx<'_>) -> ApiResult<String> {
     let f = Fields::new(&m);
     let id = f.id()?;
     let size = f.int_req("newSizeGb", 1, 1000)? as u32;
-    let lat = ctx.core.lat.clone();
     ctx.core
-        .change(|tx| server::expand_disk(tx, &lat, &id, size))
+        .change(|tx| server::expand_disk(tx, &id, size))
         .await?;
     Ok(ctx.accepted(&format!("expand Disk '{id}'"), &[]))
 }
@@ -385,9 +379,8 @@ pub async fn change_disk_speed(ctx: &Ctx<'_>) -> ApiResult<String> {
     let f = Fields::new(&m);
     let id = f.id()?;
     let speed = f.str_req("speed")?;
-    let lat = ctx.core.lat.clone();
     ctx.core
-        .change(|tx| server::change_disk_speed(tx, &lat, &id, &speed))
+        .change(|tx| server::change_disk_speed(tx, &id, &speed))
         .await?;
     Ok(ctx.accepted(&format!("change the speed of Disk '{id}'"), &[]))
 }
@@ -399,11 +392,7 @@ pub async fn add_nic(ctx: &Ctx<'_>) -> ApiResult<String> {
     let f = Fields::new(&m);
     let id = f.str_req("serverId")?;
     let req = nic_request(f.obj_req("nic")?)?;
-    let lat = ctx.core.lat.clone();
-    let nic_id = ctx
-        .core
-        .change(|tx| server::add_nic(tx, &lat, &id, &req))
-        .await?;
+    let nic_id = ctx.core.change(|tx| server::add_nic(tx, &id, &req)).await?;
     let vlan = {
         let st = ctx.core.read();
         st.servers
@@ -426,9 +415,6 @@ pub async fn add_nic(ctx: &Ctx<'_>) -> ApiResult<String> {
 pub async fn remove_nic(ctx: &Ctx<'_>) -> ApiResult<String> {
     let m = ctx.body("removeNic")?;
     let id = Fields::new(&m).id()?;
-    let lat = ctx.core.lat.clone();
-    ctx.core
-        .change(|tx| server::remove_nic(tx, &lat, &id))
-        .await?;
+    ctx.core.change(|tx| server::remove_nic(tx, &id)).await?;
     Ok(ctx.accepted(&format!("Remove NIC {id}"), &[]))
 }
