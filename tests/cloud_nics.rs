@@ -2,6 +2,8 @@
 //! lost still adds exactly one NIC (it observes before sending again), a second add of the same NIC
 //! returns the existing one, refusals that are not "already there" stay errors, removeNic.
 
+// The emulator crate owns these helpers; the tests here that also need the binary share them.
+#[path = "../crates/emulator/tests/emulator_support/mod.rs"]
 mod emulator_support;
 
 use cloud::{AsyncOp, ClientConfig, CloudClient, NicTarget, RetryPolicy, Secret, Wait, WaitPolicy};

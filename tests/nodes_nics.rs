@@ -4,6 +4,8 @@
 //! restart, and nothing is left when the NIC, the VLAN, the node or the backend goes. Needs root
 //! (elsewhere the tests print why and pass).
 
+// The emulator crate owns these helpers; the tests here that also need the binary share them.
+#[path = "../crates/emulator/tests/emulator_support/mod.rs"]
 mod emulator_support;
 mod nodes_support;
 
