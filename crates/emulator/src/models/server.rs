@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Kind, Pending, Resource, ResourceState, State, Tx, catalogue, check_description, check_name,
-    vlan,
+    vlan::{self, Vlan},
 };
 use crate::backend::{NicSpec, ServerSpec};
 use crate::errors::{ApiError, ApiResult, Code};
@@ -243,6 +243,8 @@ pub fn nic_spec(st: &State, nic: &Nic) -> Option<NicSpec> {
 
 const SPEEDS: &[&str] = &["STANDARD", "HIGHPERFORMANCE", "ECONOMY", "PROVISIONEDIOPS"];
 
+/// Resolves a NIC request of a new server (or of addNic): its VLAN, its address (given, or the
+/// first free one), its adapter. `taken` and `vlans_used` carry what the server's other NICs hold.
 fn resolve_nic(
     st: &State,
     field: &str,
@@ -251,6 +253,36 @@ fn resolve_nic(
     taken: &mut HashSet<Ipv4Addr>,
     vlans_used: &mut HashSet<String>,
 ) -> ApiResult<Nic> {
+    let v = nic_vlan(st, field, domain_id, req)?;
+    if !vlans_used.insert(v.id.clone()) {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "the server would have two NICs on VLAN {} ('{}')",
+                v.id, v.name
+            ),
+        ));
+    }
+    let ip = nic_address(st, field, v, req, taken)?;
+    taken.insert(ip);
+    let adapter = nic_adapter(field, req)?;
+    Ok(Nic {
+        id: super::new_id(),
+        vlan_id: v.id.clone(),
+        ipv4: ip,
+        ipv6: v.ipv6_for(ip),
+        adapter,
+    })
+}
+
+/// The VLAN a NIC request names, by id or by an address in it; it must be NORMAL and in the
+/// server's network domain.
+fn nic_vlan<'s>(
+    st: &'s State,
+    field: &str,
+    domain_id: &str,
+    req: &NicRequest,
+) -> ApiResult<&'s Vlan> {
     let v = match (&req.vlan_id, &req.private_ipv4) {
         (Some(_), Some(_)) | (None, None) => {
             return Err(ApiError::invalid(
@@ -304,18 +336,21 @@ fn resolve_nic(
             format!("VLAN {} is {}", v.id, v.state.as_str()),
         ));
     }
-    if !vlans_used.insert(v.id.clone()) {
-        return Err(ApiError::invalid(
-            field,
-            format!(
-                "the server would have two NICs on VLAN {} ('{}')",
-                v.id, v.name
-            ),
-        ));
-    }
+    Ok(v)
+}
+
+/// The address of a NIC request in VLAN `v`: the one given (a free host address) or the first
+/// free one; `taken` holds the server's other NICs' addresses.
+fn nic_address(
+    st: &State,
+    field: &str,
+    v: &Vlan,
+    req: &NicRequest,
+    taken: &HashSet<Ipv4Addr>,
+) -> ApiResult<Ipv4Addr> {
     let mut used = vlan::used_addresses(st, &v.id);
     used.extend(taken.iter().copied());
-    let ip = match &req.private_ipv4 {
+    match &req.private_ipv4 {
         Some(ip) => {
             let addr: Ipv4Addr = ip.trim().parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
             if !v.is_host_address(addr) {
@@ -333,16 +368,19 @@ fn resolve_nic(
                     format!("{field}.privateIpv4 {addr} is already in use or reserved."),
                 ));
             }
-            addr
+            Ok(addr)
         }
         None => vlan::allocate(v, &used).ok_or_else(|| {
             ApiError::new(
                 Code::NoIpAddressAvailable,
                 format!("VLAN '{}' has no free private address.", v.name),
             )
-        })?,
-    };
-    taken.insert(ip);
+        }),
+    }
+}
+
+/// The network adapter of a NIC request (VMXNET3 unless given), upper-cased and known.
+fn nic_adapter(field: &str, req: &NicRequest) -> ApiResult<String> {
     let adapter = req
         .adapter
         .clone()
@@ -362,21 +400,20 @@ fn resolve_nic(
             format!("unknown adapter '{adapter}'"),
         ));
     }
-    Ok(Nic {
-        id: super::new_id(),
-        vlan_id: v.id.clone(),
-        ipv4: ip,
-        ipv6: v.ipv6_for(ip),
-        adapter,
-    })
+    Ok(adapter)
 }
 
-/// Starts deploying a server; returns its id.
-pub fn deploy(tx: &mut Tx<'_>, req: DeployServer) -> ApiResult<String> {
-    check_name("name", &req.name)?;
-    check_description("description", &req.description)?;
-    let image = catalogue::image(&req.image_id)
-        .ok_or_else(|| ApiError::not_found("OS Image", &req.image_id))?;
+/// The hardware a deployServer asks for, checked, with the image's defaults filled in.
+struct Hardware {
+    cpu_count: u32,
+    cores_per_socket: u32,
+    cpu_speed: String,
+    memory_gb: u32,
+    disk_speed: String,
+}
+
+/// Checks the administrator password and the hardware of a deployServer, in the API's order.
+fn check_hardware(req: &DeployServer, image: &catalogue::OsImage) -> ApiResult<Hardware> {
     match &req.admin_password {
         None => {
             return Err(ApiError::invalid(
@@ -442,6 +479,22 @@ pub fn deploy(tx: &mut Tx<'_>, req: DeployServer) -> ApiResult<String> {
         }
         disk_speed = up;
     }
+    Ok(Hardware {
+        cpu_count,
+        cores_per_socket: cores,
+        cpu_speed,
+        memory_gb,
+        disk_speed,
+    })
+}
+
+/// Starts deploying a server; returns its id.
+pub fn deploy(tx: &mut Tx<'_>, req: DeployServer) -> ApiResult<String> {
+    check_name("name", &req.name)?;
+    check_description("description", &req.description)?;
+    let image = catalogue::image(&req.image_id)
+        .ok_or_else(|| ApiError::not_found("OS Image", &req.image_id))?;
+    let hw = check_hardware(&req, image)?;
     let d = tx.st().domain_ready(&req.domain_id)?;
     if d.datacenter_id != image.datacenter_id {
         return Err(ApiError::invalid(
@@ -483,15 +536,15 @@ pub fn deploy(tx: &mut Tx<'_>, req: DeployServer) -> ApiResult<String> {
         name: req.name,
         description: req.description,
         image_id: image.id.clone(),
-        cpu_count,
-        cores_per_socket: cores,
-        cpu_speed,
-        memory_gb,
+        cpu_count: hw.cpu_count,
+        cores_per_socket: hw.cores_per_socket,
+        cpu_speed: hw.cpu_speed,
+        memory_gb: hw.memory_gb,
         disks: vec![Disk {
             id: super::new_id(),
             scsi_id: 0,
             size_gb: image.disk_gb,
-            speed: disk_speed,
+            speed: hw.disk_speed,
         }],
         scsi_controller_id: super::new_id(),
         domain_id: req.domain_id,

@@ -54,6 +54,61 @@ fn disk(o: &mut Out, s: &Server, d: &server::Disk) {
     o.close();
 }
 
+/// The disks: under one SCSI controller from 2.5 on, a plain list before.
+fn storage(o: &mut Out, s: &Server, minor: u32) {
+    if minor >= 5 {
+        o.begin_list("scsiController");
+        o.open("scsiController");
+        o.attr_s("id", &s.scsi_controller_id);
+        o.attr_s("adapterType", "LSI_LOGIC_PARALLEL");
+        o.attr_i("key", 1000);
+        o.attr_s("state", "NORMAL");
+        o.attr_i("busNumber", 0);
+        o.begin_list("disk");
+        for d in &s.disks {
+            disk(o, s, d);
+        }
+        o.end_list();
+        o.close();
+        o.end_list();
+        for l in ["sataController", "ideController", "floppy"] {
+            o.begin_list(l);
+            o.end_list();
+        }
+    } else {
+        o.begin_list("disk");
+        for d in &s.disks {
+            disk(o, s, d);
+        }
+        o.end_list();
+    }
+}
+
+/// `networkInfo`: the primary NIC and the additional ones.
+fn network(o: &mut Out, st: &State, s: &Server, minor: u32) {
+    o.open("networkInfo");
+    o.attr_s("networkDomainId", &s.domain_id);
+    nic(o, st, s, "primaryNic", &s.primary_nic, 0, minor);
+    o.begin_list("additionalNic");
+    for (i, n) in s.additional_nics.iter().enumerate() {
+        nic(o, st, s, "additionalNic", n, i + 1, minor);
+    }
+    o.end_list();
+    o.close();
+}
+
+/// The VMware tools element (`vmwareTools` up to 2.3, `guest/vmTools` from 2.4).
+fn tools(o: &mut Out, s: &Server, element: &'static str) {
+    o.open(element);
+    o.attr_s("versionStatus", "CURRENT");
+    o.attr_s(
+        "runningStatus",
+        if s.started { "RUNNING" } else { "NOT_RUNNING" },
+    );
+    o.attr_i("apiVersion", 10304);
+    o.close();
+}
+
 /// Renders one server (`user` is the API user shown in `progress/userName`).
 pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root: bool) {
     if root {
@@ -85,41 +140,8 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
     o.attr_i("coresPerSocket", s.cores_per_socket as i64);
     o.close();
     o.text_i("memoryGb", s.memory_gb as i64);
-    if minor >= 5 {
-        o.begin_list("scsiController");
-        o.open("scsiController");
-        o.attr_s("id", &s.scsi_controller_id);
-        o.attr_s("adapterType", "LSI_LOGIC_PARALLEL");
-        o.attr_i("key", 1000);
-        o.attr_s("state", "NORMAL");
-        o.attr_i("busNumber", 0);
-        o.begin_list("disk");
-        for d in &s.disks {
-            disk(o, s, d);
-        }
-        o.end_list();
-        o.close();
-        o.end_list();
-        for l in ["sataController", "ideController", "floppy"] {
-            o.begin_list(l);
-            o.end_list();
-        }
-    } else {
-        o.begin_list("disk");
-        for d in &s.disks {
-            disk(o, s, d);
-        }
-        o.end_list();
-    }
-    o.open("networkInfo");
-    o.attr_s("networkDomainId", &s.domain_id);
-    nic(o, st, s, "primaryNic", &s.primary_nic, 0, minor);
-    o.begin_list("additionalNic");
-    for (i, n) in s.additional_nics.iter().enumerate() {
-        nic(o, st, s, "additionalNic", n, i + 1, minor);
-    }
-    o.end_list();
-    o.close();
+    storage(o, s, minor);
+    network(o, st, s, minor);
     if let Some(plan) = &s.monitoring {
         o.open("monitoring");
         o.attr_s("monitoringId", &s.id[..8]);
@@ -146,14 +168,7 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
         o.close();
     }
     if minor <= 3 {
-        o.open("vmwareTools");
-        o.attr_s("versionStatus", "CURRENT");
-        o.attr_s(
-            "runningStatus",
-            if s.started { "RUNNING" } else { "NOT_RUNNING" },
-        );
-        o.attr_i("apiVersion", 10304);
-        o.close();
+        tools(o, s, "vmwareTools");
     }
     o.open("virtualHardware");
     o.attr_s("version", "vmx-13");
@@ -163,14 +178,7 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
         o.open("guest");
         o.attr_b("osCustomization", true);
         os(o);
-        o.open("vmTools");
-        o.attr_s("versionStatus", "CURRENT");
-        o.attr_s(
-            "runningStatus",
-            if s.started { "RUNNING" } else { "NOT_RUNNING" },
-        );
-        o.attr_i("apiVersion", 10304);
-        o.close();
+        tools(o, s, "vmTools");
         o.close();
     }
     o.close();
