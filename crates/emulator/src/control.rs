@@ -10,7 +10,11 @@ use crate::stats::Stats;
 
 /// The `GET /emulator/v1/stats` document.
 pub fn stats(core: &Core) -> Stats {
-    let requests = core.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let requests = core
+        .requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     Stats::new(requests, &core.read())
 }
 

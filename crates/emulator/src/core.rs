@@ -30,7 +30,7 @@ pub struct Core {
     /// Fault injection.
     pub faults: Faults,
     /// Request counters.
-    pub stats: Mutex<RequestCounts>,
+    pub requests: Mutex<RequestCounts>,
     /// Request log.
     pub log: RequestLog,
     public_sync: tokio::sync::Mutex<()>,
@@ -68,7 +68,7 @@ impl Core {
             user: p.user,
             password: p.password,
             faults: p.faults,
-            stats: Mutex::new(RequestCounts::default()),
+            requests: Mutex::new(RequestCounts::default()),
             log: p.log,
             public_sync: tokio::sync::Mutex::new(()),
             rt,
@@ -253,7 +253,7 @@ impl Core {
     /// Removes every resource and zeroes the request counters (the control endpoint `POST reset`).
     /// Pending jobs find nothing and end.
     pub fn reset(self: &Arc<Self>) -> ApiResult<()> {
-        *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = RequestCounts::default();
+        *self.requests.lock().unwrap_or_else(|e| e.into_inner()) = RequestCounts::default();
         let ids: Vec<String> = self.read().servers.keys().cloned().collect();
         let domains: Vec<String> = self.read().domains.keys().cloned().collect();
         self.commit(|tx| {

@@ -373,7 +373,7 @@ async fn handle(State(core): State<Arc<Core>>, req: Request) -> Response {
     };
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
     if count {
-        core.stats
+        core.requests
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .count(&operation, &answer.code);

@@ -38,6 +38,7 @@ pub enum EmulatorError {
     Config(String),
 }
 
+/// Maps an I/O error to `EmulatorError::Io`, saying what was being done.
 pub(crate) fn ioerr(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> EmulatorError {
     let what = what.into();
     move |source| EmulatorError::Io { what, source }

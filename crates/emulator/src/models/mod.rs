@@ -1,8 +1,10 @@
 //! The emulator's resources and their transitions, with no wire format: one file per resource.
 //!
 //! All state lives in one `State`; every change goes through a `Tx`, which records the new versions
-//! for the journal (see `store`), can undo itself, and collects the asynchronous work to schedule
-//! (see `clock`).
+//! for the journal (see `store`), can undo itself, and collects the operations it started as plain
+//! data (`Job`). The models know no scheduler and no latency: a model starts an operation by name
+//! (`Tx::pending`; the transaction asks its `ops::Durations` how long it lasts) and `complete`
+//! applies its outcome; the job runner (`jobs`) does the waiting.
 
 pub mod catalogue;
 pub mod firewall_rule;
@@ -366,7 +368,7 @@ pub struct Tx<'a> {
     /// Records to journal, in order.
     pub records: Vec<Record>,
     undo: Vec<(Kind, String, Option<Resource>)>,
-    /// Pending operations to hand to the clock after commit.
+    /// Operations started, to hand to the job runner after commit.
     pub jobs: Vec<Job>,
     /// Network domains whose NAT/firewall set changed (to sync with the backend).
     pub public_changed: Vec<String>,
