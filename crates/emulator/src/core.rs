@@ -233,7 +233,9 @@ impl Core {
     fn spawn_job(self: &Arc<Self>, job: Job, call: BackendCall) {
         let core = self.clone();
         self.rt.spawn(async move {
-            let outcome = jobs::run_job(core.backend.clone(), call, job.pending.due_ms).await;
+            let outcome = jobs::run_job(core.backend.clone(), call, job.pending.due_ms)
+                .await
+                .map_err(|e| e.to_string());
             if let Err(e) = &outcome {
                 tracing::warn!("{} of {} failed: {e}", job.pending.op.action(), job.id);
             }

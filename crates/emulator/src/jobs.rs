@@ -206,13 +206,24 @@ impl BackendCall {
     }
 }
 
+/// Why a job's backend call failed (the text becomes the resource's failure reason).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The backend refused or failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The blocking task running the call panicked or was cancelled.
+    #[error("backend call failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// Runs `call` on a blocking thread and sleeps until `due_ms` at the same time; returns the call's
 /// outcome once both are over.
 pub async fn run_job(
     backend: Arc<dyn NodeBackend>,
     call: BackendCall,
     due_ms: i64,
-) -> Result<(), String> {
+) -> Result<(), JobError> {
     let work = tokio::task::spawn_blocking(move || call.run(backend.as_ref()));
     let wait = async {
         let left = due_ms - now_ms();
@@ -221,11 +232,7 @@ pub async fn run_job(
         }
     };
     let (res, ()) = tokio::join!(work, wait);
-    match res {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(format!("backend call failed: {e}")),
-    }
+    Ok(res??)
 }
 
 #[cfg(test)]

@@ -300,7 +300,7 @@ async fn control(core: &Arc<Core>, method: &Method, what: &str, body: Body) -> A
         ("PUT", "faults") => match read_body(body).await {
             Ok(b) => match control::set_faults(core, &b) {
                 Ok(v) => Answer::json(200, &v),
-                Err(e) => Answer::json(400, &serde_json::json!({"error": e})),
+                Err(e) => Answer::json(400, &serde_json::json!({"error": e.to_string()})),
             },
             Err(e) => Answer::json(400, &serde_json::json!({"error": e.message})),
         },
