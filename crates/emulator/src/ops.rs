@@ -89,10 +89,10 @@ pub trait Durations: Send + Sync {
 /// Every operation completes at once (tests of the models).
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Instant;
+pub struct Immediate;
 
 #[cfg(test)]
-impl Durations for Instant {
+impl Durations for Immediate {
     fn duration_ms(&self, _op: OpKind, _then_start: bool) -> i64 {
         0
     }

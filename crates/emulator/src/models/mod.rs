@@ -553,7 +553,7 @@ mod tests {
     fn a_rolled_back_transaction_leaves_no_trace() {
         let mut st = State::default();
         let before = serde_json::to_string(&st).unwrap();
-        let mut tx = Tx::new(&mut st, &crate::ops::Instant);
+        let mut tx = Tx::new(&mut st, &crate::ops::Immediate);
         let req = network_domain::DeployDomain {
             datacenter_id: "NA9".into(),
             name: "x".into(),
