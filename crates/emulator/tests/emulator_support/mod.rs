@@ -1,5 +1,6 @@
 //! Shared helpers of the emulator integration tests: an in-process emulator with its own temp
-//! state dir, and small API helpers over the crate's HTTP client.
+//! state dir, and small API helpers over the crate's HTTP client. The root package's tests that
+//! also need the `plumbery` binary or the cloud client include this file by `#[path]`.
 #![allow(dead_code)]
 
 use std::time::{Duration, Instant};
