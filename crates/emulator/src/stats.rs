@@ -62,19 +62,6 @@ pub struct ResourceCounts {
     pub server: u64,
 }
 
-impl ResourceCounts {
-    /// Everything a client made: every count but the default firewall rules.
-    pub fn made(&self) -> u64 {
-        self.network_domain
-            + self.vlan
-            + self.reserved_private_ipv4
-            + self.public_ip_block
-            + self.nat_rule
-            + self.firewall_rule
-            + self.server
-    }
-}
-
 /// One server as the stats document shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
