@@ -25,7 +25,7 @@ fn rss_mb() -> f64 {
 }
 
 fn info(body: &str, name: &str) -> String {
-    let (_, v) = emulator::responses::body::xml_to_value(body).expect("XML");
+    let v = emulator::http::xml_to_json(body).expect("XML");
     let infos = match &v["info"] {
         serde_json::Value::Array(a) => a.clone(),
         other => vec![other.clone()],
@@ -253,19 +253,14 @@ fn main() {
     // Let every pending completion land.
     std::thread::sleep(Duration::from_millis(500));
     let stats = emu.stats();
-    let r = &stats["resources"];
-    let total: u64 = [
-        "networkDomain",
-        "vlan",
-        "publicIpBlock",
-        "natRule",
-        "firewallRule",
-        "defaultFirewallRule",
-        "server",
-    ]
-    .iter()
-    .map(|k| r[k].as_u64().unwrap_or(0))
-    .sum();
+    let r = &stats.resources;
+    let total: u64 = r.network_domain
+        + r.vlan
+        + r.public_ip_block
+        + r.nat_rule
+        + r.firewall_rule
+        + r.default_firewall_rule
+        + r.server;
     let after = rss_mb();
     println!(
         "setup: {total} resources ({}) in {:.1} s",
@@ -284,7 +279,7 @@ fn main() {
     );
     println!(
         "GET server/server with {} servers [50 per page, one domain, XML]: {rps:.0} req/s",
-        r["server"]
+        r.server
     );
     let used = after;
     println!("memory: process RSS {used:.1} MB (before the emulator started: {before:.1} MB)");

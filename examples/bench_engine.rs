@@ -11,7 +11,7 @@ mod bench_support;
 use std::time::{Duration, Instant};
 
 use cloud::{RetryPolicy, Secret, WaitPolicy};
-use emulator::clock::Profile;
+use emulator::Profile;
 use emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use engine::{self, Action, Options, Progress};
 use fittings::{Parameters, Plan, load_text};
@@ -75,7 +75,7 @@ async fn measure(
     action: Action,
     critical: Duration,
 ) -> Figures {
-    let before = emu.stats()["requests"]["total"].as_u64().unwrap_or(0);
+    let before = emu.stats().requests.total;
     let t0 = Instant::now();
     let report = engine::run(action, plan, &options(emu))
         .await
@@ -86,7 +86,7 @@ async fn measure(
         "{action:?} failed: {}",
         serde_json::to_string_pretty(&report).unwrap_or_default()
     );
-    let requests = emu.stats()["requests"]["total"].as_u64().unwrap_or(0) - before;
+    let requests = emu.stats().requests.total - before;
     Figures {
         wall,
         critical,

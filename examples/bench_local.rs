@@ -15,8 +15,8 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use emulator::http::xml_to_json;
 use emulator::http::{Client, Response};
-use emulator::responses::body::xml_to_value;
 use emulator::{Emulator, EmulatorConfig, Nodes};
 use nodes::{LocalNodes, LocalNodesConfig};
 use proc_mem::{KERNEL_FIELDS, kernel_kb, pss_kb, tree};
@@ -74,9 +74,7 @@ impl Api {
 }
 
 fn body(r: &Response) -> Value {
-    xml_to_value(&r.body)
-        .map(|(_, v)| v)
-        .unwrap_or_else(|e| panic!("not XML ({e}): {}", r.body))
+    xml_to_json(&r.body).unwrap_or_else(|e| panic!("not XML ({e}): {}", r.body))
 }
 
 fn info(v: &Value, name: &str) -> String {

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use emulator::clock::Profile;
-use emulator::faults::FaultSpec;
+use emulator::FaultSpec;
+use emulator::Profile;
 use emulator::{EmulatorConfig, Nodes, Stop};
 
 /// `plumbery emulator SUBCOMMAND`: what to do with the emulator.

@@ -6,7 +6,7 @@ mod engine_support;
 use std::time::Duration;
 
 use cloud::*;
-use emulator::faults::FaultSpec;
+use emulator::FaultSpec;
 use engine_support::{assert_empty, fast_client as client, network_domain, start, vlan};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,9 +312,7 @@ async fn paging_reads_every_page() {
     assert_eq!(client_rules, 260);
     assert_eq!(
         rules.len() as u64,
-        260 + emu.stats()["resources"]["defaultFirewallRule"]
-            .as_u64()
-            .unwrap()
+        260 + emu.stats().resources.default_firewall_rule
     );
 }
 
@@ -379,13 +377,9 @@ async fn retries_under_faults_with_fixed_seeds() {
         assert!(created.is_some());
     }
     emu.set_faults(FaultSpec::default(), None);
-    let stats = emu.stats();
-    let codes = &stats["requests"]["byResponseCode"];
-    assert!(codes["RESOURCE_BUSY"].as_u64().unwrap_or(0) > 0, "{codes}");
-    assert!(
-        codes["UNEXPECTED_ERROR"].as_u64().unwrap_or(0) > 0,
-        "{codes}"
-    );
+    let codes = emu.stats().requests;
+    assert!(codes.code("RESOURCE_BUSY") > 0, "{codes}");
+    assert!(codes.code("UNEXPECTED_ERROR") > 0, "{codes}");
     let rules = c.list_firewall_rules(&dom).await.unwrap();
     assert_eq!(
         rules.iter().filter(|r| r.name.starts_with("Seed")).count(),
@@ -406,7 +400,7 @@ async fn a_lost_create_answer_is_not_resent() {
         },
         Some(7),
     );
-    let before = emu.stats()["requests"]["total"].as_u64().unwrap();
+    let before = emu.stats().requests.total;
     let e = c
         .deploy_network_domain(&NewNetworkDomain {
             datacenter_id: "NA9".into(),
@@ -417,7 +411,7 @@ async fn a_lost_create_answer_is_not_resent() {
         .await
         .unwrap_err();
     assert!(matches!(e, CloudError::AnswerLost { .. }), "{e}");
-    let after = emu.stats()["requests"]["total"].as_u64().unwrap();
+    let after = emu.stats().requests.total;
     assert_eq!(
         after - before,
         1,

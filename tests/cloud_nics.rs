@@ -2,10 +2,12 @@
 //! lost still adds exactly one NIC (it observes before sending again), a second add of the same NIC
 //! returns the existing one, refusals that are not "already there" stay errors, removeNic.
 
+// The emulator crate owns these helpers; the tests here that also need the binary share them.
+#[path = "../crates/emulator/tests/emulator_support/mod.rs"]
 mod emulator_support;
 
 use cloud::{AsyncOp, ClientConfig, CloudClient, NicTarget, RetryPolicy, Secret, Wait, WaitPolicy};
-use emulator::faults::FaultSpec;
+use emulator::FaultSpec;
 use emulator_support::Emu;
 
 fn client(e: &Emu) -> CloudClient {
@@ -42,7 +44,7 @@ fn add_nic_never_adds_twice() {
     let nics = s.additional_nics();
     assert_eq!(nics.len(), 1, "{nics:?}");
     assert_eq!(nics[0].id.as_deref(), Some(nic.as_str()));
-    assert_eq!(e.stats()["requests"]["byOperation"]["ADD_NIC"], 1);
+    assert_eq!(e.stats().requests.operation("ADD_NIC"), 1);
 
     // The same NIC again, by VLAN or by its address: the API says INVALID_INPUT_DATA, which is
     // "already there" once the server shows it.

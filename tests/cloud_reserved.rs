@@ -5,7 +5,7 @@
 mod engine_support;
 
 use cloud::*;
-use emulator::faults::FaultSpec;
+use emulator::FaultSpec;
 use engine_support::{fast_client as client, network_domain, start, vlan};
 
 /// A NORMAL domain and VLAN 10.7.0.0/24; returns (domain id, VLAN id).
@@ -137,9 +137,9 @@ async fn lost_answers_do_not_fail_a_reserve() {
         emu.set_faults(FaultSpec::default(), None);
         assert_eq!(held(&c, &vlan).await, ["10.7.0.20"], "seed {seed}");
     }
-    let codes = emu.stats()["requests"]["byResponseCode"].clone();
+    let codes = emu.stats().requests;
     assert!(
-        codes["IP_ADDRESS_NOT_UNIQUE"].as_u64().unwrap_or(0) > 0,
+        codes.code("IP_ADDRESS_NOT_UNIQUE") > 0,
         "re-sent reserves were refused and observed: {codes}"
     );
 }

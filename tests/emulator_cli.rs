@@ -2,6 +2,8 @@
 //! `stop` manage a background emulator, and a `kill -9` in the middle of a server deploy loses
 //! nothing: after a restart the deploy completes.
 
+// The emulator crate owns these helpers; the tests here that also need the binary share them.
+#[path = "../crates/emulator/tests/emulator_support/mod.rs"]
 mod emulator_support;
 
 use std::io::{BufRead, BufReader};

@@ -33,12 +33,11 @@ async fn two_locations_in_parallel() {
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
     assert_eq!(r.locations.len(), 2);
     let res = resources(&emu);
-    assert_eq!(res["networkDomain"], 2, "{res}");
-    assert_eq!(res["vlan"], 2, "{res}");
-    assert_eq!(res["server"], 2, "{res}");
-    let stats = emu.stats();
-    for s in stats["servers"].as_array().unwrap() {
-        assert_eq!(s["started"], true);
+    assert_eq!(res.network_domain, 2, "{res}");
+    assert_eq!(res.vlan, 2, "{res}");
+    assert_eq!(res.server, 2, "{res}");
+    for s in emu.stats().servers {
+        assert!(s.started, "{s}");
     }
     // Each VLAN accepts the other location's VLAN: one IPv6 rule each (IPv4 does not cross
     // locations), its source the other VLAN's IPv6 range, looked up while both were being built.
@@ -84,7 +83,7 @@ async fn two_locations_in_parallel() {
     };
     let r = run_ok(Action::Dispose, &plan, &only, "dispose of EU7").await;
     assert_eq!(r.locations.len(), 1);
-    assert_eq!(resources(&emu)["networkDomain"], 1);
+    assert_eq!(resources(&emu).network_domain, 1);
     // EU6 alone again: its rule from EU7 is still there, and the missing EU7 VLAN is not waited for.
     let eu6 = Options {
         locations: vec!["EU6".into()],
@@ -108,8 +107,8 @@ async fn three_blueprints_share_a_domain() {
     let opts = options(emu.url());
     let r = run_ok(Action::Deploy, &plan, &opts, "deploy").await;
     let res = resources(&emu);
-    assert_eq!(res["networkDomain"], 1, "{res}");
-    assert_eq!(res["vlan"], 3, "{res}");
+    assert_eq!(res.network_domain, 1, "{res}");
+    assert_eq!(res.vlan, 3, "{res}");
     // The three VLAN deploys of one domain ran one after the other.
     let steps = &r.locations[0].phases[0].steps;
     let vlans: Vec<_> = steps
@@ -119,17 +118,12 @@ async fn three_blueprints_share_a_domain() {
     assert_eq!(vlans.len(), 3);
     // `primary .11` gives node1 a fixed address.
     let stats = emu.stats();
-    let node1 = stats["servers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "node1")
-        .unwrap();
-    assert_eq!(node1["privateIpv4"][0], "10.1.0.11", "{node1}");
+    let node1 = stats.server("node1").unwrap();
+    assert_eq!(node1.private_ipv4[0], "10.1.0.11", "{node1}");
     // Its glue adds NICs on the two other VLANs, `.11` completed from each VLAN's subnet.
     assert_eq!(
-        node1["privateIpv4"],
-        serde_json::json!(["10.1.0.11", "10.2.0.11", "10.3.0.11"]),
+        node1.private_ipv4,
+        ["10.1.0.11", "10.2.0.11", "10.3.0.11"],
         "{node1}"
     );
     assert!(
@@ -145,9 +139,9 @@ async fn three_blueprints_share_a_domain() {
     };
     let r = run_ok(Action::Dispose, &plan, &one, "dispose of one blueprint").await;
     let res = resources(&emu);
-    assert_eq!(res["networkDomain"], 1, "{res}");
-    assert_eq!(res["server"], 2, "{res}");
-    assert_eq!(res["vlan"], 3, "{res}");
+    assert_eq!(res.network_domain, 1, "{res}");
+    assert_eq!(res.server, 2, "{res}");
+    assert_eq!(res.vlan, 3, "{res}");
     assert!(
         r.locations[0].phases[0]
             .notes
@@ -226,7 +220,7 @@ async fn accept_rules_between_vlans() {
         .find(|r| r.name == "CCDEFAULT.DenyExternalInboundIPv6")
         .unwrap();
     assert!(!deny6.enabled, "{deny6:?}");
-    assert_eq!(resources(&emu)["natRule"], 1);
+    assert_eq!(resources(&emu).nat_rule, 1);
     let again = engine::run(Action::Deploy, &plan, &opts).await.unwrap();
     assert_eq!(again.changes(), 0);
     run_ok(Action::Dispose, &plan, &opts, "dispose").await;
@@ -451,8 +445,8 @@ async fn mqtt_swarm_builds_across_five_locations() {
     built.sort_unstable();
     assert_eq!(built, ["AP3", "AU10", "AU11", "EU6", "NA12"]);
     let res = resources(&emu);
-    assert_eq!(res["networkDomain"], 5, "{res}");
-    assert_eq!(res["vlan"], 5, "{res}");
+    assert_eq!(res.network_domain, 5, "{res}");
+    assert_eq!(res.vlan, 5, "{res}");
     // Every built VLAN accepts the four other built ones (IPv6 only across locations).
     let c = client(&emu);
     for loc in &built {

@@ -3,8 +3,8 @@
 
 mod engine_support;
 
+use emulator::FaultSpec;
 use emulator::RunningEmulator;
-use emulator::faults::FaultSpec;
 use engine::{self, Action, Options};
 use engine_support::{
     MIXED_FAULTS, answers_with, assert_empty, change_requests, client, options, redis_plan,
@@ -96,7 +96,7 @@ async fn cycle_under_faults(seed: u64) {
     assert!(
         answers_with(&emu, "RESOURCE_BUSY") > 0,
         "seed {seed}: faults were injected: {}",
-        emu.stats()["requests"]["byResponseCode"]
+        emu.stats().requests
     );
     assert_empty(&emu, &format!("seed {seed}: disposed"));
 }
@@ -139,13 +139,7 @@ async fn interrupted_runs_converge_without_duplicates() {
 }
 
 fn started_count(emu: &RunningEmulator) -> usize {
-    let stats = emu.stats();
-    stats["servers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["started"] == true)
-        .count()
+    emu.stats().servers.iter().filter(|s| s.started).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,9 +149,9 @@ async fn build_start_stop_wipe_refresh_destroy() {
     let opts = options(emu.url());
     // build: servers deployed stopped, with their network rules.
     run_ok(Action::Build, &plan, &opts, "build").await;
-    assert_eq!(resources(&emu)["server"], 4);
+    assert_eq!(resources(&emu).server, 4);
     assert_eq!(started_count(&emu), 0);
-    assert_eq!(resources(&emu)["natRule"], 4);
+    assert_eq!(resources(&emu).nat_rule, 4);
     run_ok(Action::Start, &plan, &opts, "start").await;
     assert_eq!(started_count(&emu), 4);
     run_ok(Action::Stop, &plan, &opts, "stop").await;
@@ -165,10 +159,10 @@ async fn build_start_stop_wipe_refresh_destroy() {
     // destroy refuses nothing here (all stopped); wipe keeps the network.
     run_ok(Action::Wipe, &plan, &opts, "wipe").await;
     let res = resources(&emu);
-    assert_eq!(res["server"], 0, "{res}");
-    assert_eq!(res["natRule"], 0, "{res}");
-    assert_eq!(res["firewallRule"], 0, "{res}");
-    assert_eq!(res["vlan"], 1, "{res}");
+    assert_eq!(res.server, 0, "{res}");
+    assert_eq!(res.nat_rule, 0, "{res}");
+    assert_eq!(res.firewall_rule, 0, "{res}");
+    assert_eq!(res.vlan, 1, "{res}");
     // refresh: stop, wipe, deploy again.
     run_ok(Action::Refresh, &plan, &opts, "first refresh").await;
     assert_redis_deployed(&emu).await;
@@ -176,7 +170,7 @@ async fn build_start_stop_wipe_refresh_destroy() {
     assert_redis_deployed(&emu).await;
     // destroy leaves running nodes alone (stop them first, or dispose).
     let r = run_ok(Action::Destroy, &plan, &opts, "destroy of running nodes").await;
-    assert_eq!(resources(&emu)["server"], 4);
+    assert_eq!(resources(&emu).server, 4);
     assert!(
         r.locations[0].phases[0]
             .notes
@@ -285,7 +279,7 @@ async fn a_block_landing_after_the_inventory_is_adopted_not_duplicated() {
     for b in client.list_public_ip_blocks(&domain_id).await.unwrap() {
         client.remove_public_ip_block(&b.id).await.unwrap();
     }
-    assert_eq!(resources(&emu)["publicIpBlock"], 0);
+    assert_eq!(resources(&emu).public_ip_block, 0);
     // The deploy reads its inventory through the relay; right after the emulator has answered the
     // list of blocks (none), a block is added behind the engine's back.
     let upstream = emu
@@ -310,7 +304,7 @@ async fn a_block_landing_after_the_inventory_is_adopted_not_duplicated() {
     // A late add that lands after the deploy is over leaves a block nothing uses: dispose
     // releases it with the rest.
     client.add_public_ip_block(&domain_id).await.unwrap();
-    assert_eq!(resources(&emu)["publicIpBlock"], 3);
+    assert_eq!(resources(&emu).public_ip_block, 3);
     run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     assert_empty(&emu, "disposed");
 }

@@ -7,8 +7,8 @@
 //! with `PLUMBERY_FULL_SUITE=1`).
 
 use cloud::{AsyncOp, NewServer, NicTarget, Secret, Server, Wait};
+use emulator::FaultSpec;
 use emulator::RunningEmulator;
-use emulator::faults::FaultSpec;
 use engine::{self, Action, Options, Phase, Step};
 use fittings::{Parameters, Plan, load_text};
 
@@ -71,9 +71,13 @@ fn nics(s: &Server) -> Vec<(String, String)> {
 }
 
 fn assert_empty(emu: &RunningEmulator, context: &str) {
-    let r = emu.stats()["resources"].clone();
-    for k in ["networkDomain", "vlan", "server"] {
-        assert_eq!(r[k], 0, "{context}: {k}: {r}");
+    let r = emu.stats().resources;
+    for (k, n) in [
+        ("networkDomain", r.network_domain),
+        ("vlan", r.vlan),
+        ("server", r.server),
+    ] {
+        assert_eq!(n, 0, "{context}: {k}: {r}");
     }
 }
 
@@ -245,10 +249,10 @@ async fn a_vlan_with_a_foreign_nic_is_kept() {
             && l.contains("HAS_DEPENDENCY")),
         "{n:?}"
     );
-    let res = emu.stats()["resources"].clone();
-    assert_eq!(res["server"], 1, "{res}");
-    assert_eq!(res["vlan"], 2, "{res}");
-    assert_eq!(res["networkDomain"], 1, "{res}");
+    let res = emu.stats().resources;
+    assert_eq!(res.server, 1, "{res}");
+    assert_eq!(res.vlan, 2, "{res}");
+    assert_eq!(res.network_domain, 1, "{res}");
 
     c.delete_server(&outsider).await.unwrap();
     c.wait_server(&outsider, Wait::after(AsyncOp::DeleteServer), None)

@@ -146,7 +146,7 @@ async fn cpu_memory_and_disks_are_reconciled() {
 /// seeds: every deploy succeeds and each server ends with exactly the plan's disks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_answers_to_hardware_changes_are_observed_not_failed() {
-    use emulator::faults::FaultSpec;
+    use emulator::FaultSpec;
     let (emu, _dir) = start(0.001);
     let opts = options(emu.url());
     let mut disks = vec![(1u32, 20u32)];
@@ -172,9 +172,9 @@ async fn lost_answers_to_hardware_changes_are_observed_not_failed() {
         );
         deploy(&plan(cpu, 4, &lines), &opts, &format!("seed {seed}")).await;
         emu.set_faults(FaultSpec::default(), None);
-        let codes = emu.stats()["requests"]["byResponseCode"].clone();
-        resets = codes["CONNECTION_RESET"].as_u64().unwrap_or(0);
-        refused = codes["INVALID_INPUT_DATA"].as_u64().unwrap_or(0);
+        let codes = emu.stats().requests;
+        resets = codes.code("CONNECTION_RESET");
+        refused = codes.code("INVALID_INPUT_DATA");
         for s in servers(&emu).await {
             let (c, _, have) = hardware(&s);
             assert_eq!(c, cpu, "{}", s.name);

@@ -8,8 +8,8 @@ mod engine_support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use emulator::FaultSpec;
 use emulator::RunningEmulator;
-use emulator::faults::FaultSpec;
 use engine::{self, Action, Options, Step};
 use engine_support::{
     MIXED_FAULTS, answers_with, change_requests, client, operation_count, options, resources,
@@ -98,16 +98,14 @@ fn planned_reservations() -> Vec<(String, String)> {
 async fn assert_deployed(emu: &RunningEmulator, what: &str) {
     assert_eq!(reservations(emu).await, planned_reservations(), "{what}");
     let r = resources(emu);
-    assert_eq!(r["reservedPrivateIpv4"], 3, "{what}: {r}");
-    assert_eq!(r["server"], 4, "{what}: {r}");
-    assert_eq!(r["vlan"], 2, "{what}: {r}");
+    assert_eq!(r.reserved_private_ipv4, 3, "{what}: {r}");
+    assert_eq!(r.server, 4, "{what}: {r}");
+    assert_eq!(r.vlan, 2, "{what}: {r}");
     let stats = emu.stats();
-    let held: BTreeSet<String> = stats["servers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["privateIpv4"].as_array().unwrap().clone())
-        .map(|a| a.as_str().unwrap().to_string())
+    let held: BTreeSet<String> = stats
+        .servers
+        .into_iter()
+        .flat_map(|s| s.private_ipv4)
         .collect();
     assert_eq!(held.len(), 4, "{what}: {held:?}");
     for a in RESERVED {
@@ -126,7 +124,7 @@ fn assert_empty(emu: &RunningEmulator, what: &str) {
     engine_support::assert_empty(emu, what);
     let r = resources(emu);
     assert_eq!(
-        r["reservedPrivateIpv4"], 0,
+        r.reserved_private_ipv4, 0,
         "{what}: reservedPrivateIpv4: {r}"
     );
 }
@@ -281,9 +279,9 @@ async fn a_vlan_never_destroyed_keeps_its_reservations() {
     assert_deployed(&emu, "deploy").await;
     run_ok(Action::Dispose, &plan, &opts, "dispose").await;
     let res = resources(&emu);
-    assert_eq!(res["server"], 0, "{res}");
-    assert_eq!(res["vlan"], 1, "{res}");
-    assert_eq!(res["networkDomain"], 1, "{res}");
+    assert_eq!(res.server, 0, "{res}");
+    assert_eq!(res.vlan, 1, "{res}");
+    assert_eq!(res.network_domain, 1, "{res}");
     assert_eq!(reservations(&emu).await, planned_reservations());
     assert_eq!(
         operation_count(&emu, "UNRESERVE_PRIVATE_IPV4_ADDRESS"),
@@ -305,7 +303,7 @@ async fn cycle_under_faults(seed: u64) {
     assert!(
         answers_with(&emu, "RESOURCE_BUSY") > 0,
         "seed {seed}: faults were injected: {}",
-        emu.stats()["requests"]["byResponseCode"]
+        emu.stats().requests
     );
     emu.set_faults(FaultSpec::default(), None);
     assert_empty(&emu, &format!("seed {seed} dispose"));
@@ -380,12 +378,12 @@ async fn a_foreign_reservation_keeps_its_vlan_on_dispose() {
         "{notes:?}"
     );
     let res = resources(&emu);
-    assert_eq!(res["server"], 0, "{res}");
+    assert_eq!(res.server, 0, "{res}");
     assert_eq!(
-        res["vlan"], 1,
+        res.vlan, 1,
         "the VLAN with the foreign reservation stays: {res}"
     );
-    assert_eq!(res["networkDomain"], 1, "{res}");
+    assert_eq!(res.network_domain, 1, "{res}");
     assert_eq!(
         reservations(&emu).await,
         [("AdminNetwork".to_string(), "192.168.31.99".to_string())]

@@ -12,7 +12,7 @@ use cloud::RetryPolicy;
 use emulator::RunningEmulator;
 use engine::{self, Action, Options};
 use engine_support::{
-    REDIS_COUNTS, assert_counts, assert_empty, client, count, redis_plan, run_ok, start,
+    REDIS_COUNTS, assert_counts, assert_empty, client, redis_plan, resources, run_ok, start,
 };
 
 const URL_VAR: &str = "PLUMBERY_SIGKILL_CHILD_URL";
@@ -79,8 +79,8 @@ async fn sigkill_at_ten_moments_then_rerun() {
         .await
         .unwrap();
         // The kill must land in the middle of the work for the test to mean something.
-        let domains = count(&emu, "networkDomain");
-        let complete = count(&emu, "firewallRule") == 4 && {
+        let domains = resources(&emu).network_domain;
+        let complete = resources(&emu).firewall_rule == 4 && {
             let servers = client(&emu).list_servers(&[]).await.unwrap();
             servers.len() == 4 && servers.iter().all(|s| s.monitoring.is_some())
         };
@@ -89,7 +89,7 @@ async fn sigkill_at_ten_moments_then_rerun() {
         }
         eprintln!(
             "kill at {ms} ms: complete {complete}, {}",
-            emu.stats()["resources"]
+            emu.stats().resources
         );
         run_ok(
             Action::Deploy,

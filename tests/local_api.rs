@@ -3,6 +3,8 @@
 //! disks survive stop/start and an emulator restart, delete and shutdown leave nothing behind.
 //! Needs root (elsewhere the tests print why and pass).
 
+// The emulator crate owns these helpers; the tests here that also need the binary share them.
+#[path = "../crates/emulator/tests/emulator_support/mod.rs"]
 mod emulator_support;
 mod nodes_support;
 

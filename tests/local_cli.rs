@@ -4,6 +4,8 @@
 //! prerequisites and starts the local emulator under `PLUMBERY_STATE_DIR`.
 //! Needs root (elsewhere the tests print why and pass).
 
+// The emulator crate owns these helpers; the tests here that also need the binary share them.
+#[path = "../crates/emulator/tests/emulator_support/mod.rs"]
 mod emulator_support;
 mod nodes_support;
 

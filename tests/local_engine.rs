@@ -79,17 +79,16 @@ async fn the_engine_deploys_the_redis_plan_onto_local_nodes() {
 
     let stats = tokio::task::spawn_blocking(move || {
         let mut c = Client::new(&ep.url, "plumbery", "plumbery").unwrap();
-        c.get("/emulator/v1/stats", true).unwrap().json()
+        c.stats().unwrap()
     })
     .await
     .unwrap();
-    let servers = stats["servers"].as_array().unwrap();
-    assert_eq!(servers.len(), 4, "{stats}");
-    for s in servers {
-        assert_eq!(s["state"], "NORMAL");
-        assert_eq!(s["started"], true);
-        let public: Ipv4Addr = s["publicIpv4"][0].as_str().unwrap().parse().unwrap();
-        let name = s["name"].as_str().unwrap().to_string();
+    assert_eq!(stats.servers.len(), 4, "{stats}");
+    for s in &stats.servers {
+        assert_eq!(s.state, "NORMAL");
+        assert!(s.started);
+        let public: Ipv4Addr = s.public_ipv4[0].parse().unwrap();
+        let name = s.name.clone();
         let t = Instant::now();
         let out = loop {
             let out =

@@ -4,6 +4,8 @@
 //! restart, and nothing is left when the NIC, the VLAN, the node or the backend goes. Needs root
 //! (elsewhere the tests print why and pass).
 
+// The emulator crate owns these helpers; the tests here that also need the binary share them.
+#[path = "../crates/emulator/tests/emulator_support/mod.rs"]
 mod emulator_support;
 mod nodes_support;
 
@@ -326,7 +328,7 @@ blueprints:
 
     let r = engine::run(Action::Dispose, &plan, &opts).await.unwrap();
     assert!(r.ok, "{}", serde_json::to_string_pretty(&r).unwrap());
-    assert_eq!(emu.stats()["resources"]["server"], 0);
+    assert_eq!(emu.stats().resources.server, 0);
     tokio::task::block_in_place(|| emu.shutdown());
     drop(nodes);
     assert_eq!(

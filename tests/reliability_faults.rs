@@ -5,7 +5,7 @@
 
 mod engine_support;
 
-use emulator::faults::FaultSpec;
+use emulator::FaultSpec;
 use engine::Action;
 use engine_support::{
     DISTINCT_ACCOUNT, answers_with, assert_empty, assert_redis_deployed, options_as, redis_plan,

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use cloud::Secret;
-use emulator::faults::FaultSpec;
+use emulator::FaultSpec;
 use engine::{self, Action, Options};
 use engine_support::{
     DISTINCT_ACCOUNT as ACCOUNT, assert_empty, assert_redis_deployed, options_as, redis_plan,

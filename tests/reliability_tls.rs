@@ -73,7 +73,7 @@ async fn untrusted_certificate_is_refused_and_the_right_ca_works() {
     assert_tls_message(&err.to_string());
 
     // Nothing reached the API, nothing changed.
-    assert_eq!(emu.stats()["requests"]["total"], 0, "{}", emu.stats());
+    assert_eq!(emu.stats().requests.total, 0, "{}", emu.stats());
     assert_empty(&emu, "after the refused runs");
 
     // The right CA: the client talks.
@@ -95,10 +95,7 @@ async fn untrusted_certificate_is_refused_and_the_right_ca_works() {
     );
     assert_empty(&emu, "after the child's deploy and dispose");
     assert!(
-        emu.stats()["requests"]["byOperation"]["DEPLOY_SERVER"]
-            .as_u64()
-            .unwrap_or(0)
-            >= 4,
+        emu.stats().requests.operation("DEPLOY_SERVER") >= 4,
         "the child deployed through TLS: {}",
         emu.stats()
     );

@@ -15,7 +15,7 @@ use cloud::{
     AsyncOp, ClientConfig, CloudClient, NewNetworkDomain, NewVlan, RetryPolicy, Secret, Wait,
     WaitPolicy,
 };
-use emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use emulator::{Emulator, EmulatorConfig, ResourceCounts, RunningEmulator};
 use engine::{self, Action, Options, Progress, Report};
 use fittings::{Parameters, Plan, load_text};
 
@@ -55,25 +55,17 @@ pub const FAST_RETRY: RetryPolicy = RetryPolicy {
 /// A mix of every fault kind that a deploy and a dispose of a small plan get through on their own.
 pub const MIXED_FAULTS: &str = "busy=0.2,unexpected=0.05,http503=0.05,reset=0.02";
 
-/// The resource kinds a plan deploys, as named in the emulator's stats.
-pub const PLAN_KINDS: [&str; 6] = [
-    "networkDomain",
-    "vlan",
-    "server",
-    "publicIpBlock",
-    "natRule",
-    "firewallRule",
-];
-
-/// How many of each kind one clean deploy of `fittings/redis-cluster.yaml` holds.
-pub const REDIS_COUNTS: [(&str, u64); 6] = [
-    ("networkDomain", 1),
-    ("vlan", 1),
-    ("server", 4),
-    ("publicIpBlock", 2),
-    ("natRule", 4),
-    ("firewallRule", 4),
-];
+/// What one clean deploy of `fittings/redis-cluster.yaml` holds (default firewall rules aside).
+pub const REDIS_COUNTS: ResourceCounts = ResourceCounts {
+    network_domain: 1,
+    vlan: 1,
+    reserved_private_ipv4: 0,
+    public_ip_block: 2,
+    nat_rule: 4,
+    firewall_rule: 4,
+    default_firewall_rule: 0,
+    server: 4,
+};
 
 /// True when `PLUMBERY_FULL_SUITE=1`: run the full suite rather than the quick slice.
 pub fn full_suite() -> bool {
@@ -229,34 +221,25 @@ pub async fn run_cut(action: Action, plan: &Plan, opts: &Options, ms: u64) {
 }
 
 /// The resource counts of the emulator's stats.
-pub fn resources(emu: &RunningEmulator) -> serde_json::Value {
-    emu.stats()["resources"].clone()
-}
-
-/// How many resources of `kind` the emulator holds.
-pub fn count(emu: &RunningEmulator, kind: &str) -> u64 {
-    emu.stats()["resources"][kind].as_u64().unwrap()
+pub fn resources(emu: &RunningEmulator) -> ResourceCounts {
+    emu.stats().resources
 }
 
 /// How many requests of operation `op` (`DEPLOY_SERVER`...) the emulator has seen.
 pub fn operation_count(emu: &RunningEmulator, op: &str) -> u64 {
-    emu.stats()["requests"]["byOperation"][op]
-        .as_u64()
-        .unwrap_or(0)
+    emu.stats().requests.operation(op)
 }
 
 /// How many answers carried `code` (`RESOURCE_BUSY`, `HTTP_503`, `CONNECTION_RESET`...).
 pub fn answers_with(emu: &RunningEmulator, code: &str) -> u64 {
-    emu.stats()["requests"]["byResponseCode"][code]
-        .as_u64()
-        .unwrap_or(0)
+    emu.stats().requests.code(code)
 }
 
 /// Change requests (everything but reads and the account call) seen by the emulator.
 pub fn change_requests(emu: &RunningEmulator) -> u64 {
-    emu.stats()["requests"]["byOperation"]
-        .as_object()
-        .unwrap()
+    emu.stats()
+        .requests
+        .by_operation
         .iter()
         .filter(|(op, _)| {
             let op = op.to_ascii_lowercase();
@@ -265,16 +248,19 @@ pub fn change_requests(emu: &RunningEmulator) -> u64 {
                 || op.contains("myaccount")
                 || op.contains("stats"))
         })
-        .map(|(_, n)| n.as_u64().unwrap())
+        .map(|(_, n)| n)
         .sum()
 }
 
-/// Checks the emulator holds exactly `want` resources of each kind named.
-pub fn assert_counts(emu: &RunningEmulator, want: &[(&str, u64)], context: &str) {
+/// Checks the emulator holds exactly `want` (the default firewall rules aside: they come and go
+/// with the network domains).
+pub fn assert_counts(emu: &RunningEmulator, want: &ResourceCounts, context: &str) {
     let r = resources(emu);
-    for (kind, n) in want {
-        assert_eq!(r[kind], *n, "{context}: {kind}: {r}");
-    }
+    let got = ResourceCounts {
+        default_firewall_rule: want.default_firewall_rule,
+        ..r
+    };
+    assert_eq!(&got, want, "{context}: {r}");
 }
 
 /// Checks the emulator holds exactly one clean deploy of the redis plan: no missing and no
@@ -282,11 +268,8 @@ pub fn assert_counts(emu: &RunningEmulator, want: &[(&str, u64)], context: &str)
 pub fn assert_redis_deployed(emu: &RunningEmulator, context: &str) {
     assert_counts(emu, &REDIS_COUNTS, context);
     let stats = emu.stats();
-    let servers = stats["servers"].as_array().unwrap();
-    let mut names: Vec<&str> = servers
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let servers = &stats.servers;
+    let mut names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
     names.sort();
     assert_eq!(
         names,
@@ -294,18 +277,13 @@ pub fn assert_redis_deployed(emu: &RunningEmulator, context: &str) {
         "{context}"
     );
     for s in servers {
-        assert_eq!(s["started"], true, "{context}: {s}");
-        assert_eq!(s["state"], "NORMAL", "{context}: {s}");
-        assert_eq!(
-            s["publicIpv4"].as_array().unwrap().len(),
-            1,
-            "{context}: {s}"
-        );
+        assert!(s.started, "{context}: {s}");
+        assert_eq!(s.state, "NORMAL", "{context}: {s}");
+        assert_eq!(s.public_ipv4.len(), 1, "{context}: {s}");
     }
 }
 
 /// Checks the emulator holds no resource of the plan's kinds.
 pub fn assert_empty(emu: &RunningEmulator, context: &str) {
-    let none: Vec<(&str, u64)> = PLAN_KINDS.iter().map(|k| (*k, 0)).collect();
-    assert_counts(emu, &none, context);
+    assert_counts(emu, &ResourceCounts::default(), context);
 }

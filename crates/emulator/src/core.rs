@@ -1,15 +1,18 @@
-//! The running emulator's shared core: the state behind a lock, the store, the clock's jobs, the
-//! backend, faults and statistics. Every change is applied, journaled and only then answered.
+//! The running emulator's shared core: the state behind a lock, the store, the backend, faults and
+//! request counters. Every change is applied, journaled and only then answered; the operations it
+//! starts are handed to the job runner (`jobs`) once committed.
 
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::backend::{NatSpec, NodeBackend};
-use super::clock::{self, BackendCall, Latency};
-use super::control::{RequestLog, Stats};
-use super::errors::{ApiError, ApiResult};
-use super::faults::Faults;
-use super::models::{self, Job, Kind, Record, State, Tx, firewall_rule};
-use super::store::Store;
+use crate::backend::{NatSpec, NodeBackend};
+use crate::errors::{ApiError, ApiResult};
+use crate::faults::Faults;
+use crate::jobs::{self, BackendCall};
+use crate::latency::Latency;
+use crate::models::{self, Job, Record, State, Tx, firewall_rule};
+use crate::request_log::RequestLog;
+use crate::stats::RequestCounts;
+use crate::store::Store;
 
 /// Shared state of one emulator.
 pub struct Core {
@@ -27,7 +30,7 @@ pub struct Core {
     /// Fault injection.
     pub faults: Faults,
     /// Request counters.
-    pub stats: Mutex<Stats>,
+    pub requests: Mutex<RequestCounts>,
     /// Request log.
     pub log: RequestLog,
     public_sync: tokio::sync::Mutex<()>,
@@ -65,13 +68,13 @@ impl Core {
             user: p.user,
             password: p.password,
             faults: p.faults,
-            stats: Mutex::new(Stats::default()),
+            requests: Mutex::new(RequestCounts::default()),
             log: p.log,
             public_sync: tokio::sync::Mutex::new(()),
             rt,
         });
-        let jobs = core.pending_jobs();
         let st = core.read();
+        let jobs = st.pending_jobs();
         let calls: Vec<(Job, BackendCall)> = jobs
             .into_iter()
             .map(|j| {
@@ -80,17 +83,7 @@ impl Core {
             })
             .collect();
         let replay = BackendCall::replay(&st);
-        let domains: Vec<String> = st
-            .domains
-            .values()
-            .filter(|d| {
-                !matches!(
-                    d.state,
-                    models::ResourceState::PendingAdd | models::ResourceState::FailedAdd
-                )
-            })
-            .map(|d| d.id.clone())
-            .collect();
+        let domains = st.deployed_domains();
         drop(st);
         // After a restart the backend may hold nothing: rebuild what the state says exists, then
         // resume the pending operations.
@@ -127,33 +120,6 @@ impl Core {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn pending_jobs(&self) -> Vec<Job> {
-        let st = self.read();
-        let mut jobs = Vec::new();
-        let mut add = |kind: Kind, id: &str, p: Option<models::Pending>| {
-            if let Some(p) = p {
-                jobs.push(Job {
-                    kind,
-                    id: id.to_string(),
-                    pending: p,
-                });
-            }
-        };
-        for d in st.domains.values() {
-            add(Kind::Domain, &d.id, d.pending);
-        }
-        for v in st.vlans.values() {
-            add(Kind::Vlan, &v.id, v.pending);
-        }
-        for s in st.servers.values() {
-            add(Kind::Server, &s.id, s.pending);
-        }
-        for r in st.firewall_rules.values() {
-            add(Kind::Firewall, &r.id, r.pending);
-        }
-        jobs
-    }
-
     /// Runs `f` as one transaction: applied and journaled, or not at all. Returns its value, the
     /// records to undo it, and the domains whose public exposure changed.
     fn commit<T>(
@@ -161,7 +127,7 @@ impl Core {
         f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>,
     ) -> ApiResult<(T, Vec<Record>, Vec<String>)> {
         let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
-        let mut tx = Tx::new(&mut st);
+        let mut tx = Tx::new(&mut st, &self.lat);
         let value = match f(&mut tx) {
             Ok(v) => v,
             Err(e) => {
@@ -267,7 +233,9 @@ impl Core {
     fn spawn_job(self: &Arc<Self>, job: Job, call: BackendCall) {
         let core = self.clone();
         self.rt.spawn(async move {
-            let outcome = clock::run_job(core.backend.clone(), call, job.pending.due_ms).await;
+            let outcome = jobs::run_job(core.backend.clone(), call, job.pending.due_ms)
+                .await
+                .map_err(|e| e.to_string());
             if let Err(e) = &outcome {
                 tracing::warn!("{} of {} failed: {e}", job.pending.op.action(), job.id);
             }
@@ -276,18 +244,10 @@ impl Core {
     }
 
     fn complete(self: &Arc<Self>, job: Job, outcome: Result<(), String>) {
-        let res = self.commit(|tx| {
-            let (id, seq) = (&job.id, job.pending.seq);
-            match job.kind {
-                Kind::Domain => models::network_domain::complete(tx, id, seq, outcome),
-                Kind::Vlan => models::vlan::complete(tx, id, seq, outcome),
-                Kind::Server => models::server::complete(tx, id, seq, outcome),
-                Kind::Firewall => models::firewall_rule::complete(tx, id, seq, outcome),
-                Kind::IpBlock | Kind::Nat => {}
-            }
+        if let Err(e) = self.commit(|tx| {
+            models::complete(tx, &job, outcome);
             Ok(())
-        });
-        if let Err(e) = res {
+        }) {
             tracing::error!("could not complete {}: {e}", job.id);
         }
     }
@@ -295,7 +255,7 @@ impl Core {
     /// Removes every resource and zeroes the request counters (the control endpoint `POST reset`).
     /// Pending jobs find nothing and end.
     pub fn reset(self: &Arc<Self>) -> ApiResult<()> {
-        *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = Stats::default();
+        *self.requests.lock().unwrap_or_else(|e| e.into_inner()) = RequestCounts::default();
         let ids: Vec<String> = self.read().servers.keys().cloned().collect();
         let domains: Vec<String> = self.read().domains.keys().cloned().collect();
         self.commit(|tx| {
@@ -341,12 +301,4 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Public addresses (NAT external) of every private address, for statistics.
-pub fn public_of(st: &State, ip: std::net::Ipv4Addr) -> Option<std::net::Ipv4Addr> {
-    st.nat_rules
-        .values()
-        .find(|r| r.internal == ip)
-        .map(|r| r.external)
 }

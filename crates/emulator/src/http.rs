@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use base64::Engine;
 
+use crate::stats::Stats;
+
 /// An HTTP response.
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -30,6 +32,19 @@ impl Response {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
     }
+    /// An XML body as JSON, by the API's own mapping rule (the root element dropped), or why it is
+    /// not XML.
+    pub fn xml(&self) -> Result<serde_json::Value, String> {
+        xml_to_json(&self.body)
+    }
+}
+
+/// An XML document as JSON, by the API's own mapping rule (the root element dropped), or why it
+/// is not XML.
+pub fn xml_to_json(text: &str) -> Result<serde_json::Value, String> {
+    crate::responses::body::xml_to_value(text)
+        .map(|(_, v)| v)
+        .map_err(|e| e.to_string())
 }
 
 /// A keep-alive connection to one emulator.
@@ -43,6 +58,23 @@ pub struct Client {
 }
 
 impl Client {
+    /// `GET /emulator/v1/stats`, typed.
+    pub fn stats(&mut self) -> std::io::Result<Stats> {
+        let r = self.get("/emulator/v1/stats", true)?;
+        if r.status != 200 {
+            return Err(std::io::Error::other(format!(
+                "GET /emulator/v1/stats: HTTP {}",
+                r.status
+            )));
+        }
+        serde_json::from_str(&r.body).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("GET /emulator/v1/stats: {e}"),
+            )
+        })
+    }
+
     /// A client for `url` (`http://HOST:PORT[/...]`) with Basic credentials.
     pub fn new(url: &str, user: &str, password: &str) -> std::io::Result<Client> {
         let hostport = url

@@ -12,13 +12,14 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 
-use super::control::{self, LogLine};
+use super::control;
 use super::core::Core;
 use super::errors::{ApiError, Code};
 use super::faults::Fault;
-use super::models::OpKind;
+use super::ops::OpKind;
+use super::request_log::{LogLine, is_secret_key, redact};
 use super::responses::{
-    self, Ctx, Format, body::MAX_BODY, catalogue, firewall_rule, nat_rule, network_domain,
+    self, Ctx, Format, body, body::MAX_BODY, catalogue, firewall_rule, nat_rule, network_domain,
     public_ip_block, server, vlan,
 };
 
@@ -290,7 +291,7 @@ async fn read_body(body: Body) -> Result<Bytes, ApiError> {
 
 async fn control(core: &Arc<Core>, method: &Method, what: &str, body: Body) -> Answer {
     match (method.as_str(), what) {
-        ("GET", "stats") => Answer::json(200, &control::stats_json(core)),
+        ("GET", "stats") => Answer::json(200, &control::stats(core).to_json()),
         ("POST", "reset") => match core.reset() {
             Ok(()) => Answer::json(200, &serde_json::json!({"reset": true})),
             Err(e) => Answer::json(500, &serde_json::json!({"error": e.message})),
@@ -299,7 +300,7 @@ async fn control(core: &Arc<Core>, method: &Method, what: &str, body: Body) -> A
         ("PUT", "faults") => match read_body(body).await {
             Ok(b) => match control::set_faults(core, &b) {
                 Ok(v) => Answer::json(200, &v),
-                Err(e) => Answer::json(400, &serde_json::json!({"error": e})),
+                Err(e) => Answer::json(400, &serde_json::json!({"error": e.to_string()})),
             },
             Err(e) => Answer::json(400, &serde_json::json!({"error": e.message})),
         },
@@ -372,7 +373,7 @@ async fn handle(State(core): State<Arc<Core>>, req: Request) -> Response {
     };
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
     if count {
-        core.stats
+        core.requests
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .count(&operation, &answer.code);
@@ -413,7 +414,7 @@ async fn handle(State(core): State<Arc<Core>>, req: Request) -> Response {
 fn redact_query(q: &str) -> String {
     q.split('&')
         .map(|p| match p.split_once('=') {
-            Some((k, _)) if control::is_secret_key(k) => format!("{k}=<redacted>"),
+            Some((k, _)) if is_secret_key(k) => format!("{k}=<redacted>"),
             _ => p.to_string(),
         })
         .collect::<Vec<_>>()
@@ -502,7 +503,7 @@ async fn api(
         Bytes::new()
     };
     if post {
-        *logged_body = control::loggable_body(content_type, &bytes);
+        *logged_body = loggable_body(content_type, &bytes);
     }
     let q = responses::parse_query(query);
     let ctx = Ctx {
@@ -531,4 +532,49 @@ async fn api(
         answer.code = "CONNECTION_RESET".into();
     }
     (operation, answer)
+}
+
+/// The body of a change as logged: parsed (XML or JSON), secrets redacted; never the raw bytes.
+pub fn loggable_body(content_type: &str, body: &[u8]) -> Option<serde_json::Value> {
+    if body.is_empty() {
+        return None;
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    let t = text.trim_start();
+    let mut v = if content_type.contains("json") || t.starts_with('{') {
+        serde_json::from_str::<serde_json::Value>(t).ok()
+    } else {
+        body::xml_to_value(t).ok().map(|(_, v)| v)
+    };
+    match &mut v {
+        Some(v) => {
+            redact(v);
+            Some(v.clone())
+        }
+        None => Some(serde_json::Value::String(format!(
+            "<{} bytes, unparseable>",
+            body.len()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_in_both_forms() {
+        let xml = br#"<deployServer><name>a</name><administratorPassword>S3cr3t!!</administratorPassword></deployServer>"#;
+        let v = loggable_body("application/xml", xml).unwrap();
+        assert!(!v.to_string().contains("S3cr3t"));
+        assert_eq!(v["administratorPassword"], "<redacted>");
+        let v = loggable_body(
+            "application/json",
+            br#"{"x":{"clientSecret":"abc"},"name":"n"}"#,
+        )
+        .unwrap();
+        assert!(!v.to_string().contains("abc"));
+        let v = loggable_body("", b"<broken S3cr3t").unwrap();
+        assert!(!v.to_string().contains("S3cr3t"));
+    }
 }

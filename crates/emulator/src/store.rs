@@ -189,7 +189,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, mut st) = Store::open(dir.path(), false).unwrap();
         let org = st.org_id.clone();
-        let mut tx = Tx::new(&mut st);
+        let mut tx = Tx::new(&mut st, &crate::ops::Immediate);
         tx.put(Resource::IpBlock(public_ip_block::PublicIpBlock {
             id: "b1".into(),
             domain_id: "d".into(),
@@ -201,7 +201,7 @@ mod tests {
         }));
         let recs = tx.records.clone();
         store.append(&recs).unwrap();
-        let mut tx = Tx::new(&mut st);
+        let mut tx = Tx::new(&mut st, &crate::ops::Immediate);
         tx.del(Kind::IpBlock, "b1");
         let recs = tx.records.clone();
         // Simulate a crash in the middle of writing the second transaction.
@@ -222,7 +222,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, mut st) = Store::open(dir.path(), true).unwrap();
         for i in 0..3 {
-            let mut tx = Tx::new(&mut st);
+            let mut tx = Tx::new(&mut st, &crate::ops::Immediate);
             tx.put(Resource::IpBlock(public_ip_block::PublicIpBlock {
                 id: format!("b{i}"),
                 domain_id: "d".into(),
@@ -242,7 +242,7 @@ mod tests {
                 .len(),
             0
         );
-        let mut tx = Tx::new(&mut st);
+        let mut tx = Tx::new(&mut st, &crate::ops::Immediate);
         tx.del(Kind::IpBlock, "b0");
         let recs = tx.records.clone();
         store.append(&recs).unwrap();

@@ -1,4 +1,10 @@
-//! Local nodes: emulated servers become real Linux namespace containers (see `backend::NodeBackend`).
+//! Local nodes: emulated servers become real Linux namespace containers, behind the emulator's
+//! backend trait (`emulator::backend::NodeBackend`).
+//!
+//! Main types: [`LocalNodes`] (the backend) built from a [`LocalNodesConfig`], [`NodesError`];
+//! [`local_backend`] is what `emulator --nodes local` plugs in (`emulator::Nodes::Make`), and
+//! [`init_main`] the entry point of a node's PID 1 (`plumbery __node-init`). `prereq` checks the
+//! host can run nodes; `caps` reads capability sets (narrowly public for tests and the checks).
 //!
 //! Files: `local` (the backend), `init` (a node's keeper and PID 1, run as `plumbery __node-init`),
 //! `firstboot` (identity and services inside a node), `caps` (capabilities nodes keep), `netns`

@@ -5,10 +5,10 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, OpKind, Pending, Resource, ResourceState, State, Tx, network_domain};
+use super::{Kind, Pending, Resource, ResourceState, State, Tx};
 use crate::backend::FirewallRuleSpec;
-use crate::clock::Latency;
 use crate::errors::{ApiError, ApiResult, Code};
+use crate::ops::OpKind;
 
 /// An address side of a rule.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -253,7 +253,7 @@ fn busy(r: &FirewallRule) -> ApiResult<()> {
 }
 
 /// Creates a client rule; returns its id.
-pub fn create(tx: &mut Tx<'_>, lat: &Latency, req: CreateRule) -> ApiResult<String> {
+pub fn create(tx: &mut Tx<'_>, req: CreateRule) -> ApiResult<String> {
     let name_ok = !req.name.is_empty()
         && req.name.len() <= 60
         && req
@@ -300,7 +300,7 @@ pub fn create(tx: &mut Tx<'_>, lat: &Latency, req: CreateRule) -> ApiResult<Stri
         ip_version == "IPV4",
         &protocol,
     )?;
-    let d = network_domain::ready_for_children(tx, &req.domain_id)?.clone();
+    let d = tx.st().domain_ready(&req.domain_id)?.clone();
     let st = tx.st();
     let rules: Vec<&FirewallRule> = d
         .firewall_order
@@ -335,12 +335,7 @@ pub fn create(tx: &mut Tx<'_>, lat: &Latency, req: CreateRule) -> ApiResult<Stri
         Placement::After(n) => (find(n)? + 1).max(first_client),
     };
     let id = super::new_id();
-    let pending = tx.pending(
-        Kind::Firewall,
-        &id,
-        OpKind::CreateFirewallRule,
-        lat.ms(OpKind::CreateFirewallRule, false),
-    );
+    let pending = tx.pending(Kind::Firewall, &id, OpKind::CreateFirewallRule);
     let mut d = d;
     d.firewall_order.insert(at, id.clone());
     tx.put(Resource::Firewall(FirewallRule {
@@ -374,7 +369,7 @@ pub fn edit(tx: &mut Tx<'_>, id: &str, enabled: bool) -> ApiResult<()> {
         .ok_or_else(|| ApiError::not_found("Firewall Rule", id))?
         .clone();
     busy(&r)?;
-    network_domain::ready_for_children(tx, &r.domain_id)?;
+    tx.st().domain_ready(&r.domain_id)?;
     r.enabled = enabled;
     let domain_id = r.domain_id.clone();
     tx.put(Resource::Firewall(r));
@@ -397,7 +392,7 @@ pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
         ));
     }
     busy(&r)?;
-    let mut d = network_domain::ready_for_children(tx, &r.domain_id)?.clone();
+    let mut d = tx.st().domain_ready(&r.domain_id)?.clone();
     d.firewall_order.retain(|x| x != id);
     tx.del(Kind::Firewall, id);
     tx.put(Resource::Domain(d));

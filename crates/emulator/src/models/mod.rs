@@ -1,8 +1,10 @@
 //! The emulator's resources and their transitions, with no wire format: one file per resource.
 //!
 //! All state lives in one `State`; every change goes through a `Tx`, which records the new versions
-//! for the journal (see `store`), can undo itself, and collects the asynchronous work to schedule
-//! (see `clock`).
+//! for the journal (see `store`), can undo itself, and collects the operations it started as plain
+//! data (`Job`). The models know no scheduler and no latency: a model starts an operation by name
+//! (`Tx::pending`; the transaction asks its `ops::Durations` how long it lasts) and `complete`
+//! applies its outcome; the job runner (`jobs`) does the waiting.
 
 pub mod catalogue;
 pub mod firewall_rule;
@@ -24,11 +26,7 @@ pub use server::Server;
 pub use vlan::Vlan;
 
 use crate::errors::{ApiError, ApiResult};
-
-/// Milliseconds since the Unix epoch (wall clock; pending work is due at such an instant).
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+use crate::ops::{Durations, OpKind, now_ms};
 
 /// `createTime`-style rendering of a millisecond timestamp.
 pub fn iso_time(ms: i64) -> String {
@@ -90,76 +88,6 @@ impl ResourceState {
             self,
             ResourceState::PendingAdd | ResourceState::PendingChange | ResourceState::PendingDelete
         )
-    }
-}
-
-/// The asynchronous operations the clock completes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum OpKind {
-    /// deployNetworkDomain
-    DeployNetworkDomain,
-    /// deleteNetworkDomain
-    DeleteNetworkDomain,
-    /// deployVlan
-    DeployVlan,
-    /// deleteVlan
-    DeleteVlan,
-    /// deployServer
-    DeployServer,
-    /// startServer
-    StartServer,
-    /// shutdownServer
-    ShutdownServer,
-    /// powerOffServer
-    PowerOffServer,
-    /// rebootServer
-    RebootServer,
-    /// resetServer
-    ResetServer,
-    /// deleteServer
-    DeleteServer,
-    /// cleanServer
-    CleanServer,
-    /// a new firewall rule's short PENDING_ADD
-    CreateFirewallRule,
-    /// reconfigureServer
-    ReconfigureServer,
-    /// addDisk
-    AddDisk,
-    /// expandDisk
-    ExpandDisk,
-    /// changeDiskSpeed
-    ChangeDiskSpeed,
-    /// addNic
-    AddNic,
-    /// removeNic
-    RemoveNic,
-}
-
-impl OpKind {
-    /// The `progress/action` / operation spelling.
-    pub fn action(self) -> &'static str {
-        match self {
-            OpKind::DeployNetworkDomain => "DEPLOY_NETWORK_DOMAIN",
-            OpKind::DeleteNetworkDomain => "DELETE_NETWORK_DOMAIN",
-            OpKind::DeployVlan => "DEPLOY_VLAN",
-            OpKind::DeleteVlan => "DELETE_VLAN",
-            OpKind::DeployServer => "DEPLOY_SERVER",
-            OpKind::StartServer => "START_SERVER",
-            OpKind::ShutdownServer => "SHUTDOWN_SERVER",
-            OpKind::PowerOffServer => "POWER_OFF_SERVER",
-            OpKind::RebootServer => "REBOOT_SERVER",
-            OpKind::ResetServer => "RESET_SERVER",
-            OpKind::DeleteServer => "DELETE_SERVER",
-            OpKind::CleanServer => "CLEAN_SERVER",
-            OpKind::CreateFirewallRule => "CREATE_FIREWALL_RULE",
-            OpKind::ReconfigureServer => "RECONFIGURE_SERVER",
-            OpKind::AddDisk => "ADD_DISK",
-            OpKind::ExpandDisk => "EXPAND_DISK",
-            OpKind::ChangeDiskSpeed => "CHANGE_DISK_SPEED",
-            OpKind::AddNic => "ADD_NIC",
-            OpKind::RemoveNic => "REMOVE_NIC",
-        }
     }
 }
 
@@ -333,6 +261,24 @@ impl State {
             .get(id)
             .ok_or_else(|| ApiError::not_found("Network Domain", id))
     }
+    /// The network domain `id` if children may be added to it now: RESOURCE_BUSY while an
+    /// operation is under way on it, INVALID_INPUT_DATA unless it is NORMAL.
+    pub fn domain_ready(&self, id: &str) -> ApiResult<&NetworkDomain> {
+        let d = self.domain(id)?;
+        if d.state.is_pending() {
+            return Err(ApiError::busy(format!(
+                "Network Domain {id} is busy ({}).",
+                d.state.as_str()
+            )));
+        }
+        if d.state != ResourceState::Normal {
+            return Err(ApiError::invalid(
+                "networkDomainId",
+                format!("Network Domain {id} is {}", d.state.as_str()),
+            ));
+        }
+        Ok(d)
+    }
     /// The VLAN `id`, or RESOURCE_NOT_FOUND.
     pub fn vlan(&self, id: &str) -> ApiResult<&Vlan> {
         self.vlans
@@ -344,6 +290,62 @@ impl State {
         self.servers
             .get(id)
             .ok_or_else(|| ApiError::not_found("Server", id))
+    }
+}
+
+impl State {
+    /// Every operation under way, as jobs (rescheduled after a restart).
+    pub fn pending_jobs(&self) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        let mut add = |kind: Kind, id: &str, p: Option<Pending>| {
+            if let Some(p) = p {
+                jobs.push(Job {
+                    kind,
+                    id: id.to_string(),
+                    pending: p,
+                });
+            }
+        };
+        for d in self.domains.values() {
+            add(Kind::Domain, &d.id, d.pending);
+        }
+        for v in self.vlans.values() {
+            add(Kind::Vlan, &v.id, v.pending);
+        }
+        for s in self.servers.values() {
+            add(Kind::Server, &s.id, s.pending);
+        }
+        for r in self.firewall_rules.values() {
+            add(Kind::Firewall, &r.id, r.pending);
+        }
+        jobs
+    }
+
+    /// Ids of the network domains that exist (neither being deployed nor failed to deploy).
+    pub fn deployed_domains(&self) -> Vec<String> {
+        self.domains
+            .values()
+            .filter(|d| {
+                !matches!(
+                    d.state,
+                    ResourceState::PendingAdd | ResourceState::FailedAdd
+                )
+            })
+            .map(|d| d.id.clone())
+            .collect()
+    }
+}
+
+/// Completes `job` with its backend `outcome`: the transition of its resource kind (a stale job,
+/// whose sequence number no longer matches, changes nothing).
+pub fn complete(tx: &mut Tx<'_>, job: &Job, outcome: Result<(), String>) {
+    let (id, seq) = (&job.id, job.pending.seq);
+    match job.kind {
+        Kind::Domain => network_domain::complete(tx, id, seq, outcome),
+        Kind::Vlan => vlan::complete(tx, id, seq, outcome),
+        Kind::Server => server::complete(tx, id, seq, outcome),
+        Kind::Firewall => firewall_rule::complete(tx, id, seq, outcome),
+        Kind::IpBlock | Kind::Nat => {}
     }
 }
 
@@ -362,10 +364,11 @@ pub struct Job {
 /// what to schedule.
 pub struct Tx<'a> {
     st: &'a mut State,
+    durations: &'a dyn Durations,
     /// Records to journal, in order.
     pub records: Vec<Record>,
     undo: Vec<(Kind, String, Option<Resource>)>,
-    /// Pending operations to hand to the clock after commit.
+    /// Operations started, to hand to the job runner after commit.
     pub jobs: Vec<Job>,
     /// Network domains whose NAT/firewall set changed (to sync with the backend).
     pub public_changed: Vec<String>,
@@ -374,10 +377,11 @@ pub struct Tx<'a> {
 }
 
 impl<'a> Tx<'a> {
-    /// Starts a transaction on `st`.
-    pub fn new(st: &'a mut State) -> Self {
+    /// Starts a transaction on `st`; operations it starts last what `durations` says.
+    pub fn new(st: &'a mut State, durations: &'a dyn Durations) -> Self {
         Tx {
             st,
+            durations,
             records: Vec::new(),
             undo: Vec::new(),
             jobs: Vec::new(),
@@ -448,8 +452,21 @@ impl<'a> Tx<'a> {
         self.records.push(Record::Reset);
     }
 
-    /// Starts an asynchronous operation `op` on resource (`kind`, `id`) lasting `latency_ms`.
-    pub fn pending(&mut self, kind: Kind, id: &str, op: OpKind, latency_ms: i64) -> Pending {
+    /// Starts an asynchronous operation `op` on resource (`kind`, `id`), lasting what the
+    /// transaction's durations say.
+    pub fn pending(&mut self, kind: Kind, id: &str, op: OpKind) -> Pending {
+        self.pending_then_start(kind, id, op, false)
+    }
+
+    /// Like `pending`; `then_start` adds the start of a server deployed with `start=true`.
+    pub fn pending_then_start(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        op: OpKind,
+        then_start: bool,
+    ) -> Pending {
+        let latency_ms = self.durations.duration_ms(op, then_start);
         let seq = self.st.next_seq;
         self.st.next_seq += 1;
         self.records.push(Record::Seq(self.st.next_seq));
@@ -536,18 +553,14 @@ mod tests {
     fn a_rolled_back_transaction_leaves_no_trace() {
         let mut st = State::default();
         let before = serde_json::to_string(&st).unwrap();
-        let mut tx = Tx::new(&mut st);
-        let lat = crate::clock::Latency {
-            profile: Default::default(),
-            time_scale: 1.0,
-        };
+        let mut tx = Tx::new(&mut st, &crate::ops::Immediate);
         let req = network_domain::DeployDomain {
             datacenter_id: "NA9".into(),
             name: "x".into(),
             description: String::new(),
             service_type: "ESSENTIALS".into(),
         };
-        network_domain::deploy(&mut tx, &lat, req).unwrap();
+        network_domain::deploy(&mut tx, req).unwrap();
         assert_eq!(tx.st().firewall_rules.len(), 5);
         tx.rollback();
         let mut after = st.clone();

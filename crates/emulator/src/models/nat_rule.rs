@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Resource, ResourceState, Tx, network_domain, public_ip_block};
+use super::{Kind, Resource, ResourceState, State, Tx, public_ip_block};
 use crate::errors::{ApiError, ApiResult, Code};
 
 /// A NAT rule.
@@ -42,7 +42,7 @@ pub fn create(
 ) -> ApiResult<String> {
     let internal = parse_ip("internalIp", internal)?;
     let external = external.map(|e| parse_ip("externalIp", e)).transpose()?;
-    let d = network_domain::ready_for_children(tx, domain_id)?;
+    let d = tx.st().domain_ready(domain_id)?;
     let dc = d.datacenter_id.clone();
     let st = tx.st();
     if !st
@@ -116,8 +116,16 @@ pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
         .get(id)
         .ok_or_else(|| ApiError::not_found("NAT rule", id))?;
     let domain_id = r.domain_id.clone();
-    network_domain::ready_for_children(tx, &domain_id)?;
+    tx.st().domain_ready(&domain_id)?;
     tx.del(Kind::Nat, id);
     tx.public_changed(&domain_id);
     Ok(())
+}
+
+/// The public address (NAT external) of private address `ip`, if a NAT rule maps one.
+pub fn public_of(st: &State, ip: Ipv4Addr) -> Option<Ipv4Addr> {
+    st.nat_rules
+        .values()
+        .find(|r| r.internal == ip)
+        .map(|r| r.external)
 }

@@ -6,11 +6,11 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Kind, OpKind, Pending, Resource, ResourceState, Tx, catalogue, check_description, check_name,
+    Kind, Pending, Resource, ResourceState, Tx, catalogue, check_description, check_name,
     firewall_rule,
 };
-use crate::clock::Latency;
 use crate::errors::{ApiError, ApiResult, Code};
+use crate::ops::OpKind;
 
 /// A network domain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,7 +70,7 @@ fn name_taken(tx: &Tx<'_>, dc: &str, name: &str, except: &str) -> bool {
 }
 
 /// Starts deploying a domain; returns its id.
-pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployDomain) -> ApiResult<String> {
+pub fn deploy(tx: &mut Tx<'_>, req: DeployDomain) -> ApiResult<String> {
     if catalogue::datacenter(&req.datacenter_id).is_none() {
         return Err(ApiError::invalid(
             "datacenterId",
@@ -96,12 +96,7 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployDomain) -> ApiResult<St
         .find(|a| !used.contains(a))
         .ok_or_else(|| ApiError::new(Code::OutOfResources, "no source-NAT address left"))?;
     let id = super::new_id();
-    let pending = tx.pending(
-        Kind::Domain,
-        &id,
-        OpKind::DeployNetworkDomain,
-        lat.ms(OpKind::DeployNetworkDomain, false),
-    );
+    let pending = tx.pending(Kind::Domain, &id, OpKind::DeployNetworkDomain);
     let rules = firewall_rule::default_rules(&id, &req.datacenter_id, tx.now);
     let domain = NetworkDomain {
         id: id.clone(),
@@ -120,24 +115,6 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployDomain) -> ApiResult<St
         tx.put(Resource::Firewall(r));
     }
     Ok(id)
-}
-
-/// The domain `id` if children may be added to it now.
-pub fn ready_for_children<'s>(tx: &'s Tx<'_>, id: &str) -> ApiResult<&'s NetworkDomain> {
-    let d = tx.st().domain(id)?;
-    if d.state.is_pending() {
-        return Err(ApiError::busy(format!(
-            "Network Domain {id} is busy ({}).",
-            d.state.as_str()
-        )));
-    }
-    if d.state != ResourceState::Normal {
-        return Err(ApiError::invalid(
-            "networkDomainId",
-            format!("Network Domain {id} is {}", d.state.as_str()),
-        ));
-    }
-    Ok(d)
 }
 
 /// Edits name, description or type (synchronous).
@@ -177,7 +154,7 @@ pub fn edit(
 }
 
 /// Starts deleting a domain; refused while it has VLANs, IP blocks, NAT or client firewall rules.
-pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
+pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
     let mut d = tx.st().domain(id)?.clone();
     if d.state.is_pending() {
         return Err(ApiError::busy(format!(
@@ -220,12 +197,7 @@ pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
             ),
         ));
     }
-    d.pending = Some(tx.pending(
-        Kind::Domain,
-        id,
-        OpKind::DeleteNetworkDomain,
-        lat.ms(OpKind::DeleteNetworkDomain, false),
-    ));
+    d.pending = Some(tx.pending(Kind::Domain, id, OpKind::DeleteNetworkDomain));
     d.state = ResourceState::PendingDelete;
     tx.put(Resource::Domain(d));
     Ok(())

@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Resource, ResourceState, State, Tx, network_domain};
+use super::{Kind, Resource, ResourceState, State, Tx};
 use crate::errors::{ApiError, ApiResult, Code};
 
 /// Addresses per block.
@@ -77,11 +77,6 @@ pub fn start_slot(org_id: &str) -> u32 {
     1 + u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % (SLOTS - 1)
 }
 
-/// Adds a block to a domain; returns its id.
-pub fn add(tx: &mut Tx<'_>, domain_id: &str) -> ApiResult<String> {
-    add_avoiding(tx, domain_id, &HashSet::new())
-}
-
 /// Adds a block to a domain whose addresses are neither in this emulator's blocks nor in `busy`
 /// (addresses in use on this host, e.g. by another emulator's listeners); returns its id.
 pub fn add_avoiding(
@@ -89,7 +84,7 @@ pub fn add_avoiding(
     domain_id: &str,
     busy: &HashSet<Ipv4Addr>,
 ) -> ApiResult<String> {
-    let d = network_domain::ready_for_children(tx, domain_id)?;
+    let d = tx.st().domain_ready(domain_id)?;
     let dc = d.datacenter_id.clone();
     let used: HashSet<Ipv4Addr> = tx.st().ip_blocks.values().map(|b| b.base_ip).collect();
     let start = start_slot(&tx.st().org_id);
@@ -140,7 +135,7 @@ pub fn remove(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
         .ip_blocks
         .get(id)
         .ok_or_else(|| ApiError::not_found("Public IP Block", id))?;
-    network_domain::ready_for_children(tx, &b.domain_id)?;
+    tx.st().domain_ready(&b.domain_id)?;
     let n = tx
         .st()
         .nat_rules

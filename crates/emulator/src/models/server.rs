@@ -9,12 +9,12 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Kind, OpKind, Pending, Resource, ResourceState, State, Tx, catalogue, check_description,
-    check_name, network_domain, vlan,
+    Kind, Pending, Resource, ResourceState, State, Tx, catalogue, check_description, check_name,
+    vlan::{self, Vlan},
 };
 use crate::backend::{NicSpec, ServerSpec};
-use crate::clock::Latency;
 use crate::errors::{ApiError, ApiResult, Code};
+use crate::ops::OpKind;
 
 /// A secret string: stored (serialised as the bare string), never printed.
 pub use secrets::Secret;
@@ -235,6 +235,8 @@ pub fn nic_spec(st: &State, nic: &Nic) -> Option<NicSpec> {
 
 const SPEEDS: &[&str] = &["STANDARD", "HIGHPERFORMANCE", "ECONOMY", "PROVISIONEDIOPS"];
 
+/// Resolves a NIC request of a new server (or of addNic): its VLAN, its address (given, or the
+/// first free one), its adapter. `taken` and `vlans_used` carry what the server's other NICs hold.
 fn resolve_nic(
     st: &State,
     field: &str,
@@ -243,6 +245,36 @@ fn resolve_nic(
     taken: &mut HashSet<Ipv4Addr>,
     vlans_used: &mut HashSet<String>,
 ) -> ApiResult<Nic> {
+    let v = nic_vlan(st, field, domain_id, req)?;
+    if !vlans_used.insert(v.id.clone()) {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "the server would have two NICs on VLAN {} ('{}')",
+                v.id, v.name
+            ),
+        ));
+    }
+    let ip = nic_address(st, field, v, req, taken)?;
+    taken.insert(ip);
+    let adapter = nic_adapter(field, req)?;
+    Ok(Nic {
+        id: super::new_id(),
+        vlan_id: v.id.clone(),
+        ipv4: ip,
+        ipv6: v.ipv6_for(ip),
+        adapter,
+    })
+}
+
+/// The VLAN a NIC request names, by id or by an address in it; it must be NORMAL and in the
+/// server's network domain.
+fn nic_vlan<'s>(
+    st: &'s State,
+    field: &str,
+    domain_id: &str,
+    req: &NicRequest,
+) -> ApiResult<&'s Vlan> {
     let v = match (&req.vlan_id, &req.private_ipv4) {
         (Some(_), Some(_)) | (None, None) => {
             return Err(ApiError::invalid(
@@ -296,18 +328,21 @@ fn resolve_nic(
             format!("VLAN {} is {}", v.id, v.state.as_str()),
         ));
     }
-    if !vlans_used.insert(v.id.clone()) {
-        return Err(ApiError::invalid(
-            field,
-            format!(
-                "the server would have two NICs on VLAN {} ('{}')",
-                v.id, v.name
-            ),
-        ));
-    }
+    Ok(v)
+}
+
+/// The address of a NIC request in VLAN `v`: the one given (a free host address) or the first
+/// free one; `taken` holds the server's other NICs' addresses.
+fn nic_address(
+    st: &State,
+    field: &str,
+    v: &Vlan,
+    req: &NicRequest,
+    taken: &HashSet<Ipv4Addr>,
+) -> ApiResult<Ipv4Addr> {
     let mut used = vlan::used_addresses(st, &v.id);
     used.extend(taken.iter().copied());
-    let ip = match &req.private_ipv4 {
+    match &req.private_ipv4 {
         Some(ip) => {
             let addr: Ipv4Addr = ip.trim().parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
             if !v.is_host_address(addr) {
@@ -325,16 +360,19 @@ fn resolve_nic(
                     format!("{field}.privateIpv4 {addr} is already in use or reserved."),
                 ));
             }
-            addr
+            Ok(addr)
         }
         None => vlan::allocate(v, &used).ok_or_else(|| {
             ApiError::new(
                 Code::NoIpAddressAvailable,
                 format!("VLAN '{}' has no free private address.", v.name),
             )
-        })?,
-    };
-    taken.insert(ip);
+        }),
+    }
+}
+
+/// The network adapter of a NIC request (VMXNET3 unless given), upper-cased and known.
+fn nic_adapter(field: &str, req: &NicRequest) -> ApiResult<String> {
     let adapter = req
         .adapter
         .clone()
@@ -354,21 +392,20 @@ fn resolve_nic(
             format!("unknown adapter '{adapter}'"),
         ));
     }
-    Ok(Nic {
-        id: super::new_id(),
-        vlan_id: v.id.clone(),
-        ipv4: ip,
-        ipv6: v.ipv6_for(ip),
-        adapter,
-    })
+    Ok(adapter)
 }
 
-/// Starts deploying a server; returns its id.
-pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<String> {
-    check_name("name", &req.name)?;
-    check_description("description", &req.description)?;
-    let image = catalogue::image(&req.image_id)
-        .ok_or_else(|| ApiError::not_found("OS Image", &req.image_id))?;
+/// The hardware a deployServer asks for, checked, with the image's defaults filled in.
+struct Hardware {
+    cpu_count: u32,
+    cores_per_socket: u32,
+    cpu_speed: String,
+    memory_gb: u32,
+    disk_speed: String,
+}
+
+/// Checks the administrator password and the hardware of a deployServer, in the API's order.
+fn check_hardware(req: &DeployServer, image: &catalogue::OsImage) -> ApiResult<Hardware> {
     match &req.admin_password {
         None => {
             return Err(ApiError::invalid(
@@ -434,7 +471,23 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<St
         }
         disk_speed = up;
     }
-    let d = network_domain::ready_for_children(tx, &req.domain_id)?;
+    Ok(Hardware {
+        cpu_count,
+        cores_per_socket: cores,
+        cpu_speed,
+        memory_gb,
+        disk_speed,
+    })
+}
+
+/// Starts deploying a server; returns its id.
+pub fn deploy(tx: &mut Tx<'_>, req: DeployServer) -> ApiResult<String> {
+    check_name("name", &req.name)?;
+    check_description("description", &req.description)?;
+    let image = catalogue::image(&req.image_id)
+        .ok_or_else(|| ApiError::not_found("OS Image", &req.image_id))?;
+    let hw = check_hardware(&req, image)?;
+    let d = tx.st().domain_ready(&req.domain_id)?;
     if d.datacenter_id != image.datacenter_id {
         return Err(ApiError::invalid(
             "imageId",
@@ -468,27 +521,22 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployServer) -> ApiResult<St
         )?);
     }
     let id = super::new_id();
-    let pending = tx.pending(
-        Kind::Server,
-        &id,
-        OpKind::DeployServer,
-        lat.ms(OpKind::DeployServer, req.start),
-    );
+    let pending = tx.pending_then_start(Kind::Server, &id, OpKind::DeployServer, req.start);
     tx.put(Resource::Server(Server {
         id: id.clone(),
         datacenter_id,
         name: req.name,
         description: req.description,
         image_id: image.id.clone(),
-        cpu_count,
-        cores_per_socket: cores,
-        cpu_speed,
-        memory_gb,
+        cpu_count: hw.cpu_count,
+        cores_per_socket: hw.cores_per_socket,
+        cpu_speed: hw.cpu_speed,
+        memory_gb: hw.memory_gb,
         disks: vec![Disk {
             id: super::new_id(),
             scsi_id: 0,
             size_gb: image.disk_gb,
-            speed: disk_speed,
+            speed: hw.disk_speed,
         }],
         scsi_controller_id: super::new_id(),
         domain_id: req.domain_id,
@@ -521,7 +569,7 @@ fn not_busy(s: &Server) -> ApiResult<()> {
 }
 
 /// Starts a power action, delete or clean (`op`) on server `id`.
-pub fn action(tx: &mut Tx<'_>, lat: &Latency, id: &str, op: OpKind) -> ApiResult<()> {
+pub fn action(tx: &mut Tx<'_>, id: &str, op: OpKind) -> ApiResult<()> {
     let mut s = tx.st().server(id)?.clone();
     not_busy(&s)?;
     let failed_add = s.state == ResourceState::FailedAdd;
@@ -564,7 +612,7 @@ pub fn action(tx: &mut Tx<'_>, lat: &Latency, id: &str, op: OpKind) -> ApiResult
         OpKind::DeleteServer | OpKind::CleanServer => ResourceState::PendingDelete,
         _ => ResourceState::PendingChange,
     };
-    s.pending = Some(tx.pending(Kind::Server, id, op, lat.ms(op, false)));
+    s.pending = Some(tx.pending(Kind::Server, id, op));
     s.state = state;
     if op == OpKind::StartServer {
         // `started` turns true when the start begins (PENDING_CHANGE + started = STARTING).
@@ -777,8 +825,8 @@ fn changeable(tx: &Tx<'_>, id: &str) -> ApiResult<Server> {
     Ok(s)
 }
 
-fn stage(tx: &mut Tx<'_>, lat: &Latency, mut s: Server, op: OpKind, c: HardwareChange) {
-    s.pending = Some(tx.pending(Kind::Server, &s.id.clone(), op, lat.ms(op, false)));
+fn stage(tx: &mut Tx<'_>, mut s: Server, op: OpKind, c: HardwareChange) {
+    s.pending = Some(tx.pending(Kind::Server, &s.id.clone(), op));
     s.state = ResourceState::PendingChange;
     s.failure_reason = None;
     s.staged = Some(c);
@@ -786,7 +834,7 @@ fn stage(tx: &mut Tx<'_>, lat: &Latency, mut s: Server, op: OpKind, c: HardwareC
 }
 
 /// Starts reconfiguring CPU and memory of server `id` (allowed while it runs).
-pub fn reconfigure(tx: &mut Tx<'_>, lat: &Latency, id: &str, r: Reconfigure) -> ApiResult<()> {
+pub fn reconfigure(tx: &mut Tx<'_>, id: &str, r: Reconfigure) -> ApiResult<()> {
     let s = changeable(tx, id)?;
     if let Some(c) = r.cpu_count
         && !(1..=32).contains(&c)
@@ -842,14 +890,13 @@ pub fn reconfigure(tx: &mut Tx<'_>, lat: &Latency, id: &str, r: Reconfigure) -> 
         cpu_speed: speed,
         memory_gb: r.memory_gb,
     };
-    stage(tx, lat, s, OpKind::ReconfigureServer, change);
+    stage(tx, s, OpKind::ReconfigureServer, change);
     Ok(())
 }
 
 /// Starts adding a disk to server `id`; returns the new disk id.
 pub fn add_disk(
     tx: &mut Tx<'_>,
-    lat: &Latency,
     id: &str,
     size_gb: u32,
     speed: &str,
@@ -888,7 +935,7 @@ pub fn add_disk(
         size_gb,
         speed,
     };
-    stage(tx, lat, s, OpKind::AddDisk, HardwareChange::AddDisk(d));
+    stage(tx, s, OpKind::AddDisk, HardwareChange::AddDisk(d));
     Ok(disk_id)
 }
 
@@ -904,12 +951,7 @@ fn disk_owner(tx: &Tx<'_>, disk_id: &str) -> ApiResult<(Server, Disk)> {
 }
 
 /// Starts growing disk `disk_id` to `new_size_gb` (never shrinks).
-pub fn expand_disk(
-    tx: &mut Tx<'_>,
-    lat: &Latency,
-    disk_id: &str,
-    new_size_gb: u32,
-) -> ApiResult<()> {
+pub fn expand_disk(tx: &mut Tx<'_>, disk_id: &str, new_size_gb: u32) -> ApiResult<()> {
     let (s, d) = disk_owner(tx, disk_id)?;
     if new_size_gb <= d.size_gb || new_size_gb > 1000 {
         return Err(ApiError::invalid(
@@ -921,17 +963,12 @@ pub fn expand_disk(
         ));
     }
     let c = HardwareChange::ExpandDisk(d.id, new_size_gb);
-    stage(tx, lat, s, OpKind::ExpandDisk, c);
+    stage(tx, s, OpKind::ExpandDisk, c);
     Ok(())
 }
 
 /// Starts changing the speed of disk `disk_id`.
-pub fn change_disk_speed(
-    tx: &mut Tx<'_>,
-    lat: &Latency,
-    disk_id: &str,
-    speed: &str,
-) -> ApiResult<()> {
+pub fn change_disk_speed(tx: &mut Tx<'_>, disk_id: &str, speed: &str) -> ApiResult<()> {
     let (s, d) = disk_owner(tx, disk_id)?;
     let speed = check_speed("speed", speed)?;
     if speed == d.speed {
@@ -941,7 +978,7 @@ pub fn change_disk_speed(
         ));
     }
     let c = HardwareChange::DiskSpeed(d.id, speed);
-    stage(tx, lat, s, OpKind::ChangeDiskSpeed, c);
+    stage(tx, s, OpKind::ChangeDiskSpeed, c);
     Ok(())
 }
 
@@ -949,7 +986,7 @@ pub fn change_disk_speed(
 /// address); returns the new NIC id. The server must be NORMAL (pending: RESOURCE_BUSY), the VLAN in
 /// its domain and not one it already has a NIC on, the address free, and the server below
 /// [`MAX_NICS`].
-pub fn add_nic(tx: &mut Tx<'_>, lat: &Latency, id: &str, req: &NicRequest) -> ApiResult<String> {
+pub fn add_nic(tx: &mut Tx<'_>, id: &str, req: &NicRequest) -> ApiResult<String> {
     let s = changeable(tx, id)?;
     let count = s.nics().count();
     if count >= MAX_NICS {
@@ -968,12 +1005,12 @@ pub fn add_nic(tx: &mut Tx<'_>, lat: &Latency, id: &str, req: &NicRequest) -> Ap
         &mut vlans_used,
     )?;
     let nic_id = nic.id.clone();
-    stage(tx, lat, s, OpKind::AddNic, HardwareChange::AddNic(nic));
+    stage(tx, s, OpKind::AddNic, HardwareChange::AddNic(nic));
     Ok(nic_id)
 }
 
 /// Starts removing the secondary NIC `nic_id` from its server. The primary NIC cannot be removed.
-pub fn remove_nic(tx: &mut Tx<'_>, lat: &Latency, nic_id: &str) -> ApiResult<()> {
+pub fn remove_nic(tx: &mut Tx<'_>, nic_id: &str) -> ApiResult<()> {
     let st = tx.st();
     let Some(owner) = st
         .servers
@@ -994,6 +1031,6 @@ pub fn remove_nic(tx: &mut Tx<'_>, lat: &Latency, nic_id: &str) -> ApiResult<()>
     let sid = owner.id.clone();
     let s = changeable(tx, &sid)?;
     let c = HardwareChange::RemoveNic(nic_id.to_string());
-    stage(tx, lat, s, OpKind::RemoveNic, c);
+    stage(tx, s, OpKind::RemoveNic, c);
     Ok(())
 }

@@ -8,12 +8,9 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Kind, OpKind, Pending, Resource, ResourceState, State, Tx, check_description, check_name,
-    network_domain,
-};
-use crate::clock::Latency;
+use super::{Kind, Pending, Resource, ResourceState, State, Tx, check_description, check_name};
 use crate::errors::{ApiError, ApiResult, Code};
+use crate::ops::OpKind;
 
 /// A VLAN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,7 +143,7 @@ pub fn allocate(vlan: &Vlan, used: &HashSet<Ipv4Addr>) -> Option<Ipv4Addr> {
 }
 
 /// Starts deploying a VLAN; returns its id.
-pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployVlan) -> ApiResult<String> {
+pub fn deploy(tx: &mut Tx<'_>, req: DeployVlan) -> ApiResult<String> {
     check_name("name", &req.name)?;
     check_description("description", &req.description)?;
     if !(16..=29).contains(&req.prefix) {
@@ -185,7 +182,7 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployVlan) -> ApiResult<Stri
             g
         }
     };
-    let domain = network_domain::ready_for_children(tx, &req.domain_id)?;
+    let domain = tx.st().domain_ready(&req.domain_id)?;
     let datacenter_id = domain.datacenter_id.clone();
     let st = tx.st();
     for v in st.vlans.values().filter(|v| v.domain_id == req.domain_id) {
@@ -225,12 +222,7 @@ pub fn deploy(tx: &mut Tx<'_>, lat: &Latency, req: DeployVlan) -> ApiResult<Stri
         u16::from_be_bytes([u[2], u[3]]),
         u16::from_be_bytes([u[4], u[5]])
     );
-    let pending = tx.pending(
-        Kind::Vlan,
-        &id,
-        OpKind::DeployVlan,
-        lat.ms(OpKind::DeployVlan, false),
-    );
+    let pending = tx.pending(Kind::Vlan, &id, OpKind::DeployVlan);
     let vlan = Vlan {
         id: id.clone(),
         domain_id: req.domain_id,
@@ -292,7 +284,7 @@ pub fn edit(
 
 /// Starts deleting a VLAN; refused while servers have a NIC (primary or additional, or one being
 /// added) on it.
-pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
+pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
     let mut v = tx.st().vlan(id)?.clone();
     if v.state.is_pending() {
         return Err(ApiError::busy(format!(
@@ -321,12 +313,7 @@ pub fn delete(tx: &mut Tx<'_>, lat: &Latency, id: &str) -> ApiResult<()> {
             ),
         ));
     }
-    v.pending = Some(tx.pending(
-        Kind::Vlan,
-        id,
-        OpKind::DeleteVlan,
-        lat.ms(OpKind::DeleteVlan, false),
-    ));
+    v.pending = Some(tx.pending(Kind::Vlan, id, OpKind::DeleteVlan));
     v.state = ResourceState::PendingDelete;
     tx.put(Resource::Vlan(v));
     Ok(())

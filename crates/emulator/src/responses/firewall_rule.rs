@@ -157,11 +157,7 @@ pub async fn create(ctx: &Ctx<'_>) -> ApiResult<String> {
         placement,
     };
     let name = req.name.clone();
-    let lat = ctx.core.lat.clone();
-    let id = ctx
-        .core
-        .change(|tx| firewall_rule::create(tx, &lat, req))
-        .await?;
+    let id = ctx.core.change(|tx| firewall_rule::create(tx, req)).await?;
     Ok(ctx.ok(
         "OK",
         &format!("Request create Firewall Rule '{name}' successful"),

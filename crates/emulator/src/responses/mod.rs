@@ -215,7 +215,7 @@ fn percent_decode(s: &str) -> String {
 
 /// Renders `<networkDomain>`-style `createTime`.
 pub fn time(ms: i64) -> String {
-    super::models::iso_time(ms)
+    crate::models::iso_time(ms)
 }
 
 #[cfg(test)]

@@ -68,10 +68,9 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
         service_type: f.str_req("type")?,
     };
     let name = req.name.clone();
-    let lat = ctx.core.lat.clone();
     let id = ctx
         .core
-        .change(|tx| network_domain::deploy(tx, &lat, req))
+        .change(|tx| network_domain::deploy(tx, req))
         .await?;
     Ok(ctx.accepted(
         &format!("deploy Network Domain '{name}'"),
@@ -103,9 +102,8 @@ pub async fn edit(ctx: &Ctx<'_>) -> ApiResult<String> {
 pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<String> {
     let m = ctx.body("deleteNetworkDomain")?;
     let id = Fields::new(&m).id()?;
-    let lat = ctx.core.lat.clone();
     ctx.core
-        .change(|tx| network_domain::delete(tx, &lat, &id))
+        .change(|tx| network_domain::delete(tx, &id))
         .await?;
     Ok(ctx.accepted(&format!("delete Network Domain '{id}'"), &[]))
 }

@@ -6,7 +6,8 @@ use super::body::Fields;
 use super::{Ctx, Out, list, matches, time};
 use crate::errors::ApiResult;
 use crate::models::server::{self, DeployServer, Monitoring, Nic, NicRequest, Reconfigure, Server};
-use crate::models::{OpKind, State, catalogue};
+use crate::models::{State, catalogue};
+use crate::ops::OpKind;
 
 fn nic(o: &mut Out, st: &State, s: &Server, name: &'static str, n: &Nic, index: usize, minor: u32) {
     o.open(name);
@@ -53,6 +54,61 @@ fn disk(o: &mut Out, s: &Server, d: &server::Disk) {
     o.close();
 }
 
+/// The disks: under one SCSI controller from 2.5 on, a plain list before.
+fn storage(o: &mut Out, s: &Server, minor: u32) {
+    if minor >= 5 {
+        o.begin_list("scsiController");
+        o.open("scsiController");
+        o.attr_s("id", &s.scsi_controller_id);
+        o.attr_s("adapterType", "LSI_LOGIC_PARALLEL");
+        o.attr_i("key", 1000);
+        o.attr_s("state", "NORMAL");
+        o.attr_i("busNumber", 0);
+        o.begin_list("disk");
+        for d in &s.disks {
+            disk(o, s, d);
+        }
+        o.end_list();
+        o.close();
+        o.end_list();
+        for l in ["sataController", "ideController", "floppy"] {
+            o.begin_list(l);
+            o.end_list();
+        }
+    } else {
+        o.begin_list("disk");
+        for d in &s.disks {
+            disk(o, s, d);
+        }
+        o.end_list();
+    }
+}
+
+/// `networkInfo`: the primary NIC and the additional ones.
+fn network(o: &mut Out, st: &State, s: &Server, minor: u32) {
+    o.open("networkInfo");
+    o.attr_s("networkDomainId", &s.domain_id);
+    nic(o, st, s, "primaryNic", &s.primary_nic, 0, minor);
+    o.begin_list("additionalNic");
+    for (i, n) in s.additional_nics.iter().enumerate() {
+        nic(o, st, s, "additionalNic", n, i + 1, minor);
+    }
+    o.end_list();
+    o.close();
+}
+
+/// The VMware tools element (`vmwareTools` up to 2.3, `guest/vmTools` from 2.4).
+fn tools(o: &mut Out, s: &Server, element: &'static str) {
+    o.open(element);
+    o.attr_s("versionStatus", "CURRENT");
+    o.attr_s(
+        "runningStatus",
+        if s.started { "RUNNING" } else { "NOT_RUNNING" },
+    );
+    o.attr_i("apiVersion", 10304);
+    o.close();
+}
+
 /// Renders one server (`user` is the API user shown in `progress/userName`).
 pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root: bool) {
     if root {
@@ -84,41 +140,8 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
     o.attr_i("coresPerSocket", s.cores_per_socket as i64);
     o.close();
     o.text_i("memoryGb", s.memory_gb as i64);
-    if minor >= 5 {
-        o.begin_list("scsiController");
-        o.open("scsiController");
-        o.attr_s("id", &s.scsi_controller_id);
-        o.attr_s("adapterType", "LSI_LOGIC_PARALLEL");
-        o.attr_i("key", 1000);
-        o.attr_s("state", "NORMAL");
-        o.attr_i("busNumber", 0);
-        o.begin_list("disk");
-        for d in &s.disks {
-            disk(o, s, d);
-        }
-        o.end_list();
-        o.close();
-        o.end_list();
-        for l in ["sataController", "ideController", "floppy"] {
-            o.begin_list(l);
-            o.end_list();
-        }
-    } else {
-        o.begin_list("disk");
-        for d in &s.disks {
-            disk(o, s, d);
-        }
-        o.end_list();
-    }
-    o.open("networkInfo");
-    o.attr_s("networkDomainId", &s.domain_id);
-    nic(o, st, s, "primaryNic", &s.primary_nic, 0, minor);
-    o.begin_list("additionalNic");
-    for (i, n) in s.additional_nics.iter().enumerate() {
-        nic(o, st, s, "additionalNic", n, i + 1, minor);
-    }
-    o.end_list();
-    o.close();
+    storage(o, s, minor);
+    network(o, st, s, minor);
     if let Some(plan) = &s.monitoring {
         o.open("monitoring");
         o.attr_s("monitoringId", &s.id[..8]);
@@ -145,14 +168,7 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
         o.close();
     }
     if minor <= 3 {
-        o.open("vmwareTools");
-        o.attr_s("versionStatus", "CURRENT");
-        o.attr_s(
-            "runningStatus",
-            if s.started { "RUNNING" } else { "NOT_RUNNING" },
-        );
-        o.attr_i("apiVersion", 10304);
-        o.close();
+        tools(o, s, "vmwareTools");
     }
     o.open("virtualHardware");
     o.attr_s("version", "vmx-13");
@@ -162,14 +178,7 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
         o.open("guest");
         o.attr_b("osCustomization", true);
         os(o);
-        o.open("vmTools");
-        o.attr_s("versionStatus", "CURRENT");
-        o.attr_s(
-            "runningStatus",
-            if s.started { "RUNNING" } else { "NOT_RUNNING" },
-        );
-        o.attr_i("apiVersion", 10304);
-        o.close();
+        tools(o, s, "vmTools");
         o.close();
     }
     o.close();
@@ -275,8 +284,7 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
         disks,
     };
     let name = req.name.clone();
-    let lat = ctx.core.lat.clone();
-    let id = ctx.core.change(|tx| server::deploy(tx, &lat, req)).await?;
+    let id = ctx.core.change(|tx| server::deploy(tx, req)).await?;
     Ok(ctx.accepted(&format!("deploy Server '{name}'"), &[("serverId", &id)]))
 }
 
@@ -284,10 +292,7 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
 pub async fn action(ctx: &Ctx<'_>, root: &str, op: OpKind) -> ApiResult<String> {
     let m = ctx.body(root)?;
     let id = Fields::new(&m).id()?;
-    let lat = ctx.core.lat.clone();
-    ctx.core
-        .change(|tx| server::action(tx, &lat, &id, op))
-        .await?;
+    ctx.core.change(|tx| server::action(tx, &id, op)).await?;
     Ok(ctx.accepted(&format!("{} Server '{id}'", verb(op)), &[]))
 }
 
@@ -340,9 +345,8 @@ pub async fn reconfigure(ctx: &Ctx<'_>) -> ApiResult<String> {
         cpu_speed: f.str_opt("cpuSpeed")?,
         memory_gb: f.int_opt("memoryGb", 1, 256)?.map(|x| x as u32),
     };
-    let lat = ctx.core.lat.clone();
     ctx.core
-        .change(|tx| server::reconfigure(tx, &lat, &id, r))
+        .change(|tx| server::reconfigure(tx, &id, r))
         .await?;
     Ok(ctx.accepted(&format!("reconfigure Server '{id}'"), &[]))
 }
@@ -355,10 +359,9 @@ pub async fn add_disk(ctx: &Ctx<'_>) -> ApiResult<String> {
     let size = f.int_req("sizeGb", 1, 1000)? as u32;
     let speed = f.str_opt("speed")?.unwrap_or_else(|| "STANDARD".into());
     let scsi = f.int_opt("scsiId", 0, 15)?.map(|x| x as u32);
-    let lat = ctx.core.lat.clone();
     let disk = ctx
         .core
-        .change(|tx| server::add_disk(tx, &lat, &id, size, &speed, scsi))
+        .change(|tx| server::add_disk(tx, &id, size, &speed, scsi))
         .await?;
     Ok(ctx.accepted(
         &format!("add a Disk to Server '{id}'"),
@@ -372,9 +375,8 @@ pub async fn expand_disk(ctx: &Ctx<'_>) -> ApiResult<String> {
     let f = Fields::new(&m);
     let id = f.id()?;
     let size = f.int_req("newSizeGb", 1, 1000)? as u32;
-    let lat = ctx.core.lat.clone();
     ctx.core
-        .change(|tx| server::expand_disk(tx, &lat, &id, size))
+        .change(|tx| server::expand_disk(tx, &id, size))
         .await?;
     Ok(ctx.accepted(&format!("expand Disk '{id}'"), &[]))
 }
@@ -385,9 +387,8 @@ pub async fn change_disk_speed(ctx: &Ctx<'_>) -> ApiResult<String> {
     let f = Fields::new(&m);
     let id = f.id()?;
     let speed = f.str_req("speed")?;
-    let lat = ctx.core.lat.clone();
     ctx.core
-        .change(|tx| server::change_disk_speed(tx, &lat, &id, &speed))
+        .change(|tx| server::change_disk_speed(tx, &id, &speed))
         .await?;
     Ok(ctx.accepted(&format!("change the speed of Disk '{id}'"), &[]))
 }
@@ -399,11 +400,7 @@ pub async fn add_nic(ctx: &Ctx<'_>) -> ApiResult<String> {
     let f = Fields::new(&m);
     let id = f.str_req("serverId")?;
     let req = nic_request(f.obj_req("nic")?)?;
-    let lat = ctx.core.lat.clone();
-    let nic_id = ctx
-        .core
-        .change(|tx| server::add_nic(tx, &lat, &id, &req))
-        .await?;
+    let nic_id = ctx.core.change(|tx| server::add_nic(tx, &id, &req)).await?;
     let vlan = {
         let st = ctx.core.read();
         st.servers
@@ -426,9 +423,6 @@ pub async fn add_nic(ctx: &Ctx<'_>) -> ApiResult<String> {
 pub async fn remove_nic(ctx: &Ctx<'_>) -> ApiResult<String> {
     let m = ctx.body("removeNic")?;
     let id = Fields::new(&m).id()?;
-    let lat = ctx.core.lat.clone();
-    ctx.core
-        .change(|tx| server::remove_nic(tx, &lat, &id))
-        .await?;
+    ctx.core.change(|tx| server::remove_nic(tx, &id)).await?;
     Ok(ctx.accepted(&format!("Remove NIC {id}"), &[]))
 }

@@ -159,8 +159,7 @@ pub async fn deploy(ctx: &Ctx<'_>) -> ApiResult<String> {
         gateway,
         base_field,
     };
-    let lat = ctx.core.lat.clone();
-    let id = ctx.core.change(|tx| vlan::deploy(tx, &lat, req)).await?;
+    let id = ctx.core.change(|tx| vlan::deploy(tx, req)).await?;
     Ok(ctx.accepted(&format!("deploy VLAN '{name}'"), &[("vlanId", &id)]))
 }
 
@@ -180,8 +179,7 @@ pub async fn edit(ctx: &Ctx<'_>) -> ApiResult<String> {
 pub async fn delete(ctx: &Ctx<'_>) -> ApiResult<String> {
     let m = ctx.body("deleteVlan")?;
     let id = Fields::new(&m).id()?;
-    let lat = ctx.core.lat.clone();
-    ctx.core.change(|tx| vlan::delete(tx, &lat, &id)).await?;
+    ctx.core.change(|tx| vlan::delete(tx, &id)).await?;
     Ok(ctx.accepted(&format!("delete VLAN '{id}'"), &[]))
 }
 

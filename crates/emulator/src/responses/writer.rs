@@ -70,11 +70,6 @@ impl Out {
         }
     }
 
-    /// The format being written.
-    pub fn format(&self) -> Format {
-        self.fmt
-    }
-
     /// Opens the root element with the types namespace.
     pub fn root(&mut self, name: &'static str) {
         self.open(name);

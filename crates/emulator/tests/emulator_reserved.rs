@@ -139,7 +139,7 @@ fn reserve_and_unreserve_rules() {
     let j = e.get_json(&format!("network/reservedPrivateIpv4Address?vlanId={v}"));
     assert_eq!(j["ipv4"].as_array().unwrap().len(), 2, "{j}");
     assert_eq!(j["ipv4"][1]["ipAddress"], "10.0.1.200");
-    assert_eq!(e.stats()["resources"]["reservedPrivateIpv4"], 2);
+    assert_eq!(e.stats().resources.reserved_private_ipv4, 2);
 
     // Unreserve, twice.
     let r = unreserve(&mut e, &v, "10.0.1.200");
@@ -230,7 +230,7 @@ fn delete_vlan_is_refused_while_addresses_are_reserved() {
     assert_eq!(code(&unreserve(&mut e, &v, "10.4.0.50")), "OK");
     assert_eq!(code(&e.post("network/deleteVlan", &del)), "IN_PROGRESS");
     e.wait_state(&format!("network/vlan/{v}"), "GONE");
-    assert_eq!(e.stats()["resources"]["reservedPrivateIpv4"], 0);
+    assert_eq!(e.stats().resources.reserved_private_ipv4, 0);
 }
 
 #[test]
@@ -253,7 +253,7 @@ fn reservations_survive_a_crash_and_a_restart() {
     e.c = emulator::http::Client::new(emu.url(), "plumbery", "plumbery").unwrap();
     e.emu = Some(emu);
     assert_eq!(reserved(&mut e, &v), want);
-    assert_eq!(e.stats()["resources"]["reservedPrivateIpv4"], 2);
+    assert_eq!(e.stats().resources.reserved_private_ipv4, 2);
     assert_eq!(
         code(&reserve(&mut e, &v, "10.6.0.10")),
         "IP_ADDRESS_NOT_UNIQUE"

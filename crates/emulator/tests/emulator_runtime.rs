@@ -37,7 +37,7 @@ fn profile_overrides_apply() {
     let p = dir.path().join("profile.yaml");
     std::fs::write(&p, "deployNetworkDomain: 0.3\n").unwrap();
     let mut cfg = Emu::config(&dir.path().join("state"), 1.0);
-    cfg.profile = emulator::clock::Profile::load(&p).unwrap();
+    cfg.profile = emulator::Profile::load(&p).unwrap();
     let mut e = Emu::start_with(dir, cfg);
     let t0 = Instant::now();
     let r = e.deploy_domain("p", "NA9");
@@ -93,7 +93,7 @@ fn faults_are_reproducible_with_a_seed() {
     // An injected UNEXPECTED_ERROR applies nothing.
     put(&mut e, r#"{"unexpected": 1.0}"#);
     assert_eq!(code(&e.deploy_domain("never", "NA9")), "UNEXPECTED_ERROR");
-    assert_eq!(e.stats()["resources"]["networkDomain"], 1);
+    assert_eq!(e.stats().resources.network_domain, 1);
     // HTTP 503 on any request.
     put(&mut e, r#"{"http503": 1.0}"#);
     assert_eq!(e.get("network/networkDomain").status, 503);
@@ -107,7 +107,7 @@ fn faults_are_reproducible_with_a_seed() {
     let res = fresh.post_xml(&format!("{}/network/deployNetworkDomain", e.base), &body);
     assert!(res.is_err(), "the connection should drop, got {res:?}");
     assert_eq!(
-        e.stats()["resources"]["networkDomain"],
+        e.stats().resources.network_domain,
         2,
         "the change was applied"
     );
@@ -122,12 +122,7 @@ fn faults_are_reproducible_with_a_seed() {
         e.c.request("PUT", "/emulator/v1/faults", &[], Some(br#"{"busy": 3}"#))
             .unwrap();
     assert_eq!(r.status, 400);
-    assert!(
-        e.stats()["requests"]["byResponseCode"]["UNEXPECTED_ERROR"]
-            .as_u64()
-            .unwrap()
-            >= 1
-    );
+    assert!(e.stats().requests.code("UNEXPECTED_ERROR") >= 1);
 }
 
 #[test]
@@ -159,9 +154,9 @@ fn a_crash_in_the_middle_of_a_server_deploy_loses_nothing() {
     assert_eq!(s["state"], "PENDING_ADD", "{}", r.body);
     assert_eq!(s["progress"]["action"], "DEPLOY_SERVER");
     let stats = emu.stats();
-    assert_eq!(stats["resources"]["natRule"], 1);
-    assert_eq!(stats["resources"]["publicIpBlock"], 1);
-    assert_eq!(stats["resources"]["vlan"], 1);
+    assert_eq!(stats.resources.nat_rule, 1);
+    assert_eq!(stats.resources.public_ip_block, 1);
+    assert_eq!(stats.resources.vlan, 1);
     loop {
         let s = x(&c
             .get(&format!("{base}/server/server/{sid}"), false)
@@ -331,7 +326,7 @@ fn the_backend_is_called_at_the_right_moments() {
     // A refused sync undoes the change and answers UNEXPECTED_ERROR.
     let r = e.post("network/createNatRule", &format!("<createNatRule xmlns=\"{NS}\"><networkDomainId>{d}</networkDomainId><internalIp>10.9.0.66</internalIp></createNatRule>"));
     assert_eq!(code(&r), "UNEXPECTED_ERROR");
-    assert_eq!(e.stats()["resources"]["natRule"], 1);
+    assert_eq!(e.stats().resources.nat_rule, 1);
     // power and delete actions
     assert_eq!(code(&e.action("powerOffServer", &sid)), "IN_PROGRESS");
     e.wait_state(&format!("server/server/{sid}"), "NORMAL");

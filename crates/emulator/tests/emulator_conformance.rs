@@ -17,11 +17,11 @@ use serde_json::Value;
 
 const FX: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/libcloud-fixtures/"
+    "/../../../shared/corpus/libcloud-fixtures/"
 );
 const JS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/json-samples/"
+    "/../../../shared/corpus/json-samples/"
 );
 
 /// Names the fixtures show that the emulator does not produce, and why.

@@ -1,5 +1,6 @@
 //! Shared helpers of the emulator integration tests: an in-process emulator with its own temp
-//! state dir, and small API helpers over the crate's HTTP client.
+//! state dir, and small API helpers over the crate's HTTP client. The root package's tests that
+//! also need the `plumbery` binary or the cloud client include this file by `#[path]`.
 #![allow(dead_code)]
 
 use std::time::{Duration, Instant};
@@ -20,8 +21,7 @@ pub struct Emu {
 
 /// XML body -> JSON by the API's mapping rule (root element dropped).
 pub fn x(resp: &Response) -> Value {
-    emulator::responses::body::xml_to_value(&resp.body)
-        .map(|(_, v)| v)
+    resp.xml()
         .unwrap_or_else(|e| panic!("not XML ({e}): {}", resp.body))
 }
 
@@ -185,7 +185,8 @@ impl Emu {
         )
     }
 
-    pub fn stats(&self) -> Value {
+    /// The emulator's stats document, typed.
+    pub fn stats(&self) -> emulator::Stats {
         self.emu().stats()
     }
 }

@@ -449,7 +449,7 @@ fn server_addresses_and_input_checks() {
 fn malformed_requests_get_codes_and_change_nothing() {
     let mut e = Emu::start(0.001);
     let d = e.domain("bad");
-    let before = e.stats()["resources"].clone();
+    let before = e.stats().resources;
     let cases: Vec<(&str, String, &str)> = vec![
         (
             "network/deployVlan",
@@ -539,7 +539,7 @@ fn malformed_requests_get_codes_and_change_nothing() {
         &format!("<deleteVlan xmlns=\"{NS}\" id=\"nope\"/>"),
     );
     assert_eq!(code(&r), "RESOURCE_NOT_FOUND");
-    assert_eq!(e.stats()["resources"], before, "nothing changed");
+    assert_eq!(e.stats().resources, before, "nothing changed");
 }
 
 #[test]
@@ -688,8 +688,8 @@ fn nat_public_ip_and_firewall_rules() {
         assert_eq!(rule["enabled"].to_string(), enabled, "{rule}");
     }
     let stats = e.stats();
-    assert_eq!(stats["resources"]["firewallRule"], 3);
-    assert_eq!(stats["resources"]["natRule"], 2);
+    assert_eq!(stats.resources.firewall_rule, 3);
+    assert_eq!(stats.resources.nat_rule, 2);
     // HAS_DEPENDENCY for the domain while NAT, IP block, firewall rules remain
     let r = e.post(
         "network/deleteNetworkDomain",
@@ -710,7 +710,7 @@ fn nat_public_ip_and_firewall_rules() {
         lan.as_str()
     );
     let s = e.stats();
-    assert_eq!(s["servers"][0]["publicIpv4"][0], ext1.as_str());
+    assert_eq!(s.servers[0].public_ipv4[0], ext1.as_str());
 }
 
 #[test]
@@ -802,37 +802,30 @@ fn stats_count_requests_and_list_servers() {
     e.wait_state(&format!("server/server/{id}"), "NORMAL");
     let _ = e.post("network/deployVlan", "<broken");
     let s = e.stats();
-    assert!(s["requests"]["total"].as_u64().unwrap() >= 5);
-    assert_eq!(s["requests"]["byOperation"]["DEPLOY_SERVER"], 1);
-    assert!(
-        s["requests"]["byResponseCode"]["INVALID_INPUT_DATA"]
-            .as_u64()
-            .unwrap()
-            >= 1
-    );
-    assert_eq!(s["resources"]["server"], 1);
-    assert!(s["resources"]["defaultFirewallRule"].as_u64().unwrap() >= 5);
-    assert_eq!(s["servers"][0]["name"], "node1");
-    assert_eq!(s["servers"][0]["started"], true);
-    assert!(
-        s["servers"][0]["privateIpv4"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("10.6.0.")
-    );
-    // Over HTTP too, and reset.
+    assert!(s.requests.total >= 5);
+    assert_eq!(s.requests.operation("DEPLOY_SERVER"), 1);
+    assert!(s.requests.code("INVALID_INPUT_DATA") >= 1);
+    assert_eq!(s.resources.server, 1);
+    assert!(s.resources.default_firewall_rule >= 5);
+    assert_eq!(s.servers[0].name, "node1");
+    assert!(s.servers[0].started);
+    assert!(s.servers[0].private_ipv4[0].starts_with("10.6.0."));
+    // Over HTTP too (the wire names, then typed), and reset.
     let r = e.c.get("/emulator/v1/stats", true).unwrap();
     assert_eq!(r.json()["resources"]["server"], 1);
+    assert_eq!(
+        r.json()["servers"][0]["privateIpv4"],
+        serde_json::json!(s.servers[0].private_ipv4)
+    );
+    let over_http = e.c.stats().unwrap();
+    assert_eq!(over_http.resources, s.resources);
+    assert_eq!(over_http.servers, s.servers);
     let r =
         e.c.request("POST", "/emulator/v1/reset", &[], None)
             .unwrap();
     assert_eq!(r.status, 200);
-    assert_eq!(e.stats()["resources"]["networkDomain"], 0);
-    assert_eq!(
-        e.stats()["requests"]["total"],
-        0,
-        "reset zeroes the counters"
-    );
+    assert_eq!(e.stats().resources.network_domain, 0);
+    assert_eq!(e.stats().requests.total, 0, "reset zeroes the counters");
     assert_eq!(e.get_json("server/server")["totalCount"], 0);
 }
 
