@@ -2,9 +2,11 @@
 //! resource kind.
 
 use super::common::{Job, Kind};
+use super::firewall_rule::rules as firewall_rule;
+use super::network_domain::rules as network_domain;
+use super::server::rules as server;
 use super::state::Tx;
-use super::{firewall_rule::rules as firewall_rule, network_domain::rules as network_domain};
-use super::{server::rules as server, vlan::rules as vlan};
+use super::vlan::rules as vlan;
 
 /// Completes `job` with its backend `outcome`: the transition of its resource kind (a stale job,
 /// whose sequence number no longer matches, changes nothing).

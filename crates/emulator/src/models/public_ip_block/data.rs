@@ -6,6 +6,9 @@
 //! organisation id (random per state dir, persisted): a restart keeps the existing blocks and goes
 //! on from the same place, and two emulators' blocks do not meet unless one hands out thousands.
 //! The caller may also pass addresses already listening on this host (`add_avoiding`).
+//!
+//! Here: the block's data, the starting slot and the addresses listening on this host; the add and
+//! remove transitions are in `rules`.
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
