@@ -182,7 +182,9 @@ fn write_snapshot(dir: &Path, st: &State) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::{Kind, Resource, Tx, public_ip_block};
+    use crate::models::common::Kind;
+    use crate::models::state::Resource;
+    use crate::models::{Tx, public_ip_block};
 
     #[test]
     fn journal_replays_and_ignores_a_torn_line() {

@@ -1,31 +1,13 @@
-//! NAT rules: a public address of the domain's blocks leading to a private address in one of its
-//! VLANs; create and delete are synchronous and change what the backend exposes.
+//! NAT rule rules: create and delete (synchronous; they change what the backend exposes), and the
+//! public address of a private one.
 
 use std::net::Ipv4Addr;
 
-use serde::{Deserialize, Serialize};
-
-use super::{Kind, Resource, ResourceState, State, Tx, public_ip_block};
+use super::data::NatRule;
 use crate::errors::{ApiError, ApiResult, Code};
-
-/// A NAT rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NatRule {
-    /// Id.
-    pub id: String,
-    /// Network domain id.
-    pub domain_id: String,
-    /// Datacenter id.
-    pub datacenter_id: String,
-    /// Private address.
-    pub internal: Ipv4Addr,
-    /// Public address (127.77.x.y).
-    pub external: Ipv4Addr,
-    /// Creation time (ms).
-    pub create_ms: i64,
-    /// State.
-    pub state: ResourceState,
-}
+use crate::models::common::{Kind, ResourceState, new_id};
+use crate::models::public_ip_block::rules::free_addresses;
+use crate::models::state::{Resource, State, Tx};
 
 fn parse_ip(field: &str, s: &str) -> ApiResult<Ipv4Addr> {
     s.trim()
@@ -85,16 +67,14 @@ pub fn create(
             }
             e
         }
-        None => *public_ip_block::free_addresses(st, domain_id)
-            .first()
-            .ok_or_else(|| {
-                ApiError::new(
-                    Code::NoIpAddressAvailable,
-                    format!("No public IPv4 address is available in Network Domain {domain_id}."),
-                )
-            })?,
+        None => *free_addresses(st, domain_id).first().ok_or_else(|| {
+            ApiError::new(
+                Code::NoIpAddressAvailable,
+                format!("No public IPv4 address is available in Network Domain {domain_id}."),
+            )
+        })?,
     };
-    let id = super::new_id();
+    let id = new_id();
     tx.put(Resource::Nat(NatRule {
         id: id.clone(),
         domain_id: domain_id.to_string(),

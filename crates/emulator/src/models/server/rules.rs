@@ -1,197 +1,26 @@
-//! Servers: deploy (asynchronous, addresses allocated from the VLANs), the power actions, delete and
-//! clean (asynchronous), monitoring (synchronous), hardware changes (CPU, memory, disks, secondary
-//! NICs: staged while PENDING_CHANGE, applied when the operation completes).
+//! Server rules: deploy (asynchronous, addresses allocated from the VLANs), the power actions,
+//! delete and clean (asynchronous), monitoring (synchronous), hardware changes (CPU, memory, disks,
+//! secondary NICs: staged while PENDING_CHANGE, applied when the operation completes), and what the
+//! backend needs to create a server or attach its NICs.
 
 use std::collections::HashSet;
-use std::fmt;
 use std::net::Ipv4Addr;
 
-use serde::{Deserialize, Serialize};
-
-use super::{
-    Kind, Pending, Resource, ResourceState, State, Tx, catalogue, check_description, check_name,
-    vlan::{self, Vlan},
+use super::data::{
+    DeployServer, Disk, HardwareChange, MAX_NICS, Monitoring, Nic, NicRequest, Reconfigure, Secret,
+    Server,
 };
 use crate::backend::{NicSpec, ServerSpec};
 use crate::errors::{ApiError, ApiResult, Code};
+use crate::models::catalogue;
+use crate::models::common::{Kind, ResourceState, check_description, check_name, new_id};
+use crate::models::state::{Resource, State, Tx};
+use crate::models::vlan::data::{Vlan, allocate};
+use crate::models::vlan::rules::used_addresses;
 use crate::ops::OpKind;
 
-/// A secret string: stored (serialised as the bare string), never printed.
-pub use secrets::Secret;
-
-/// A network interface.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Nic {
-    /// NIC id.
-    pub id: String,
-    /// VLAN id.
-    pub vlan_id: String,
-    /// Private IPv4.
-    pub ipv4: Ipv4Addr,
-    /// IPv6.
-    pub ipv6: String,
-    /// Adapter type.
-    pub adapter: String,
-}
-
-/// A disk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Disk {
-    /// Disk id.
-    pub id: String,
-    /// SCSI id.
-    pub scsi_id: u32,
-    /// Size in GB.
-    pub size_gb: u32,
-    /// Speed.
-    pub speed: String,
-}
-
-/// A server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Server {
-    /// Id.
-    pub id: String,
-    /// Datacenter id.
-    pub datacenter_id: String,
-    /// Name (not unique).
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Source image id.
-    pub image_id: String,
-    /// CPU count.
-    pub cpu_count: u32,
-    /// Cores per socket.
-    pub cores_per_socket: u32,
-    /// CPU speed.
-    pub cpu_speed: String,
-    /// Memory in GB.
-    pub memory_gb: u32,
-    /// Disks.
-    pub disks: Vec<Disk>,
-    /// SCSI controller id.
-    pub scsi_controller_id: String,
-    /// Network domain id.
-    pub domain_id: String,
-    /// Primary NIC.
-    pub primary_nic: Nic,
-    /// Additional NICs.
-    pub additional_nics: Vec<Nic>,
-    /// Monitoring service plan when enabled.
-    pub monitoring: Option<String>,
-    /// Creation time (ms).
-    pub create_ms: i64,
-    /// Deployed.
-    pub deployed: bool,
-    /// Started.
-    pub started: bool,
-    /// Start once deployed.
-    pub start_on_deploy: bool,
-    /// State.
-    pub state: ResourceState,
-    /// Operation under way.
-    pub pending: Option<Pending>,
-    /// Why the last operation failed.
-    pub failure_reason: Option<String>,
-    /// Root password for the backend (never rendered, logged or printed).
-    pub admin_password: Option<Secret>,
-    /// The hardware change the pending operation applies when it completes.
-    #[serde(default)]
-    pub staged: Option<HardwareChange>,
-}
-
-/// A hardware change (reconfigureServer, addDisk, expandDisk, changeDiskSpeed, addNic, removeNic),
-/// journaled with the server while it is PENDING_CHANGE and applied when the operation completes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum HardwareChange {
-    /// New CPU count, cores per socket, CPU speed and memory (absent: unchanged).
-    Reconfigure {
-        /// CPU count.
-        cpu_count: Option<u32>,
-        /// Cores per socket.
-        cores_per_socket: Option<u32>,
-        /// CPU speed.
-        cpu_speed: Option<String>,
-        /// Memory in GB.
-        memory_gb: Option<u32>,
-    },
-    /// A new disk.
-    AddDisk(Disk),
-    /// Disk `0` grows to `1` GB.
-    ExpandDisk(String, u32),
-    /// Disk `0` changes to speed `1`.
-    DiskSpeed(String, String),
-    /// A new secondary NIC (its address is reserved while the change is pending).
-    AddNic(Nic),
-    /// The secondary NIC of that id goes.
-    RemoveNic(String),
-}
-
-/// Most NICs a server may have (primary included).
-pub const MAX_NICS: usize = 10;
-
-/// One NIC of a deploy request: exactly one of `vlan_id` and `private_ipv4`.
-#[derive(Debug, Clone, Default)]
-pub struct NicRequest {
-    /// VLAN to take an address from.
-    pub vlan_id: Option<String>,
-    /// Fixed address (its VLAN is the one containing it).
-    pub private_ipv4: Option<String>,
-    /// Adapter type.
-    pub adapter: Option<String>,
-}
-
-/// What a deploy asks for.
-#[derive(Clone, Default)]
-pub struct DeployServer {
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// OS image id.
-    pub image_id: String,
-    /// Start once deployed.
-    pub start: bool,
-    /// Root password.
-    pub admin_password: Option<String>,
-    /// CPU count / cores per socket / speed.
-    pub cpu: (Option<u32>, Option<u32>, Option<String>),
-    /// Memory in GB.
-    pub memory_gb: Option<u32>,
-    /// Network domain id.
-    pub domain_id: String,
-    /// Primary NIC.
-    pub primary: NicRequest,
-    /// Additional NICs.
-    pub additional: Vec<NicRequest>,
-    /// Disk speeds by SCSI id.
-    pub disks: Vec<(u32, String)>,
-}
-
-impl fmt::Debug for DeployServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DeployServer")
-            .field("name", &self.name)
-            .field("image_id", &self.image_id)
-            .finish_non_exhaustive()
-    }
-}
-
+/// The backend's view of a server, which needs its VLANs from the state.
 impl Server {
-    /// All NICs, primary first.
-    pub fn nics(&self) -> impl Iterator<Item = &Nic> {
-        std::iter::once(&self.primary_nic).chain(self.additional_nics.iter())
-    }
-
-    /// The NIC a pending addNic adds, if any (its address and VLAN count as taken already).
-    pub fn staged_nic(&self) -> Option<&Nic> {
-        match &self.staged {
-            Some(HardwareChange::AddNic(n)) => Some(n),
-            _ => None,
-        }
-    }
-
     /// What the backend needs to attach the additional NICs of this server.
     pub fn additional_nic_specs(&self, st: &State) -> Vec<NicSpec> {
         self.additional_nics
@@ -259,7 +88,7 @@ fn resolve_nic(
     taken.insert(ip);
     let adapter = nic_adapter(field, req)?;
     Ok(Nic {
-        id: super::new_id(),
+        id: new_id(),
         vlan_id: v.id.clone(),
         ipv4: ip,
         ipv6: v.ipv6_for(ip),
@@ -340,7 +169,7 @@ fn nic_address(
     req: &NicRequest,
     taken: &HashSet<Ipv4Addr>,
 ) -> ApiResult<Ipv4Addr> {
-    let mut used = vlan::used_addresses(st, &v.id);
+    let mut used = used_addresses(st, &v.id);
     used.extend(taken.iter().copied());
     match &req.private_ipv4 {
         Some(ip) => {
@@ -362,7 +191,7 @@ fn nic_address(
             }
             Ok(addr)
         }
-        None => vlan::allocate(v, &used).ok_or_else(|| {
+        None => allocate(v, &used).ok_or_else(|| {
             ApiError::new(
                 Code::NoIpAddressAvailable,
                 format!("VLAN '{}' has no free private address.", v.name),
@@ -520,7 +349,7 @@ pub fn deploy(tx: &mut Tx<'_>, req: DeployServer) -> ApiResult<String> {
             &mut vlans_used,
         )?);
     }
-    let id = super::new_id();
+    let id = new_id();
     let pending = tx.pending_then_start(Kind::Server, &id, OpKind::DeployServer, req.start);
     tx.put(Resource::Server(Server {
         id: id.clone(),
@@ -533,12 +362,12 @@ pub fn deploy(tx: &mut Tx<'_>, req: DeployServer) -> ApiResult<String> {
         cpu_speed: hw.cpu_speed,
         memory_gb: hw.memory_gb,
         disks: vec![Disk {
-            id: super::new_id(),
+            id: new_id(),
             scsi_id: 0,
             size_gb: image.disk_gb,
             speed: hw.disk_speed,
         }],
-        scsi_controller_id: super::new_id(),
+        scsi_controller_id: new_id(),
         domain_id: req.domain_id,
         primary_nic: primary,
         additional_nics: additional,
@@ -697,17 +526,6 @@ pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>
     tx.put(Resource::Server(s));
 }
 
-/// Monitoring changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Monitoring<'a> {
-    /// enableServerMonitoring with a plan.
-    Enable(&'a str),
-    /// changeServerMonitoringPlan.
-    Change(&'a str),
-    /// disableServerMonitoring.
-    Disable,
-}
-
 /// Enables, changes or disables monitoring (synchronous).
 pub fn monitoring(tx: &mut Tx<'_>, id: &str, m: Monitoring<'_>) -> ApiResult<()> {
     let mut s = tx.st().server(id)?.clone();
@@ -786,19 +604,6 @@ fn apply(s: &mut Server, c: HardwareChange) {
         HardwareChange::AddNic(n) => s.additional_nics.push(n),
         HardwareChange::RemoveNic(id) => s.additional_nics.retain(|n| n.id != id),
     }
-}
-
-/// What a reconfigureServer asks for (every field optional).
-#[derive(Debug, Clone, Default)]
-pub struct Reconfigure {
-    /// CPU count (1..32).
-    pub cpu_count: Option<u32>,
-    /// Cores per socket (divides the CPU count).
-    pub cores_per_socket: Option<u32>,
-    /// CPU speed.
-    pub cpu_speed: Option<String>,
-    /// Memory in GB (1..256).
-    pub memory_gb: Option<u32>,
 }
 
 fn check_speed(field: &str, speed: &str) -> ApiResult<String> {
@@ -928,7 +733,7 @@ pub fn add_disk(
             .find(|n| *n != 7 && !s.disks.iter().any(|d| d.scsi_id == *n))
             .ok_or_else(|| ApiError::invalid("scsiId", "no free SCSI id"))?,
     };
-    let disk_id = super::new_id();
+    let disk_id = new_id();
     let d = Disk {
         id: disk_id.clone(),
         scsi_id: scsi,

@@ -6,14 +6,16 @@
 //! organisation id (random per state dir, persisted): a restart keeps the existing blocks and goes
 //! on from the same place, and two emulators' blocks do not meet unless one hands out thousands.
 //! The caller may also pass addresses already listening on this host (`add_avoiding`).
+//!
+//! Here: the block's data, the starting slot and the addresses listening on this host; the add and
+//! remove transitions are in `rules`.
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Resource, ResourceState, State, Tx};
-use crate::errors::{ApiError, ApiResult, Code};
+use crate::models::common::ResourceState;
 
 /// Addresses per block.
 pub const BLOCK_SIZE: u32 = 2;
@@ -51,63 +53,14 @@ impl PublicIpBlock {
     }
 }
 
-/// The public addresses of domain `domain_id` not used by a NAT rule, in order.
-pub fn free_addresses(st: &State, domain_id: &str) -> Vec<Ipv4Addr> {
-    let used: HashSet<Ipv4Addr> = st.nat_rules.values().map(|r| r.external).collect();
-    let mut blocks: Vec<&PublicIpBlock> = st
-        .ip_blocks
-        .values()
-        .filter(|b| b.domain_id == domain_id)
-        .collect();
-    blocks.sort_by_key(|b| (b.create_ms, b.base_ip));
-    blocks
-        .iter()
-        .flat_map(|b| b.addresses())
-        .filter(|a| !used.contains(a))
-        .collect()
-}
-
 /// Number of block slots in 127.77.0.0/16 (slot 0, holding 127.77.0.0, is never used).
-const SLOTS: u32 = 65536 / BLOCK_SIZE;
+pub const SLOTS: u32 = 65536 / BLOCK_SIZE;
 
 /// The first slot this emulator tries: a hash of its organisation id, in `1..SLOTS`.
 pub fn start_slot(org_id: &str) -> u32 {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(org_id.as_bytes());
     1 + u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % (SLOTS - 1)
-}
-
-/// Adds a block to a domain whose addresses are neither in this emulator's blocks nor in `busy`
-/// (addresses in use on this host, e.g. by another emulator's listeners); returns its id.
-pub fn add_avoiding(
-    tx: &mut Tx<'_>,
-    domain_id: &str,
-    busy: &HashSet<Ipv4Addr>,
-) -> ApiResult<String> {
-    let d = tx.st().domain_ready(domain_id)?;
-    let dc = d.datacenter_id.clone();
-    let used: HashSet<Ipv4Addr> = tx.st().ip_blocks.values().map(|b| b.base_ip).collect();
-    let start = start_slot(&tx.st().org_id);
-    let base = (0..SLOTS - 1)
-        .map(|i| 1 + (start - 1 + i) % (SLOTS - 1))
-        .map(|k| Ipv4Addr::from(u32::from(PUBLIC_BASE) + k * BLOCK_SIZE))
-        .find(|a| {
-            !used.contains(a)
-                && (0..BLOCK_SIZE).all(|i| !busy.contains(&Ipv4Addr::from(u32::from(*a) + i)))
-        })
-        .ok_or_else(|| ApiError::new(Code::OutOfResources, "No public IPv4 block is available."))?;
-    let id = super::new_id();
-    let b = PublicIpBlock {
-        id: id.clone(),
-        domain_id: domain_id.to_string(),
-        datacenter_id: dc,
-        base_ip: base,
-        size: BLOCK_SIZE,
-        create_ms: tx.now,
-        state: ResourceState::Normal,
-    };
-    tx.put(Resource::IpBlock(b));
-    Ok(id)
 }
 
 /// Addresses of 127.77.0.0/16 on which some process of this host (network namespace) listens for
@@ -126,30 +79,6 @@ pub fn listening_on_host() -> HashSet<Ipv4Addr> {
         })
         .filter(|a| a.octets()[..2] == PUBLIC_BASE.octets()[..2])
         .collect()
-}
-
-/// Removes a block; refused while NAT rules use its addresses.
-pub fn remove(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
-    let b = tx
-        .st()
-        .ip_blocks
-        .get(id)
-        .ok_or_else(|| ApiError::not_found("Public IP Block", id))?;
-    tx.st().domain_ready(&b.domain_id)?;
-    let n = tx
-        .st()
-        .nat_rules
-        .values()
-        .filter(|r| b.contains(r.external))
-        .count();
-    if n > 0 {
-        return Err(ApiError::new(
-            Code::HasDependency,
-            format!("Public IP Block {id} is used by {n} NAT rule(s)."),
-        ));
-    }
-    tx.del(Kind::IpBlock, id);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,54 +1,15 @@
-//! Network domains: deploy (asynchronous), edit, delete (asynchronous, refused while anything
+//! Network domain rules: deploy (asynchronous), edit, delete (asynchronous, refused while anything
 //! depends on the domain); every new domain gets the CCDEFAULT.* firewall rules.
 
 use std::net::Ipv4Addr;
 
-use serde::{Deserialize, Serialize};
-
-use super::{
-    Kind, Pending, Resource, ResourceState, Tx, catalogue, check_description, check_name,
-    firewall_rule,
-};
+use super::data::{DeployDomain, NetworkDomain};
 use crate::errors::{ApiError, ApiResult, Code};
+use crate::models::catalogue;
+use crate::models::common::{Kind, ResourceState, check_description, check_name, new_id};
+use crate::models::firewall_rule::data::default_rules;
+use crate::models::state::{Resource, Tx};
 use crate::ops::OpKind;
-
-/// A network domain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NetworkDomain {
-    /// Id.
-    pub id: String,
-    /// Datacenter id.
-    pub datacenter_id: String,
-    /// Name, unique in the datacenter.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// `ESSENTIALS` or `ADVANCED`.
-    pub service_type: String,
-    /// Source-NAT address (in 127.76.0.0/16).
-    pub snat_ipv4: Ipv4Addr,
-    /// Creation time (ms).
-    pub create_ms: i64,
-    /// State.
-    pub state: ResourceState,
-    /// Operation under way.
-    pub pending: Option<Pending>,
-    /// Firewall rule ids in evaluation order.
-    pub firewall_order: Vec<String>,
-}
-
-/// What a deploy asks for.
-#[derive(Debug, Clone)]
-pub struct DeployDomain {
-    /// Datacenter id.
-    pub datacenter_id: String,
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Service plan.
-    pub service_type: String,
-}
 
 fn check_type(t: &str) -> ApiResult<String> {
     let up = t.to_ascii_uppercase();
@@ -95,9 +56,9 @@ pub fn deploy(tx: &mut Tx<'_>, req: DeployDomain) -> ApiResult<String> {
         .map(|i| Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 76, 0, 0)) + i))
         .find(|a| !used.contains(a))
         .ok_or_else(|| ApiError::new(Code::OutOfResources, "no source-NAT address left"))?;
-    let id = super::new_id();
+    let id = new_id();
     let pending = tx.pending(Kind::Domain, &id, OpKind::DeployNetworkDomain);
-    let rules = firewall_rule::default_rules(&id, &req.datacenter_id, tx.now);
+    let rules = default_rules(&id, &req.datacenter_id, tx.now);
     let domain = NetworkDomain {
         id: id.clone(),
         datacenter_id: req.datacenter_id,
