@@ -85,18 +85,11 @@ pub async fn prepare_nodes(targets: Vec<NodeTarget>, opts: &BootstrapOptions) ->
     for (name, task) in tasks {
         match task.await {
             Ok(Ok(outcome)) => out.push(outcome),
-            Ok(Err(e)) | Err(e) => out.push(NodeOutcome {
-                name,
-                status: NodeStatus::Failed,
-                ssh_user: opts.user.clone(),
-                ssh_key: opts.key.private.clone(),
-                log: PathBuf::new(),
-                changes: 0,
-                hardened: false,
-                warnings: vec![],
-                error: Some(format!("internal error: {e}")),
-                duration: Duration::ZERO,
-            }),
+            Ok(Err(e)) | Err(e) => out.push(NodeOutcome::failed(
+                &name,
+                &opts,
+                Some(format!("internal error: {e}")),
+            )),
         }
     }
     out

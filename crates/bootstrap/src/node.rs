@@ -2,7 +2,6 @@
 //! with the admin password), run the rendered script, prove a key login, harden sshd, prove that
 //! password and root logins are refused, and roll the hardening back if the key login broke.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::cloud_config::CloudConfig;
@@ -150,18 +149,7 @@ pub fn bootstrap_node(
     let start = Instant::now();
     let mut scrub = super::scrub::Scrubber::new(&opts.secrets);
     scrub.add(&target.admin_password);
-    let mut outcome = NodeOutcome {
-        name: target.name.clone(),
-        status: NodeStatus::Failed,
-        ssh_user: opts.user.clone(),
-        ssh_key: opts.key.private.clone(),
-        log: PathBuf::new(),
-        changes: 0,
-        hardened: false,
-        warnings: vec![],
-        error: None,
-        duration: Duration::ZERO,
-    };
+    let mut outcome = NodeOutcome::failed(&target.name, opts, None);
     let mut log = match NodeLog::open(&opts.state_dir.join("logs"), &target.name, scrub.clone()) {
         Ok(l) => l,
         Err(e) => {

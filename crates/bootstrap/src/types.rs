@@ -175,6 +175,24 @@ pub struct NodeOutcome {
     pub duration: Duration,
 }
 
+impl NodeOutcome {
+    /// A failed outcome of node `name` that got nowhere (no log, no change), with `error`.
+    pub fn failed(name: &str, opts: &BootstrapOptions, error: Option<String>) -> NodeOutcome {
+        NodeOutcome {
+            name: name.to_string(),
+            status: NodeStatus::Failed,
+            ssh_user: opts.user.clone(),
+            ssh_key: opts.key.private.clone(),
+            log: PathBuf::new(),
+            changes: 0,
+            hardened: false,
+            warnings: vec![],
+            error,
+            duration: Duration::ZERO,
+        }
+    }
+}
+
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
 }

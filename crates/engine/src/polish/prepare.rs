@@ -254,18 +254,7 @@ pub async fn bootstrap_location(
 }
 
 fn failed(name: &str, opts: &BootstrapOptions, why: String) -> NodeOutcome {
-    NodeOutcome {
-        name: name.to_string(),
-        status: NodeStatus::Failed,
-        ssh_user: opts.user.clone(),
-        ssh_key: opts.key.private.clone(),
-        log: PathBuf::new(),
-        changes: 0,
-        hardened: false,
-        warnings: vec![],
-        error: Some(why),
-        duration: std::time::Duration::ZERO,
-    }
+    NodeOutcome::failed(name, opts, Some(why))
 }
 
 /// The SSH addresses a destroy phase released: the public address of each deleted NAT rule and
