@@ -182,6 +182,29 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
     // And the host's own network is untouched.
     assert_eq!(host_network(), host_net);
 
+    // The VLAN bridges carry their own fixed address, so that a port leaving never moves the
+    // gateway's MAC (the other nodes' ARP entries would point nowhere for ~30 s).
+    let bridge_macs = || -> Vec<String> {
+        h.netns()
+            .iter()
+            .filter(|n| n.contains("-d"))
+            .flat_map(|ns| {
+                ip(&["-n", ns, "-o", "link", "show", "type", "bridge"])
+                    .lines()
+                    .filter_map(|l| l.split("link/ether ").nth(1))
+                    .filter_map(|l| l.split_whitespace().next())
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let macs = bridge_macs();
+    assert!(!macs.is_empty(), "no VLAN bridge found");
+    assert!(
+        macs.iter().all(|m| m.starts_with("02:70:6c:")),
+        "bridges without their fixed address: {macs:?}"
+    );
+
     // Delete one node: its namespace, processes and disk go; the others stay.
     let before = h.netns().len();
     let mut tree = Vec::new();
@@ -203,6 +226,7 @@ fn four_nodes_lifecycle_nat_firewall_and_cleanup() {
             "process {pid} of srv-4 survived"
         );
     }
+    assert_eq!(bridge_macs(), macs, "a bridge changed its address");
     assert_eq!(ssh_ok(h.public(1), "hostname"), "node1");
 
     h.nodes.shutdown();

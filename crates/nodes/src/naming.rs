@@ -29,6 +29,16 @@ pub fn bridge(n: u32) -> String {
     format!("br{n}")
 }
 
+/// The MAC address of the `n`th VLAN's bridge: locally administered (`02:70:6c:…`, "pl"), set
+/// explicitly so that the bridge keeps it. A bridge that picked its own address would take the
+/// lowest of its ports' and change it when that port leaves (a node deleted), and every other node
+/// on the VLAN would then send to its gateway's old address until its ARP entry went stale: about
+/// 30 s without a reply through the NAT.
+pub fn bridge_mac(n: u32) -> String {
+    let [_, a, b, c] = n.to_be_bytes();
+    format!("02:70:6c:{a:02x}:{b:02x}:{c:02x}")
+}
+
 /// The domain-side veth of the `n`th server (inside its domain namespace).
 pub fn veth(n: u32) -> String {
     format!("v{n}")
@@ -59,6 +69,13 @@ pub fn hostname_for(server_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bridge_macs_are_local_unicast_and_distinct() {
+        assert_eq!(bridge_mac(0), "02:70:6c:00:00:00");
+        assert_eq!(bridge_mac(0x01_02_03), "02:70:6c:01:02:03");
+        assert_ne!(bridge_mac(7), bridge_mac(8));
+    }
 
     #[test]
     fn hostnames_are_sanitised() {

@@ -84,6 +84,8 @@ impl LocalNodes {
             Some(&d.netns),
             &[
                 format!("link add {bridge} type bridge"),
+                // A set address is kept: the gateway's MAC never moves when a port leaves.
+                format!("link set {bridge} address {}", naming::bridge_mac(n)),
                 format!("addr add {gw}/{prefix} dev {bridge}"),
                 format!("link set {bridge} up"),
             ],
