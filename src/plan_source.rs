@@ -7,7 +7,7 @@ use fittings::{LoadError, Parameters, Plan, PlanSource, PlanText, Warning};
 
 /// The plan's text, its name for messages and its state key.
 pub fn read(source: &PlanSource) -> Result<PlanText, LoadError> {
-    source.read_with(&cloud::http_get)
+    source.read_with(&|url| cloud::http_get(url, fittings::MAX_PLAN_BYTES))
 }
 
 /// Loads the plan text and fills each location's missing `regionId` from its location.

@@ -4,9 +4,6 @@
 
 use std::time::Duration;
 
-/// Largest answer accepted (real plans and token answers are a few KiB).
-pub const MAX_FETCH_BYTES: u64 = 16 << 20;
-
 /// Seconds an http:// fetch may take in all (`PLUMBERY_HTTP_TIMEOUT`, default 10).
 fn http_timeout() -> Duration {
     let secs = std::env::var("PLUMBERY_HTTP_TIMEOUT")
@@ -17,12 +14,12 @@ fn http_timeout() -> Duration {
     Duration::from_secs_f64(secs)
 }
 
-/// GET an `http://` or `https://` URL with reqwest (status 200 only, 16 MiB at most, TLS verified
-/// against the web's roots). The whole fetch, connection included, must end within
+/// GET an `http://` or `https://` URL with reqwest (status 200 only, at most `max_bytes` (the caller's
+/// rule: a plan's size limit is `fittings::MAX_PLAN_BYTES`), TLS verified against the web's roots). The whole fetch, connection included, must end within
 /// `PLUMBERY_HTTP_TIMEOUT` seconds (default 10), so a server that accepts and never answers, or answers
 /// a byte at a time, cannot hang plumbery. It runs on a thread of its own with a private runtime, so it
 /// may be called from synchronous code and from inside an async task alike.
-pub fn http_get(url: &str) -> Result<String, String> {
+pub fn http_get(url: &str, max_bytes: u64) -> Result<String, String> {
     let url = reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
@@ -30,12 +27,12 @@ pub fn http_get(url: &str) -> Result<String, String> {
             url.scheme()
         ));
     }
-    std::thread::spawn(move || fetch(url))
+    std::thread::spawn(move || fetch(url, max_bytes))
         .join()
         .map_err(|_| "the fetch thread crashed".to_string())?
 }
 
-fn fetch(url: reqwest::Url) -> Result<String, String> {
+fn fetch(url: reqwest::Url, max_bytes: u64) -> Result<String, String> {
     let limit = http_timeout();
     let addr = format!(
         "{}:{}",
@@ -82,12 +79,21 @@ fn fetch(url: reqwest::Url) -> Result<String, String> {
         let mut body = Vec::new();
         while let Some(chunk) = answer.chunk().await.map_err(explain)? {
             body.extend_from_slice(&chunk);
-            if body.len() as u64 > MAX_FETCH_BYTES {
-                return Err("the answer is larger than 16 MiB".into());
+            if body.len() as u64 > max_bytes {
+                return Err(format!("the answer is larger than {}", size(max_bytes)));
             }
         }
         String::from_utf8(body).map_err(|_| "the answer is not UTF-8 text".to_string())
     })
+}
+
+/// `16 MiB`, `64 KiB` or `100 bytes`: a size limit for messages.
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +101,13 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
     use std::net::TcpListener;
+
+    #[test]
+    fn sizes_for_messages() {
+        assert_eq!(size(16 << 20), "16 MiB");
+        assert_eq!(size(64 << 10), "64 KiB");
+        assert_eq!(size(100), "100 bytes");
+    }
 
     #[test]
     fn fetches_over_http() {
@@ -113,12 +126,12 @@ mod tests {
             s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/yaml\r\n\r\nlocationId: EU6\n")
                 .unwrap();
         });
-        let text = http_get(&format!("http://127.0.0.1:{port}/plan.yaml")).unwrap();
+        let text = http_get(&format!("http://127.0.0.1:{port}/plan.yaml"), 1 << 20).unwrap();
         assert_eq!(text, "locationId: EU6\n");
         server.join().unwrap();
-        assert!(http_get("https://example.invalid/").is_err());
+        assert!(http_get("https://example.invalid/", 1 << 20).is_err());
         assert!(
-            http_get("ftp://example.invalid/")
+            http_get("ftp://example.invalid/", 1 << 20)
                 .unwrap_err()
                 .contains("ftp://")
         );

@@ -46,7 +46,7 @@ pub use endpoint::{
 };
 pub use env::Env;
 pub use error::{CloudError, CloudResult};
-pub use fetch::{MAX_FETCH_BYTES, http_get};
+pub use fetch::http_get;
 pub use model::*;
 pub use nics::NicTarget;
 pub use ops::{

@@ -19,7 +19,7 @@ impl SecretSource for PlanState {
     fn url(&self, url: &str) -> Result<String, String> {
         self.store
             .get_or_insert_with(url, || {
-                cloud::http_get(url)
+                cloud::http_get(url, fittings::MAX_PLAN_BYTES)
                     .map(|body| body.trim().to_string())
                     .map_err(|reason| SecretsError::Producer {
                         name: url.to_string(),
