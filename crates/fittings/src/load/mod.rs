@@ -40,6 +40,7 @@ pub fn load_text(
         next_location: 0,
         node_count: 0,
         text: &prepared.text,
+        unknown_params: &prepared.unknown,
     };
     let (docs, duplicates) = yaml::parse_documents_checked(&prepared.text).map_err(|e| {
         LoadError::at(
@@ -110,7 +111,7 @@ pub fn load_text(
     }
     check::check_names(&locations)?;
     check::check_networks(&locations)?;
-    check::check_rule_names(&locations)?;
+    check::check_rule_names(&locations, &mut cx.warnings)?;
     check::check_tokens(&mut cx, &locations)?;
     tracing::debug!(
         file,
