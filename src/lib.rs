@@ -11,11 +11,12 @@ pub mod live;
 pub mod local;
 pub mod output;
 pub mod plan_source;
+pub mod polishers;
 
 use clap::Parser;
 use clap::error::ErrorKind;
 
-pub use args::{Action, Args, Cli, Command, Request};
+pub use args::{Action, Args, Cli, ColorChoice, Command, Request};
 
 use fittings::{Parameters, Plan, PlanSource, Warning};
 
@@ -26,6 +27,15 @@ pub const EXIT_FAILED: i32 = 1;
 /// Exit code: usage or input error.
 pub const EXIT_USAGE: i32 = 2;
 
+/// Whether messages on standard error are coloured, settled once from `--color` (see
+/// [`ColorChoice::enabled`]).
+static COLOUR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Whether messages on standard error may carry colour (false until the command line is read).
+pub fn colour() -> bool {
+    COLOUR.get().copied().unwrap_or(false)
+}
+
 /// Runs the command line and returns the process exit code (0 ok, 1 action failed, 2 usage or input error).
 pub fn main() -> i32 {
     run(std::env::args().collect())
@@ -33,6 +43,7 @@ pub fn main() -> i32 {
 
 /// Parses `argv` (program name first) with clap and runs what it asks for.
 pub fn run(argv: Vec<String>) -> i32 {
+    let argv = args::spread_parameters(argv);
     let cli = match Cli::try_parse_from(&argv) {
         Ok(c) => c,
         Err(e) => {
@@ -43,6 +54,10 @@ pub fn run(argv: Vec<String>) -> i32 {
             };
         }
     };
+    let _ = COLOUR.set(cli.color.enabled(
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        std::env::var_os("NO_COLOR").as_deref(),
+    ));
     match cli.command {
         Some(Command::NodeInit { args }) => nodes::init_main(&args),
         Some(Command::Emulator { cmd }) => {
@@ -84,6 +99,7 @@ fn init_logging(args: &Args) {
         .with_max_level(level)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(colour())
         .try_init();
 }
 

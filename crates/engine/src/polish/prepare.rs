@@ -349,6 +349,9 @@ pub(crate) async fn finish(
         }
     };
     bopts.max_parallel = opts.bootstrap_parallel;
+    bopts
+        .extra_public_keys
+        .extend(opts.extra_public_keys.iter().cloned());
     let expanded = expand_nodes(loc, &report.nodes, remote, &state);
     if bootstrapping {
         let Some(password) = admin_password else {
