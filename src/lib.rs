@@ -154,6 +154,12 @@ fn dispatch(plan: &Plan, warnings: &[Warning], request: &Request, args: &Args) -
     {
         return code;
     }
+    if request.action != Action::Validate
+        && let Err(message) = import_original_secrets(args, request)
+    {
+        eprintln!("plumbery: {message}");
+        return EXIT_FAILED;
+    }
     match request.action {
         Action::Validate => show_plan(plan, warnings, args, "valid"),
         Action::Secrets => show_secrets(request),
@@ -226,6 +232,37 @@ fn show_plan(plan: &Plan, warnings: &[Warning], args: &Args, verdict: &str) -> i
     EXIT_OK
 }
 
+/// Imports, once, the original plumbery's `<md5 of the plan argument>.secrets` from the working
+/// directory into the plan's store, so that a deployment the original made keeps its passwords and
+/// keys; says so on standard error.
+fn import_original_secrets(args: &Args, request: &Request) -> Result<(), String> {
+    let Some(arg) = args.fittings.as_deref() else {
+        return Ok(());
+    };
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    if !cwd.join(secrets::legacy_file_name(arg)).exists() {
+        return Ok(());
+    }
+    let store = secrets::Store::open(&request.plan_key).map_err(|e| e.to_string())?;
+    let Some(done) = store.import_legacy(&cwd, arg).map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    eprintln!(
+        "plumbery: imported {} secret(s) of the original plumbery from {} (its file for '{arg}'); they are kept in {} from now on",
+        done.names.len(),
+        done.path.display(),
+        store.path().display()
+    );
+    if !done.kept.is_empty() {
+        eprintln!(
+            "plumbery: kept the value plumbery already had for: {}",
+            done.kept.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn show_secrets(request: &Request) -> i32 {
     let store = match secrets::Store::open(&request.plan_key) {
         Ok(s) => s,
@@ -245,8 +282,10 @@ fn show_secrets(request: &Request) -> i32 {
         if list.is_empty() {
             println!("- no secret found");
         }
+        let origins = store.origins();
         for (name, value) in &list {
-            println!("- {name}: {value}");
+            let origin = origins.get(name).map_or(secrets::GENERATED, String::as_str);
+            println!("- {name}: {value} ({origin})");
         }
     }
     EXIT_OK
