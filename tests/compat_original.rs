@@ -1,8 +1,10 @@
 //! A user of the original plumbery switches without surprises: every action and polisher name of
 //! the original runs against an emulator, `polish` runs the plan's `actions:` polishers and writes
 //! their `output:` files, the original's `<md5 of the plan argument>.secrets` file is imported once
-//! and its values are used, and standard error captured to a file carries no escape byte.
+//! and its values are used, the ansible inventory reads as Ansible reads it (and with Ansible itself
+//! when installed), and standard error captured to a file carries no escape byte.
 
+mod ansible_support;
 mod engine_support;
 
 use std::path::Path;
@@ -221,4 +223,49 @@ fn standard_error_in_a_file_has_no_escape_byte() {
     assert!(forced.contains(&0x1b));
     let never = run_to_file(&["--color", "never", "-d", "fittings.yaml", "dispose"]);
     assert!(!never.contains(&0x1b));
+}
+
+#[test]
+fn the_ansible_inventory_is_read_as_ansible_reads_it() {
+    let (emu, _dir) = start(0.002);
+    let (state, cwd) = setup();
+    let env = Env {
+        url: emu.url(),
+        state: state.path(),
+        cwd: cwd.path(),
+    };
+    env.ok(&["fittings.yaml", "build"]);
+    env.ok(&["fittings.yaml", "start"]);
+    env.ok(&["fittings.yaml", "ansible"]);
+    let file = cwd.path().join("polished.ini");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let inv = ansible_support::parse_ini(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let web = &inv.hosts["web01"];
+    let public = &web["public_ipv4"];
+    assert_eq!(&web["ansible_host"], public, "{text}");
+    assert_eq!(&web["ansible_ssh_host"], public);
+    assert!(web["private_ipv4"].starts_with("10.90.0."), "{text}");
+    assert_eq!(inv.all_vars["ansible_user"], "ubuntu");
+    let key = Path::new(&inv.all_vars["ansible_ssh_private_key_file"]);
+    assert!(key.is_file() && key.starts_with(state.path()), "{text}");
+    let args = ansible_support::shlex_split(&inv.all_vars["ansible_ssh_common_args"]).unwrap();
+    let known = args
+        .iter()
+        .find_map(|a| a.strip_prefix("UserKnownHostsFile="))
+        .expect("known hosts pinned");
+    assert!(Path::new(known).starts_with(state.path()), "{args:?}");
+    assert!(args.contains(&"StrictHostKeyChecking=yes".to_string()));
+    assert_eq!(inv.groups["dc_NA12"], ["web01"]);
+    assert_eq!(inv.groups["role_web"], ["web01"]);
+    assert_eq!(inv.groups["role_front_end"], ["web01"]);
+    if let Some(doc) = ansible_support::ansible_inventory_list(&file, state.path()) {
+        let vars = &doc["_meta"]["hostvars"]["web01"];
+        assert_eq!(vars["ansible_host"], public.as_str(), "{doc}");
+        assert_eq!(vars["ansible_user"], "ubuntu", "{doc}");
+        assert_eq!(vars["ansible_ssh_common_args"], inv.all_vars["ansible_ssh_common_args"]);
+        for g in ["dc_NA12", "role_web", "role_front_end"] {
+            assert_eq!(doc[g]["hosts"][0], "web01", "{g}: {doc}");
+        }
+    }
+    env.ok(&["fittings.yaml", "dispose"]);
 }

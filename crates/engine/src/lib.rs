@@ -105,7 +105,11 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
             })
     });
     let nodes: Vec<&NodeFacts> = locations.iter().flat_map(|l| &l.nodes).collect();
-    let mut output = polish::render(action, plan, &nodes);
+    let login = match (action, opts.plan_key.as_deref()) {
+        (Action::Ansible, Some(key)) => polish::login(key),
+        _ => None,
+    };
+    let mut output = polish::render(action, plan, &nodes, login.as_ref());
     if let Some(text) = output.as_mut() {
         let access: Vec<NodeAccess> = locations.iter().flat_map(|l| l.access.clone()).collect();
         text.push_str(&polish::access::render(&access));

@@ -14,4 +14,4 @@ mod render;
 pub use expanded::ExpandedNode;
 pub use facts::{NicFacts, NodeFacts, node_facts};
 pub use ping::ping_all;
-pub use render::render;
+pub use render::{login, render};
