@@ -18,6 +18,7 @@ fn target(name: &str, sshd: &TestSshd, cloud_config: &str) -> NodeTarget {
         admin_password: "root-admin-password".into(),
         cloud_config: serde_yaml::from_str(cloud_config).unwrap(),
         prepare: vec![],
+        appliance: None,
     }
 }
 

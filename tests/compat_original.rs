@@ -262,7 +262,10 @@ fn the_ansible_inventory_is_read_as_ansible_reads_it() {
         let vars = &doc["_meta"]["hostvars"]["web01"];
         assert_eq!(vars["ansible_host"], public.as_str(), "{doc}");
         assert_eq!(vars["ansible_user"], "ubuntu", "{doc}");
-        assert_eq!(vars["ansible_ssh_common_args"], inv.all_vars["ansible_ssh_common_args"]);
+        assert_eq!(
+            vars["ansible_ssh_common_args"],
+            inv.all_vars["ansible_ssh_common_args"]
+        );
         for g in ["dc_NA12", "role_web", "role_front_end"] {
             assert_eq!(doc[g]["hosts"][0], "web01", "{g}: {doc}");
         }

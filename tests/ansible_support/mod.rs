@@ -183,7 +183,10 @@ pub fn ansible_inventory_list(file: &Path, home: &Path) -> Option<serde_json::Va
         String::from_utf8_lossy(&out.stderr)
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("WARNING"), "ansible-inventory warned: {stderr}");
+    assert!(
+        !stderr.contains("WARNING"),
+        "ansible-inventory warned: {stderr}"
+    );
     Some(serde_json::from_slice(&out.stdout).unwrap())
 }
 

@@ -869,12 +869,16 @@ fn chpasswd(v: &Value, unsupported: &mut Vec<String>) -> R<Chpasswd> {
                     let um = mapping(&ik, it)?;
                     let get = |f: &str| um.get(f).map(|v| string(&format!("{ik}.{f}"), v));
                     let name = get("name").ok_or_else(|| invalid(&ik, "`name` is missing"))??;
-                    let pw = get("password").ok_or_else(|| invalid(&ik, "`password` is missing"))??;
+                    let pw =
+                        get("password").ok_or_else(|| invalid(&ik, "`password` is missing"))??;
                     let kind = get("type").transpose()?.unwrap_or_else(|| "hash".into());
                     let mut e = password_entry(&name, pw);
                     e.hashed = kind == "hash" && e.hashed;
                     if kind == "RANDOM" || e.password == "RANDOM" || e.password == "R" {
-                        return Err(invalid(&ik, "RANDOM passwords are not supported: give the password"));
+                        return Err(invalid(
+                            &ik,
+                            "RANDOM passwords are not supported: give the password",
+                        ));
                     }
                     c.entries.push(e);
                 }
@@ -888,7 +892,10 @@ fn chpasswd(v: &Value, unsupported: &mut Vec<String>) -> R<Chpasswd> {
         }
         no_newline("chpasswd", &e.password)?;
         if e.password == "RANDOM" || e.password == "R" {
-            return Err(invalid("chpasswd", "RANDOM passwords are not supported: give the password"));
+            return Err(invalid(
+                "chpasswd",
+                "RANDOM passwords are not supported: give the password",
+            ));
         }
     }
     Ok(c)
@@ -904,11 +911,7 @@ mod tests {
 
     #[test]
     fn unsupported_keys_warn_or_fail_in_strict_mode() {
-        let c = parse(
-            "runcmd: [ls]\nphone_home: {url: x}\nmounts: []\n",
-            false,
-        )
-        .unwrap();
+        let c = parse("runcmd: [ls]\nphone_home: {url: x}\nmounts: []\n", false).unwrap();
         assert_eq!(c.warnings.len(), 2);
         assert!(c.warnings[0].contains("`phone_home`"));
         let e = parse(
@@ -918,10 +921,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e,
-            CloudConfigError::Unsupported(vec![
-                "phone_home".into(),
-                "write_files[0].defer".into()
-            ])
+            CloudConfigError::Unsupported(vec!["phone_home".into(), "write_files[0].defer".into()])
         );
     }
 
@@ -938,8 +938,15 @@ mod tests {
         assert_eq!(p.condition, None);
         let cp = c.chpasswd.unwrap();
         assert!(!cp.expire);
-        let users: Vec<(&str, bool)> = cp.entries.iter().map(|e| (e.user.as_str(), e.hashed)).collect();
-        assert_eq!(users, [("default", false), ("root", false), ("ubuntu", true)]);
+        let users: Vec<(&str, bool)> = cp
+            .entries
+            .iter()
+            .map(|e| (e.user.as_str(), e.hashed))
+            .collect();
+        assert_eq!(
+            users,
+            [("default", false), ("root", false), ("ubuntu", true)]
+        );
         let now = parse("power_state: {mode: poweroff, delay: now}\n", true).unwrap();
         assert_eq!(now.power_state.unwrap().delay_minutes, 1);
         assert!(parse("power_state: {mode: explode}\n", true).is_err());

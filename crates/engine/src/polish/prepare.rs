@@ -246,6 +246,7 @@ pub async fn bootstrap_location(
             admin_password: admin_password.to_string(),
             cloud_config,
             prepare,
+            appliance: plan_node(loc, &e.facts.name).and_then(|n| n.appliance.clone()),
         });
     }
     let mut out = bootstrap::prepare_nodes(targets, opts).await;
