@@ -121,7 +121,7 @@ fn cloud_actions_need_credentials_and_change_nothing_without_them() {
         "start",
         "stop",
         "prepare",
-        "polish",
+        "configure",
         "information",
         "inventory",
         "ansible",
@@ -142,6 +142,15 @@ fn cloud_actions_need_credentials_and_change_nothing_without_them() {
                 "set MCP_USERNAME and MCP_PASSWORD",
             ));
     }
+    // polish runs the plan's actions: polishers; this plan declares none, so the cloud is not asked
+    plumbery(state.path())
+        .env_remove("MCP_USERNAME")
+        .env_remove("MCP_PASSWORD")
+        .env_remove("MCP_ENDPOINT")
+        .args([plan, "polish"])
+        .assert()
+        .code(0)
+        .stdout("Nothing to polish: the plan declares no polisher under 'actions:'\n");
     plumbery(state.path())
         .env_remove("MCP_USERNAME")
         .env_remove("MCP_PASSWORD")
