@@ -135,7 +135,13 @@ fn print_report(
     output: Option<&Path>,
 ) -> bool {
     let mut written = true;
-    if let (Some(path), Some(text), false) = (output, &report.output, request.safe) {
+    let prepared = (report.action == engine::Action::Prepare && output.is_some())
+        .then(|| polishers::prepare_report(report));
+    if let (Some(path), Some(text), false) = (
+        output,
+        prepared.as_ref().or(report.output.as_ref()),
+        request.safe,
+    ) {
         match polishers::write_output(path, text) {
             Ok(()) => eprintln!("plumbery: {name}: written to {}", path.display()),
             Err(e) => {

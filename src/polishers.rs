@@ -154,6 +154,33 @@ fn expand_home(path: &str) -> PathBuf {
     }
 }
 
+/// The report the original's prepare wrote to its `output:` file: per node its status and what was
+/// done (`{node: {status, prepares}}`), here with the changes, warnings and error of the bootstrap.
+pub fn prepare_report(report: &engine::Report) -> String {
+    let mut doc = serde_json::Map::new();
+    for o in report.locations.iter().flat_map(|l| &l.bootstrap) {
+        let status = serde_json::to_value(&o.status).unwrap_or_default();
+        let mut entry = serde_json::json!({
+            "status": status,
+            "changes": o.changes,
+            "log": o.log.display().to_string(),
+        });
+        if !o.warnings.is_empty() {
+            entry["warnings"] = serde_json::json!(o.warnings);
+        }
+        if let Some(e) = &o.error {
+            entry["error"] = serde_json::json!(e);
+        }
+        doc.insert(o.name.clone(), entry);
+    }
+    let value = serde_json::Value::Object(doc);
+    // YAML, as the original wrote it; JSON is valid YAML 1.2 and needs no other crate here
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    )
+}
+
 /// Writes a polisher's text to its `output:` file (mode 0600: information may carry secrets meant
 /// for the user).
 pub fn write_output(path: &Path, text: &str) -> Result<(), String> {
@@ -206,6 +233,53 @@ mod tests {
         assert_eq!(runs(Action::Build, &p).unwrap().len(), 1);
         let bad = plan(&format!("actions:\n  - reap\n{BODY}"));
         assert!(runs(Action::Finalize, &bad).unwrap_err().contains("'reap'"));
+    }
+
+    #[test]
+    fn the_prepare_report_names_each_node_with_its_status() {
+        let outcome = |name: &str, status, error: Option<&str>| bootstrap::NodeOutcome {
+            name: name.into(),
+            status,
+            ssh_user: "ubuntu".into(),
+            ssh_key: "/k".into(),
+            log: format!("/logs/{name}.log").into(),
+            changes: 3,
+            hardened: true,
+            warnings: vec![],
+            error: error.map(Into::into),
+            duration: std::time::Duration::from_secs(1),
+        };
+        let report = engine::Report {
+            action: engine::Action::Prepare,
+            safe: false,
+            ok: false,
+            elapsed_ms: 1,
+            requests: 1,
+            locations: vec![engine::LocationReport {
+                location_id: "NA12".into(),
+                endpoint: "http://x".into(),
+                phases: vec![],
+                nodes: vec![],
+                notes: vec![],
+                bootstrap: vec![
+                    outcome("web01", bootstrap::NodeStatus::Completed, None),
+                    outcome(
+                        "web02",
+                        bootstrap::NodeStatus::Unreachable,
+                        Some("no answer"),
+                    ),
+                ],
+                checks: vec![],
+                access: vec![],
+                errors: vec![],
+            }],
+            output: None,
+        };
+        let doc: serde_yaml::Value = serde_yaml::from_str(&prepare_report(&report)).unwrap();
+        assert_eq!(doc["web01"]["status"], "completed");
+        assert_eq!(doc["web01"]["changes"], 3);
+        assert_eq!(doc["web02"]["status"], "unreachable");
+        assert_eq!(doc["web02"]["error"], "no answer");
     }
 
     #[test]
