@@ -159,7 +159,7 @@ fn expand_home(path: &str) -> PathBuf {
 pub fn prepare_report(report: &engine::Report) -> String {
     let mut doc = serde_json::Map::new();
     for o in report.locations.iter().flat_map(|l| &l.bootstrap) {
-        let status = serde_json::to_value(&o.status).unwrap_or_default();
+        let status = serde_json::to_value(o.status).unwrap_or_default();
         let mut entry = serde_json::json!({
             "status": status,
             "changes": o.changes,
