@@ -14,7 +14,7 @@ use fittings::tokens::{
     self, LocationFact, NodeFact, NodeSel, TokenContext, TokenError, TokenKind,
 };
 
-use super::facts::NodeFacts;
+use super::facts::{NicFacts, NodeFacts};
 use crate::action::Action;
 
 /// How Ansible logs in to the nodes: the user the bootstrap leaves, the plan's private key and the
@@ -200,6 +200,9 @@ struct InventoryNode<'a> {
     ipv6: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     monitoring: Option<&'a str>,
+    /// Secondary NICs with their VLANs (the original listed their addresses in `private_ips` only).
+    #[serde(rename = "extraNics", skip_serializing_if = "<[_]>::is_empty")]
+    extra_nics: &'a [NicFacts],
     tags: Vec<String>,
 }
 
@@ -231,6 +234,7 @@ fn inventory(nodes: &[&NodeFacts]) -> String {
                 private_host: n.private_ipv4.as_ref().map(|p| p.replace('.', "-")),
                 ipv6: n.ipv6.as_deref(),
                 monitoring: n.monitoring.as_deref(),
+                extra_nics: &n.extra_nics,
                 tags,
             }
         })
