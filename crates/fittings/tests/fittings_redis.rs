@@ -53,7 +53,7 @@ users:
 disable_root: true
 ssh_pwauth: false
 bootcmd:
-  - "[ ! -x /usr/local/sbin/plumbery-redis-role ] || /usr/local/sbin/plumbery-redis-role"
+  - "grep -qs '^sentinel monitor redis-cluster ' /etc/redis/sentinel.conf || exit 0; /usr/local/sbin/plumbery-redis-role"
 runcmd:
   - systemctl enable --now chrony
   - chown redis:redis /etc/redis/plumbery.conf
