@@ -3,8 +3,8 @@
 //! master and three replicas watched by four Sentinels that agree; `SHUTDOWN NOSAVE` on the master
 //! makes the Sentinels promote a replica within 60 s (the time is measured and printed), the other
 //! two follow it and get its writes, `information --json` names it; `prepare` brings the old master
-//! back as a replica of the new one (never a second master); a stop/start of every node keeps the
-//! roles and Sentinel running. Guards shut the nodes down even when an assertion fails.
+//! back as a replica of the new one (its node log shows it was told whom to follow before its Redis
+//! started: never a second master); a stop/start of every node keeps the roles and Sentinel running. Guards shut the nodes down even when an assertion fails.
 
 #[path = "nodes_support/mod.rs"]
 mod nodes_support;
@@ -361,6 +361,22 @@ fn the_cluster_survives_its_master_and_prepare_brings_it_back_as_a_replica() {
     assert_sentinel_checks(&cloud.plumbery(&["--json", PLAN, "prepare"]));
     let followers: Vec<&str> = all.iter().copied().filter(|n| *n != new).collect();
     replication_holds(&a, &new, &followers).unwrap();
+    // redis01 was told to follow the new master before its Redis started: never a second master.
+    let log = a
+        .key
+        .parent()
+        .and_then(|k| k.parent())
+        .unwrap()
+        .join("logs/redis01.log");
+    let log = std::fs::read_to_string(log).unwrap();
+    let prepare = &log[log.rfind("== bootcmd").expect("bootcmd ran")..];
+    let told = format!("redis.conf: replicaof {} 6379", a.private(&new));
+    let (Some(told_at), Some(started_at)) =
+        (prepare.find(&told), prepare.find("Starting redis-server"))
+    else {
+        panic!("{prepare}");
+    };
+    assert!(told_at < started_at, "{prepare}");
     reads(&a, &["redis01"], "plumbery:k", &after).unwrap();
     sentinels_name(&a, &new).unwrap();
     let doc = cloud.information();
