@@ -73,6 +73,9 @@ async fn live_groups(
             up.then_some(())
                 .ok_or_else(|| format!("{} is not running", m.name))
         };
+        if g.members().all(|m| running(m).is_err()) {
+            continue; // nothing to ask (not deployed, or stopped)
+        }
         let views = sentinel_views(g, opts, &running).await;
         let members: Vec<(String, String)> = g
             .members()
