@@ -112,11 +112,14 @@ pub fn run_cloud_action(plan: &Plan, request: &Request, quiet: bool) -> i32 {
     EXIT_OK
 }
 
-/// The `information --json` document: per node its state, addresses and how to log in.
+/// The `information --json` document: per node its state, addresses and how to log in, and the
+/// (first) Redis cluster watched by Sentinel as the Sentinels see it now.
 #[derive(serde::Serialize)]
 struct InformationJson<'a> {
     ok: bool,
     nodes: Vec<&'a engine::access::NodeAccess>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redis: Option<&'a engine::sentinel::RedisCluster>,
 }
 
 /// Writes to standard output; a closed pipe (`| head`) is not an error worth a panic.
@@ -154,6 +157,7 @@ fn print_report(
             serde_json::to_string_pretty(&InformationJson {
                 ok: report.ok,
                 nodes: report.locations.iter().flat_map(|l| &l.access).collect(),
+                redis: report.locations.iter().flat_map(|l| &l.redis).next(),
             })
         } else {
             serde_json::to_string_pretty(report)

@@ -271,6 +271,7 @@ mod tests {
                 ],
                 checks: vec![],
                 access: vec![],
+                redis: vec![],
                 errors: vec![],
             }],
             output: None,

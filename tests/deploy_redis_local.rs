@@ -1,9 +1,9 @@
 //! The user's goal end to end, as root with local nodes: `plumbery fittings/redis-cluster.yaml
 //! deploy` (the real binary, against an in-process emulator at time-scale 0.01) ends with a
-//! hardened Redis master and three replicas that follow it; a second deploy changes nothing;
-//! dispose leaves the emulator empty and no namespace, mount or process behind. The same flow runs
-//! through `plumbery --local`. Guards shut the nodes (and the background emulator) down even when
-//! an assertion fails.
+//! hardened Redis master and three replicas that follow it, watched by Sentinels that name it; a
+//! second deploy changes nothing; dispose leaves the emulator empty and no namespace, mount or
+//! process behind. The same flow runs through `plumbery --local`. Guards shut the nodes (and the
+//! background emulator) down even when an assertion fails.
 
 mod ansible_support;
 mod engine_support;
@@ -131,6 +131,8 @@ fn access(info: &Output, secrets: &Output) -> Access {
         .into();
     let master = &doc["nodes"][0]["redis"];
     assert_eq!(master["role"], "master", "{doc}");
+    assert_eq!(doc["redis"]["master"]["name"], "redis01", "{doc}");
+    assert_eq!(doc["redis"]["master_name"], "redis-cluster", "{doc}");
     assert_eq!(master["replication"]["connected_slaves"], "3", "{doc}");
     let secrets: serde_json::Value = serde_json::from_slice(&secrets.stdout).unwrap();
     let secret = secrets["master.secret"].as_str().unwrap().to_string();

@@ -5,7 +5,7 @@
 //! `spawn_blocking`) and returns one [`NodeOutcome`] per node, in input order. Pieces usable on
 //! their own: [`CloudConfig::parse`] and [`render_script`] (cloud-config to one idempotent bash
 //! script), [`ssh`] (sessions with pinned host keys), [`redis`] (replication checks through
-//! [`replication_info`]).
+//! [`replication_info`], what a Sentinel sees through [`sentinel_view`]).
 
 pub mod cloud_config;
 pub mod hostkeys;
@@ -27,7 +27,7 @@ use std::time::Duration;
 pub use cloud_config::{CloudConfig, CloudConfigError};
 pub use hostkeys::{HostKeyError, HostKeys};
 pub use prepare::{PrepareError, PrepareStep};
-pub use redis::{RedisError, ReplicationInfo};
+pub use redis::{RedisError, ReplicationInfo, SentinelView};
 pub use render::{
     Family, Hardening, RenderError, RenderOptions, Script, render_harden, render_script,
 };
@@ -150,6 +150,29 @@ pub async fn replication_info(
     tokio::task::spawn_blocking(move || {
         let conn = connect_admin(address, &opts, Duration::from_secs(30))?;
         redis::replication_info(&conn, &secret)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(RedisError::Cli {
+            code: -1,
+            output: format!("internal error: {e}"),
+        })
+    })
+}
+
+/// What the Sentinel on the node at `address` sees of the master it watches as `name`, asked
+/// with Sentinel's password `secret` (never on a command line, never in the error).
+pub async fn sentinel_view(
+    address: SocketAddr,
+    opts: &BootstrapOptions,
+    secret: &str,
+    name: &str,
+) -> Result<SentinelView, RedisError> {
+    let opts = opts.clone();
+    let (secret, name) = (secret.to_string(), name.to_string());
+    tokio::task::spawn_blocking(move || {
+        let conn = connect_admin(address, &opts, Duration::from_secs(30))?;
+        redis::sentinel_view(&conn, &secret, &name)
     })
     .await
     .unwrap_or_else(|e| {

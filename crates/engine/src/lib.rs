@@ -40,7 +40,7 @@ pub use observe::observe;
 pub use options::Options;
 pub use outcome::{StepOutcome, StepStatus};
 pub use plan::{Desired, Diff, Inventory, Phase, PlannedStep, Step, StepPlan, desired, diff};
-pub use polish::{ExpandedNode, NicFacts, NodeFacts, access, checks, prepare};
+pub use polish::{ExpandedNode, NicFacts, NodeFacts, access, checks, prepare, sentinel};
 pub use progress::{EventState, Progress, ProgressEvent};
 pub use report::{LocationReport, PhaseReport, Report};
 
@@ -113,6 +113,8 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
     if let Some(text) = output.as_mut() {
         let access: Vec<NodeAccess> = locations.iter().flat_map(|l| l.access.clone()).collect();
         text.push_str(&polish::access::render(&access));
+        let clusters: Vec<_> = locations.iter().flat_map(|l| l.redis.clone()).collect();
+        text.push_str(&polish::sentinel::render(&clusters));
     }
     Ok(Report {
         action,

@@ -49,6 +49,7 @@ pub(crate) async fn run_location(
         bootstrap: Vec::new(),
         checks: Vec::new(),
         access: Vec::new(),
+        redis: Vec::new(),
         errors: Vec::new(),
     };
     let password = opts.admin_password.clone().or_else(|| {

@@ -8,6 +8,7 @@ use crate::outcome::{StepOutcome, StepStatus};
 use crate::polish::access::NodeAccess;
 use crate::polish::checks::CheckOutcome;
 use crate::polish::facts::NodeFacts;
+use crate::polish::sentinel::RedisCluster;
 
 /// One phase of one location.
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +45,9 @@ pub struct LocationReport {
     /// How to reach each node (information, deploy).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub access: Vec<NodeAccess>,
+    /// The Redis clusters watched by Sentinel, as the Sentinels see them (information, deploy).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redis: Vec<RedisCluster>,
     /// Failures outside the steps (bootstrap set-up).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,

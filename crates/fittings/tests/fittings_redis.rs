@@ -1,5 +1,6 @@
-//! Golden tests for the Redis plans (ours and the contrib one): node names, merged cloud-config, glue,
-//! and token expansion of our plan down to a cloud-config with no `{{` left.
+//! Golden tests for the Redis plans (ours and the contrib one): node names, merged cloud-config (ours:
+//! the same on every node, Sentinel included), glue, and token expansion of our plan down to a
+//! cloud-config with no `{{` left.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -38,10 +39,11 @@ fn yaml(text: &str) -> serde_yaml::Value {
     serde_yaml::from_str(text).unwrap()
 }
 
-const OUR_REPLICA_CLOUD_CONFIG: &str = r#"
+/// The settings every node of our plan gets from the class (the role is decided by the Sentinels).
+const OUR_CLASS_SETTINGS: &str = r#"
 package_update: true
 package_upgrade: true
-packages: [chrony, redis-server]
+packages: [chrony, redis-server, redis-sentinel]
 users:
   - default
   - name: ubuntu
@@ -50,29 +52,29 @@ users:
     ssh_authorized_keys: ["{{ rsa_public.key }}"]
 disable_root: true
 ssh_pwauth: false
+bootcmd:
+  - "grep -qs '^sentinel monitor redis-cluster ' /etc/redis/sentinel.conf || exit 0; /usr/local/sbin/plumbery-redis-role"
 runcmd:
   - systemctl enable --now chrony
   - chown redis:redis /etc/redis/plumbery.conf
   - chmod 0640 /etc/redis/plumbery.conf
   - grep -qx 'include /etc/redis/plumbery.conf' /etc/redis/redis.conf || echo 'include /etc/redis/plumbery.conf' >> /etc/redis/redis.conf
-  - systemctl enable redis-server
-  - systemctl restart redis-server
-write_files:
-  - path: /etc/redis/plumbery.conf
-    permissions: '0640'
-    append: true
-    content: |
-      # written by plumbery: a replica of redis01
-      bind {{ node.private }} 127.0.0.1
-      protected-mode yes
-      port 6379
-      tcp-keepalive 60
-      maxmemory-policy noeviction
-      requirepass {{ master.secret }}
-      masterauth {{ master.secret }}
-      replicaof {{ redis01.private }} 6379
-      replica-read-only yes
+  - /usr/local/sbin/plumbery-redis-role --configure
+  - systemctl enable redis-server redis-sentinel
+  - systemctl restart redis-server redis-sentinel
 "#;
+
+const OUR_REDIS_CONF: &str =
+    "# written by plumbery: a node of the Redis cluster (its role is in redis.conf)
+bind {{ node.private }} 127.0.0.1
+protected-mode yes
+port 6379
+tcp-keepalive 60
+maxmemory-policy noeviction
+requirepass {{ master.secret }}
+masterauth {{ master.secret }}
+replica-read-only yes
+";
 
 #[test]
 fn our_plan_nodes_glue_and_settings() {
@@ -117,18 +119,39 @@ fn our_plan_nodes_glue_and_settings() {
 fn our_plan_merges_class_and_node_cloud_config() {
     let plan = load_plan(ours(), &Parameters::new());
     let nodes = &plan.locations[0].blueprints[0].nodes;
-    for replica in &nodes[1..] {
-        assert_eq!(
-            replica.cloud_config.as_ref().unwrap(),
-            &yaml(OUR_REPLICA_CLOUD_CONFIG),
-            "{}",
-            replica.name
-        );
+    let first = nodes[0].cloud_config.as_ref().unwrap();
+    for node in &nodes[1..] {
+        assert_eq!(node.cloud_config.as_ref().unwrap(), first, "{}", node.name);
     }
-    let master = serde_yaml::to_string(nodes[0].cloud_config.as_ref().unwrap()).unwrap();
+    let mut settings = first.clone();
+    let files = settings
+        .as_mapping_mut()
+        .unwrap()
+        .remove("write_files")
+        .unwrap();
+    assert_eq!(settings, yaml(OUR_CLASS_SETTINGS));
+    let paths: Vec<&str> = files
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/etc/redis/plumbery.conf",
+            "/etc/redis/plumbery-sentinel.conf",
+            "/etc/redis/plumbery-cluster.env",
+            "/usr/local/sbin/plumbery-redis-role"
+        ]
+    );
+    assert_eq!(files[0]["content"].as_str(), Some(OUR_REDIS_CONF));
+    assert_eq!(files[0]["append"].as_bool(), Some(true));
+    let role = files[3]["content"].as_str().unwrap();
+    assert!(role.starts_with("#!/bin/sh\n"), "{role}");
     assert!(
-        master.contains("requirepass {{ master.secret }}") && !master.contains("replicaof"),
-        "{master}"
+        !role.contains("REPLICAOF NO ONE"),
+        "the script never promotes"
     );
 }
 
@@ -180,10 +203,21 @@ fn our_plan_expands_to_literal_free_cloud_config() {
     let replica = expand(2);
     let master = expand(0);
     let password = store.get("master.secret").unwrap();
-    assert!(
-        replica.contains("replicaof 192.168.20.11 6379"),
-        "{replica}"
-    );
+    let sentinel = store.get("sentinel.secret").unwrap();
+    assert_ne!(password, sentinel);
+    for text in [&replica, &master] {
+        assert!(
+            text.contains("sentinel monitor redis-cluster 192.168.20.11 6379 3"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("sentinel auth-pass redis-cluster {password}")));
+        assert!(text.contains(&format!("requirepass {sentinel}")));
+        assert!(text.contains("SEED=192.168.20.11"));
+        assert!(
+            text.contains("SENTINELS=\"192.168.20.11 192.168.20.12 192.168.20.13 192.168.20.14\"")
+        );
+    }
+    assert!(replica.contains("ME=192.168.20.13") && replica.contains("announce-ip 192.168.20.13"));
     assert!(replica.contains(&format!("masterauth {password}")));
     assert!(master.contains(&format!("requirepass {password}")));
     let key = store.get("rsa_public.key").unwrap();

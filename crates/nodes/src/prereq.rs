@@ -32,6 +32,7 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("openssh-server", "/usr/sbin/sshd"),
     ("openssh-client", "/usr/bin/ssh-keygen"),
     ("redis-server", "/usr/bin/redis-server"),
+    ("redis-sentinel", "/usr/bin/redis-sentinel"),
     ("chrony", "/usr/sbin/chronyd"),
     ("sudo", "/usr/bin/sudo"),
     ("iproute2", "/usr/sbin/ip"),
@@ -146,7 +147,7 @@ mod tests {
         let e = PrereqError { missing };
         assert_eq!(
             e.apt_line().unwrap(),
-            "apt-get install -y openssh-server openssh-client redis-server chrony sudo iproute2 passwd"
+            "apt-get install -y openssh-server openssh-client redis-server redis-sentinel chrony sudo iproute2 passwd"
         );
         assert!(e.to_string().contains("apt-get install -y openssh-server"));
     }

@@ -1,13 +1,16 @@
 //! How to reach each node once bootstrapped, for `information`: the ssh command with the plan's
 //! key, and for a Redis master its live replication status and the `redis-cli` line with its
-//! secret. Printed on standard output only (the secret is meant for the user, never for logs).
+//! secret. Where Redis Sentinel runs, the master is the one the Sentinels name now, and the
+//! cluster as they see it comes along ([`RedisCluster`]). Printed on standard output only (the
+//! secret is meant for the user, never for logs).
 
 use serde::Serialize;
 
 use bootstrap::{self, BootstrapOptions};
 
-use super::checks::{RedisGroup, redis_groups};
+use super::checks::{RedisGroup, redis_groups, sentinel_views};
 use super::expanded::ExpandedNode;
+use super::sentinel::{self, RedisCluster};
 
 /// Access details of one node (`information --json`).
 #[derive(Debug, Clone, Serialize)]
@@ -50,14 +53,52 @@ pub struct RedisAccess {
     pub error: Option<String>,
 }
 
-/// Access details of every node; the live replication status of running masters is read when
+/// The groups with, where Sentinel runs, the master the Sentinels name now (asked when `live`),
+/// and those clusters as the Sentinels see them.
+async fn live_groups(
+    nodes: &[ExpandedNode],
+    opts: &BootstrapOptions,
+    live: bool,
+) -> (Vec<RedisGroup>, Vec<RedisCluster>) {
+    let mut groups = redis_groups(nodes);
+    let mut clusters = Vec::new();
+    for g in groups.iter_mut().filter(|_| live) {
+        let Some(conf) = g.sentinel.clone() else {
+            continue;
+        };
+        let running = |m: &super::checks::RedisMember| {
+            let up = nodes
+                .iter()
+                .any(|n| n.facts.name == m.name && n.facts.state == "running");
+            up.then_some(())
+                .ok_or_else(|| format!("{} is not running", m.name))
+        };
+        if g.members().all(|m| running(m).is_err()) {
+            continue; // nothing to ask (not deployed, or stopped)
+        }
+        let views = sentinel_views(g, opts, &running).await;
+        let members: Vec<(String, String)> = g
+            .members()
+            .map(|m| (m.name.clone(), m.private.clone()))
+            .collect();
+        let c = sentinel::cluster(&conf, &members, &views);
+        if let Some(led) = c.master.as_ref().and_then(|m| g.led_by(&m.private_ipv4)) {
+            *g = led;
+        }
+        clusters.push(c);
+    }
+    (groups, clusters)
+}
+
+/// Access details of every node, and the Redis clusters watched by Sentinel; the live
+/// replication status of running masters (and the master the Sentinels name) is read when
 /// `live`.
 pub async fn node_access(
     nodes: &[ExpandedNode],
     opts: &BootstrapOptions,
     live: bool,
-) -> Vec<NodeAccess> {
-    let groups = redis_groups(nodes);
+) -> (Vec<NodeAccess>, Vec<RedisCluster>) {
+    let (groups, clusters) = live_groups(nodes, opts, live).await;
     let mut out = Vec::new();
     for n in nodes {
         let f = &n.facts;
@@ -74,7 +115,7 @@ pub async fn node_access(
             redis,
         });
     }
-    out
+    (out, clusters)
 }
 
 async fn redis_access(

@@ -1,6 +1,7 @@
 //! The polishers: what runs once the cloud matches the plan. `facts` (what is known of each node),
 //! `prepare` (the SSH bootstrap of the running nodes, with every cloud-config token expanded),
-//! `checks` (Redis replication after the bootstrap), `access` (how to reach each node), `render`
+//! `checks` (Redis replication after the bootstrap), `sentinel` (Redis Sentinel: its settings,
+//! what the Sentinels agree on, the cluster as `information` shows it), `access` (how to reach each node), `render`
 //! (information, inventory, ansible and ping outputs) and `ping` (reachability of the SSH ports).
 
 pub mod access;
@@ -10,6 +11,7 @@ pub mod facts;
 mod ping;
 pub mod prepare;
 mod render;
+pub mod sentinel;
 
 pub use expanded::ExpandedNode;
 pub use facts::{NicFacts, NodeFacts, node_facts};

@@ -403,7 +403,7 @@ pub(crate) async fn finish(
             }
         }
     }
-    report.access = access::node_access(&expanded, &bopts, true).await;
+    (report.access, report.redis) = access::node_access(&expanded, &bopts, true).await;
 }
 
 #[cfg(test)]
@@ -460,12 +460,17 @@ mod tests {
         let nodes = vec![
             facts("redis01", "192.168.20.11", Some("127.77.1.2")),
             facts("redis02", "192.168.20.12", None),
+            facts("redis03", "192.168.20.13", None),
+            facts("redis04", "192.168.20.14", None),
         ];
         let out = expand_nodes(&loc, &nodes, &BTreeMap::new(), &state);
         assert_eq!(out[0].address, Some("127.77.1.2:22".parse().unwrap()));
         assert_eq!(out[1].address, Some("192.168.20.12:22".parse().unwrap()));
         let text = serde_yaml::to_string(out[1].cloud_config.as_ref().unwrap()).unwrap();
-        assert!(text.contains("replicaof 192.168.20.11 6379"), "{text}");
+        assert!(
+            text.contains("sentinel monitor redis-cluster 192.168.20.11 6379 3"),
+            "{text}"
+        );
         assert!(text.contains("ssh-rsa AAAA test"), "{text}");
         let secret = state.store.get("master.secret").unwrap();
         assert!(text.contains(&format!("requirepass {secret}")), "{text}");
