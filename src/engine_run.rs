@@ -73,7 +73,6 @@ pub fn run_cloud_action(plan: &Plan, request: &Request, quiet: bool) -> i32 {
         }
     };
     drop(store);
-    let base = options(request, quiet, admin_password);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -85,7 +84,8 @@ pub fn run_cloud_action(plan: &Plan, request: &Request, quiet: bool) -> i32 {
         }
     };
     for run in &runs {
-        let mut opts = base.clone();
+        // a progress view per run, gone (its bars finished) before the run's report is printed
+        let mut opts = options(request, quiet, admin_password.clone());
         if run.action == engine::Action::Prepare || run.action == engine::Action::Deploy {
             let spec = run.spec.or_else(|| polishers::declared(plan, "prepare"));
             match polishers::key_setting(spec) {
@@ -103,6 +103,7 @@ pub fn run_cloud_action(plan: &Plan, request: &Request, quiet: bool) -> i32 {
                 return EXIT_FAILED;
             }
         };
+        drop(opts);
         let output = polishers::output_path(run.spec);
         let written = print_report(&report, request, &run.name, output.as_deref());
         if !report.ok || !written {
