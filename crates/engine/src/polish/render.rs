@@ -14,7 +14,7 @@ use fittings::tokens::{
     self, LocationFact, NodeFact, NodeSel, TokenContext, TokenError, TokenKind,
 };
 
-use super::facts::{NicFacts, NodeFacts};
+use super::facts::{NicFacts, NodeFacts, ServerSize};
 use crate::action::Action;
 
 /// How Ansible logs in to the nodes: the user the bootstrap leaves, the plan's private key and the
@@ -194,6 +194,8 @@ struct InventoryNode<'a> {
     ethernet: &'a str,
     public_ips: Vec<&'a str>,
     private_ips: Vec<&'a str>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    size: Option<&'a ServerSize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     private_host: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -231,6 +233,7 @@ fn inventory(nodes: &[&NodeFacts]) -> String {
                 ethernet: &n.vlan,
                 public_ips: n.public_ipv4.iter().map(String::as_str).collect(),
                 private_ips,
+                size: n.size.as_ref(),
                 private_host: n.private_ipv4.as_ref().map(|p| p.replace('.', "-")),
                 ipv6: n.ipv6.as_deref(),
                 monitoring: n.monitoring.as_deref(),
@@ -336,6 +339,7 @@ mod tests {
             ipv6: None,
             monitoring: None,
             extra_nics: vec![],
+            size: None,
             tags: vec!["redis".into(), "master-node".into()],
             reachable: None,
         }
@@ -369,7 +373,14 @@ mod tests {
 
     #[test]
     fn inventory_carries_the_original_fields() {
-        let a = facts("redis01", Some("127.77.0.2"));
+        let mut a = facts("redis01", Some("127.77.0.2"));
+        a.size = Some(ServerSize {
+            cpu: Some(2),
+            cpu_cores_per_socket: Some(1),
+            cpu_performance: Some("STANDARD".into()),
+            memory: Some(8),
+            disks: vec!["0 50 STANDARD".into()],
+        });
         let text = inventory(&[&a]);
         let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
         let n = &doc[0];
@@ -379,6 +390,13 @@ mod tests {
         assert_eq!(n["public_ips"][0], "127.77.0.2");
         assert_eq!(n["private_ips"][0], "10.0.0.5");
         assert_eq!(n["private_host"], "10-0-0-5");
+        assert_eq!(
+            (n["cpu"].as_u64(), n["memory"].as_u64()),
+            (Some(2), Some(8))
+        );
+        assert_eq!(n["cpuCoresPerSocket"], 1);
+        assert_eq!(n["cpuPerformance"], "STANDARD");
+        assert_eq!(n["disks"][0], "0 50 STANDARD");
         let tags: Vec<&str> = n["tags"]
             .as_sequence()
             .unwrap()
