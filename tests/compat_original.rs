@@ -116,7 +116,10 @@ fn every_action_and_polisher_name_of_the_original_runs() {
         assert!(ini.contains("web01 "), "{ini}");
         let inv = std::fs::read_to_string(cwd.path().join("polished-inventory.yaml")).unwrap();
         assert!(inv.contains("name: web01"), "{inv}");
-        assert!(inv.contains("type: node") && inv.contains("datacenterId: NA12"), "{inv}");
+        assert!(
+            inv.contains("type: node") && inv.contains("datacenterId: NA12"),
+            "{inv}"
+        );
         assert!(inv.contains("cpu: ") && inv.contains("memory: "), "{inv}");
     }
     // a polisher run by its name takes its declared settings too
