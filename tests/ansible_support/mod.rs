@@ -148,9 +148,9 @@ pub fn parse_ini(text: &str) -> Result<Inventory, String> {
     Ok(inv)
 }
 
-/// An Ansible program on the PATH (or in `ANSIBLE_BIN_DIR`), or `None` with a message saying the
-/// part of the test that needs it is skipped.
-pub fn ansible_program(name: &str) -> Option<PathBuf> {
+/// An Ansible program on the PATH (or in `ANSIBLE_BIN_DIR`), or `None` with a message saying what
+/// is done without it (`instead`).
+pub fn ansible_program(name: &str, instead: &str) -> Option<PathBuf> {
     let dirs = std::env::var_os("ANSIBLE_BIN_DIR")
         .into_iter()
         .chain(std::env::var_os("PATH"))
@@ -161,13 +161,16 @@ pub fn ansible_program(name: &str) -> Option<PathBuf> {
             return Some(p);
         }
     }
-    eprintln!("{name} is not installed (pip install ansible-core): that part is skipped");
+    eprintln!("{name} is not installed (pip install ansible-core): {instead}");
     None
 }
 
 /// `ansible-inventory -i file --list` as JSON, when installed.
 pub fn ansible_inventory_list(file: &Path, home: &Path) -> Option<serde_json::Value> {
-    let prog = ansible_program("ansible-inventory")?;
+    let prog = ansible_program(
+        "ansible-inventory",
+        "the inventory is only read the way its INI plugin reads it",
+    )?;
     let out = Command::new(prog)
         .args(["-i"])
         .arg(file)
@@ -195,7 +198,8 @@ pub fn ansible_inventory_list(file: &Path, home: &Path) -> Option<serde_json::Va
 pub fn every_host_answers(file: &Path, home: &Path) {
     let inv = parse_ini(&std::fs::read_to_string(file).unwrap()).unwrap();
     assert!(!inv.hosts.is_empty());
-    if let Some(prog) = ansible_program("ansible") {
+    if let Some(prog) = ansible_program("ansible", "each host is reached by ssh with its settings")
+    {
         let out = Command::new(prog)
             .args(["all", "-o", "-m", "ping", "-i"])
             .arg(file)
