@@ -112,8 +112,13 @@ fn prepare(args: &Args) -> Result<(Plan, Vec<Warning>, Request), String> {
     };
     let Some(action) = Action::parse(action_name) else {
         let names: Vec<&str> = Action::ALL.iter().map(|(n, _)| *n).collect();
+        let note = if action_name.eq_ignore_ascii_case("graph") {
+            " (the original plumbery did not implement 'graph' either; '-s deploy' shows the steps and what each waits for)"
+        } else {
+            ""
+        };
         return Err(format!(
-            "unknown action '{}': use one of {}",
+            "unknown action '{}': use one of {}{note}",
             action_name,
             names.join(", ")
         ));
