@@ -230,7 +230,11 @@ impl State {
             Kind::Listener => self.listeners.get(id).cloned().map(Resource::Listener),
             Kind::TagKey => self.tag_keys.get(id).cloned().map(Resource::TagKey),
             Kind::Tag => self.tags.get(id).cloned().map(Resource::Tag),
-            Kind::AddressList => self.address_lists.get(id).cloned().map(Resource::AddressList),
+            Kind::AddressList => self
+                .address_lists
+                .get(id)
+                .cloned()
+                .map(Resource::AddressList),
         }
     }
 

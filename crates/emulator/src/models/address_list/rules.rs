@@ -19,7 +19,12 @@ fn check_entries(e: &Entries) -> ApiResult<()> {
             let v6 = match version.as_str() {
                 "IPV4" => false,
                 "IPV6" => true,
-                v => return Err(ApiError::invalid("ipVersion", format!("'{v}' is not IPV4 or IPV6"))),
+                v => {
+                    return Err(ApiError::invalid(
+                        "ipVersion",
+                        format!("'{v}' is not IPV4 or IPV6"),
+                    ));
+                }
             };
             for x in list {
                 for a in std::iter::once(&x.begin).chain(x.end.as_ref()) {
@@ -53,7 +58,11 @@ fn check_entries(e: &Entries) -> ApiResult<()> {
 }
 
 fn check_children(st: &State, l: &AddressList) -> ApiResult<()> {
-    let field = if l.is_port_list() { "childPortListId" } else { "childIpAddressListId" };
+    let field = if l.is_port_list() {
+        "childPortListId"
+    } else {
+        "childIpAddressListId"
+    };
     for c in &l.children {
         let ok = st.address_lists.get(c).is_some_and(|x| {
             x.domain_id == l.domain_id
@@ -64,7 +73,10 @@ fn check_children(st: &State, l: &AddressList) -> ApiResult<()> {
         if !ok {
             return Err(ApiError::invalid(
                 field,
-                format!("{c} is not a {} of this Network Domain", label(l.is_port_list())),
+                format!(
+                    "{c} is not a {} of this Network Domain",
+                    label(l.is_port_list())
+                ),
             ));
         }
     }
@@ -103,11 +115,17 @@ pub fn create(
     {
         return Err(ApiError::new(
             Code::NameNotUnique,
-            format!("A {} named '{name}' already exists in this Network Domain.", label(port)),
+            format!(
+                "A {} named '{name}' already exists in this Network Domain.",
+                label(port)
+            ),
         ));
     }
     if l.entries == Entries::Port(Vec::new()) && l.children.is_empty() {
-        return Err(ApiError::invalid("port", "at least one port or child list is required"));
+        return Err(ApiError::invalid(
+            "port",
+            "at least one port or child list is required",
+        ));
     }
     check_children(tx.st(), &l)?;
     let id = l.id.clone();
@@ -165,7 +183,11 @@ pub fn delete(tx: &mut Tx<'_>, id: &str, port: bool) -> ApiResult<()> {
             })
         })
         .count();
-    let parents = st.address_lists.values().filter(|l| l.children.iter().any(|c| c == id)).count();
+    let parents = st
+        .address_lists
+        .values()
+        .filter(|l| l.children.iter().any(|c| c == id))
+        .count();
     if rules + parents > 0 {
         return Err(ApiError::new(
             Code::HasDependency,

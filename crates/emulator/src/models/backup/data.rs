@@ -48,7 +48,11 @@ pub const CLIENT_TYPES: &[(&str, bool, &str, usize, Option<bool>)] = &[
 pub const STORAGE_POLICIES: &[(&str, u32, Option<&str>)] = &[
     ("14 Day Storage Policy", 14, None),
     ("30 Day Storage Policy", 30, None),
-    ("30 Day Storage Policy + Secondary Copy", 30, Some("Primary")),
+    (
+        "30 Day Storage Policy + Secondary Copy",
+        30,
+        Some("Primary"),
+    ),
     ("90 Day Storage Policy", 90, None),
     ("1 Year Storage Policy", 365, None),
 ];

@@ -4,5 +4,5 @@
 pub mod data;
 pub mod rules;
 
-pub use data::{Backup, BackupClient};
+pub use data::Backup;
 pub use rules::*;

@@ -38,7 +38,10 @@ fn server(st: &State, id: &str) -> BackupResult<Server> {
     if s.state.is_pending() {
         return Err(err(
             "REASON_392",
-            format!("Server {id} is busy ({}); try again later", s.state.as_str()),
+            format!(
+                "Server {id} is busy ({}); try again later",
+                s.state.as_str()
+            ),
         ));
     }
     Ok(s.clone())
@@ -61,7 +64,12 @@ fn plan(p: &str) -> BackupResult<&'static str> {
         .iter()
         .find(|x| x.eq_ignore_ascii_case(p.trim()))
         .copied()
-        .ok_or_else(|| err("REASON_1", format!("servicePlan '{p}' is not one of {}", PLANS.join(", "))))
+        .ok_or_else(|| {
+            err(
+                "REASON_1",
+                format!("servicePlan '{p}' is not one of {}", PLANS.join(", ")),
+            )
+        })
 }
 
 /// Enables backup with a plan; returns the asset id.
@@ -142,25 +150,43 @@ pub fn add_client(tx: &mut Tx<'_>, id: &str, r: ClientRequest) -> BackupResult<(
     if !types.iter().any(|t| t.0 == r.client_type) {
         return Err(err(
             "REASON_1",
-            format!("client type '{}' is not available for this server", r.client_type),
+            format!(
+                "client type '{}' is not available for this server",
+                r.client_type
+            ),
         ));
     }
     if !STORAGE_POLICIES.iter().any(|p| p.0 == r.storage_policy) {
-        return Err(err("REASON_1", format!("unknown storage policy '{}'", r.storage_policy)));
+        return Err(err(
+            "REASON_1",
+            format!("unknown storage policy '{}'", r.storage_policy),
+        ));
     }
     if !SCHEDULE_POLICIES.iter().any(|p| p.0 == r.schedule_policy) {
-        return Err(err("REASON_1", format!("unknown schedule policy '{}'", r.schedule_policy)));
+        return Err(err(
+            "REASON_1",
+            format!("unknown schedule policy '{}'", r.schedule_policy),
+        ));
     }
     if let Some((t, _)) = &r.alerting
         && !TRIGGERS.contains(&t.as_str())
     {
-        return Err(err("REASON_1", format!("alerting trigger '{t}' is not one of {}", TRIGGERS.join(", "))));
+        return Err(err(
+            "REASON_1",
+            format!(
+                "alerting trigger '{t}' is not one of {}",
+                TRIGGERS.join(", ")
+            ),
+        ));
     }
     let b = s.backup.as_mut().ok_or_else(|| no_server(id))?;
     if b.clients.iter().any(|c| c.client_type == r.client_type) {
         return Err(err(
             "REASON_550",
-            format!("A backup client of type {} already exists on this server", r.client_type),
+            format!(
+                "A backup client of type {} already exists on this server",
+                r.client_type
+            ),
         ));
     }
     let cid = new_id();
@@ -188,7 +214,10 @@ pub fn remove_client(tx: &mut Tx<'_>, id: &str, client_id: &str) -> BackupResult
     let before = b.clients.len();
     b.clients.retain(|c| c.id != client_id);
     if b.clients.len() == before {
-        return Err(err("REASON_395", format!("Backup client {client_id} not found")));
+        return Err(err(
+            "REASON_395",
+            format!("Backup client {client_id} not found"),
+        ));
     }
     tx.put(Resource::Server(s));
     Ok(())
@@ -199,7 +228,13 @@ pub fn remove_client(tx: &mut Tx<'_>, id: &str, client_id: &str) -> BackupResult
 pub fn cancel_job(st: &State, id: &str, client_id: &str) -> BackupResult<()> {
     let (_, b) = backup_of(st, id)?;
     if !b.clients.iter().any(|c| c.id == client_id) {
-        return Err(err("REASON_395", format!("Backup client {client_id} not found")));
+        return Err(err(
+            "REASON_395",
+            format!("Backup client {client_id} not found"),
+        ));
     }
-    Err(err("REASON_547", "No backup job currently running on client"))
+    Err(err(
+        "REASON_547",
+        "No backup job currently running on client",
+    ))
 }

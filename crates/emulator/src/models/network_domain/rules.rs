@@ -151,12 +151,31 @@ pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
         deps.push(format!("{n} firewall rule(s)"));
     }
     let lb = [
-        (st.vip_pools.values().filter(|x| x.domain_id == id).count(), "pool(s)"),
-        (st.vip_nodes.values().filter(|x| x.domain_id == id).count(), "VIP node(s)"),
-        (st.listeners.values().filter(|x| x.domain_id == id).count(), "virtual listener(s)"),
-        (st.address_lists.values().filter(|x| x.domain_id == id).count(), "IP address/port list(s)"),
+        (
+            st.vip_pools.values().filter(|x| x.domain_id == id).count(),
+            "pool(s)",
+        ),
+        (
+            st.vip_nodes.values().filter(|x| x.domain_id == id).count(),
+            "VIP node(s)",
+        ),
+        (
+            st.listeners.values().filter(|x| x.domain_id == id).count(),
+            "virtual listener(s)",
+        ),
+        (
+            st.address_lists
+                .values()
+                .filter(|x| x.domain_id == id)
+                .count(),
+            "IP address/port list(s)",
+        ),
     ];
-    deps.extend(lb.iter().filter(|(n, _)| *n > 0).map(|(n, w)| format!("{n} {w}")));
+    deps.extend(
+        lb.iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, w)| format!("{n} {w}")),
+    );
     if !deps.is_empty() {
         return Err(ApiError::new(
             Code::HasDependency,

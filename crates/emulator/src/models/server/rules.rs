@@ -436,7 +436,9 @@ pub fn action(tx: &mut Tx<'_>, id: &str, op: OpKind) -> ApiResult<()> {
         OpKind::DeleteServer if s.backup.is_some() => {
             return Err(ApiError::new(
                 Code::HasDependency,
-                format!("Server {id} has cloud backup enabled; disable it before deleting the server."),
+                format!(
+                    "Server {id} has cloud backup enabled; disable it before deleting the server."
+                ),
             ));
         }
         OpKind::CleanServer if !failed_add => {

@@ -21,7 +21,9 @@ pub struct TagKeyRequest {
 }
 
 fn name_taken(st: &State, name: &str, except: &str) -> bool {
-    st.tag_keys.values().any(|k| k.name == name && k.id != except)
+    st.tag_keys
+        .values()
+        .any(|k| k.name == name && k.id != except)
 }
 
 fn apply(k: &mut TagKey, r: TagKeyRequest) -> ApiResult<()> {
@@ -89,9 +91,8 @@ pub fn edit_key(tx: &mut Tx<'_>, id: &str, r: TagKeyRequest) -> ApiResult<String
 
 /// Deletes a tag key and every tag of it.
 pub fn delete_key(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
-    key(tx.st(), id).map_err(|_| {
-        ApiError::new(Code::ResourceNotFound, format!("Tag Key {id} not found."))
-    })?;
+    key(tx.st(), id)
+        .map_err(|_| ApiError::new(Code::ResourceNotFound, format!("Tag Key {id} not found.")))?;
     let tags: Vec<String> = tx
         .st()
         .tags
@@ -116,9 +117,18 @@ pub fn key<'s>(st: &'s State, id: &str) -> ApiResult<&'s TagKey> {
 /// The name and datacenter of asset (`asset_type`, `id`), if it exists.
 pub fn asset(st: &State, asset_type: &str, id: &str) -> Option<(String, String)> {
     match asset_type {
-        "SERVER" => st.servers.get(id).map(|s| (s.name.clone(), s.datacenter_id.clone())),
-        "NETWORK_DOMAIN" => st.domains.get(id).map(|d| (d.name.clone(), d.datacenter_id.clone())),
-        "VLAN" => st.vlans.get(id).map(|v| (v.name.clone(), v.datacenter_id.clone())),
+        "SERVER" => st
+            .servers
+            .get(id)
+            .map(|s| (s.name.clone(), s.datacenter_id.clone())),
+        "NETWORK_DOMAIN" => st
+            .domains
+            .get(id)
+            .map(|d| (d.name.clone(), d.datacenter_id.clone())),
+        "VLAN" => st
+            .vlans
+            .get(id)
+            .map(|v| (v.name.clone(), v.datacenter_id.clone())),
         "PUBLIC_IP_BLOCK" => st
             .ip_blocks
             .get(id)

@@ -137,12 +137,42 @@ pub type HealthMonitor = (&'static str, &'static str, bool, bool);
 
 /// The default health monitors of every domain.
 pub const HEALTH_MONITORS: &[HealthMonitor] = &[
-    ("01683574-d487-11e4-811f-005056806999", "CCDEFAULT.Http", false, true),
-    ("0168546c-d487-11e4-811f-005056806999", "CCDEFAULT.Https", false, true),
-    ("0168b83a-d487-11e4-811f-005056806999", "CCDEFAULT.Icmp", true, false),
-    ("01686f4b-d487-11e4-811f-005056806999", "CCDEFAULT.Tcp", false, true),
-    ("0168a2f9-d487-11e4-811f-005056806999", "CCDEFAULT.TcpHalfOpen", false, true),
-    ("01688878-d487-11e4-811f-005056806999", "CCDEFAULT.Udp", false, true),
+    (
+        "01683574-d487-11e4-811f-005056806999",
+        "CCDEFAULT.Http",
+        false,
+        true,
+    ),
+    (
+        "0168546c-d487-11e4-811f-005056806999",
+        "CCDEFAULT.Https",
+        false,
+        true,
+    ),
+    (
+        "0168b83a-d487-11e4-811f-005056806999",
+        "CCDEFAULT.Icmp",
+        true,
+        false,
+    ),
+    (
+        "01686f4b-d487-11e4-811f-005056806999",
+        "CCDEFAULT.Tcp",
+        false,
+        true,
+    ),
+    (
+        "0168a2f9-d487-11e4-811f-005056806999",
+        "CCDEFAULT.TcpHalfOpen",
+        false,
+        true,
+    ),
+    (
+        "01688878-d487-11e4-811f-005056806999",
+        "CCDEFAULT.Udp",
+        false,
+        true,
+    ),
 ];
 
 /// Every (type, protocol) a listener may have.
@@ -169,18 +199,58 @@ pub type Profile = (
 
 /// The default persistence profiles of every domain.
 pub const PERSISTENCE_PROFILES: &[Profile] = &[
-    ("a34ca024-f3db-11e4-b010-005056806999", "CCDEFAULT.Cookie", false, HTTP_ONLY),
-    ("a34ca25c-f3db-11e4-b010-005056806999", "CCDEFAULT.DestinationAddress", true, ALL_COMPAT),
-    ("a34ca4b7-f3db-11e4-b010-005056806999", "CCDEFAULT.Sip", false, SIP),
-    ("a34ca3f6-f3db-11e4-b010-005056806999", "CCDEFAULT.SourceAddress", true, ALL_COMPAT),
+    (
+        "a34ca024-f3db-11e4-b010-005056806999",
+        "CCDEFAULT.Cookie",
+        false,
+        HTTP_ONLY,
+    ),
+    (
+        "a34ca25c-f3db-11e4-b010-005056806999",
+        "CCDEFAULT.DestinationAddress",
+        true,
+        ALL_COMPAT,
+    ),
+    (
+        "a34ca4b7-f3db-11e4-b010-005056806999",
+        "CCDEFAULT.Sip",
+        false,
+        SIP,
+    ),
+    (
+        "a34ca3f6-f3db-11e4-b010-005056806999",
+        "CCDEFAULT.SourceAddress",
+        true,
+        ALL_COMPAT,
+    ),
 ];
 
 /// The default iRules of every domain (the fallback flag is unused).
 pub const IRULES: &[Profile] = &[
-    ("2b20cb2c-ffdc-11e4-b010-005056806999", "CCDEFAULT.HttpsRedirect", false, HTTP_ONLY),
-    ("2b20abd9-ffdc-11e4-b010-005056806999", "CCDEFAULT.IpProtocolTimers", false, ALL_COMPAT),
-    ("2b20e790-ffdc-11e4-b010-005056806999", "CCDEFAULT.Ips", false, ALL_COMPAT),
-    ("2b210846-ffdc-11e4-b010-005056806999", "CCDEFAULT.IpsHttp", false, HTTP_ONLY),
+    (
+        "2b20cb2c-ffdc-11e4-b010-005056806999",
+        "CCDEFAULT.HttpsRedirect",
+        false,
+        HTTP_ONLY,
+    ),
+    (
+        "2b20abd9-ffdc-11e4-b010-005056806999",
+        "CCDEFAULT.IpProtocolTimers",
+        false,
+        ALL_COMPAT,
+    ),
+    (
+        "2b20e790-ffdc-11e4-b010-005056806999",
+        "CCDEFAULT.Ips",
+        false,
+        ALL_COMPAT,
+    ),
+    (
+        "2b210846-ffdc-11e4-b010-005056806999",
+        "CCDEFAULT.IpsHttp",
+        false,
+        HTTP_ONLY,
+    ),
 ];
 
 /// The name of health monitor `id`.

@@ -153,12 +153,17 @@ pub fn delete_pool(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
             format!("Pool {id} cannot be deleted: it has {members} member(s)."),
         ));
     }
-    if let Some(l) = st.listeners.values().find(|l| {
-        l.pool_id.as_deref() == Some(id) || l.client_clone_pool_id.as_deref() == Some(id)
-    }) {
+    if let Some(l) = st
+        .listeners
+        .values()
+        .find(|l| l.pool_id.as_deref() == Some(id) || l.client_clone_pool_id.as_deref() == Some(id))
+    {
         return Err(ApiError::new(
             Code::HasDependency,
-            format!("Pool {id} cannot be deleted: Virtual Listener '{}' uses it.", l.name),
+            format!(
+                "Pool {id} cannot be deleted: Virtual Listener '{}' uses it.",
+                l.name
+            ),
         ));
     }
     tx.del(Kind::Pool, id);
@@ -226,7 +231,10 @@ fn apply_node(n: &mut VipNode, r: NodeRequest) -> ApiResult<()> {
 pub fn create_node(tx: &mut Tx<'_>, r: NodeRequest) -> ApiResult<String> {
     check_name("name", &r.name)?;
     let ipv4: Ipv4Addr = r.ipv4.trim().parse().map_err(|_| {
-        ApiError::invalid("ipv4Address", format!("'{}' is not an IPv4 address", r.ipv4))
+        ApiError::invalid(
+            "ipv4Address",
+            format!("'{}' is not an IPv4 address", r.ipv4),
+        )
     })?;
     let dc = tx.st().domain_ready(&r.domain_id)?.datacenter_id.clone();
     let st = tx.st();
@@ -427,9 +435,7 @@ fn check_profile(
     proto: &str,
 ) -> ApiResult<()> {
     if let Some(id) = id {
-        let ok = from
-            .iter()
-            .any(|p| p.0 == id && p.3.contains(&(t, proto)));
+        let ok = from.iter().any(|p| p.0 == id && p.3.contains(&(t, proto)));
         if !ok {
             return Err(ApiError::invalid(
                 field,
@@ -443,7 +449,11 @@ fn check_profile(
 fn check_listener(st: &State, r: &ListenerRequest) -> ApiResult<(String, String)> {
     check_name("name", &r.name)?;
     check_description("description", &r.description)?;
-    let t = one_of("type", &r.listener_type, &["STANDARD", "PERFORMANCE_LAYER_4"])?;
+    let t = one_of(
+        "type",
+        &r.listener_type,
+        &["STANDARD", "PERFORMANCE_LAYER_4"],
+    )?;
     let proto = one_of("protocol", &r.protocol, &["ANY", "TCP", "UDP", "HTTP"])?;
     if !ALL_COMPAT.contains(&(t.as_str(), proto.as_str())) {
         return Err(ApiError::invalid(
@@ -472,7 +482,13 @@ fn check_listener(st: &State, r: &ListenerRequest) -> ApiResult<(String, String)
     let pp = &r.persistence_profile_id;
     check_profile("persistenceProfileId", pp, PERSISTENCE_PROFILES, &t, &proto)?;
     let fb = &r.fallback_persistence_profile_id;
-    check_profile("fallbackPersistenceProfileId", fb, PERSISTENCE_PROFILES, &t, &proto)?;
+    check_profile(
+        "fallbackPersistenceProfileId",
+        fb,
+        PERSISTENCE_PROFILES,
+        &t,
+        &proto,
+    )?;
     for i in &r.irule_ids {
         check_profile("iruleId", &Some(i.clone()), IRULES, &t, &proto)?;
     }
@@ -550,7 +566,10 @@ fn listener_address(
         });
     };
     let ip: Ipv4Addr = req.parse().map_err(|_| {
-        ApiError::invalid("listenerIpAddress", format!("'{req}' is not an IPv4 address"))
+        ApiError::invalid(
+            "listenerIpAddress",
+            format!("'{req}' is not an IPv4 address"),
+        )
     })?;
     let taken = || {
         ApiError::new(

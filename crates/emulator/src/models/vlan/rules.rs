@@ -201,7 +201,12 @@ pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
             format!("VLAN {id} cannot be deleted: {n} server(s) use it."),
         ));
     }
-    if let Some(l) = tx.st().listeners.values().find(|l| v.network.contains(&l.ip)) {
+    if let Some(l) = tx
+        .st()
+        .listeners
+        .values()
+        .find(|l| v.network.contains(&l.ip))
+    {
         return Err(ApiError::new(
             Code::HasDependency,
             format!(
@@ -339,7 +344,10 @@ pub fn expand(tx: &mut Tx<'_>, id: &str, prefix: u8) -> ApiResult<String> {
     if net.network() != v.network.network() {
         return Err(ApiError::invalid(
             "privateIpv4PrefixSize",
-            format!("{} is not the base address of a /{prefix} network", v.network.network()),
+            format!(
+                "{} is not the base address of a /{prefix} network",
+                v.network.network()
+            ),
         ));
     }
     if let Some(o) = tx.st().vlans.values().find(|o| {
