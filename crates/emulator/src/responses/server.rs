@@ -441,8 +441,5 @@ pub async fn update_vmware_tools(ctx: &Ctx<'_>) -> ApiResult<String> {
     ctx.core
         .change(|tx| server::update_vmware_tools(tx, &id))
         .await?;
-    Ok(ctx.accepted(
-        &format!("update VMware Tools on Server {id}"),
-        &[("serverId", &id)],
-    ))
+    Ok(ctx.accepted(&format!("update VMware Tools on Server {id}"), &[]))
 }
