@@ -385,3 +385,30 @@ fn lb_changes_survive_a_restart() {
     let v = x(&e.get(&format!("networkDomainVip/pool/{pool}")));
     assert_eq!(v["name"], "p1");
 }
+
+#[test]
+fn injected_faults_refuse_lb_and_mcp1_changes_without_applying_them() {
+    let mut e = Emu::start(0.001);
+    let (d, _, _) = setup(&mut e);
+    e.emu()
+        .set_faults(emulator::FaultSpec::parse("busy=1").unwrap(), Some(7));
+    let r = post(&mut e, "createPool", &pool_xml(&d, "p1"), None);
+    assert_eq!(code(&r), "RESOURCE_BUSY", "{}", r.body);
+    let path = format!("/oec/0.9/{}/server/x/backup", e.emu().org_id());
+    let r =
+        e.c.post_xml(&path, "<NewBackup servicePlan=\"Essentials\"/>")
+            .unwrap();
+    assert_eq!(
+        (r.status, x(&r)["resultCode"].as_str()),
+        (400, Some("REASON_392"))
+    );
+    e.emu()
+        .set_faults(emulator::FaultSpec::parse("").unwrap(), None);
+    assert_eq!(
+        x(&e.get("networkDomainVip/pool"))["totalCount"],
+        "0",
+        "nothing applied"
+    );
+    let r = post(&mut e, "createPool", &pool_xml(&d, "p1"), None);
+    assert_eq!(code(&r), "OK", "{}", r.body);
+}
