@@ -355,6 +355,7 @@ fn lb_rules_hold() {
     assert_eq!(code(&post(&mut e, "deletePool", "", Some(&pool))), "OK");
     let r = post(&mut e, "deletePool", "", Some(&pool));
     assert_eq!(code(&r), "RESOURCE_NOT_FOUND", "{}", r.body);
+    assert_eq!(e.stats().services.total(), 0, "{}", e.stats().services);
     let r = e.post(
         "network/removePublicIpBlock",
         &format!("<removePublicIpBlock xmlns=\"{NS}\" id=\"{block}\"/>"),
