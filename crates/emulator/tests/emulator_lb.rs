@@ -164,6 +164,30 @@ fn every_lb_operation_answers_in_the_fixture_shape() {
         let r = e.get(&format!("networkDomainVip/{what}?networkDomainId={d}"));
         p.extend(shape(LB, fx, &r, &[]));
     }
+    // The same documents in JSON (the API's mapping rule): lists as arrays named by the item.
+    for (path, item) in [
+        ("networkDomainVip/pool", "pool"),
+        ("networkDomainVip/node", "node"),
+        ("networkDomainVip/poolMember", "poolMember"),
+        ("networkDomainVip/virtualListener", "virtualListener"),
+        (
+            &format!("networkDomainVip/defaultIrule?networkDomainId={d}"),
+            "defaultIrule",
+        ),
+    ] {
+        let j = e.get_json(path);
+        assert!(
+            j[item][0]["id"].is_string() || j[item][0]["irule"]["id"].is_string(),
+            "{path}: {j}"
+        );
+    }
+    let j = e.get_json(&format!("networkDomainVip/virtualListener/{listener}"));
+    assert_eq!(j["irule"][1]["name"], "CCDEFAULT.Ips", "{j}");
+    assert_eq!(
+        j["pool"]["healthMonitor"][0]["name"], "CCDEFAULT.Http",
+        "{j}"
+    );
+    assert_eq!(j["port"], 8899, "{j}");
     let inner = "<loadBalanceMethod>LEAST_CONNECTIONS_MEMBER</loadBalanceMethod><serviceDownAction>NONE</serviceDownAction><slowRampTime>5</slowRampTime>";
     let r = post(&mut e, "editPool", inner, Some(&pool));
     p.extend(shape(LB, "networkDomainVip_editPool.xml", &r, &[]));
