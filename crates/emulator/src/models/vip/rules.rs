@@ -13,7 +13,7 @@ use crate::errors::{ApiError, ApiResult, Code};
 use crate::models::common::{Kind, ResourceState, check_description, check_name, new_id};
 use crate::models::public_ip_block::rules::free_addresses;
 use crate::models::state::{Resource, State, Tx};
-use crate::models::vlan::rules::used_addresses;
+use crate::models::vlan::rules::nic_addresses;
 
 fn one_of(field: &str, v: &str, allowed: &[&str]) -> ApiResult<String> {
     let up = v.trim().to_ascii_uppercase();
@@ -678,7 +678,9 @@ fn listener_address(
         .values()
         .find(|v| v.domain_id == domain && v.is_host_address(ip));
     match vlan {
-        Some(v) if used_addresses(st, &v.id).contains(&ip) => Err(taken()),
+        Some(v) if nic_addresses(st, &v.id).contains(&ip) || v.reserved.contains_key(&ip) => {
+            Err(taken())
+        }
         Some(_) => Ok(ip),
         None => Err(ApiError::new(
             Code::IpAddressOutOfRange,
