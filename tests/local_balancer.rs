@@ -21,7 +21,11 @@ use nodes_support::{port_open, root_or_skip, ssh_with_password};
 const PW: &str = "Sup3r-S3cret-Pw";
 
 fn start() -> Emu {
-    let dir = tempfile::Builder::new().prefix("pllb").tempdir().unwrap();
+    start_in(tempfile::Builder::new().prefix("pllb").tempdir().unwrap())
+}
+
+/// An emulator with local nodes in `dir` (again: the replay brings its servers back).
+fn start_in(dir: tempfile::TempDir) -> Emu {
     let root = dir.path().to_path_buf();
     let mut cfg = LocalNodesConfig::new(root.join("nodes"), env!("CARGO_BIN_EXE_plumbery"));
     cfg.keep_disks = true;
@@ -129,17 +133,12 @@ fn two_nodes(e: &mut Emu) -> (String, Vec<String>, Vec<Ipv4Addr>) {
     (d, private, public)
 }
 
-#[test]
-fn a_virtual_listener_balances_round_robin_and_skips_members_down() {
-    if !root_or_skip() {
-        return;
-    }
-    let mut e = start();
-    let (d, private, public) = two_nodes(&mut e);
-    // Pool, nodes, members, listener: as libcloud's create_balancer does it.
+/// A pool of the nodes at `private` (port 8080) behind a listener on port 80 of a public address,
+/// as libcloud's create_balancer makes it: returns (pool, members, listener id, listener address).
+fn balancer(e: &mut Emu, d: &str, private: &[String]) -> (String, Vec<String>, String, Ipv4Addr) {
     let pool = info(
         &vip(
-            &mut e,
+            e,
             "createPool",
             &format!(
                 "<networkDomainId>{d}</networkDomainId><name>web.pool</name><description>p</description><loadBalanceMethod>ROUND_ROBIN</loadBalanceMethod><serviceDownAction>RESELECT</serviceDownAction><slowRampTime>10</slowRampTime>"
@@ -148,10 +147,10 @@ fn a_virtual_listener_balances_round_robin_and_skips_members_down() {
         "poolId",
     );
     let mut members = Vec::new();
-    for ip in &private {
+    for ip in private {
         let node = info(
             &vip(
-                &mut e,
+                e,
                 "createNode",
                 &format!(
                     "<networkDomainId>{d}</networkDomainId><name>{ip}</name><description>n</description><ipv4Address>{ip}</ipv4Address><status>ENABLED</status><connectionLimit>25000</connectionLimit><connectionRateLimit>2000</connectionRateLimit>"
@@ -160,7 +159,7 @@ fn a_virtual_listener_balances_round_robin_and_skips_members_down() {
             "nodeId",
         );
         let r = vip(
-            &mut e,
+            e,
             "addPoolMember",
             &format!(
                 "<poolId>{pool}</poolId><nodeId>{node}</nodeId><port>8080</port><status>ENABLED</status>"
@@ -169,7 +168,7 @@ fn a_virtual_listener_balances_round_robin_and_skips_members_down() {
         members.push(info(&r, "poolMemberId"));
     }
     let r = vip(
-        &mut e,
+        e,
         "createVirtualListener",
         &format!(
             "<networkDomainId>{d}</networkDomainId><name>web.balancer</name><description>l</description><type>STANDARD</type><protocol>TCP</protocol><port>80</port><enabled>true</enabled><connectionLimit>25000</connectionLimit><connectionRateLimit>2000</connectionRateLimit><sourcePortPreservation>PRESERVE</sourcePortPreservation><poolId>{pool}</poolId>"
@@ -177,6 +176,17 @@ fn a_virtual_listener_balances_round_robin_and_skips_members_down() {
     );
     let listener = info(&r, "virtualListenerId");
     let addr: Ipv4Addr = info(&r, "listenerIpAddress").parse().unwrap();
+    (pool, members, listener, addr)
+}
+
+#[test]
+fn a_virtual_listener_balances_round_robin_and_skips_members_down() {
+    if !root_or_skip() {
+        return;
+    }
+    let mut e = start();
+    let (d, private, public) = two_nodes(&mut e);
+    let (pool, members, listener, addr) = balancer(&mut e, &d, &private);
     assert_eq!(&addr.octets()[..2], &[127, 77]);
     assert!(!public.contains(&addr));
     assert!(
@@ -204,6 +214,9 @@ fn a_virtual_listener_balances_round_robin_and_skips_members_down() {
     eventually("web-2 is back in the pool", || {
         (0..4).any(|_| hit(addr) == "web-2")
     });
+    // A private listener (a VLAN address, no firewall in the way) balances for the nodes, and its
+    // address goes with it.
+    private_listener(&mut e, &d, &pool, public[0]);
     // A DISABLED member gets nothing.
     let r = e.post(
         "networkDomainVip/editPoolMember",
@@ -225,5 +238,64 @@ fn a_virtual_listener_balances_round_robin_and_skips_members_down() {
     assert!(
         !port_open(addr, 80),
         "the port stays open after the listener went"
+    );
+}
+
+#[test]
+fn a_listener_balances_again_after_an_emulator_restart() {
+    if !root_or_skip() {
+        return;
+    }
+    let mut e = start();
+    let (d, private, public) = two_nodes(&mut e);
+    let (_, _, _, addr) = balancer(&mut e, &d, &private);
+    allow(&mut e, &d, "web.balancer", &addr.to_string(), 80);
+    eventually("the listener opens", || port_open(addr, 80));
+    e.emu.take().unwrap().shutdown();
+    assert!(!port_open(addr, 80), "the listener outlived the emulator");
+    // Same state dir: the replay boots the nodes again and reopens the listener.
+    let mut e = start_in(e.dir);
+    for p in &public {
+        eventually("ssh after the restart", || {
+            ssh_with_password(*p, PW, "true").ok
+        });
+        ssh(*p, SERVER);
+    }
+    eventually("the listener answers from both nodes again", || {
+        let mut seen: Vec<String> = (0..4).map(|_| hit(addr)).collect();
+        seen.sort();
+        seen.dedup();
+        seen == ["web-1", "web-2"]
+    });
+    e.emu.take().unwrap().shutdown();
+}
+
+/// A listener on the VLAN address 10.61.0.99:8081 over `pool`: from inside a node (ssh through
+/// `via`) connections alternate; once deleted, nothing answers there.
+fn private_listener(e: &mut Emu, d: &str, pool: &str, via: Ipv4Addr) {
+    let r = vip(
+        e,
+        "createVirtualListener",
+        &format!(
+            "<networkDomainId>{d}</networkDomainId><name>web.private</name><description>l</description><type>STANDARD</type><protocol>TCP</protocol><listenerIpAddress>10.61.0.99</listenerIpAddress><port>8081</port><enabled>true</enabled><connectionLimit>25000</connectionLimit><connectionRateLimit>2000</connectionRateLimit><sourcePortPreservation>PRESERVE</sourcePortPreservation><poolId>{pool}</poolId>"
+        ),
+    );
+    let id = info(&r, "virtualListenerId");
+    let inside = "for i in 1 2 3 4; do timeout 5 bash -c 'exec 3<>/dev/tcp/10.61.0.99/8081; head -1 <&3'; done";
+    let out = ssh(via, inside);
+    let seen: Vec<&str> = out.lines().collect();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    for pair in seen.windows(2) {
+        assert_ne!(pair[0], pair[1], "not round robin inside: {seen:?}");
+    }
+    let r = e.post(
+        "networkDomainVip/deleteVirtualListener",
+        &format!("<deleteVirtualListener xmlns=\"{NS}\" id=\"{id}\"/>"),
+    );
+    assert_eq!(code(&r), "OK", "{}", r.body);
+    let probe = "timeout 3 bash -c 'echo > /dev/tcp/10.61.0.99/8081'";
+    assert!(
+        !ssh_with_password(via, PW, probe).ok,
+        "the private listener outlived its deletion"
     );
 }

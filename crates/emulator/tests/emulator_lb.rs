@@ -211,6 +211,27 @@ fn every_lb_operation_answers_in_the_fixture_shape() {
         x(&e.get(&format!("networkDomainVip/node/{node}")))["status"],
         "DISABLED"
     );
+    let inner = "<description>off</description><enabled>false</enabled><persistenceProfileId xsi:nil=\"true\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"/><iruleId>2b20e790-ffdc-11e4-b010-005056806999</iruleId>";
+    let r = post(&mut e, "editVirtualListener", inner, Some(&listener));
+    assert_eq!(code(&r), "OK", "{}", r.body);
+    let v = x(&e.get(&format!("networkDomainVip/virtualListener/{listener}")));
+    assert_eq!(
+        (v["enabled"].as_str(), v["description"].as_str()),
+        (Some("false"), Some("off"))
+    );
+    assert!(v["persistenceProfile"].is_null(), "cleared: {v}");
+    assert_eq!(v["irule"]["name"], "CCDEFAULT.Ips", "replaced: {v}");
+    assert_eq!(
+        v["fallbackPersistenceProfile"]["name"], "CCDEFAULT.SourceAddress",
+        "kept: {v}"
+    );
+    let r = post(
+        &mut e,
+        "editVirtualListener",
+        "<poolId>nosuch</poolId>",
+        Some(&listener),
+    );
+    assert_eq!(code(&r), "RESOURCE_NOT_FOUND", "{}", r.body);
     let r = post(&mut e, "deleteVirtualListener", "", Some(&listener));
     p.extend(shape(
         LB,
@@ -364,6 +385,9 @@ fn lb_rules_hold() {
         "pool used by listeners: {}",
         r.body
     );
+    let s = e.stats().services;
+    let counts = (s.pool, s.vip_node, s.pool_member, s.virtual_listener);
+    assert_eq!(counts, (1, 1, 1, 2), "{s}");
     // Torn down in order, everything goes.
     for l in [&public, &private] {
         assert_eq!(
