@@ -1,7 +1,9 @@
 //! The rules every kind's steps share to converge without duplicates: a create observes before it
 //! creates again (a lost answer or NAME_NOT_UNIQUE leads to a lookup), a delete of something gone is
-//! done, a delete refused with HAS_DEPENDENCY right after its children went is retried, and a wait
-//! on something this run did not just ask for resumes instead of expecting a change.
+//! done, a delete refused with HAS_DEPENDENCY right after its children went is retried, a wait
+//! on something this run did not just ask for resumes instead of expecting a change, and when
+//! several resources stand for one (runs on other machines created them at the same time), every
+//! run keeps the same one ([`age_key`]).
 
 use std::time::Duration;
 
@@ -80,4 +82,12 @@ pub(super) fn wait_kind(op: AsyncOp, fresh: bool) -> Wait {
     } else {
         Wait::resume(op)
     }
+}
+
+/// The order every run agrees on when several resources stand for one (servers of one name, public
+/// IP blocks beyond what the plan needs): the oldest creation time first (none known: last), then
+/// the smallest id. The first is kept, the others are removed.
+pub(crate) fn age_key<'a>(create_time: Option<&'a str>, id: &'a str) -> (bool, &'a str, &'a str) {
+    let t = create_time.map(str::trim).filter(|t| !t.is_empty());
+    (t.is_none(), t.unwrap_or(""), id.trim())
 }

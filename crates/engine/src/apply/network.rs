@@ -1,12 +1,16 @@
 //! Network domains and their public IP blocks, applied: create (observing before creating again),
-//! wait, delete; add a block (adopting one an earlier run added) and release one.
+//! wait, delete; add a block (adopting one an earlier or a racing run added, keeping the oldest
+//! blocks when runs race) and release one.
 
 use std::collections::BTreeSet;
 
-use cloud::{AsyncOp, CloudResult, NewNetworkDomain, Wait};
+use cloud::{AsyncOp, CloudResult, NewNetworkDomain, PublicIpBlock, Wait};
 
 use super::context::{ExecContext, missing};
-use super::converge::{delete_with_dependency_retry, gone_ok, observe_or_create, wait_kind};
+use super::converge::{
+    age_key, delete_with_dependency_retry, gone_ok, observe_or_create, wait_kind,
+};
+use super::registry::Doomed;
 
 /// CreateDomain: deploys the domain (unless an earlier attempt did) and waits until it is NORMAL.
 pub(super) async fn create_domain(
@@ -56,48 +60,91 @@ pub(super) async fn delete_domain(ctx: &ExecContext, id: &str) -> CloudResult<()
 }
 
 /// AddIpBlock: adds a public IPv4 block to the domain, its addresses then free for NAT rules.
+///
+/// Blocks have no name, and runs on other machines may add theirs at the same time: every run
+/// keeps the domain's oldest blocks, as many as the plan needs (`block_targets`). A kept block this
+/// run does not know of yet is adopted instead of adding one more (the add of an earlier run,
+/// cancelled or whose answer was lost, or of a run racing this one); a block this run added that
+/// is not among the kept ones is adopted away from and removed once the steps are over.
 pub(super) async fn add_ip_block(ctx: &ExecContext, domain: &str) -> CloudResult<()> {
     let c = &ctx.client;
     let domain_id = ctx.domain_id(domain)?;
-    let known: BTreeSet<String> = ctx
-        .reg()
-        .domain(domain)
-        .map(|d| d.blocks.clone())
-        .unwrap_or_default();
+    let (known, target) = {
+        let r = ctx.reg();
+        let mut known: BTreeSet<String> = r
+            .domain(domain)
+            .map(|d| d.blocks.clone())
+            .unwrap_or_default();
+        known.extend(r.doomed.iter().filter_map(|d| match d {
+            Doomed::Block(_, id, _) => Some(id.clone()),
+            Doomed::Server(..) => None,
+        }));
+        let target = r.block_targets.get(domain).copied();
+        let target = target.unwrap_or(known.len() + 1);
+        (known, target)
+    };
     let did = domain_id.as_str();
     let known_ref = &known;
-    let observe = || async move {
-        let blocks = c.list_public_ip_blocks(did).await?;
-        Ok(blocks
+    let adoptable = move |blocks: &[PublicIpBlock]| {
+        kept(blocks, target)
             .into_iter()
             .find(|b| !known_ref.contains(&b.id))
-            .map(|b| b.id))
+            .cloned()
     };
-    // Blocks have no name: a block this run does not know of may be the add of an earlier run
-    // (cancelled, or whose answer was lost) that landed after the inventory was read. Observe
-    // before the first add too, and adopt such a block instead of adding one more.
-    let id = match observe().await? {
-        Some(id) => {
-            tracing::info!(target: "engine", domain, block = %id, "adopting a public IP block added since the inventory");
-            id
+    let observe = || async move {
+        let blocks = c.list_public_ip_blocks(did).await?;
+        Ok(adoptable(&blocks).map(|b| b.id))
+    };
+    let blocks = c.list_public_ip_blocks(did).await?;
+    let block = match adoptable(&blocks) {
+        Some(b) => {
+            tracing::info!(target: "engine", domain, block = %b.id, "adopting a public IP block added since the inventory");
+            b
         }
         None => {
-            observe_or_create("public IP block", observe, || c.add_public_ip_block(did))
-                .await?
-                .0
+            let (id, created) =
+                observe_or_create("public IP block", observe, || c.add_public_ip_block(did))
+                    .await?;
+            let blocks = c.list_public_ip_blocks(did).await?;
+            let mine = blocks.iter().find(|b| b.id == id).cloned();
+            match adoptable(&blocks).filter(|b| created && b.id != id) {
+                Some(other) if !kept(&blocks, target).iter().any(|b| b.id == id) => {
+                    tracing::info!(target: "engine", domain, kept = %other.id, duplicate = %id, "another run added a public IP block first: keeping its block");
+                    let base = mine
+                        .map(|b| b.base_ip.trim().to_string())
+                        .unwrap_or_default();
+                    ctx.reg()
+                        .doomed
+                        .push(Doomed::Block(domain.to_string(), id, base));
+                    other
+                }
+                _ => match mine {
+                    Some(b) => b,
+                    None => c
+                        .get_public_ip_block(&id)
+                        .await?
+                        .ok_or_else(|| missing(format!("public IP block {id}")))?,
+                },
+            }
         }
     };
-    let block = c
-        .get_public_ip_block(&id)
-        .await?
-        .ok_or_else(|| missing(format!("public IP block {id}")))?;
     let mut r = ctx.reg();
     if let Some(d) = r.domain_mut(domain) {
-        d.blocks.insert(id);
+        d.blocks.insert(block.id.clone());
         d.free_ips
             .extend(block.addresses().into_iter().map(|a| a.to_string()));
     }
     Ok(())
+}
+
+/// The blocks every run keeps: the `target` oldest of the domain.
+fn kept(blocks: &[PublicIpBlock], target: usize) -> Vec<&PublicIpBlock> {
+    let mut sorted: Vec<&PublicIpBlock> = blocks.iter().collect();
+    sorted.sort_by(|a, b| {
+        age_key(a.create_time.as_deref(), &a.id).cmp(&age_key(b.create_time.as_deref(), &b.id))
+    });
+    sorted.truncate(target);
+    sorted
 }
 
 /// RemoveIpBlock: releases a public IP block (done when it is gone already).
