@@ -106,17 +106,17 @@ pub(super) fn check_public_ipv4(locations: &[Location]) -> Result<(), LoadError>
         }
         for (domain, (needed, first)) in domains {
             let Some(b) = first else { continue };
-            // The quota of the domain is the same in every blueprint that names it; take the
-            // smallest fixed one if they differ.
-            let limit = loc
-                .blueprints
+            // The quota is the one of the blueprint that defines the domain (basement blueprints
+            // first, then in plan order), as when the domain is built.
+            let mut order: Vec<&Blueprint> = loc.blueprints.iter().collect();
+            order.sort_by_key(|x| !loc.basement.contains(&x.name));
+            let limit = order
                 .iter()
-                .filter(|x| x.domain.name == domain)
-                .filter_map(|x| match x.domain.ipv4 {
+                .find(|x| x.domain.name == domain)
+                .and_then(|x| match x.domain.ipv4 {
                     Ipv4Quota::Count(n) => Some(u64::from(n)),
                     Ipv4Quota::Auto | Ipv4Quota::Transient => None,
-                })
-                .min();
+                });
             if let Some(available) = limit
                 && needed > available
             {
