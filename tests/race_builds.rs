@@ -222,3 +222,87 @@ async fn a_duplicate_made_elsewhere_is_converged_and_named() {
     run_ok(Action::Dispose, &plan, &opts, "dispose with a duplicate").await;
     assert_empty(&emu, "disposed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_binaries_with_their_own_state_dirs() {
+    let (emu, _dir) = start(0.01);
+    let plan = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/redis-cluster.yaml");
+    let states: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let command = |state: &tempfile::TempDir, action: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_plumbery"));
+        cmd.env("PLUMBERY_STATE_DIR", state.path())
+            .env("MCP_ENDPOINT", emu.url())
+            .env("MCP_USERNAME", engine_support::DEFAULT_ACCOUNT.user)
+            .env("MCP_PASSWORD", engine_support::DEFAULT_ACCOUNT.password)
+            .env_remove("RUST_LOG")
+            .args([plan, action, "--lock-timeout", "0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    };
+    // Spawned together; each child is waited for (and so reaped) below, even when one fails.
+    let children: Vec<std::process::Child> = states
+        .iter()
+        .map(|s| command(s, "build").spawn().unwrap())
+        .collect();
+    let outputs: Vec<std::process::Output> = tokio::task::block_in_place(|| {
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect()
+    });
+    let mut named = 0;
+    for o in &outputs {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        assert!(
+            !err.contains("waiting for another run"),
+            "separate state dirs: {err}"
+        );
+        named += err.matches("delete duplicate server").count();
+    }
+    assert!(named > 0, "the duplicates were named on standard error");
+    assert_built(&emu, "three binaries").await;
+    let dispose = tokio::task::block_in_place(|| command(&states[0], "dispose").output().unwrap());
+    assert_eq!(
+        dispose.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&dispose.stderr)
+    );
+    assert_empty(&emu, "disposed by one of them");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispose_racing_a_build_leaves_nothing_a_second_dispose_cannot_find() {
+    for delay_ms in [0u64, 30, 120] {
+        let (emu, _dir) = start(0.001);
+        let plan = redis_plan();
+        let context = format!("dispose {delay_ms} ms after the build");
+        let t0 = Instant::now();
+        let (p, o) = (plan.clone(), options(emu.url()));
+        let build = tokio::spawn(async move { engine::run(Action::Build, &p, &o).await });
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        // Either may fail while the other changes the cloud under it; neither may leave orphans.
+        let d = engine::run(Action::Dispose, &plan, &options(emu.url())).await;
+        let t1 = t0.elapsed();
+        let b = build.await.unwrap();
+        eprintln!(
+            "{context}: dispose ok {:?} after {t1:?}, build ok {:?} after {:?}",
+            d.as_ref().map(|r| r.ok),
+            b.as_ref().map(|r| r.ok),
+            t0.elapsed()
+        );
+        let mut left = None;
+        for _ in 0..2 {
+            let r = engine::run(Action::Dispose, &plan, &options(emu.url())).await;
+            if r.is_ok_and(|r| r.ok) && emu.stats().resources == Default::default() {
+                left = None;
+                break;
+            }
+            left = Some(emu.stats().resources);
+        }
+        assert!(left.is_none(), "{context}: {left:?}");
+        assert_empty(&emu, &context);
+    }
+}

@@ -53,7 +53,7 @@ pub fn converge(
             let needed = internet
                 .filter(|n| {
                     let ip = inv.server(&n.name).and_then(|s| s.private_ipv4());
-                    !ip.is_some_and(|ip| inv.nat_for(ip).is_some())
+                    ip.is_none_or(|ip| inv.nat_for(ip).is_none())
                 })
                 .count();
             blocks(inv, needed, &nat_steps, &mut plan, &mut notes);
