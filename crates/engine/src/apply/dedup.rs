@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 
-use plan::{Desired, DomainInventory, Inventory, Server, State, Step, StepPlan};
+use plan::{Desired, DomainInventory, Inventory, NatRule, Server, State, Step, StepPlan};
 
 use super::context::ExecContext;
 use super::converge::age_key;
@@ -45,6 +45,7 @@ pub fn converge(
         for node in nodes {
             servers(inv, node, &mut plan, &mut nat_steps, &mut notes);
         }
+        nat_rules(inv, &mut plan, &mut nat_steps, &mut notes);
         if prune_blocks {
             let internet = want
                 .nodes
@@ -128,6 +129,49 @@ fn servers(
     }
 }
 
+/// NAT rules of one internal address beyond the oldest (the emulator refuses them, as the real
+/// API is expected to; another tool, or an API that lets them through, may still leave some).
+fn nat_rules(
+    inv: &mut DomainInventory,
+    plan: &mut StepPlan,
+    nat_steps: &mut Vec<Option<usize>>,
+    notes: &mut Vec<String>,
+) {
+    let mut rules: Vec<&NatRule> = inv.nat_rules.iter().collect();
+    rules.sort_by(|a, b| {
+        let (x, y) = (a.internal_ip.trim(), b.internal_ip.trim());
+        x.cmp(y).then_with(|| {
+            age_key(a.create_time.as_deref(), &a.id).cmp(&age_key(b.create_time.as_deref(), &b.id))
+        })
+    });
+    let mut seen = BTreeSet::new();
+    let mut losers = Vec::new();
+    for r in rules {
+        if !seen.insert(r.internal_ip.trim()) {
+            losers.push(r.clone());
+        }
+    }
+    let domain = inv.domain.name.clone();
+    for r in losers {
+        let internal = r.internal_ip.trim().to_string();
+        notes.push(format!(
+            "network domain {domain}: {internal} has more than one NAT rule; deleting {} ({} -> {internal})",
+            r.id,
+            r.external_ip.trim()
+        ));
+        nat_steps.push(Some(plan.add(
+            Step::DeleteNat {
+                domain: domain.clone(),
+                node: internal,
+                id: r.id.clone(),
+                external_ip: r.external_ip.trim().to_string(),
+            },
+            [],
+        )));
+        inv.nat_rules.retain(|n| n.id != r.id);
+    }
+}
+
 /// Public IP blocks that no NAT rule uses, newest first, while the free addresses left still
 /// cover the `needed` internet nodes that have no NAT rule yet.
 fn blocks(
@@ -197,4 +241,142 @@ pub fn leftovers(ctx: &ExecContext) -> StepPlan {
         plan.add(step, []);
     }
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use plan::{Domain, IpBlock, Nic};
+
+    use super::*;
+
+    fn want() -> Desired {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fittings/redis-cluster.yaml"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let plan = fittings::load_text(path, &text, &fittings::Parameters::new())
+            .unwrap()
+            .0;
+        plan::desired(&plan.locations[0], &[])
+    }
+
+    fn server(id: &str, name: &str, ip: &str, created: &str) -> Server {
+        Server {
+            id: id.into(),
+            name: name.into(),
+            state: State::Normal,
+            primary_nic: Some(Nic {
+                private_ipv4: Some(ip.into()),
+                ..Nic::default()
+            }),
+            create_time: Some(created.into()),
+            ..Server::default()
+        }
+    }
+
+    fn nat(id: &str, internal: &str, external: &str, created: &str) -> NatRule {
+        NatRule {
+            id: id.into(),
+            internal_ip: internal.into(),
+            external_ip: external.into(),
+            create_time: Some(created.into()),
+        }
+    }
+
+    fn block(id: &str, base: &str, created: &str) -> IpBlock {
+        IpBlock {
+            id: id.into(),
+            base_ip: base.into(),
+            size: 2,
+            create_time: Some(created.into()),
+        }
+    }
+
+    /// The redis plan deployed once (servers s1..s4, 10.0.0.11..14, NATed to the two blocks).
+    fn deployed(want: &Desired) -> Inventory {
+        let mut d = DomainInventory::new(Domain {
+            id: "dom".into(),
+            name: want.domains[0].name.clone(),
+            state: State::Normal,
+        });
+        let t = "2026-12-06T10:00:00.000Z";
+        for i in 1..=4 {
+            let (ip, ext) = (format!("10.0.0.1{i}"), format!("168.0.0.{i}"));
+            d.servers
+                .push(server(&format!("s{i}"), &format!("redis0{i}"), &ip, t));
+            d.nat_rules.push(nat(&format!("n{i}"), &ip, &ext, t));
+        }
+        d.ip_blocks = vec![block("b1", "168.0.0.1", t), block("b2", "168.0.0.3", t)];
+        Inventory {
+            location_id: want.location_id.clone(),
+            domains: vec![d],
+            ..Inventory::default()
+        }
+    }
+
+    #[test]
+    fn nothing_to_converge_costs_nothing() {
+        let want = want();
+        let mut have = deployed(&want);
+        let before = have.clone();
+        let (plan, notes) = converge(&want, &mut have, true);
+        assert!(plan.is_empty() && notes.is_empty(), "{plan:?} {notes:?}");
+        assert_eq!(have, before);
+    }
+
+    #[test]
+    fn the_oldest_is_kept_and_the_rest_goes_nat_rules_first() {
+        let want = want();
+        let mut have = deployed(&want);
+        let d = &mut have.domains[0];
+        // Another tool deployed redis02 again later, with a block and a NAT rule of its own; an
+        // older redis03 without a creation time loses to the one that has one.
+        let later = "2026-12-06T11:00:00.000Z";
+        d.servers
+            .push(server("z-dup", "redis02", "10.0.0.20", later));
+        d.servers.push(Server {
+            create_time: None,
+            ..server("a-dup", "redis03", "10.0.0.21", later)
+        });
+        d.ip_blocks.push(block("b3", "168.0.0.5", later));
+        d.nat_rules
+            .push(nat("n-dup", "10.0.0.20", "168.0.0.5", later));
+        d.nat_rules
+            .push(nat("n-twice", "10.0.0.11", "168.0.0.6", later));
+        let (plan, notes) = converge(&want, &mut have, true);
+        let steps: Vec<String> = plan.steps.iter().map(|s| s.step.describe()).collect();
+        assert_eq!(
+            steps,
+            [
+                "delete NAT rule 168.0.0.5 -> redis02",
+                "delete duplicate server redis02 (z-dup; s2 is kept)",
+                "delete duplicate server redis03 (a-dup; s3 is kept)",
+                "delete NAT rule 168.0.0.6 -> 10.0.0.11",
+                "release public IPv4 block 168.0.0.5",
+            ]
+        );
+        assert_eq!(plan.steps[1].after, [0]);
+        assert_eq!(plan.steps[4].after, [0, 3]);
+        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert!(notes[0].contains("keeping s2 (created 2026-12-06T10:00:00.000Z)"));
+        // The diff sees the plan as deployed once.
+        assert_eq!(have, deployed(&want));
+    }
+
+    #[test]
+    fn blocks_still_needed_are_kept() {
+        let want = want();
+        let mut have = deployed(&want);
+        // Nothing NATed yet: the four internet nodes need two blocks; a third is released (newest
+        // first), the two others kept.
+        let d = &mut have.domains[0];
+        d.nat_rules.clear();
+        d.ip_blocks
+            .push(block("b3", "168.0.0.5", "2026-12-06T11:00:00.000Z"));
+        let (plan, _) = converge(&want, &mut have, true);
+        let steps: Vec<String> = plan.steps.iter().map(|s| s.step.describe()).collect();
+        assert_eq!(steps, ["release public IPv4 block 168.0.0.5"]);
+        assert_eq!(have.domains[0].ip_blocks.len(), 2);
+    }
 }
