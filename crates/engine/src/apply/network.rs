@@ -69,7 +69,34 @@ pub(super) async fn delete_domain(ctx: &ExecContext, id: &str) -> CloudResult<()
 pub(super) async fn add_ip_block(ctx: &ExecContext, domain: &str) -> CloudResult<()> {
     let c = &ctx.client;
     let domain_id = ctx.domain_id(domain)?;
-    let (known, target) = {
+    let pick = Pick::of(ctx, domain);
+    let blocks = c.list_public_ip_blocks(&domain_id).await?;
+    let block = match pick.adoptable(&blocks) {
+        Some(b) => {
+            tracing::info!(target: "engine", domain, block = %b.id, "adopting a public IP block added since the inventory");
+            b
+        }
+        None => add_new_block(ctx, domain, &domain_id, &pick).await?,
+    };
+    let mut r = ctx.reg();
+    if let Some(d) = r.domain_mut(domain) {
+        d.blocks.insert(block.id.clone());
+        d.free_ips
+            .extend(block.addresses().into_iter().map(|a| a.to_string()));
+    }
+    Ok(())
+}
+
+/// Which blocks of a domain an AddIpBlock step may take.
+struct Pick {
+    /// Blocks this run knows already (its own, and those it removes).
+    known: BTreeSet<String>,
+    /// How many blocks every run keeps.
+    target: usize,
+}
+
+impl Pick {
+    fn of(ctx: &ExecContext, domain: &str) -> Pick {
         let r = ctx.reg();
         let mut known: BTreeSet<String> = r
             .domain(domain)
@@ -81,60 +108,55 @@ pub(super) async fn add_ip_block(ctx: &ExecContext, domain: &str) -> CloudResult
         }));
         let target = r.block_targets.get(domain).copied();
         let target = target.unwrap_or(known.len() + 1);
-        (known, target)
-    };
-    let did = domain_id.as_str();
-    let known_ref = &known;
-    let adoptable = move |blocks: &[PublicIpBlock]| {
-        kept(blocks, target)
+        Pick { known, target }
+    }
+
+    /// A kept block this run does not know of yet.
+    fn adoptable(&self, blocks: &[PublicIpBlock]) -> Option<PublicIpBlock> {
+        kept(blocks, self.target)
             .into_iter()
-            .find(|b| !known_ref.contains(&b.id))
+            .find(|b| !self.known.contains(&b.id))
             .cloned()
-    };
+    }
+}
+
+/// Adds a block (observing before adding again); when a racing run's block is among the kept ones
+/// and this one is not, adopts that one and removes this one after the steps.
+async fn add_new_block(
+    ctx: &ExecContext,
+    domain: &str,
+    did: &str,
+    pick: &Pick,
+) -> CloudResult<PublicIpBlock> {
+    let c = &ctx.client;
     let observe = || async move {
         let blocks = c.list_public_ip_blocks(did).await?;
-        Ok(adoptable(&blocks).map(|b| b.id))
+        Ok(pick.adoptable(&blocks).map(|b| b.id))
     };
+    let (id, created) =
+        observe_or_create("public IP block", observe, || c.add_public_ip_block(did)).await?;
     let blocks = c.list_public_ip_blocks(did).await?;
-    let block = match adoptable(&blocks) {
-        Some(b) => {
-            tracing::info!(target: "engine", domain, block = %b.id, "adopting a public IP block added since the inventory");
-            b
+    let mine = blocks.iter().find(|b| b.id == id).cloned();
+    let mine_kept = kept(&blocks, pick.target).iter().any(|b| b.id == id);
+    match pick.adoptable(&blocks).filter(|b| created && b.id != id) {
+        Some(other) if !mine_kept => {
+            tracing::info!(target: "engine", domain, kept = %other.id, duplicate = %id, "another run added a public IP block first: keeping its block");
+            let base = mine
+                .map(|b| b.base_ip.trim().to_string())
+                .unwrap_or_default();
+            ctx.reg()
+                .doomed
+                .push(Doomed::Block(domain.to_string(), id, base));
+            Ok(other)
         }
-        None => {
-            let (id, created) =
-                observe_or_create("public IP block", observe, || c.add_public_ip_block(did))
-                    .await?;
-            let blocks = c.list_public_ip_blocks(did).await?;
-            let mine = blocks.iter().find(|b| b.id == id).cloned();
-            match adoptable(&blocks).filter(|b| created && b.id != id) {
-                Some(other) if !kept(&blocks, target).iter().any(|b| b.id == id) => {
-                    tracing::info!(target: "engine", domain, kept = %other.id, duplicate = %id, "another run added a public IP block first: keeping its block");
-                    let base = mine
-                        .map(|b| b.base_ip.trim().to_string())
-                        .unwrap_or_default();
-                    ctx.reg()
-                        .doomed
-                        .push(Doomed::Block(domain.to_string(), id, base));
-                    other
-                }
-                _ => match mine {
-                    Some(b) => b,
-                    None => c
-                        .get_public_ip_block(&id)
-                        .await?
-                        .ok_or_else(|| missing(format!("public IP block {id}")))?,
-                },
-            }
-        }
-    };
-    let mut r = ctx.reg();
-    if let Some(d) = r.domain_mut(domain) {
-        d.blocks.insert(block.id.clone());
-        d.free_ips
-            .extend(block.addresses().into_iter().map(|a| a.to_string()));
+        _ => match mine {
+            Some(b) => Ok(b),
+            None => c
+                .get_public_ip_block(&id)
+                .await?
+                .ok_or_else(|| missing(format!("public IP block {id}"))),
+        },
     }
-    Ok(())
 }
 
 /// The blocks every run keeps: the `target` oldest of the domain.

@@ -70,37 +70,7 @@ pub(super) async fn deploy(ctx: &ExecContext, d: Deploy<'_>) -> CloudResult<()> 
         || c.deploy_server(&req),
     )
     .await?;
-    // The API does not keep names unique: a run on another machine may have deployed this node at
-    // the same time. Every run keeps the oldest; this run's own one, if it is not that, goes once
-    // the steps are over. (This listing also gives the private address.)
-    let same = c
-        .list_servers(&[("networkDomainId", did), ("name", node)])
-        .await?;
-    let kept = oldest(&same, node).filter(|k| k.id != mine);
-    let id = match kept {
-        Some(k) => {
-            tracing::info!(target: "engine", node, kept = %k.id, duplicate = %mine, "another run deployed this node first: keeping its server");
-            if created {
-                ctx.reg().doomed.push(Doomed::Server(
-                    d.domain.to_string(),
-                    node.to_string(),
-                    mine.clone(),
-                    k.id.clone(),
-                ));
-            }
-            k.id.clone()
-        }
-        None => mine.clone(),
-    };
-    let seen = same.iter().find(|s| s.id == id);
-    let ip = match (d.primary_ipv4, seen) {
-        (Some(ip), _) => Some(ip.clone()),
-        (None, Some(s)) => s.private_ipv4().map(str::to_string),
-        (None, None) => c
-            .get_server(&id)
-            .await?
-            .and_then(|s| s.private_ipv4().map(str::to_string)),
-    };
+    let (id, ip) = keep_oldest(ctx, &d, did, mine.clone(), created).await?;
     let adopted = id != mine;
     ctx.set_server(d.domain, node, |f| {
         f.id = id.clone();
@@ -109,6 +79,45 @@ pub(super) async fn deploy(ctx: &ExecContext, d: Deploy<'_>) -> CloudResult<()> 
         f.adopted = adopted;
     });
     Ok(())
+}
+
+/// After a deploy (or finding the node's server): the server every run keeps, and its private
+/// address. The API does not keep names unique: a run on another machine may have deployed this
+/// node at the same time. Every run keeps the oldest; this run's own one (`mine`, when `created`),
+/// if it is not that, goes once the steps are over. The listing also gives the private address,
+/// in place of a get of the new server.
+async fn keep_oldest(
+    ctx: &ExecContext,
+    d: &Deploy<'_>,
+    did: &str,
+    mine: String,
+    created: bool,
+) -> CloudResult<(String, Option<String>)> {
+    let (c, node) = (&ctx.client, d.node);
+    let same = c
+        .list_servers(&[("networkDomainId", did), ("name", node)])
+        .await?;
+    let id = match oldest(&same, node).filter(|k| k.id != mine) {
+        Some(k) => {
+            tracing::info!(target: "engine", node, kept = %k.id, duplicate = %mine, "another run deployed this node first: keeping its server");
+            if created {
+                let (domain, kept) = (d.domain.to_string(), k.id.clone());
+                let doomed = Doomed::Server(domain, node.to_string(), mine, kept);
+                ctx.reg().doomed.push(doomed);
+            }
+            k.id.clone()
+        }
+        None => mine,
+    };
+    let ip = match (d.primary_ipv4, same.iter().find(|s| s.id == id)) {
+        (Some(ip), _) => Some(ip.clone()),
+        (None, Some(s)) => s.private_ipv4().map(str::to_string),
+        (None, None) => c
+            .get_server(&id)
+            .await?
+            .and_then(|s| s.private_ipv4().map(str::to_string)),
+    };
+    Ok((id, ip))
 }
 
 /// True for a server on its way out (PENDING_DELETE, or a DELETE_SERVER in progress).
