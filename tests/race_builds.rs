@@ -109,7 +109,7 @@ async fn three_machines_build_at_once_and_converge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_machines_under_faults() {
-    for seed in 1..=3 {
+    for seed in engine_support::seeds(3, 30) {
         let (emu, _dir) = start(0.001);
         emu.set_faults(FaultSpec::parse(MIXED_FAULTS).unwrap(), Some(seed));
         let context = format!("faults, seed {seed}");

@@ -120,8 +120,10 @@ impl Pick {
     }
 }
 
-/// Adds a block (observing before adding again); when a racing run's block is among the kept ones
-/// and this one is not, adopts that one and removes this one after the steps.
+/// Adds a block (observing before adding again). When this one is not among the kept ones (a
+/// racing run's came first), adopts a kept one this run does not know of. Blocks this run does
+/// not know of and that are not kept (this one then, or one whose add answer was lost) are
+/// released once the steps are over.
 async fn add_new_block(
     ctx: &ExecContext,
     domain: &str,
@@ -133,30 +135,40 @@ async fn add_new_block(
         let blocks = c.list_public_ip_blocks(did).await?;
         Ok(pick.adoptable(&blocks).map(|b| b.id))
     };
-    let (id, created) =
+    let (id, _) =
         observe_or_create("public IP block", observe, || c.add_public_ip_block(did)).await?;
     let blocks = c.list_public_ip_blocks(did).await?;
+    let kept_ids: BTreeSet<&str> = kept(&blocks, pick.target)
+        .iter()
+        .map(|b| b.id.as_str())
+        .collect();
     let mine = blocks.iter().find(|b| b.id == id).cloned();
-    let mine_kept = kept(&blocks, pick.target).iter().any(|b| b.id == id);
-    match pick.adoptable(&blocks).filter(|b| created && b.id != id) {
-        Some(other) if !mine_kept => {
-            tracing::info!(target: "engine", domain, kept = %other.id, duplicate = %id, "another run added a public IP block first: keeping its block");
-            let base = mine
-                .map(|b| b.base_ip.trim().to_string())
-                .unwrap_or_default();
-            ctx.reg()
-                .doomed
-                .push(Doomed::Block(domain.to_string(), id, base));
-            Ok(other)
-        }
+    let chosen = match (kept_ids.contains(id.as_str()), pick.adoptable(&blocks)) {
+        (false, Some(other)) => other,
         _ => match mine {
-            Some(b) => Ok(b),
+            Some(b) => b,
             None => c
                 .get_public_ip_block(&id)
                 .await?
-                .ok_or_else(|| missing(format!("public IP block {id}"))),
+                .ok_or_else(|| missing(format!("public IP block {id}")))?,
         },
+    };
+    let mut r = ctx.reg();
+    for b in blocks.iter().filter(|b| {
+        b.id != chosen.id && !kept_ids.contains(b.id.as_str()) && !pick.known.contains(&b.id)
+    }) {
+        tracing::info!(target: "engine", domain, kept = %chosen.id, duplicate = %b.id, "a public IP block beyond what the plan needs: releasing it after the steps");
+        let doomed = Doomed::Block(
+            domain.to_string(),
+            b.id.clone(),
+            b.base_ip.trim().to_string(),
+        );
+        if !r.doomed.contains(&doomed) {
+            r.doomed.push(doomed);
+        }
     }
+    drop(r);
+    Ok(chosen)
 }
 
 /// The blocks every run keeps: the `target` oldest of the domain.

@@ -59,7 +59,7 @@ pub(super) async fn deploy(ctx: &ExecContext, d: Deploy<'_>) -> CloudResult<()> 
     };
     let did = domain_id.as_str();
     let node = d.node;
-    let (mine, created) = observe_or_create(
+    let (mine, _) = observe_or_create(
         node,
         || async move {
             let found = c
@@ -70,7 +70,7 @@ pub(super) async fn deploy(ctx: &ExecContext, d: Deploy<'_>) -> CloudResult<()> 
         || c.deploy_server(&req),
     )
     .await?;
-    let (id, ip) = keep_oldest(ctx, &d, did, mine.clone(), created).await?;
+    let (id, ip) = keep_oldest(ctx, &d, did, mine.clone()).await?;
     let adopted = id != mine;
     ctx.set_server(d.domain, node, |f| {
         f.id = id.clone();
@@ -83,32 +83,37 @@ pub(super) async fn deploy(ctx: &ExecContext, d: Deploy<'_>) -> CloudResult<()> 
 
 /// After a deploy (or finding the node's server): the server every run keeps, and its private
 /// address. The API does not keep names unique: a run on another machine may have deployed this
-/// node at the same time. Every run keeps the oldest; this run's own one (`mine`, when `created`),
-/// if it is not that, goes once the steps are over. The listing also gives the private address,
-/// in place of a get of the new server.
+/// node at the same time. Every run keeps the oldest; the others seen with its name go once the
+/// steps are over: this run's own one when it is not the oldest, and any other (this run's own
+/// too when the answer to its deploy was lost, or a racing run's whose creator removes it as
+/// well). The listing also gives the private address, in place of a get of the new server.
 async fn keep_oldest(
     ctx: &ExecContext,
     d: &Deploy<'_>,
     did: &str,
     mine: String,
-    created: bool,
 ) -> CloudResult<(String, Option<String>)> {
     let (c, node) = (&ctx.client, d.node);
     let same = c
         .list_servers(&[("networkDomainId", did), ("name", node)])
         .await?;
-    let id = match oldest(&same, node).filter(|k| k.id != mine) {
-        Some(k) => {
-            tracing::info!(target: "engine", node, kept = %k.id, duplicate = %mine, "another run deployed this node first: keeping its server");
-            if created {
-                let (domain, kept) = (d.domain.to_string(), k.id.clone());
-                let doomed = Doomed::Server(domain, node.to_string(), mine, kept);
-                ctx.reg().doomed.push(doomed);
-            }
-            k.id.clone()
+    let id = oldest(&same, node).map_or(mine, |k| k.id.clone());
+    for s in same
+        .iter()
+        .filter(|s| s.name == node && s.id != id && !being_deleted(s))
+    {
+        tracing::info!(target: "engine", node, kept = %id, duplicate = %s.id, "another server has this node's name: keeping the oldest");
+        let doomed = Doomed::Server(
+            d.domain.to_string(),
+            node.to_string(),
+            s.id.clone(),
+            id.clone(),
+        );
+        let mut r = ctx.reg();
+        if !r.doomed.contains(&doomed) {
+            r.doomed.push(doomed);
         }
-        None => mine,
-    };
+    }
     let ip = match (d.primary_ipv4, same.iter().find(|s| s.id == id)) {
         (Some(ip), _) => Some(ip.clone()),
         (None, Some(s)) => s.private_ipv4().map(str::to_string),
