@@ -179,12 +179,7 @@ impl Run<'_> {
             let notes: Vec<String> = extra
                 .steps
                 .iter()
-                .map(|s| {
-                    format!(
-                        "another run created the same resource first: {}",
-                        s.step.describe()
-                    )
-                })
+                .map(|s| format!("removing a duplicate: {}", s.step.describe()))
                 .collect();
             for n in &notes {
                 opts.progress.line(loc, n);
