@@ -85,9 +85,35 @@ pub(super) fn wait_kind(op: AsyncOp, fresh: bool) -> Wait {
 }
 
 /// The order every run agrees on when several resources stand for one (servers of one name, public
-/// IP blocks beyond what the plan needs): the oldest creation time first (none known: last), then
-/// the smallest id. The first is kept, the others are removed.
-pub(crate) fn age_key<'a>(create_time: Option<&'a str>, id: &'a str) -> (bool, &'a str, &'a str) {
+/// IP blocks beyond what the plan needs): the oldest creation time first (none known: last); the
+/// API gives it in whole seconds, so resources created in the same second tie, and the address the
+/// API allocated (a server's private address, a block's base), lowest first, stands for the order
+/// of creation (the API hands out the lowest free one); then the smallest id. The first is kept,
+/// the others are removed.
+pub(crate) fn age_key<'a>(
+    create_time: Option<&'a str>,
+    address: Option<&str>,
+    id: &'a str,
+) -> (bool, &'a str, u64, &'a str) {
     let t = create_time.map(str::trim).filter(|t| !t.is_empty());
-    (t.is_none(), t.unwrap_or(""), id.trim())
+    let a = address
+        .and_then(|a| a.trim().parse::<std::net::Ipv4Addr>().ok())
+        .map_or(u64::MAX, |a| u64::from(u32::from(a)));
+    (t.is_none(), t.unwrap_or(""), a, id.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age_key;
+
+    #[test]
+    fn oldest_first_then_the_lowest_address_then_the_smallest_id() {
+        let t1 = Some("2026-12-06T10:00:00.000Z");
+        let t2 = Some("2026-12-06T10:00:01.000Z");
+        assert!(age_key(t1, Some("10.0.0.99"), "z") < age_key(t2, Some("10.0.0.1"), "a"));
+        assert!(age_key(t1, Some("10.0.0.9"), "z") < age_key(t1, Some("10.0.0.10"), "a"));
+        assert!(age_key(t1, Some("10.0.0.9"), "a") < age_key(t1, Some("10.0.0.9"), "b"));
+        assert!(age_key(t1, None, "a") > age_key(t1, Some("10.0.0.9"), "b"));
+        assert!(age_key(None, Some("10.0.0.1"), "a") > age_key(t2, None, "b"));
+    }
 }

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 
-use plan::{Desired, DomainInventory, Inventory, NatRule, Server, State, Step, StepPlan};
+use plan::{Desired, DomainInventory, Inventory, IpBlock, NatRule, Server, State, Step, StepPlan};
 
 use super::context::ExecContext;
 use super::converge::age_key;
@@ -79,9 +79,7 @@ fn servers(
     if group.len() < 2 {
         return;
     }
-    group.sort_by(|a, b| {
-        age_key(a.create_time.as_deref(), &a.id).cmp(&age_key(b.create_time.as_deref(), &b.id))
-    });
+    group.sort_by_key(|s| age_key(s.create_time.as_deref(), s.private_ipv4(), &s.id));
     let kept = group[0].clone();
     let losers: Vec<Server> = group[1..].iter().map(|s| (*s).clone()).collect();
     let domain = inv.domain.name.clone();
@@ -141,7 +139,12 @@ fn nat_rules(
     rules.sort_by(|a, b| {
         let (x, y) = (a.internal_ip.trim(), b.internal_ip.trim());
         x.cmp(y).then_with(|| {
-            age_key(a.create_time.as_deref(), &a.id).cmp(&age_key(b.create_time.as_deref(), &b.id))
+            let (ea, eb) = (Some(a.external_ip.as_str()), Some(b.external_ip.as_str()));
+            age_key(a.create_time.as_deref(), ea, &a.id).cmp(&age_key(
+                b.create_time.as_deref(),
+                eb,
+                &b.id,
+            ))
         })
     });
     let mut seen = BTreeSet::new();
@@ -194,7 +197,11 @@ fn blocks(
         .cloned()
         .collect();
     unused.sort_by(|a, b| {
-        age_key(b.create_time.as_deref(), &b.id).cmp(&age_key(a.create_time.as_deref(), &a.id))
+        let key = |x: &IpBlock| {
+            let k = age_key(x.create_time.as_deref(), Some(&x.base_ip), &x.id);
+            (k.0, k.1.to_string(), k.2, k.3.to_string())
+        };
+        key(b).cmp(&key(a))
     });
     let domain = inv.domain.name.clone();
     for b in unused {

@@ -174,9 +174,7 @@ async fn add_new_block(
 /// The blocks every run keeps: the `target` oldest of the domain.
 fn kept(blocks: &[PublicIpBlock], target: usize) -> Vec<&PublicIpBlock> {
     let mut sorted: Vec<&PublicIpBlock> = blocks.iter().collect();
-    sorted.sort_by(|a, b| {
-        age_key(a.create_time.as_deref(), &a.id).cmp(&age_key(b.create_time.as_deref(), &b.id))
-    });
+    sorted.sort_by_key(|b| age_key(b.create_time.as_deref(), Some(&b.base_ip), &b.id));
     sorted.truncate(target);
     sorted
 }

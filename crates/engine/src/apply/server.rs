@@ -135,9 +135,7 @@ pub(super) fn oldest<'a>(servers: &'a [Server], node: &str) -> Option<&'a Server
     servers
         .iter()
         .filter(|s| s.name == node && !being_deleted(s))
-        .min_by(|a, b| {
-            age_key(a.create_time.as_deref(), &a.id).cmp(&age_key(b.create_time.as_deref(), &b.id))
-        })
+        .min_by_key(|s| age_key(s.create_time.as_deref(), s.private_ipv4(), &s.id))
 }
 
 /// AwaitServer: waits until the server is NORMAL (just deployed when `fresh`, else found pending),
