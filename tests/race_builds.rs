@@ -196,7 +196,7 @@ async fn a_duplicate_made_elsewhere_is_converged_and_named() {
     assert!(
         steps
             .iter()
-            .any(|s| s.starts_with("release public IPv4 block")),
+            .any(|s| s.starts_with("release spare public IPv4 block")),
         "{steps:?}"
     );
     let notes: Vec<&String> = report.locations[0]

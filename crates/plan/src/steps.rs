@@ -263,6 +263,16 @@ pub enum Step {
         /// Id of the server kept.
         kept: String,
     },
+    /// Release a public IP block found beyond what the plan needs (unless a NAT rule uses it
+    /// meanwhile: then it is kept).
+    RemoveSpareIpBlock {
+        /// Domain name.
+        domain: String,
+        /// Block id.
+        id: String,
+        /// First address.
+        base_ip: String,
+    },
     /// Release a public IP block.
     RemoveIpBlock {
         /// Domain name.
@@ -389,6 +399,9 @@ impl Step {
                 format!("delete duplicate server {node} ({id}; {kept} is kept)")
             }
             Step::RemoveIpBlock { base_ip, .. } => format!("release public IPv4 block {base_ip}"),
+            Step::RemoveSpareIpBlock { base_ip, .. } => {
+                format!("release spare public IPv4 block {base_ip}")
+            }
             Step::DeleteVlan { vlan, .. } => format!("delete VLAN {vlan}"),
             Step::DeleteDomain { domain, .. } => format!("delete network domain {domain}"),
         }

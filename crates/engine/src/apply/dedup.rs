@@ -216,7 +216,7 @@ fn blocks(
             b.id
         ));
         plan.add(
-            Step::RemoveIpBlock {
+            Step::RemoveSpareIpBlock {
                 domain: domain.clone(),
                 id: b.id.clone(),
                 base_ip: b.base_ip.trim().to_string(),
@@ -239,7 +239,7 @@ pub fn leftovers(ctx: &ExecContext) -> StepPlan {
                 id,
                 kept,
             },
-            Doomed::Block(domain, id, base_ip) => Step::RemoveIpBlock {
+            Doomed::Block(domain, id, base_ip) => Step::RemoveSpareIpBlock {
                 domain,
                 id,
                 base_ip,
@@ -360,7 +360,7 @@ mod tests {
                 "delete duplicate server redis02 (z-dup; s2 is kept)",
                 "delete duplicate server redis03 (a-dup; s3 is kept)",
                 "delete NAT rule 168.0.0.6 -> 10.0.0.11",
-                "release public IPv4 block 168.0.0.5",
+                "release spare public IPv4 block 168.0.0.5",
             ]
         );
         assert_eq!(plan.steps[1].after, [0]);
@@ -383,7 +383,7 @@ mod tests {
             .push(block("b3", "168.0.0.5", "2026-12-06T11:00:00.000Z"));
         let (plan, _) = converge(&want, &mut have, true);
         let steps: Vec<String> = plan.steps.iter().map(|s| s.step.describe()).collect();
-        assert_eq!(steps, ["release public IPv4 block 168.0.0.5"]);
+        assert_eq!(steps, ["release spare public IPv4 block 168.0.0.5"]);
         assert_eq!(have.domains[0].ip_blocks.len(), 2);
     }
 }

@@ -191,6 +191,9 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
         Step::DeleteDomain { id, .. } => network::delete_domain(ctx, id).await,
         Step::AddIpBlock { domain } => network::add_ip_block(ctx, domain).await,
         Step::RemoveIpBlock { id, .. } => network::remove_ip_block(ctx, id).await,
+        Step::RemoveSpareIpBlock { domain, id, .. } => {
+            network::remove_spare_ip_block(ctx, domain, id).await
+        }
         Step::CreateVlan {
             domain,
             vlan,

@@ -183,3 +183,22 @@ fn kept(blocks: &[PublicIpBlock], target: usize) -> Vec<&PublicIpBlock> {
 pub(super) async fn remove_ip_block(ctx: &ExecContext, id: &str) -> CloudResult<()> {
     gone_ok(ctx.client.remove_public_ip_block(id).await)
 }
+
+/// RemoveSpareIpBlock: releases a block found beyond what the plan needs (done when it is gone);
+/// a block a NAT rule uses meanwhile (a racing run chose it after all) is kept.
+pub(super) async fn remove_spare_ip_block(
+    ctx: &ExecContext,
+    domain: &str,
+    id: &str,
+) -> CloudResult<()> {
+    match gone_ok(ctx.client.remove_public_ip_block(id).await) {
+        Err(e) if e.has_code(cloud::ErrorCode::HasDependency) => {
+            tracing::warn!(target: "engine", domain, block = %id, error = %e, "a NAT rule uses the spare public IP block: keeping it");
+            if let Some(d) = ctx.reg().domain_mut(domain) {
+                d.blocks.insert(id.to_string());
+            }
+            Ok(())
+        }
+        other => other,
+    }
+}
