@@ -94,9 +94,15 @@ fn waited(err: &str) -> Option<f64> {
     rest.split(' ').next()?.parse().ok()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_builds_on_one_machine_take_turns() {
+/// Three builds of one plan with one state dir, started together (the emulator injecting `faults`
+/// when given): all exit 0, the two later ones after waiting for the lock, with exactly the plan's
+/// resources; then a dispose empties the cloud.
+async fn three_builds_take_turns(faults: Option<&str>) {
     let (emu, _dir) = start(0.01);
+    if let Some(f) = faults {
+        emu.set_faults(emulator::FaultSpec::parse(f).unwrap(), Some(7));
+    }
+    let context = format!("three builds, one state dir, faults {faults:?}");
     let state = tempfile::tempdir().unwrap();
     let t0 = Instant::now();
     let children: Vec<Reaped> = (0..3)
@@ -107,22 +113,33 @@ async fn three_builds_on_one_machine_take_turns() {
     let mut waits = Vec::new();
     for o in &outputs {
         let err = stderr(o);
-        assert_eq!(o.status.code(), Some(0), "{err}");
+        assert_eq!(o.status.code(), Some(0), "{context}: {err}");
         if err.contains("waiting for another run of this plan to finish: pid ") {
             assert!(err.contains(", 'build' since "), "{err}");
             waits.push(waited(&err).expect(&err));
         }
     }
-    assert_eq!(waits.len(), 2, "two of the three runs waited");
-    eprintln!("three builds, one state dir: {total:?} in all; the later runs waited {waits:?} s");
-    assert_counts(&emu, &REDIS_COUNTS, "three builds with one lock");
+    assert_eq!(waits.len(), 2, "{context}: two of the three runs waited");
+    eprintln!("{context}: {total:?} in all; the later runs waited {waits:?} s");
+    emu.set_faults(emulator::FaultSpec::default(), None);
+    assert_counts(&emu, &REDIS_COUNTS, &context);
     let dispose = tokio::task::block_in_place(|| {
         plumbery(emu.url(), state.path(), &["dispose"])
             .output()
             .unwrap()
     });
     assert_eq!(dispose.status.code(), Some(0), "{}", stderr(&dispose));
-    assert_empty(&emu, "disposed");
+    assert_empty(&emu, &format!("{context}: disposed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_builds_on_one_machine_take_turns() {
+    three_builds_take_turns(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_builds_on_one_machine_take_turns_under_faults() {
+    three_builds_take_turns(Some(engine_support::MIXED_FAULTS)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
