@@ -217,9 +217,11 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Renders `<networkDomain>`-style `createTime`.
+/// Renders `<networkDomain>`-style `createTime` (and `requestTime`) in whole seconds, as the real
+/// API does (every time in the libcloud fixtures ends in `.000Z`): resources created in the same
+/// second have the same time, so clients that order by it must break ties themselves.
 pub fn time(ms: i64) -> String {
-    crate::models::iso_time(ms)
+    crate::models::iso_time(ms - ms.rem_euclid(1000))
 }
 
 #[cfg(test)]
