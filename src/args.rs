@@ -128,6 +128,10 @@ pub struct Args {
     /// 240 s server deploy take 2.4 s; 0 completes as soon as the node is up).
     #[arg(long = "time-scale", value_name = "X", requires = "local", default_value_t = crate::local::DEFAULT_TIME_SCALE)]
     pub time_scale: f64,
+    /// How long a changing action waits for another run of the same plan on this machine to
+    /// finish (seconds; 0: fail at once with exit 1).
+    #[arg(long = "lock-timeout", value_name = "SECS", default_value_t = crate::lock::DEFAULT_LOCK_TIMEOUT_SECS)]
+    pub lock_timeout: u64,
     /// Print the version and exit.
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,
@@ -214,6 +218,19 @@ impl Action {
             .unwrap_or("?")
     }
 
+    /// Whether the action changes the cloud or the nodes (and so holds the plan lock while it runs).
+    pub fn changes(self) -> bool {
+        !matches!(
+            self,
+            Action::Validate
+                | Action::Secrets
+                | Action::Information
+                | Action::Inventory
+                | Action::Ansible
+                | Action::Ping
+        )
+    }
+
     /// Whether the action talks to the cloud (or to nodes).
     pub fn needs_cloud(self) -> bool {
         !matches!(self, Action::Validate | Action::Secrets)
@@ -259,6 +276,8 @@ pub struct Request {
     pub json: bool,
     /// The plan's state key (`PlanText::key`): opens its secrets store and state directory.
     pub plan_key: String,
+    /// `--lock-timeout`: how long a changing action waits for the plan lock.
+    pub lock_timeout: std::time::Duration,
 }
 
 /// The original took `-p a=1 b=2` (argparse `nargs='*'`): every `KEY=VALUE` word right after the

@@ -10,6 +10,7 @@ use secrets::{self, Store};
 
 use std::path::Path;
 
+use super::lock::{self, LockError, PlanLock};
 use super::{Action, EXIT_FAILED, EXIT_OK, Request, polishers};
 
 /// The root password of new servers: `SHARED_SECRET` when set, else the plan's generated
@@ -44,6 +45,29 @@ fn options(request: &Request, quiet: bool, admin_password: Secret) -> Options {
     }
 }
 
+/// The plan lock of a changing action (none for a read-only one or in safe mode): waits up to
+/// `--lock-timeout` for another run of the plan on this machine, saying who it waits for.
+fn plan_lock(request: &Request) -> Result<Option<PlanLock>, LockError> {
+    if !request.action.changes() || request.safe {
+        return Ok(None);
+    }
+    let timeout = request.lock_timeout;
+    let dir = secrets::plan_state_dir(&request.plan_key);
+    let lock = lock::acquire(&dir, request.action.name(), timeout, |holder| {
+        eprintln!(
+            "plumbery: waiting for another run of this plan to finish: {holder} (up to {} s, see --lock-timeout)",
+            timeout.as_secs()
+        );
+    })?;
+    if !lock.waited.is_zero() {
+        eprintln!(
+            "plumbery: plan lock taken after waiting {:.1} s",
+            lock.waited.as_secs_f64()
+        );
+    }
+    Ok(Some(lock))
+}
+
 /// Runs a cloud action through the engine (several runs for `polish` and for `build` with a
 /// `buildPolisher:`) and prints each outcome; returns the exit code.
 pub fn run_cloud_action(plan: &Plan, request: &Request, quiet: bool) -> i32 {
@@ -58,6 +82,14 @@ pub fn run_cloud_action(plan: &Plan, request: &Request, quiet: bool) -> i32 {
         println!("Nothing to polish: the plan declares no polisher under 'actions:'");
         return EXIT_OK;
     }
+    // Held until this function returns: the whole run of a changing action.
+    let _lock = match plan_lock(request) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("plumbery: {e}");
+            return EXIT_FAILED;
+        }
+    };
     let store = match Store::open(&request.plan_key) {
         Ok(s) => s,
         Err(e) => {

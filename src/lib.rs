@@ -9,6 +9,7 @@ pub mod emulator_cli;
 pub mod engine_run;
 pub mod live;
 pub mod local;
+pub mod lock;
 pub mod output;
 pub mod plan_source;
 pub mod polishers;
@@ -140,6 +141,7 @@ fn prepare(args: &Args) -> Result<(Plan, Vec<Warning>, Request), String> {
         local: args.local,
         json: args.json,
         plan_key: text.key.clone(),
+        lock_timeout: std::time::Duration::from_secs(args.lock_timeout),
     };
     Ok((
         Plan {

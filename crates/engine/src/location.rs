@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use cloud::{CloudClient, CloudError, Secret};
 use fittings::Location;
-use plan::{Desired, Diff, Inventory, Phase, desired, diff};
+use plan::{Desired, Inventory, Phase, StepPlan, desired, diff};
 
 use crate::action::Action;
-use crate::apply::{ExecContext, execute};
+use crate::apply::{self, ExecContext, execute};
 use crate::error::EngineError;
 use crate::observe::{observe, observe_phase};
 use crate::options::Options;
@@ -16,6 +16,9 @@ use crate::outcome::{StepOutcome, StepStatus, planned};
 use crate::polish::{self, prepare};
 use crate::remote::{Remotes, RunBoard};
 use crate::report::{LocationReport, PhaseReport};
+
+/// The name of the reports of the steps that remove duplicates.
+const CONVERGE: &str = "converge";
 
 /// What the phases of a location share.
 struct Run<'a> {
@@ -70,9 +73,12 @@ pub(crate) async fn run_location(
     };
     let mut last_inventory = None;
     for phase in action.phases() {
-        let (p, have) = run.phase(phase, &mut report).await.map_err(cloud_err)?;
-        let failed = p.steps.iter().any(|s| s.status == StepStatus::Failed);
-        report.phases.push(p);
+        let (ps, have) = run.phase(phase, &mut report).await.map_err(cloud_err)?;
+        let failed = ps
+            .iter()
+            .flat_map(|p| &p.steps)
+            .any(|s| s.status == StepStatus::Failed);
+        report.phases.extend(ps);
         last_inventory = Some(have);
         if failed {
             break;
@@ -86,21 +92,37 @@ pub(crate) async fn run_location(
 }
 
 impl Run<'_> {
-    /// One phase: observe, diff, print or apply the steps; after a destroy, forget the host keys
-    /// of the addresses it released.
+    /// One phase: observe, converge duplicates, diff, print or apply the steps, remove what this
+    /// run created twice; after a destroy, forget the host keys of the addresses it released.
+    /// Returns the phase's report, with a `converge` report before and after it when duplicates
+    /// were removed.
     async fn phase(
         &self,
         phase: Phase,
         report: &mut LocationReport,
-    ) -> Result<(PhaseReport, Inventory), CloudError> {
+    ) -> Result<(Vec<PhaseReport>, Inventory), CloudError> {
         let (loc, opts, want) = (self.loc, self.opts, &self.want);
         let mut have = observe_phase(&self.client, want, phase).await?;
+        let mut reports = Vec::new();
+        let prune = matches!(phase, Phase::Build { .. }) && opts.blueprints.is_empty();
+        let (dups, dup_notes) = apply::converge(want, &mut have, prune);
+        if !dups.is_empty() {
+            for n in &dup_notes {
+                opts.progress.line(&loc.location_id, n);
+            }
+            let (steps, _) = self.steps(CONVERGE, &dups, &have).await;
+            reports.push(PhaseReport {
+                phase: CONVERGE.to_string(),
+                steps,
+                notes: dup_notes,
+            });
+        }
         if matches!(phase, Phase::Build { .. }) {
             have.missing_remote_vlans = self.remotes.missing_sources(want, &have).await?;
         }
         let d = diff(want, &have, phase);
         let name = phase.name();
-        let steps = self.steps(name, &d, &have).await;
+        let (steps, leftovers) = self.steps(name, &d.plan, &have).await;
         for n in &d.notes {
             opts.progress.line(&loc.location_id, n);
         }
@@ -111,26 +133,36 @@ impl Run<'_> {
                 .notes
                 .extend(prepare::forget_released(&released, key));
         }
-        let p = PhaseReport {
+        reports.push(PhaseReport {
             phase: name.to_string(),
             steps,
             notes: d.notes,
-        };
-        Ok((p, have))
+        });
+        if let Some(p) = leftovers {
+            reports.push(p);
+        }
+        Ok((reports, have))
     }
 
-    /// The steps of a diff: printed in safe mode, else applied.
-    async fn steps(&self, name: &str, d: &Diff, have: &Inventory) -> Vec<StepOutcome> {
+    /// The steps of a plan: printed in safe mode, else applied; then, when the steps adopted
+    /// another run's older twin of something this run created, the removal of this run's one
+    /// (as a `converge` report).
+    async fn steps(
+        &self,
+        name: &str,
+        plan: &StepPlan,
+        have: &Inventory,
+    ) -> (Vec<StepOutcome>, Option<PhaseReport>) {
         let (loc, opts) = (&self.loc.location_id, self.opts);
         if opts.safe {
-            for s in &d.plan.steps {
+            for s in &plan.steps {
                 opts.progress.line(loc, &s.would(name));
             }
-            planned(&d.plan)
-        } else if d.plan.is_empty() {
+            (planned(plan), None)
+        } else if plan.is_empty() {
             opts.progress
                 .line(loc, &format!("{name}: nothing to change"));
-            Vec::new()
+            (Vec::new(), None)
         } else {
             let ctx = ExecContext::new(
                 self.client.clone(),
@@ -139,7 +171,27 @@ impl Run<'_> {
                 opts.progress.clone(),
             )
             .with_remotes(self.remotes.clone());
-            execute(Arc::new(ctx), &d.plan).await
+            let ctx = Arc::new(ctx);
+            let outcomes = execute(ctx.clone(), plan).await;
+            let extra = apply::leftovers(&ctx);
+            if extra.is_empty() {
+                return (outcomes, None);
+            }
+            let notes: Vec<String> = extra
+                .steps
+                .iter()
+                .map(|s| format!("removing a duplicate: {}", s.step.describe()))
+                .collect();
+            for n in &notes {
+                opts.progress.line(loc, n);
+            }
+            let steps = execute(ctx, &extra).await;
+            let p = PhaseReport {
+                phase: CONVERGE.to_string(),
+                steps,
+                notes,
+            };
+            (outcomes, Some(p))
         }
     }
 

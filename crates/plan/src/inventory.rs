@@ -182,6 +182,9 @@ pub struct Server {
     pub additional_nics: Vec<Nic>,
     /// Monitoring plan, when monitoring is on.
     pub monitoring: Option<String>,
+    /// Creation time (`createTime`, ISO 8601 UTC), when the API gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
 }
 
 impl Server {
@@ -216,6 +219,9 @@ pub struct NatRule {
     pub internal_ip: String,
     /// Public address.
     pub external_ip: String,
+    /// Creation time (`createTime`, ISO 8601 UTC), when the API gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
 }
 
 /// An observed firewall rule.
@@ -247,6 +253,9 @@ pub struct IpBlock {
     pub base_ip: String,
     /// Number of addresses.
     pub size: u32,
+    /// Creation time (`createTime`, ISO 8601 UTC), when the API gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
 }
 
 impl IpBlock {

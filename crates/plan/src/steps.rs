@@ -250,6 +250,29 @@ pub enum Step {
         /// Server id.
         id: String,
     },
+    /// Delete a server that duplicates the one kept for its node (found with the same name in the
+    /// domain, created later or with a larger id): once it settles, stopped if needed, then deleted;
+    /// waits until it is gone.
+    DeleteDuplicateServer {
+        /// Domain name.
+        domain: String,
+        /// Node name.
+        node: String,
+        /// Id of the duplicate.
+        id: String,
+        /// Id of the server kept.
+        kept: String,
+    },
+    /// Release a public IP block found beyond what the plan needs (unless a NAT rule uses it
+    /// meanwhile: then it is kept).
+    RemoveSpareIpBlock {
+        /// Domain name.
+        domain: String,
+        /// Block id.
+        id: String,
+        /// First address.
+        base_ip: String,
+    },
     /// Release a public IP block.
     RemoveIpBlock {
         /// Domain name.
@@ -372,7 +395,13 @@ impl Step {
                 node, external_ip, ..
             } => format!("delete NAT rule {external_ip} -> {node}"),
             Step::DeleteServer { node, .. } => format!("delete server {node}"),
+            Step::DeleteDuplicateServer { node, id, kept, .. } => {
+                format!("delete duplicate server {node} ({id}; {kept} is kept)")
+            }
             Step::RemoveIpBlock { base_ip, .. } => format!("release public IPv4 block {base_ip}"),
+            Step::RemoveSpareIpBlock { base_ip, .. } => {
+                format!("release spare public IPv4 block {base_ip}")
+            }
             Step::DeleteVlan { vlan, .. } => format!("delete VLAN {vlan}"),
             Step::DeleteDomain { domain, .. } => format!("delete network domain {domain}"),
         }

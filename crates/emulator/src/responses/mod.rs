@@ -1,13 +1,17 @@
 //! The wire format: one file per resource rendering XML or JSON and parsing request bodies in either
 //! form, plus what they share here: the request context, the `<response>` envelope and paging.
 
+pub mod address_list;
 pub mod body;
 pub mod catalogue;
 pub mod firewall_rule;
 pub mod nat_rule;
 pub mod network_domain;
+pub mod oec;
 pub mod public_ip_block;
 pub mod server;
+pub mod tag;
+pub mod vip;
 pub mod vlan;
 pub mod writer;
 
@@ -213,9 +217,11 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Renders `<networkDomain>`-style `createTime`.
+/// Renders `<networkDomain>`-style `createTime` (and `requestTime`) in whole seconds, as the real
+/// API does (every time in the libcloud fixtures ends in `.000Z`): resources created in the same
+/// second have the same time, so clients that order by it must break ties themselves.
 pub fn time(ms: i64) -> String {
-    crate::models::iso_time(ms)
+    crate::models::iso_time(ms - ms.rem_euclid(1000))
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! The rules every kind's steps share to converge without duplicates: a create observes before it
 //! creates again (a lost answer or NAME_NOT_UNIQUE leads to a lookup), a delete of something gone is
-//! done, a delete refused with HAS_DEPENDENCY right after its children went is retried, and a wait
-//! on something this run did not just ask for resumes instead of expecting a change.
+//! done, a delete refused with HAS_DEPENDENCY right after its children went is retried, a wait
+//! on something this run did not just ask for resumes instead of expecting a change, and when
+//! several resources stand for one (runs on other machines created them at the same time), every
+//! run keeps the same one ([`age_key`]).
 
 use std::time::Duration;
 
@@ -79,5 +81,39 @@ pub(super) fn wait_kind(op: AsyncOp, fresh: bool) -> Wait {
         Wait::after(op)
     } else {
         Wait::resume(op)
+    }
+}
+
+/// The order every run agrees on when several resources stand for one (servers of one name, public
+/// IP blocks beyond what the plan needs): the oldest creation time first (none known: last); the
+/// API gives it in whole seconds, so resources created in the same second tie, and the address the
+/// API allocated (a server's private address, a block's base), lowest first, stands for the order
+/// of creation (the API hands out the lowest free one); then the smallest id. The first is kept,
+/// the others are removed.
+pub(crate) fn age_key<'a>(
+    create_time: Option<&'a str>,
+    address: Option<&str>,
+    id: &'a str,
+) -> (bool, &'a str, u64, &'a str) {
+    let t = create_time.map(str::trim).filter(|t| !t.is_empty());
+    let a = address
+        .and_then(|a| a.trim().parse::<std::net::Ipv4Addr>().ok())
+        .map_or(u64::MAX, |a| u64::from(u32::from(a)));
+    (t.is_none(), t.unwrap_or(""), a, id.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age_key;
+
+    #[test]
+    fn oldest_first_then_the_lowest_address_then_the_smallest_id() {
+        let t1 = Some("2026-12-06T10:00:00.000Z");
+        let t2 = Some("2026-12-06T10:00:01.000Z");
+        assert!(age_key(t1, Some("10.0.0.99"), "z") < age_key(t2, Some("10.0.0.1"), "a"));
+        assert!(age_key(t1, Some("10.0.0.9"), "z") < age_key(t1, Some("10.0.0.10"), "a"));
+        assert!(age_key(t1, Some("10.0.0.9"), "a") < age_key(t1, Some("10.0.0.9"), "b"));
+        assert!(age_key(t1, None, "a") > age_key(t1, Some("10.0.0.9"), "b"));
+        assert!(age_key(None, Some("10.0.0.1"), "a") > age_key(t2, None, "b"));
     }
 }

@@ -6,10 +6,12 @@
 //! they share so that a run never duplicates a resource, and a run killed at any moment converges
 //! when run again: every create observes before it creates again (a lost answer or
 //! NAME_NOT_UNIQUE leads to a lookup by name, by internal address for NAT, by new id for IP blocks).
-//! `registry` keeps the ids known so far; `context` is what a running step sees.
+//! `registry` keeps the ids known so far; `context` is what a running step sees; `dedup` removes
+//! duplicates that runs on other machines (or crashes, or other tools) left.
 
 mod context;
 mod converge;
+mod dedup;
 mod firewall;
 mod hardware;
 mod nat;
@@ -32,6 +34,7 @@ use crate::outcome::{StepOutcome, StepStatus};
 use crate::progress::EventState;
 
 pub use context::ExecContext;
+pub use dedup::{converge, leftovers};
 
 /// The DAG's bookkeeping while it runs: outcomes so far, how many unfinished steps each waits for,
 /// who waits for whom.
@@ -129,6 +132,7 @@ fn spawn(set: &mut Running, ctx: &Arc<ExecContext>, st: &PlannedStep) {
 
 /// Runs a plan; returns one outcome per step, in step order.
 pub async fn execute(ctx: Arc<ExecContext>, plan: &StepPlan) -> Vec<StepOutcome> {
+    set_block_targets(&ctx, plan);
     let mut dag = Dag::new(plan);
     let mut set: Running = JoinSet::new();
     for s in plan.steps.iter().filter(|s| s.after.is_empty()) {
@@ -162,6 +166,18 @@ pub async fn execute(ctx: Arc<ExecContext>, plan: &StepPlan) -> Vec<StepOutcome>
     dag.finish()
 }
 
+/// Records, per domain, how many public IP blocks it holds once the plan's AddIpBlock steps are
+/// done: the blocks known now plus those steps (runs racing from the same state agree on it).
+fn set_block_targets(ctx: &ExecContext, plan: &StepPlan) {
+    let mut r = ctx.reg();
+    for s in &plan.steps {
+        if let Step::AddIpBlock { domain } = &s.step {
+            let known = r.domain(domain).map_or(0, |d| d.blocks.len());
+            *r.block_targets.entry(domain.clone()).or_insert(known) += 1;
+        }
+    }
+}
+
 /// Runs one step: each kind's file does the work (servers and firewall rules have their own
 /// dispatch below, the match here names every step).
 async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
@@ -175,6 +191,9 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
         Step::DeleteDomain { id, .. } => network::delete_domain(ctx, id).await,
         Step::AddIpBlock { domain } => network::add_ip_block(ctx, domain).await,
         Step::RemoveIpBlock { id, .. } => network::remove_ip_block(ctx, id).await,
+        Step::RemoveSpareIpBlock { domain, id, .. } => {
+            network::remove_spare_ip_block(ctx, domain, id).await
+        }
         Step::CreateVlan {
             domain,
             vlan,
@@ -204,6 +223,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
         | Step::StopServer { .. }
         | Step::EnableMonitoring { .. }
         | Step::DeleteServer { .. }
+        | Step::DeleteDuplicateServer { .. }
         | Step::ReconfigureServer { .. }
         | Step::SetDisk { .. } => run_server_step(ctx, step).await,
         Step::CreateFirewallRule { .. }
@@ -257,6 +277,9 @@ async fn run_server_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             change,
         } => server::monitoring(ctx, domain, node, plan, *change).await,
         Step::DeleteServer { domain, id, .. } => server::delete(ctx, domain, id).await,
+        Step::DeleteDuplicateServer { domain, id, .. } => {
+            server::delete_duplicate(ctx, domain, id).await
+        }
         Step::ReconfigureServer {
             domain,
             node,

@@ -15,6 +15,8 @@ pub(super) struct ServerFacts {
     pub private_ipv4: Option<String>,
     /// Started, as last seen.
     pub started: bool,
+    /// Another run's server with the node's name, kept instead of the one this run deployed.
+    pub adopted: bool,
 }
 
 /// What the executor knows about one VLAN.
@@ -45,10 +47,25 @@ pub(super) struct DomainFacts {
     pub blocks: BTreeSet<String>,
 }
 
+/// Something this run created and then found duplicated by another run's older one: removed once
+/// the steps are over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Doomed {
+    /// A server: (domain, node, id, id of the server kept).
+    Server(String, String, String, String),
+    /// A public IP block: (domain, id, base address).
+    Block(String, String, String),
+}
+
 /// Ids and addresses known so far, by domain name.
 #[derive(Debug, Default)]
 pub(super) struct Registry {
     domains: HashMap<String, DomainFacts>,
+    /// What this run created and must remove (see [`Doomed`]).
+    pub doomed: Vec<Doomed>,
+    /// Per domain name: how many public IP blocks it holds once this run's are added (runs that
+    /// race agree on it, and keep the oldest that many).
+    pub block_targets: HashMap<String, usize>,
 }
 
 impl Registry {
@@ -77,6 +94,7 @@ impl Registry {
                     id: s.id.clone(),
                     private_ipv4: s.private_ipv4().map(str::to_string),
                     started: s.started,
+                    adopted: false,
                 });
                 if let Some(n) = s.private_ipv4().and_then(|ip| d.nat_for(ip)) {
                     facts

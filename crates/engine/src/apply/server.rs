@@ -1,10 +1,13 @@
-//! Servers, applied: deploy (observing before deploying again), wait (fresh, found pending, being
-//! deleted), start, stop (power off when a graceful shutdown is impossible), monitoring, delete.
+//! Servers, applied: deploy (observing before deploying again, and keeping the oldest server when
+//! another run deployed the same node at the same time), wait (fresh, found pending, being
+//! deleted), start, stop (power off when a graceful shutdown is impossible), monitoring, delete,
+//! and the deletion of a duplicate once it settles.
 
-use cloud::{AsyncOp, CloudResult, CpuSpec, ErrorCode, NewServer, Wait};
+use cloud::{AsyncOp, CloudResult, CpuSpec, ErrorCode, NewServer, ResourceState, Server, Wait};
 
 use super::context::ExecContext;
-use super::converge::{gone_ok, observe_or_create};
+use super::converge::{age_key, gone_ok, observe_or_create};
+use super::registry::Doomed;
 
 /// What a DeployServer step asks for.
 pub(super) struct Deploy<'a> {
@@ -56,30 +59,83 @@ pub(super) async fn deploy(ctx: &ExecContext, d: Deploy<'_>) -> CloudResult<()> 
     };
     let did = domain_id.as_str();
     let node = d.node;
-    let (id, _) = observe_or_create(
+    let (mine, _) = observe_or_create(
         node,
         || async move {
             let found = c
                 .list_servers(&[("networkDomainId", did), ("name", node)])
                 .await?;
-            Ok(found.into_iter().find(|s| s.name == node).map(|s| s.id))
+            Ok(oldest(&found, node).map(|s| s.id.clone()))
         },
         || c.deploy_server(&req),
     )
     .await?;
-    let ip = match d.primary_ipv4 {
-        Some(ip) => Some(ip.clone()),
-        None => c
-            .get_server(&id)
-            .await?
-            .and_then(|s| s.private_ipv4().map(str::to_string)),
-    };
+    let (id, ip) = keep_oldest(ctx, &d, did, mine.clone()).await?;
+    let adopted = id != mine;
     ctx.set_server(d.domain, node, |f| {
         f.id = id.clone();
         f.private_ipv4 = ip;
         f.started = false;
+        f.adopted = adopted;
     });
     Ok(())
+}
+
+/// After a deploy (or finding the node's server): the server every run keeps, and its private
+/// address. The API does not keep names unique: a run on another machine may have deployed this
+/// node at the same time. Every run keeps the oldest; the others seen with its name go once the
+/// steps are over: this run's own one when it is not the oldest, and any other (this run's own
+/// too when the answer to its deploy was lost, or a racing run's whose creator removes it as
+/// well). The listing also gives the private address, in place of a get of the new server.
+async fn keep_oldest(
+    ctx: &ExecContext,
+    d: &Deploy<'_>,
+    did: &str,
+    mine: String,
+) -> CloudResult<(String, Option<String>)> {
+    let (c, node) = (&ctx.client, d.node);
+    let same = c
+        .list_servers(&[("networkDomainId", did), ("name", node)])
+        .await?;
+    let id = oldest(&same, node).map_or(mine, |k| k.id.clone());
+    for s in same
+        .iter()
+        .filter(|s| s.name == node && s.id != id && !being_deleted(s))
+    {
+        tracing::info!(target: "engine", node, kept = %id, duplicate = %s.id, "another server has this node's name: keeping the oldest");
+        let doomed = Doomed::Server(
+            d.domain.to_string(),
+            node.to_string(),
+            s.id.clone(),
+            id.clone(),
+        );
+        let mut r = ctx.reg();
+        if !r.doomed.contains(&doomed) {
+            r.doomed.push(doomed);
+        }
+    }
+    let ip = match (d.primary_ipv4, same.iter().find(|s| s.id == id)) {
+        (Some(ip), _) => Some(ip.clone()),
+        (None, Some(s)) => s.private_ipv4().map(str::to_string),
+        (None, None) => c
+            .get_server(&id)
+            .await?
+            .and_then(|s| s.private_ipv4().map(str::to_string)),
+    };
+    Ok((id, ip))
+}
+
+/// True for a server on its way out (PENDING_DELETE, or a DELETE_SERVER in progress).
+fn being_deleted(s: &Server) -> bool {
+    s.state == ResourceState::PendingDelete || s.pending_action() == Some("DELETE_SERVER")
+}
+
+/// The server of name `node` that every run keeps: the oldest of those not being deleted.
+pub(super) fn oldest<'a>(servers: &'a [Server], node: &str) -> Option<&'a Server> {
+    servers
+        .iter()
+        .filter(|s| s.name == node && !being_deleted(s))
+        .min_by_key(|s| age_key(s.create_time.as_deref(), s.private_ipv4(), &s.id))
 }
 
 /// AwaitServer: waits until the server is NORMAL (just deployed when `fresh`, else found pending),
@@ -98,6 +154,9 @@ pub(super) async fn await_server(
         ctx.wait_server(domain, &facts.id, w, None).await?;
         return Ok(());
     }
+    // A server another run deployed is waited for as found: it may be further along, or have been
+    // deployed with another power state (started below when this run deploys started).
+    let fresh = fresh && !facts.adopted;
     let op = AsyncOp::DeployServer { started };
     let w = if fresh {
         Wait::after(op)
@@ -114,6 +173,9 @@ pub(super) async fn await_server(
             }
         }
     });
+    if facts.adopted && started {
+        start(ctx, domain, node).await?;
+    }
     Ok(())
 }
 
@@ -228,4 +290,18 @@ pub(super) async fn delete(ctx: &ExecContext, domain: &str, id: &str) -> CloudRe
     ctx.wait_server(domain, id, Wait::after(AsyncOp::DeleteServer), None)
         .await
         .map(drop)
+}
+
+/// DeleteDuplicateServer: waits until the duplicate settles (it may be deploying, or busy with
+/// another operation), then deletes it like any server. Done when it is gone meanwhile (another
+/// run removed it).
+pub(super) async fn delete_duplicate(ctx: &ExecContext, domain: &str, id: &str) -> CloudResult<()> {
+    let settle = Wait::resume(AsyncOp::DeployServer { started: false });
+    if let Err(e) = ctx.wait_server(domain, id, settle, None).await {
+        if ctx.client.get_server(id).await?.is_none() {
+            return Ok(());
+        }
+        return Err(e);
+    }
+    delete(ctx, domain, id).await
 }

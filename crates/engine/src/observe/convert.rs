@@ -63,6 +63,7 @@ pub(super) fn server(s: &cloud::Server) -> plan::Server {
         ipv6: s.ipv6().map(str::to_string),
         additional_nics: s.additional_nics().iter().map(nic).collect(),
         monitoring: s.monitoring.as_ref().map(|m| m.service_plan.clone()),
+        create_time: s.create_time.clone(),
     }
 }
 
@@ -72,6 +73,7 @@ pub(super) fn nat_rule(n: cloud::NatRule) -> plan::NatRule {
         id: n.id,
         internal_ip: n.internal_ip,
         external_ip: n.external_ip,
+        create_time: n.create_time,
     }
 }
 
@@ -90,6 +92,7 @@ pub(super) fn ip_block(b: cloud::PublicIpBlock) -> plan::IpBlock {
         id: b.id,
         base_ip: b.base_ip,
         size: b.size,
+        create_time: b.create_time,
     }
 }
 

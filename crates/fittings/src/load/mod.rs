@@ -2,6 +2,7 @@
 //! (see `blueprint` and `node`), then the token check (`check`).
 
 mod blueprint;
+mod capacity;
 mod check;
 mod cx;
 mod merge;
@@ -111,6 +112,8 @@ pub fn load_text(
     }
     check::check_names(&locations)?;
     check::check_networks(&locations)?;
+    capacity::check_vlan_capacity(&locations)?;
+    capacity::check_public_ipv4(&locations)?;
     check::check_rule_names(&locations, &mut cx.warnings)?;
     check::check_tokens(&mut cx, &locations)?;
     tracing::debug!(

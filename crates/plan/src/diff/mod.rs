@@ -86,6 +86,14 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
             .get(&wd.name)
             .cloned()
             .unwrap_or_default();
+        // What a run that raced this one (a build after the servers went) may have left: port
+        // rules of nodes that have no server, NAT rules to addresses no server holds.
+        for n in want.nodes.iter().filter(|n| n.domain == wd.name) {
+            if inv.server(&n.name).is_none() && !n.destroy_never {
+                firewall::destroy_ports(n, inv, &mut all, &mut deleted, d);
+            }
+        }
+        nat::destroy_orphans(wd, inv, &mut all, &mut deleted, d);
         firewall::destroy_accept(want, wd, inv, &mut all, &mut deleted, d);
         let left = domain::Left {
             blocks: public_ips::destroy(wd, inv, &mut all, &deleted, d),

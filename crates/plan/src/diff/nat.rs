@@ -1,8 +1,9 @@
 //! NAT rules in the diff: one per internet node that has none, once its server is deployed and the
-//! domain's new public IP blocks are there; deleted with the node's server.
+//! domain's new public IP blocks are there; deleted with the node's server, or with the network
+//! when no server holds their internal address any more.
 
 use super::outcome::{Deleted, Diff};
-use crate::desired::WantNode;
+use crate::desired::{WantDomain, WantNode};
 use crate::inventory::{DomainInventory, Server};
 use crate::steps::Step;
 
@@ -63,4 +64,44 @@ pub(super) fn destroy(
         .or_default()
         .push(id);
     deleted.nat.insert(nat.id.clone());
+}
+
+/// Destroy (the network): the deletion of each NAT rule of domain `wd` whose internal address no
+/// server of the domain holds (its server went while a racing run created the rule), added to
+/// `all`.
+pub(super) fn destroy_orphans(
+    wd: &WantDomain,
+    inv: &DomainInventory,
+    all: &mut Vec<usize>,
+    deleted: &mut Deleted,
+    d: &mut Diff,
+) {
+    let held: Vec<&str> = inv
+        .servers
+        .iter()
+        .flat_map(|s| s.primary_nic.iter().chain(&s.additional_nics))
+        .filter_map(|n| n.private_ipv4.as_deref())
+        .map(str::trim)
+        .collect();
+    for nat in &inv.nat_rules {
+        if deleted.nat.contains(&nat.id) || held.contains(&nat.internal_ip.trim()) {
+            continue;
+        }
+        let id = d.plan.add(
+            Step::DeleteNat {
+                domain: wd.name.clone(),
+                node: nat.internal_ip.trim().to_string(),
+                id: nat.id.clone(),
+                external_ip: nat.external_ip.trim().to_string(),
+            },
+            [],
+        );
+        all.push(id);
+        deleted
+            .nat_deletes
+            .entry(wd.name.clone())
+            .or_default()
+            .push(id);
+        deleted.nat.insert(nat.id.clone());
+    }
 }

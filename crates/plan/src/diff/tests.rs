@@ -467,12 +467,14 @@ mod deployed {
                             id: format!("blk-{i}"),
                             base_ip: external.clone(),
                             size: 2,
+                            create_time: None,
                         });
                     }
                     d.nat_rules.push(NatRule {
                         id: format!("nat-{i}"),
                         internal_ip: ip,
                         external_ip: external,
+                        create_time: None,
                     });
                     for p in &n.ports {
                         d.firewall_rules.push(FirewallRule {
