@@ -22,6 +22,8 @@
 //! # Ok(()) }
 //! ```
 
+mod backup;
+mod balancer;
 mod codes;
 mod connect;
 mod endpoint;
@@ -35,10 +37,22 @@ mod retry;
 mod transport;
 mod wait;
 pub mod wire;
+mod xmltree;
 
+#[cfg(test)]
+mod balancer_fixtures_tests;
 #[cfg(test)]
 mod fixtures_tests;
 
+pub use backup::{
+    BACKUP_NS, BackupClient, BackupClientType, BackupDetails, BackupJob, NewBackupClient,
+    SchedulePolicy, StoragePolicy, decode_backup_details, decode_client_types,
+    decode_schedule_policies, decode_storage_policies, is_no_backup,
+};
+pub use balancer::{
+    IdName, MemberNode, NewVipNode, NewVipPool, NewVirtualListener, PoolMember, VipKind, VipNode,
+    VipPool, VirtualListener,
+};
 pub use codes::ErrorCode;
 pub use connect::{ClientOptions, client_from_hints, is_loopback};
 pub use endpoint::{
