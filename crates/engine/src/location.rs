@@ -45,6 +45,7 @@ pub(crate) async fn run_location(
         endpoint: client.endpoint().to_string(),
         phases: Vec::new(),
         nodes: Vec::new(),
+        listeners: Vec::new(),
         notes: want.notes.clone(),
         bootstrap: Vec::new(),
         checks: Vec::new(),
@@ -174,6 +175,7 @@ impl Run<'_> {
             _ => observe(&self.client, want, false).await?,
         };
         report.nodes = polish::node_facts(want, &have);
+        report.listeners = polish::listener_facts(want, &have);
         if action == Action::Ping {
             polish::ping_all(&mut report.nodes).await;
         }

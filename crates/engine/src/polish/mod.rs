@@ -1,9 +1,11 @@
 //! The polishers: what runs once the cloud matches the plan. `facts` (what is known of each node),
 //! `prepare` (the SSH bootstrap of the running nodes, with every cloud-config token expanded),
 //! `checks` (Redis replication after the bootstrap), `access` (how to reach each node), `render`
-//! (information, inventory, ansible and ping outputs) and `ping` (reachability of the SSH ports).
+//! (information, inventory, ansible and ping outputs), `balancers` (each listener's address for
+//! information) and `ping` (reachability of the SSH ports).
 
 pub mod access;
+pub mod balancers;
 pub mod checks;
 mod expanded;
 pub mod facts;
@@ -12,6 +14,7 @@ pub mod prepare;
 mod render;
 
 pub use expanded::ExpandedNode;
+pub use balancers::{ListenerFacts, listener_facts};
 pub use facts::{NicFacts, NodeFacts, node_facts};
 pub use ping::ping_all;
 pub use render::render;
