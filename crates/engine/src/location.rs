@@ -196,6 +196,13 @@ impl Run<'_> {
         } else {
             Default::default()
         };
+        let bootstrapping = matches!(action, Action::Deploy | Action::Refresh | Action::Prepare);
+        if bootstrapping && !opts.safe {
+            for l in polish::upgrade_vm_tools(&self.client, want, &have).await {
+                opts.progress.line(&loc.location_id, &l);
+                report.notes.push(l);
+            }
+        }
         let password = self.password.as_ref();
         prepare::finish(action, loc, want, report, password, opts, &remote).await;
         Ok(())

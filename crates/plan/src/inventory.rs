@@ -185,6 +185,10 @@ pub struct Server {
     /// Cloud backup, when enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<ServerBackup>,
+    /// The version status of its VMware tools (`CURRENT`, `NEED_UPGRADE`, ...); `None` when the
+    /// server has none (local nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_tools: Option<String>,
 }
 
 /// The cloud backup of an observed server.

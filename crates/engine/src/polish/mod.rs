@@ -2,7 +2,8 @@
 //! `prepare` (the SSH bootstrap of the running nodes, with every cloud-config token expanded),
 //! `checks` (Redis replication after the bootstrap), `access` (how to reach each node), `render`
 //! (information, inventory, ansible and ping outputs), `balancers` (each listener's address for
-//! information) and `ping` (reachability of the SSH ports).
+//! information), `vmtools` (the VMware tools upgrade before prepare) and `ping` (reachability of
+//! the SSH ports).
 
 pub mod access;
 pub mod balancers;
@@ -12,9 +13,11 @@ pub mod facts;
 mod ping;
 pub mod prepare;
 mod render;
+mod vmtools;
 
 pub use expanded::ExpandedNode;
 pub use balancers::{ListenerFacts, listener_facts};
 pub use facts::{NicFacts, NodeFacts, node_facts};
 pub use ping::ping_all;
+pub use vmtools::upgrade as upgrade_vm_tools;
 pub use render::render;
