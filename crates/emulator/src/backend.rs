@@ -1,7 +1,8 @@
 //! The contract between the emulator's API model and whatever makes its resources real.
 //!
 //! The emulator calls a `NodeBackend` when a network domain, VLAN, server, NAT rule or firewall rule
-//! changes, and when a secondary NIC is attached or detached. `NoBackend` (`--nodes none`) accepts
+//! changes, when a secondary NIC is attached or detached, and when the load balancers of a domain
+//! change (`sync_public_vips`). `NoBackend` (`--nodes none`) accepts
 //! everything and does nothing; `nodes::LocalNodes` (`--nodes local`) turns servers into namespace
 //! containers, secondary NICs into veths on other VLAN bridges, and NAT/firewall rules into real
 //! listeners.
@@ -105,6 +106,20 @@ pub struct NatSpec {
     pub external: Ipv4Addr,
 }
 
+/// One virtual listener as the backend needs it to balance TCP connections: its address and port,
+/// and the members it spreads connections over (round robin, skipping members that are down).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipSpec {
+    /// Virtual listener id.
+    pub id: String,
+    /// Listener address (a public 127.77.x.y address, or a private one of a VLAN).
+    pub address: Ipv4Addr,
+    /// Listener port.
+    pub port: u16,
+    /// The enabled members (private address, port), in pool order.
+    pub members: Vec<(Ipv4Addr, u16)>,
+}
+
 /// What makes the emulator's resources real. All methods are idempotent and may block.
 pub trait NodeBackend: Send + Sync + 'static {
     /// A network domain was deployed.
@@ -161,6 +176,18 @@ pub trait NodeBackend: Send + Sync + 'static {
         nats: &[NatSpec],
         rules: &[FirewallRuleSpec],
     ) -> Result<(), BackendError>;
+    /// Like `sync_public`, with the domain's virtual listeners too (`vips`: the complete current
+    /// set). Backends that do not balance ignore them (the default).
+    fn sync_public_vips(
+        &self,
+        domain_id: &str,
+        nats: &[NatSpec],
+        rules: &[FirewallRuleSpec],
+        vips: &[VipSpec],
+    ) -> Result<(), BackendError> {
+        let _ = vips;
+        self.sync_public(domain_id, nats, rules)
+    }
     /// Remove everything this backend made (namespaces, mounts, processes, listeners).
     fn shutdown(&self);
 }

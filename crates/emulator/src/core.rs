@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::backend::{NatSpec, NodeBackend};
+use crate::backend::{NatSpec, NodeBackend, VipSpec};
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::Faults;
 use crate::jobs::{self, BackendCall};
@@ -207,7 +207,7 @@ impl Core {
     }
 
     async fn sync_public(self: &Arc<Self>, domain_id: &str) -> Result<(), String> {
-        let (nats, rules) = {
+        let (nats, rules, vips) = {
             let st = self.read();
             let nats: Vec<NatSpec> = st
                 .nat_rules
@@ -219,11 +219,16 @@ impl Core {
                     external: r.external,
                 })
                 .collect();
-            (nats, firewall_rule::specs(&st, domain_id))
+            (
+                nats,
+                firewall_rule::specs(&st, domain_id),
+                vip_specs(&st, domain_id),
+            )
         };
         let backend = self.backend.clone();
         let d = domain_id.to_string();
-        match tokio::task::spawn_blocking(move || backend.sync_public(&d, &nats, &rules)).await {
+        let sync = move || backend.sync_public_vips(&d, &nats, &rules, &vips);
+        match tokio::task::spawn_blocking(sync).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e.to_string()),
             Err(e) => Err(e.to_string()),
@@ -294,6 +299,40 @@ impl Core {
             tracing::warn!("compaction failed: {e}");
         }
     }
+}
+
+/// The virtual listeners of a domain that balance TCP (enabled, with a port, protocol TCP, HTTP
+/// or ANY), each with its enabled members whose VIP node is enabled too.
+fn vip_specs(st: &State, domain_id: &str) -> Vec<VipSpec> {
+    st.listeners
+        .values()
+        .filter(|l| l.domain_id == domain_id && l.enabled && l.protocol != "UDP")
+        .filter_map(|l| {
+            let port = l.port?;
+            let pool = l.pool_id.as_ref()?;
+            let mut members: Vec<_> = st
+                .pool_members
+                .values()
+                .filter(|m| &m.pool_id == pool && m.status == "ENABLED")
+                .filter_map(|m| {
+                    let n = st.vip_nodes.get(&m.node_id)?;
+                    (n.status == "ENABLED").then_some((
+                        m.create_ms,
+                        &m.id,
+                        n.ipv4,
+                        m.port.unwrap_or(port),
+                    ))
+                })
+                .collect();
+            members.sort();
+            Some(VipSpec {
+                id: l.id.clone(),
+                address: l.ip,
+                port,
+                members: members.into_iter().map(|m| (m.2, m.3)).collect(),
+            })
+        })
+        .collect()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -106,6 +106,8 @@ impl BackendCall {
             },
             // Disk changes are bookkeeping only: a local node's disk is a directory.
             OpKind::CreateFirewallRule
+            | OpKind::ExpandVlan
+            | OpKind::UpdateVmwareTools
             | OpKind::AddDisk
             | OpKind::ExpandDisk
             | OpKind::ChangeDiskSpeed => BackendCall::Nothing,

@@ -49,6 +49,10 @@ pub struct Profile {
     pub add_nic: f64,
     /// removeNic.
     pub remove_nic: f64,
+    /// expandVlan.
+    pub expand_vlan: f64,
+    /// updateVmwareTools.
+    pub update_vmware_tools: f64,
 }
 
 impl Default for Profile {
@@ -72,6 +76,8 @@ impl Default for Profile {
             change_disk: 20.0,
             add_nic: 20.0,
             remove_nic: 15.0,
+            expand_vlan: 30.0,
+            update_vmware_tools: 30.0,
         }
     }
 }
@@ -127,6 +133,8 @@ impl Profile {
             p.change_disk,
             p.add_nic,
             p.remove_nic,
+            p.expand_vlan,
+            p.update_vmware_tools,
         ];
         if all.iter().any(|v| !v.is_finite() || *v < 0.0) {
             return Err(ProfileError::Parse {
@@ -171,6 +179,8 @@ impl Latency {
             OpKind::AddDisk | OpKind::ExpandDisk | OpKind::ChangeDiskSpeed => p.change_disk,
             OpKind::AddNic => p.add_nic,
             OpKind::RemoveNic => p.remove_nic,
+            OpKind::ExpandVlan => p.expand_vlan,
+            OpKind::UpdateVmwareTools => p.update_vmware_tools,
         };
         (s * self.time_scale * 1000.0).round() as i64
     }

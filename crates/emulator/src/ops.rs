@@ -50,6 +50,10 @@ pub enum OpKind {
     AddNic,
     /// removeNic
     RemoveNic,
+    /// expandVlan
+    ExpandVlan,
+    /// updateVmwareTools
+    UpdateVmwareTools,
 }
 
 impl OpKind {
@@ -75,6 +79,8 @@ impl OpKind {
             OpKind::ChangeDiskSpeed => "CHANGE_DISK_SPEED",
             OpKind::AddNic => "ADD_NIC",
             OpKind::RemoveNic => "REMOVE_NIC",
+            OpKind::ExpandVlan => "EXPAND_VLAN",
+            OpKind::UpdateVmwareTools => "UPDATE_VMWARE_TOOLS",
         }
     }
 }

@@ -19,8 +19,8 @@ use super::faults::Fault;
 use super::ops::OpKind;
 use super::request_log::{LogLine, is_secret_key, redact};
 use super::responses::{
-    self, Ctx, Format, body, body::MAX_BODY, catalogue, firewall_rule, nat_rule, network_domain,
-    public_ip_block, server, vlan,
+    self, Ctx, Format, address_list, body, body::MAX_BODY, catalogue, firewall_rule, nat_rule,
+    network_domain, oec, public_ip_block, server, tag, vip, vlan,
 };
 
 /// The router serving everything.
@@ -135,6 +135,24 @@ fn get_name(area_op: &str, id: bool) -> &'static str {
         ("network/firewallRule", true) => "GET_FIREWALL_RULE",
         ("server/server", false) => "LIST_SERVERS",
         ("server/server", true) => "GET_SERVER",
+        ("networkDomainVip/pool", false) => "LIST_POOLS",
+        ("networkDomainVip/pool", true) => "GET_POOL",
+        ("networkDomainVip/node", false) => "LIST_NODES",
+        ("networkDomainVip/node", true) => "GET_NODE",
+        ("networkDomainVip/poolMember", false) => "LIST_POOL_MEMBERS",
+        ("networkDomainVip/poolMember", true) => "GET_POOL_MEMBER",
+        ("networkDomainVip/virtualListener", false) => "LIST_VIRTUAL_LISTENERS",
+        ("networkDomainVip/virtualListener", true) => "GET_VIRTUAL_LISTENER",
+        ("networkDomainVip/defaultHealthMonitor", _) => "LIST_DEFAULT_HEALTH_MONITORS",
+        ("networkDomainVip/defaultPersistenceProfile", _) => "LIST_DEFAULT_PERSISTENCE_PROFILES",
+        ("networkDomainVip/defaultIrule", _) => "LIST_DEFAULT_IRULES",
+        ("tag/tagKey", false) => "LIST_TAG_KEYS",
+        ("tag/tagKey", true) => "GET_TAG_KEY",
+        ("tag/tag", _) => "LIST_TAGS",
+        ("network/ipAddressList", false) => "LIST_IP_ADDRESS_LISTS",
+        ("network/ipAddressList", true) => "GET_IP_ADDRESS_LIST",
+        ("network/portList", false) => "LIST_PORT_LISTS",
+        ("network/portList", true) => "GET_PORT_LIST",
         _ => "UNKNOWN",
     }
 }
@@ -174,7 +192,94 @@ fn is_known_post(area_op: &str) -> bool {
             | "server/changeDiskSpeed"
             | "server/addNic"
             | "server/removeNic"
+            | "server/updateVmwareTools"
+            | "network/expandVlan"
+            | "network/createIpAddressList"
+            | "network/editIpAddressList"
+            | "network/deleteIpAddressList"
+            | "network/createPortList"
+            | "network/editPortList"
+            | "network/deletePortList"
+            | "networkDomainVip/createPool"
+            | "networkDomainVip/editPool"
+            | "networkDomainVip/deletePool"
+            | "networkDomainVip/createNode"
+            | "networkDomainVip/editNode"
+            | "networkDomainVip/deleteNode"
+            | "networkDomainVip/addPoolMember"
+            | "networkDomainVip/editPoolMember"
+            | "networkDomainVip/removePoolMember"
+            | "networkDomainVip/createVirtualListener"
+            | "networkDomainVip/deleteVirtualListener"
+            | "tag/createTagKey"
+            | "tag/editTagKey"
+            | "tag/deleteTagKey"
+            | "tag/applyTags"
+            | "tag/removeTags"
     )
+}
+
+/// Reads of the load balancer, tag and address list families.
+fn dispatch_get_more(
+    ctx: &Ctx<'_>,
+    area_op: &str,
+    id: Option<&str>,
+) -> Option<Result<String, ApiError>> {
+    Some(match (area_op, id) {
+        ("networkDomainVip/pool", None) => vip::list_pools(ctx),
+        ("networkDomainVip/node", None) => vip::list_nodes(ctx),
+        ("networkDomainVip/poolMember", None) => vip::list_members(ctx),
+        ("networkDomainVip/virtualListener", None) => vip::list_listeners(ctx),
+        ("networkDomainVip/defaultHealthMonitor", None) => vip::default_monitors(ctx),
+        ("networkDomainVip/defaultPersistenceProfile", None) => vip::default_profiles(ctx),
+        ("networkDomainVip/defaultIrule", None) => vip::default_irules(ctx),
+        (
+            "networkDomainVip/pool"
+            | "networkDomainVip/node"
+            | "networkDomainVip/poolMember"
+            | "networkDomainVip/virtualListener",
+            Some(id),
+        ) => vip::get(ctx, &area_op["networkDomainVip/".len()..], id),
+        ("tag/tagKey", None) => tag::list_keys(ctx),
+        ("tag/tagKey", Some(id)) => tag::get_key(ctx, id),
+        ("tag/tag", None) => tag::list_tags(ctx),
+        ("network/ipAddressList", None) => address_list::list_lists(ctx, false),
+        ("network/ipAddressList", Some(id)) => address_list::get_list(ctx, id, false),
+        ("network/portList", None) => address_list::list_lists(ctx, true),
+        ("network/portList", Some(id)) => address_list::get_list(ctx, id, true),
+        _ => return None,
+    })
+}
+
+/// Changes of the load balancer, tag and address list families, expandVlan and updateVmwareTools.
+async fn dispatch_post_more(ctx: &Ctx<'_>, area_op: &str) -> Option<Result<String, ApiError>> {
+    Some(match area_op {
+        "networkDomainVip/createPool" => vip::create_pool(ctx).await,
+        "networkDomainVip/editPool" => vip::edit_pool(ctx).await,
+        "networkDomainVip/deletePool" => vip::delete_pool(ctx).await,
+        "networkDomainVip/createNode" => vip::create_node(ctx).await,
+        "networkDomainVip/editNode" => vip::edit_node(ctx).await,
+        "networkDomainVip/deleteNode" => vip::delete_node(ctx).await,
+        "networkDomainVip/addPoolMember" => vip::add_member(ctx).await,
+        "networkDomainVip/editPoolMember" => vip::edit_member(ctx).await,
+        "networkDomainVip/removePoolMember" => vip::remove_member(ctx).await,
+        "networkDomainVip/createVirtualListener" => vip::create_listener(ctx).await,
+        "networkDomainVip/deleteVirtualListener" => vip::delete_listener(ctx).await,
+        "tag/createTagKey" => tag::create_key(ctx).await,
+        "tag/editTagKey" => tag::edit_key(ctx).await,
+        "tag/deleteTagKey" => tag::delete_key(ctx).await,
+        "tag/applyTags" => tag::apply(ctx).await,
+        "tag/removeTags" => tag::remove(ctx).await,
+        "network/createIpAddressList" => address_list::create(ctx, false).await,
+        "network/editIpAddressList" => address_list::edit(ctx, false).await,
+        "network/deleteIpAddressList" => address_list::delete(ctx, false).await,
+        "network/createPortList" => address_list::create(ctx, true).await,
+        "network/editPortList" => address_list::edit(ctx, true).await,
+        "network/deletePortList" => address_list::delete(ctx, true).await,
+        "network/expandVlan" => vlan::expand(ctx).await,
+        "server/updateVmwareTools" => server::update_vmware_tools(ctx).await,
+        _ => return None,
+    })
 }
 
 async fn dispatch(
@@ -184,6 +289,9 @@ async fn dispatch(
     post: bool,
 ) -> Result<String, ApiError> {
     if !post {
+        if let Some(r) = dispatch_get_more(ctx, area_op, id) {
+            return r;
+        }
         return match (area_op, id) {
             ("infrastructure/datacenter", None) => catalogue::list_datacenters(ctx),
             ("image/osImage", None) => catalogue::list_os_images(ctx),
@@ -209,6 +317,9 @@ async fn dispatch(
             )
             .with_status(404)),
         };
+    }
+    if let Some(r) = dispatch_post_more(ctx, area_op).await {
+        return r;
     }
     match area_op {
         "network/deployNetworkDomain" => network_domain::deploy(ctx).await,
@@ -358,6 +469,8 @@ async fn handle(State(core): State<Arc<Core>>, req: Request) -> Response {
             }
         };
         ("GET_MY_ACCOUNT".to_string(), answer)
+    } else if let Some(rest) = path.strip_prefix("/oec/0.9/") {
+        old_api(&core, &method, rest, &query, body, &mut logged_body).await
     } else {
         api(
             &core,
@@ -409,6 +522,72 @@ async fn handle(State(core): State<Arc<Core>>, req: Request) -> Response {
     };
     b.body(body)
         .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// An MCP 1.0 request (`/oec/0.9/{orgId}/server/{id}...`, see `responses::oec`): same
+/// authentication, fault injection, statistics and request log as the 2.x API.
+async fn old_api(
+    core: &Arc<Core>,
+    method: &Method,
+    rest: &str,
+    query: &str,
+    body: Body,
+    logged_body: &mut Option<serde_json::Value>,
+) -> (String, Answer) {
+    let segs: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    let post = *method == Method::POST;
+    let op = match segs.as_slice() {
+        [_, "server", tail @ ..] if !tail.is_empty() => oec::operation(post, tail, query),
+        _ => "UNKNOWN",
+    };
+    let xml = |status: u16, code: &str, body: String| Answer {
+        status,
+        code: code.to_string(),
+        body,
+        content_type: "application/xml; charset=utf-8",
+        reset: false,
+    };
+    if segs.first() != Some(&core.read().org_id.as_str()) {
+        return (op.into(), Answer::plain(403, "Organization is not yours."));
+    }
+    if op == "UNKNOWN" || (*method != Method::GET && !post) {
+        return (op.into(), Answer::plain(404, "No such MCP 1.0 operation."));
+    }
+    let (fault, delay) = core.faults.draw(post);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    match fault {
+        Fault::Http503 => return (op.into(), Answer::plain(503, "Service Unavailable")),
+        Fault::Busy | Fault::Unexpected => {
+            let detail = "The server is busy (injected fault); try again later.";
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<ns6:Status xmlns:ns6=\"http://oec.api.opsource.net/schemas/general\"><ns6:operation>{op}</ns6:operation><ns6:result>ERROR</ns6:result><ns6:resultDetail>{detail}</ns6:resultDetail><ns6:resultCode>REASON_392</ns6:resultCode></ns6:Status>"
+            );
+            return (op.into(), xml(400, "REASON_392", body));
+        }
+        Fault::None | Fault::Reset => {}
+    }
+    let bytes = if post {
+        match read_body(body).await {
+            Ok(b) => b,
+            Err(e) => return (op.into(), Answer::plain(400, &e.message)),
+        }
+    } else {
+        Bytes::new()
+    };
+    if post {
+        *logged_body = loggable_body("", &bytes);
+    }
+    let mut answer = match oec::serve(core, op, &segs[2..], &bytes).await {
+        Some(a) => xml(a.status, &a.code, a.body),
+        None => Answer::plain(404, "No such MCP 1.0 operation."),
+    };
+    if fault == Fault::Reset && answer.status == 200 {
+        answer.reset = true;
+        answer.code = "CONNECTION_RESET".into();
+    }
+    (op.into(), answer)
 }
 
 fn redact_query(q: &str) -> String {

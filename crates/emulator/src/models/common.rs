@@ -98,6 +98,20 @@ pub enum Kind {
     Firewall,
     /// Server.
     Server,
+    /// Load balancer pool.
+    Pool,
+    /// Load balancer (VIP) node.
+    VipNode,
+    /// Pool member.
+    PoolMember,
+    /// Virtual listener.
+    Listener,
+    /// Tag key.
+    TagKey,
+    /// Tag applied to an asset.
+    Tag,
+    /// IP address list or port list.
+    AddressList,
 }
 
 /// Work to start once a transaction is committed.

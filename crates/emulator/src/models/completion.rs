@@ -17,6 +17,6 @@ pub fn complete(tx: &mut Tx<'_>, job: &Job, outcome: Result<(), String>) {
         Kind::Vlan => vlan::complete(tx, id, seq, outcome),
         Kind::Server => server::complete(tx, id, seq, outcome),
         Kind::Firewall => firewall_rule::complete(tx, id, seq, outcome),
-        Kind::IpBlock | Kind::Nat => {}
+        _ => {}
     }
 }

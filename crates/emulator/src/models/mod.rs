@@ -13,6 +13,8 @@
 //! job to the rules. A resource folder's `mod.rs` re-exports its data and rules as one module, and
 //! this file only declares modules and re-exports: nothing inside `models` imports either.
 
+pub mod address_list;
+pub mod backup;
 pub mod catalogue;
 pub mod common;
 pub mod completion;
@@ -22,6 +24,8 @@ pub mod network_domain;
 pub mod public_ip_block;
 pub mod server;
 pub mod state;
+pub mod tag;
+pub mod vip;
 pub mod vlan;
 
 pub use common::{Job, ResourceState, iso_time};

@@ -6,12 +6,15 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::address_list::data::AddressList;
 use super::common::{Job, Kind, Pending, ResourceState};
 use super::firewall_rule::data::FirewallRule;
 use super::nat_rule::data::NatRule;
 use super::network_domain::data::NetworkDomain;
 use super::public_ip_block::data::PublicIpBlock;
 use super::server::data::Server;
+use super::tag::data::{Tag, TagKey};
+use super::vip::data::{Pool, PoolMember, VipNode, VirtualListener};
 use super::vlan::data::Vlan;
 use crate::errors::{ApiError, ApiResult};
 use crate::ops::{Durations, OpKind, now_ms};
@@ -32,6 +35,41 @@ pub enum Resource {
     Firewall(FirewallRule),
     /// Server.
     Server(Server),
+    /// Load balancer pool.
+    Pool(Pool),
+    /// VIP node.
+    VipNode(VipNode),
+    /// Pool member.
+    PoolMember(PoolMember),
+    /// Virtual listener.
+    Listener(VirtualListener),
+    /// Tag key.
+    TagKey(TagKey),
+    /// Tag.
+    Tag(Tag),
+    /// IP address list or port list.
+    AddressList(AddressList),
+}
+
+impl Resource {
+    /// The kind and id of the resource.
+    pub fn key(&self) -> (Kind, String) {
+        match self {
+            Resource::Domain(x) => (Kind::Domain, x.id.clone()),
+            Resource::Vlan(x) => (Kind::Vlan, x.id.clone()),
+            Resource::IpBlock(x) => (Kind::IpBlock, x.id.clone()),
+            Resource::Nat(x) => (Kind::Nat, x.id.clone()),
+            Resource::Firewall(x) => (Kind::Firewall, x.id.clone()),
+            Resource::Server(x) => (Kind::Server, x.id.clone()),
+            Resource::Pool(x) => (Kind::Pool, x.id.clone()),
+            Resource::VipNode(x) => (Kind::VipNode, x.id.clone()),
+            Resource::PoolMember(x) => (Kind::PoolMember, x.id.clone()),
+            Resource::Listener(x) => (Kind::Listener, x.id.clone()),
+            Resource::TagKey(x) => (Kind::TagKey, x.id.clone()),
+            Resource::Tag(x) => (Kind::Tag, x.id.clone()),
+            Resource::AddressList(x) => (Kind::AddressList, x.id.clone()),
+        }
+    }
 }
 
 /// One journal record: a new version of a resource, its removal, or a reset.
@@ -70,6 +108,27 @@ pub struct State {
     pub firewall_rules: BTreeMap<String, FirewallRule>,
     /// Servers by id.
     pub servers: BTreeMap<String, Server>,
+    /// Load balancer pools by id.
+    #[serde(default)]
+    pub vip_pools: BTreeMap<String, Pool>,
+    /// VIP nodes by id.
+    #[serde(default)]
+    pub vip_nodes: BTreeMap<String, VipNode>,
+    /// Pool members by id.
+    #[serde(default)]
+    pub pool_members: BTreeMap<String, PoolMember>,
+    /// Virtual listeners by id.
+    #[serde(default)]
+    pub listeners: BTreeMap<String, VirtualListener>,
+    /// Tag keys by id.
+    #[serde(default)]
+    pub tag_keys: BTreeMap<String, TagKey>,
+    /// Tags by `ASSET_ID/TAG_KEY_ID`.
+    #[serde(default)]
+    pub tags: BTreeMap<String, Tag>,
+    /// IP address lists and port lists by id.
+    #[serde(default)]
+    pub address_lists: BTreeMap<String, AddressList>,
     /// Next operation sequence number.
     pub next_seq: u64,
 }
@@ -115,6 +174,27 @@ impl State {
             Resource::Server(x) => {
                 self.servers.insert(x.id.clone(), x);
             }
+            Resource::Pool(x) => {
+                self.vip_pools.insert(x.id.clone(), x);
+            }
+            Resource::VipNode(x) => {
+                self.vip_nodes.insert(x.id.clone(), x);
+            }
+            Resource::PoolMember(x) => {
+                self.pool_members.insert(x.id.clone(), x);
+            }
+            Resource::Listener(x) => {
+                self.listeners.insert(x.id.clone(), x);
+            }
+            Resource::TagKey(x) => {
+                self.tag_keys.insert(x.id.clone(), x);
+            }
+            Resource::Tag(x) => {
+                self.tags.insert(x.id.clone(), x);
+            }
+            Resource::AddressList(x) => {
+                self.address_lists.insert(x.id.clone(), x);
+            }
         }
     }
 
@@ -126,6 +206,13 @@ impl State {
             Kind::Nat => self.nat_rules.remove(id).map(Resource::Nat),
             Kind::Firewall => self.firewall_rules.remove(id).map(Resource::Firewall),
             Kind::Server => self.servers.remove(id).map(Resource::Server),
+            Kind::Pool => self.vip_pools.remove(id).map(Resource::Pool),
+            Kind::VipNode => self.vip_nodes.remove(id).map(Resource::VipNode),
+            Kind::PoolMember => self.pool_members.remove(id).map(Resource::PoolMember),
+            Kind::Listener => self.listeners.remove(id).map(Resource::Listener),
+            Kind::TagKey => self.tag_keys.remove(id).map(Resource::TagKey),
+            Kind::Tag => self.tags.remove(id).map(Resource::Tag),
+            Kind::AddressList => self.address_lists.remove(id).map(Resource::AddressList),
         }
     }
 
@@ -137,6 +224,17 @@ impl State {
             Kind::Nat => self.nat_rules.get(id).cloned().map(Resource::Nat),
             Kind::Firewall => self.firewall_rules.get(id).cloned().map(Resource::Firewall),
             Kind::Server => self.servers.get(id).cloned().map(Resource::Server),
+            Kind::Pool => self.vip_pools.get(id).cloned().map(Resource::Pool),
+            Kind::VipNode => self.vip_nodes.get(id).cloned().map(Resource::VipNode),
+            Kind::PoolMember => self.pool_members.get(id).cloned().map(Resource::PoolMember),
+            Kind::Listener => self.listeners.get(id).cloned().map(Resource::Listener),
+            Kind::TagKey => self.tag_keys.get(id).cloned().map(Resource::TagKey),
+            Kind::Tag => self.tags.get(id).cloned().map(Resource::Tag),
+            Kind::AddressList => self
+                .address_lists
+                .get(id)
+                .cloned()
+                .map(Resource::AddressList),
         }
     }
 
@@ -148,6 +246,34 @@ impl State {
             + self.nat_rules.len()
             + self.firewall_rules.len()
             + self.servers.len()
+            + self.vip_pools.len()
+            + self.vip_nodes.len()
+            + self.pool_members.len()
+            + self.listeners.len()
+            + self.tag_keys.len()
+            + self.tags.len()
+            + self.address_lists.len()
+    }
+
+    /// Every stored resource's kind and id.
+    fn keys(&self) -> Vec<(Kind, String)> {
+        fn ids<T>(k: Kind, m: &BTreeMap<String, T>) -> impl Iterator<Item = (Kind, String)> + '_ {
+            m.keys().map(move |id| (k, id.clone()))
+        }
+        ids(Kind::Domain, &self.domains)
+            .chain(ids(Kind::Vlan, &self.vlans))
+            .chain(ids(Kind::IpBlock, &self.ip_blocks))
+            .chain(ids(Kind::Nat, &self.nat_rules))
+            .chain(ids(Kind::Firewall, &self.firewall_rules))
+            .chain(ids(Kind::Server, &self.servers))
+            .chain(ids(Kind::Pool, &self.vip_pools))
+            .chain(ids(Kind::VipNode, &self.vip_nodes))
+            .chain(ids(Kind::PoolMember, &self.pool_members))
+            .chain(ids(Kind::Listener, &self.listeners))
+            .chain(ids(Kind::TagKey, &self.tag_keys))
+            .chain(ids(Kind::Tag, &self.tags))
+            .chain(ids(Kind::AddressList, &self.address_lists))
+            .collect()
     }
 
     /// The network domain `id`, or RESOURCE_NOT_FOUND.
@@ -268,21 +394,14 @@ impl<'a> Tx<'a> {
 
     /// Stores a new version of a resource.
     pub fn put(&mut self, r: Resource) {
-        let (kind, id) = match &r {
-            Resource::Domain(x) => (Kind::Domain, x.id.clone()),
-            Resource::Vlan(x) => (Kind::Vlan, x.id.clone()),
-            Resource::IpBlock(x) => (Kind::IpBlock, x.id.clone()),
-            Resource::Nat(x) => (Kind::Nat, x.id.clone()),
-            Resource::Firewall(x) => (Kind::Firewall, x.id.clone()),
-            Resource::Server(x) => (Kind::Server, x.id.clone()),
-        };
+        let (kind, id) = r.key();
         let before = self.st.get(kind, &id);
         self.undo.push((kind, id, before));
         self.st.put(r.clone());
         self.records.push(Record::Put(Box::new(r)));
     }
 
-    /// Removes a resource.
+    /// Removes a resource (and the tags applied to it).
     pub fn del(&mut self, kind: Kind, id: &str) {
         let before = self.st.remove(kind, id);
         self.undo.push((kind, id.to_string(), before));
@@ -290,34 +409,28 @@ impl<'a> Tx<'a> {
             kind,
             id: id.to_string(),
         });
+        if matches!(
+            kind,
+            Kind::Server | Kind::Domain | Kind::Vlan | Kind::IpBlock
+        ) {
+            let tags: Vec<String> = self
+                .st
+                .tags
+                .values()
+                .filter(|t| t.asset_id == id)
+                .map(|t| t.id.clone())
+                .collect();
+            for t in tags {
+                self.del(Kind::Tag, &t);
+            }
+        }
     }
 
     /// Removes everything (keeps the org id).
     pub fn reset(&mut self) {
-        let snapshot = self.st.clone();
-        for (id, _) in snapshot.domains.iter() {
-            self.undo
-                .push((Kind::Domain, id.clone(), snapshot.get(Kind::Domain, id)));
-        }
-        for (id, _) in snapshot.vlans.iter() {
-            self.undo
-                .push((Kind::Vlan, id.clone(), snapshot.get(Kind::Vlan, id)));
-        }
-        for (id, _) in snapshot.ip_blocks.iter() {
-            self.undo
-                .push((Kind::IpBlock, id.clone(), snapshot.get(Kind::IpBlock, id)));
-        }
-        for (id, _) in snapshot.nat_rules.iter() {
-            self.undo
-                .push((Kind::Nat, id.clone(), snapshot.get(Kind::Nat, id)));
-        }
-        for (id, _) in snapshot.firewall_rules.iter() {
-            self.undo
-                .push((Kind::Firewall, id.clone(), snapshot.get(Kind::Firewall, id)));
-        }
-        for (id, _) in snapshot.servers.iter() {
-            self.undo
-                .push((Kind::Server, id.clone(), snapshot.get(Kind::Server, id)));
+        for (kind, id) in self.st.keys() {
+            let before = self.st.get(kind, &id);
+            self.undo.push((kind, id, before));
         }
         self.st.apply(&Record::Reset);
         self.records.push(Record::Reset);

@@ -293,6 +293,39 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional string that may be explicitly nil (`<x xsi:nil="true"/>` or JSON `null`):
+    /// `None` when absent, `Some(None)` when nil, `Some(Some(s))` otherwise.
+    pub fn str_nil(&self, name: &str) -> ApiResult<Option<Option<String>>> {
+        match self.map.get(name) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::Object(m)) if m.get("nil").and_then(Value::as_str) == Some("true") => {
+                Ok(Some(None))
+            }
+            _ => self.str_opt(name).map(Some),
+        }
+    }
+
+    /// A repeated text element (an array, or one value in XML), possibly absent; nil items and
+    /// empty strings are left out.
+    pub fn strs(&self, name: &str) -> ApiResult<Vec<String>> {
+        let items: Vec<&Value> = match self.map.get(name) {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(v) => vec![v],
+        };
+        let mut out = Vec::new();
+        for v in items {
+            match v {
+                Value::String(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
+                Value::String(_) | Value::Null | Value::Object(_) => {}
+                Value::Number(n) => out.push(n.to_string()),
+                _ => return Err(ApiError::invalid(&self.path(name), "must be strings")),
+            }
+        }
+        Ok(out)
+    }
+
     /// The `id` of an action body (`<startServer id="..."/>` or `{"id": "..."}`).
     pub fn id(&self) -> ApiResult<String> {
         self.str_req("id")

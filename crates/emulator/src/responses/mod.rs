@@ -1,13 +1,17 @@
 //! The wire format: one file per resource rendering XML or JSON and parsing request bodies in either
 //! form, plus what they share here: the request context, the `<response>` envelope and paging.
 
+pub mod address_list;
 pub mod body;
 pub mod catalogue;
 pub mod firewall_rule;
 pub mod nat_rule;
 pub mod network_domain;
+pub mod oec;
 pub mod public_ip_block;
 pub mod server;
+pub mod tag;
+pub mod vip;
 pub mod vlan;
 pub mod writer;
 

@@ -142,6 +142,13 @@ pub fn render(o: &mut Out, st: &State, s: &Server, minor: u32, user: &str, root:
     o.text_i("memoryGb", s.memory_gb as i64);
     storage(o, s, minor);
     network(o, st, s, minor);
+    if let Some(b) = &s.backup {
+        o.open("backup");
+        o.attr_s("assetId", &b.asset_id);
+        o.attr_s("servicePlan", &b.service_plan);
+        o.attr_s("state", "NORMAL");
+        o.close();
+    }
     if let Some(plan) = &s.monitoring {
         o.open("monitoring");
         o.attr_s("monitoringId", &s.id[..8]);
@@ -425,4 +432,14 @@ pub async fn remove_nic(ctx: &Ctx<'_>) -> ApiResult<String> {
     let id = Fields::new(&m).id()?;
     ctx.core.change(|tx| server::remove_nic(tx, &id)).await?;
     Ok(ctx.accepted(&format!("Remove NIC {id}"), &[]))
+}
+
+/// `POST server/updateVmwareTools` (`<updateVmwareTools id="..."/>`): asynchronous.
+pub async fn update_vmware_tools(ctx: &Ctx<'_>) -> ApiResult<String> {
+    let m = ctx.body("updateVmwareTools")?;
+    let id = Fields::new(&m).id()?;
+    ctx.core
+        .change(|tx| server::update_vmware_tools(tx, &id))
+        .await?;
+    Ok(ctx.accepted(&format!("update VMware Tools on Server {id}"), &[]))
 }

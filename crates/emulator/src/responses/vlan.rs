@@ -256,3 +256,13 @@ pub fn list_reserved(ctx: &Ctx<'_>) -> ApiResult<String> {
         },
     )
 }
+
+/// `POST network/expandVlan` (`<expandVlan id="..."><privateIpv4PrefixSize>N</...>`): asynchronous.
+pub async fn expand(ctx: &Ctx<'_>) -> ApiResult<String> {
+    let m = ctx.body("expandVlan")?;
+    let f = Fields::new(&m);
+    let id = f.id()?;
+    let prefix = f.int_req("privateIpv4PrefixSize", 0, 32)? as u8;
+    let name = ctx.core.change(|tx| vlan::expand(tx, &id, prefix)).await?;
+    Ok(ctx.accepted(&format!("expand VLAN '{name}'"), &[]))
+}

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use emulator::backend::{
-    BackendError, FirewallRuleSpec, NatSpec, NicSpec, NodeBackend, ServerSpec,
+    BackendError, FirewallRuleSpec, NatSpec, NicSpec, NodeBackend, ServerSpec, VipSpec,
 };
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -378,7 +378,16 @@ impl NodeBackend for LocalNodes {
         nats: &[NatSpec],
         rules: &[FirewallRuleSpec],
     ) -> Result<(), BackendError> {
-        Ok(self.do_sync_public(domain_id, nats, rules)?)
+        Ok(self.do_sync_public(domain_id, nats, rules, &[])?)
+    }
+    fn sync_public_vips(
+        &self,
+        domain_id: &str,
+        nats: &[NatSpec],
+        rules: &[FirewallRuleSpec],
+        vips: &[VipSpec],
+    ) -> Result<(), BackendError> {
+        Ok(self.do_sync_public(domain_id, nats, rules, vips)?)
     }
     fn shutdown(&self) {
         self.do_shutdown();

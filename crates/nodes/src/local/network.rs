@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
-use emulator::backend::{FirewallRuleSpec, NatSpec, NicSpec};
+use emulator::backend::{FirewallRuleSpec, NatSpec, NicSpec, VipSpec};
 
 use super::{Domain, LocalNodes, NicLink, Server, Vlan, lock};
 use crate::error::{NodesError, Result};
+use crate::forward::Target;
 use crate::{firewall, naming, netns};
 
 impl LocalNodes {
@@ -220,11 +221,12 @@ impl LocalNodes {
         domain_id: &str,
         nats: &[NatSpec],
         rules: &[FirewallRuleSpec],
+        vips: &[VipSpec],
     ) -> Result<()> {
         self.check_up()?;
         let ns = lock(&self.reg).domains.get(domain_id).map(|d| d.ns.clone());
         let Some(ns) = ns else {
-            if nats.is_empty() {
+            if nats.is_empty() && vips.is_empty() {
                 self.public.close_domain(domain_id);
                 return Ok(());
             }
@@ -237,7 +239,23 @@ impl LocalNodes {
             for port in firewall::open_ports(nat, rules) {
                 wanted.insert(
                     SocketAddrV4::new(nat.external, port),
-                    SocketAddrV4::new(nat.internal, port),
+                    Target::One(SocketAddrV4::new(nat.internal, port)),
+                );
+            }
+        }
+        // A virtual listener on a public address listens when the firewall accepts TCP to its
+        // address and port, like a NAT rule (private listeners are not made real).
+        for v in vips.iter().filter(|v| v.address.is_loopback()) {
+            let as_nat = NatSpec {
+                id: v.id.clone(),
+                internal: v.address,
+                external: v.address,
+            };
+            if firewall::accepts(&as_nat, rules, v.port) {
+                let members = v.members.iter().map(|(ip, p)| SocketAddrV4::new(*ip, *p));
+                wanted.insert(
+                    SocketAddrV4::new(v.address, v.port),
+                    Target::Pool(members.collect()),
                 );
             }
         }

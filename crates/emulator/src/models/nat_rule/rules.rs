@@ -59,7 +59,9 @@ pub fn create(
                     format!("{e} is not in a public IP block of Network Domain {domain_id}"),
                 ));
             }
-            if st.nat_rules.values().any(|r| r.external == e) {
+            if st.nat_rules.values().any(|r| r.external == e)
+                || st.listeners.values().any(|l| l.ip == e)
+            {
                 return Err(ApiError::new(
                     Code::IpAddressNotUnique,
                     format!("externalIp {e} is already used by a NAT rule."),

@@ -114,7 +114,8 @@ pub fn edit(
     Ok(())
 }
 
-/// Starts deleting a domain; refused while it has VLANs, IP blocks, NAT or client firewall rules.
+/// Starts deleting a domain; refused while it has VLANs, IP blocks, NAT or client firewall rules,
+/// load balancer resources or address lists.
 pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
     let mut d = tx.st().domain(id)?.clone();
     if d.state.is_pending() {
@@ -149,6 +150,32 @@ pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
     if n > 0 {
         deps.push(format!("{n} firewall rule(s)"));
     }
+    let lb = [
+        (
+            st.vip_pools.values().filter(|x| x.domain_id == id).count(),
+            "pool(s)",
+        ),
+        (
+            st.vip_nodes.values().filter(|x| x.domain_id == id).count(),
+            "VIP node(s)",
+        ),
+        (
+            st.listeners.values().filter(|x| x.domain_id == id).count(),
+            "virtual listener(s)",
+        ),
+        (
+            st.address_lists
+                .values()
+                .filter(|x| x.domain_id == id)
+                .count(),
+            "IP address/port list(s)",
+        ),
+    ];
+    deps.extend(
+        lb.iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, w)| format!("{n} {w}")),
+    );
     if !deps.is_empty() {
         return Err(ApiError::new(
             Code::HasDependency,

@@ -10,9 +10,15 @@ use crate::errors::{ApiError, ApiResult, Code};
 use crate::models::common::{Kind, ResourceState, new_id};
 use crate::models::state::{Resource, State, Tx};
 
-/// The public addresses of domain `domain_id` not used by a NAT rule, in order.
+/// The public addresses of domain `domain_id` used by neither a NAT rule nor a virtual listener,
+/// in order.
 pub fn free_addresses(st: &State, domain_id: &str) -> Vec<Ipv4Addr> {
-    let used: HashSet<Ipv4Addr> = st.nat_rules.values().map(|r| r.external).collect();
+    let used: HashSet<Ipv4Addr> = st
+        .nat_rules
+        .values()
+        .map(|r| r.external)
+        .chain(st.listeners.values().map(|l| l.ip))
+        .collect();
     let mut blocks: Vec<&PublicIpBlock> = st
         .ip_blocks
         .values()
@@ -59,7 +65,7 @@ pub fn add_avoiding(
     Ok(id)
 }
 
-/// Removes a block; refused while NAT rules use its addresses.
+/// Removes a block; refused while NAT rules or virtual listeners use its addresses.
 pub fn remove(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
     let b = tx
         .st()
@@ -73,10 +79,16 @@ pub fn remove(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
         .values()
         .filter(|r| b.contains(r.external))
         .count();
-    if n > 0 {
+    let l = tx
+        .st()
+        .listeners
+        .values()
+        .filter(|l| b.contains(l.ip))
+        .count();
+    if n + l > 0 {
         return Err(ApiError::new(
             Code::HasDependency,
-            format!("Public IP Block {id} is used by {n} NAT rule(s)."),
+            format!("Public IP Block {id} is used by {n} NAT rule(s) and {l} virtual listener(s)."),
         ));
     }
     tx.del(Kind::IpBlock, id);

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::models::backup::data::Backup;
 use crate::models::common::{Pending, ResourceState};
 
 /// A secret string: stored (serialised as the bare string), never printed.
@@ -91,6 +92,9 @@ pub struct Server {
     /// The hardware change the pending operation applies when it completes.
     #[serde(default)]
     pub staged: Option<HardwareChange>,
+    /// Cloud backup when enabled (MCP 1.0 API).
+    #[serde(default)]
+    pub backup: Option<Backup>,
 }
 
 /// A hardware change (reconfigureServer, addDisk, expandDisk, changeDiskSpeed, addNic, removeNic),

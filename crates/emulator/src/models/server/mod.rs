@@ -9,6 +9,6 @@ pub use data::{
     DeployServer, Disk, HardwareChange, Monitoring, Nic, NicRequest, Reconfigure, Server,
 };
 pub use rules::{
-    action, add_disk, add_nic, change_disk_speed, deploy, expand_disk, monitoring, nic_spec,
-    reconfigure, remove_nic,
+    action, add_disk, add_nic, change_disk_speed, deploy, edit, expand_disk, monitoring, nic_spec,
+    reconfigure, remove_nic, update_vmware_tools,
 };

@@ -382,6 +382,7 @@ pub fn deploy(tx: &mut Tx<'_>, req: DeployServer) -> ApiResult<String> {
         failure_reason: None,
         admin_password: req.admin_password.map(Secret::new),
         staged: None,
+        backup: None,
     }));
     Ok(id)
 }
@@ -430,6 +431,14 @@ pub fn action(tx: &mut Tx<'_>, id: &str, op: OpKind) -> ApiResult<()> {
             return Err(ApiError::new(
                 Code::ServerStarted,
                 format!("Server {id} must be stopped before it is deleted."),
+            ));
+        }
+        OpKind::DeleteServer if s.backup.is_some() => {
+            return Err(ApiError::new(
+                Code::HasDependency,
+                format!(
+                    "Server {id} has cloud backup enabled; disable it before deleting the server."
+                ),
             ));
         }
         OpKind::CleanServer if !failed_add => {
@@ -491,7 +500,8 @@ pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>
             | OpKind::ExpandDisk
             | OpKind::ChangeDiskSpeed
             | OpKind::AddNic
-            | OpKind::RemoveNic,
+            | OpKind::RemoveNic
+            | OpKind::UpdateVmwareTools,
             outcome,
         ) => {
             let change = s.staged.take();
@@ -837,5 +847,43 @@ pub fn remove_nic(tx: &mut Tx<'_>, nic_id: &str) -> ApiResult<()> {
     let s = changeable(tx, &sid)?;
     let c = HardwareChange::RemoveNic(nic_id.to_string());
     stage(tx, s, OpKind::RemoveNic, c);
+    Ok(())
+}
+
+/// Changes the name and/or description of a server (synchronous; MCP 1.0 `POST server/{id}`).
+pub fn edit(
+    tx: &mut Tx<'_>,
+    id: &str,
+    name: Option<String>,
+    description: Option<String>,
+) -> ApiResult<()> {
+    let mut s = tx.st().server(id)?.clone();
+    not_busy(&s)?;
+    if let Some(n) = name {
+        check_name("name", &n)?;
+        s.name = n;
+    }
+    if let Some(d) = description {
+        check_description("description", &d)?;
+        s.description = d;
+    }
+    tx.put(Resource::Server(s));
+    Ok(())
+}
+
+/// Starts updating the VMware tools of a running server (asynchronous: PENDING_CHANGE, then
+/// NORMAL). A stopped server is SERVER_STOPPED.
+pub fn update_vmware_tools(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
+    let s = changeable(tx, id)?;
+    if !s.started {
+        return Err(ApiError::new(
+            Code::ServerStopped,
+            format!("Server {id} is stopped; VMware tools are updated on a running server."),
+        ));
+    }
+    let mut s = s;
+    s.pending = Some(tx.pending(Kind::Server, id, OpKind::UpdateVmwareTools));
+    s.state = ResourceState::PendingChange;
+    tx.put(Resource::Server(s));
     Ok(())
 }

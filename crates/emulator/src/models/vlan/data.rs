@@ -39,6 +39,9 @@ pub struct Vlan {
     /// Reserved private IPv4 addresses (address -> description): never given to a NIC.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub reserved: BTreeMap<Ipv4Addr, String>,
+    /// The prefix size an expandVlan under way gives the VLAN when it completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expanding_to: Option<u8>,
 }
 
 /// Gateway choice of a deploy.

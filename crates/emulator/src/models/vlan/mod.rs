@@ -5,4 +5,4 @@ pub mod data;
 pub mod rules;
 
 pub use data::{DeployVlan, Gateway, Vlan};
-pub use rules::{delete, deploy, edit, reserve, unreserve};
+pub use rules::{delete, deploy, edit, expand, reserve, unreserve};

@@ -136,6 +136,7 @@ pub fn deploy(tx: &mut Tx<'_>, req: DeployVlan) -> ApiResult<String> {
         state: ResourceState::PendingAdd,
         pending: Some(pending),
         reserved: BTreeMap::new(),
+        expanding_to: None,
     };
     tx.put(Resource::Vlan(vlan));
     Ok(id)
@@ -198,6 +199,20 @@ pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
         return Err(ApiError::new(
             Code::HasDependency,
             format!("VLAN {id} cannot be deleted: {n} server(s) use it."),
+        ));
+    }
+    if let Some(l) = tx
+        .st()
+        .listeners
+        .values()
+        .find(|l| v.network.contains(&l.ip))
+    {
+        return Err(ApiError::new(
+            Code::HasDependency,
+            format!(
+                "VLAN {id} cannot be deleted: Virtual Listener '{}' has its address {} there.",
+                l.name, l.ip
+            ),
         ));
     }
     if !v.reserved.is_empty() {
@@ -283,7 +298,15 @@ pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>
     };
     let mut v = v.clone();
     v.pending = None;
+    let expanding = v.expanding_to.take();
     match (p.op, outcome) {
+        (OpKind::ExpandVlan, Ok(())) => {
+            if let Some(n) = expanding.and_then(|x| Ipv4Net::new(v.network.network(), x).ok()) {
+                v.network = n;
+            }
+            v.state = ResourceState::Normal;
+        }
+        (OpKind::ExpandVlan, Err(_)) => v.state = ResourceState::FailedChange,
         (OpKind::DeleteVlan, Ok(())) => {
             tx.del(Kind::Vlan, id);
             return;
@@ -293,4 +316,54 @@ pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>
         (_, Err(_)) => v.state = ResourceState::FailedAdd,
     }
     tx.put(Resource::Vlan(v));
+}
+
+/// Starts expanding VLAN `id` to the larger network of prefix size `prefix` (same base address;
+/// asynchronous: PENDING_CHANGE, the new range shows once NORMAL). The prefix must be smaller than
+/// the current one and at least 16, and the larger network may not overlap another VLAN of the
+/// domain.
+pub fn expand(tx: &mut Tx<'_>, id: &str, prefix: u8) -> ApiResult<String> {
+    let mut v = tx.st().vlan(id)?.clone();
+    if v.state != ResourceState::Normal {
+        return Err(ApiError::busy(format!(
+            "VLAN {id} is {}; try again later.",
+            v.state.as_str()
+        )));
+    }
+    if prefix < 16 || prefix >= v.network.prefix_len() {
+        return Err(ApiError::invalid(
+            "privateIpv4PrefixSize",
+            format!(
+                "{prefix} must be within 16..{} (smaller than the current size)",
+                v.network.prefix_len() - 1
+            ),
+        ));
+    }
+    let net = Ipv4Net::new(v.network.network(), prefix)
+        .map_err(|e| ApiError::invalid("privateIpv4PrefixSize", e))?;
+    if net.network() != v.network.network() {
+        return Err(ApiError::invalid(
+            "privateIpv4PrefixSize",
+            format!(
+                "{} is not the base address of a /{prefix} network",
+                v.network.network()
+            ),
+        ));
+    }
+    if let Some(o) = tx.st().vlans.values().find(|o| {
+        o.domain_id == v.domain_id
+            && o.id != id
+            && (o.network.contains(&net.network()) || net.contains(&o.network.network()))
+    }) {
+        return Err(ApiError::new(
+            Code::IpAddressNotUnique,
+            format!("{net} overlaps VLAN '{}' ({}).", o.name, o.network),
+        ));
+    }
+    v.pending = Some(tx.pending(Kind::Vlan, id, OpKind::ExpandVlan));
+    v.state = ResourceState::PendingChange;
+    v.expanding_to = Some(prefix);
+    let name = v.name.clone();
+    tx.put(Resource::Vlan(v));
+    Ok(name)
 }
