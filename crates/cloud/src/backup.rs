@@ -223,8 +223,8 @@ fn status(op: &str, body: &str) -> CloudResult<OecStatus> {
     if st.is_error() {
         return Err(CloudError::Api {
             status: 200,
+            code: st.error_code(),
             operation: st.operation,
-            code: super::codes::ErrorCode::parse(&st.code),
             message: st.detail,
         });
     }

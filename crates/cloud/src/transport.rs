@@ -12,7 +12,6 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{OnceCell, Semaphore};
 use tracing::{debug, warn};
 
-use super::codes::ErrorCode;
 use super::endpoint::{EndpointHints, resolve_endpoint};
 use super::env::Env;
 use super::error::{CloudError, CloudResult};
@@ -423,8 +422,8 @@ fn interpret(status: u16, path: &str, body: String) -> CloudResult<String> {
     {
         return Err(CloudError::Api {
             status,
+            code: st.error_code(),
             operation: st.operation,
-            code: ErrorCode::parse(&st.code),
             message: st.detail,
         });
     }

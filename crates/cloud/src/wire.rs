@@ -222,6 +222,15 @@ impl OecStatus {
         self.result == "ERROR"
     }
 
+    /// The refusal as an [`ErrorCode`]: `REASON_392` (the old API's "busy, try again later") is
+    /// [`ErrorCode::ResourceBusy`], so it is retried the same way; other reasons are kept as spelt.
+    pub fn error_code(&self) -> ErrorCode {
+        match self.code.as_str() {
+            "REASON_392" => ErrorCode::ResourceBusy,
+            other => ErrorCode::parse(other),
+        }
+    }
+
     /// The value of `additionalInformation name=…`.
     pub fn info(&self, name: &str) -> Option<&str> {
         self.additional

@@ -64,10 +64,10 @@ pub(super) async fn add_client(ctx: &ExecContext, a: Client<'_>) -> CloudResult<
     let c = &ctx.client;
     let id = ctx.server_id(a.domain, a.node)?;
     let types = c.list_backup_client_types(&id).await?;
-    let Some(t) = types
-        .iter()
-        .find(|t| a.want.matches(&t.client_type, &t.description, t.is_file_system))
-    else {
+    let Some(t) = types.iter().find(|t| {
+        a.want
+            .matches(&t.client_type, &t.description, t.is_file_system)
+    }) else {
         let offered: Vec<&str> = types.iter().map(|t| t.client_type.as_str()).collect();
         return Err(CloudError::Config(format!(
             "no backup client type of {} matches '{}' (offered: {})",
@@ -88,8 +88,10 @@ pub(super) async fn add_client(ctx: &ExecContext, a: Client<'_>) -> CloudResult<
         &format!("{ty} backup client of {}", a.node),
         || async move {
             let d = c.get_backup_details(sid).await?;
-            Ok(d.and_then(|d| d.clients.into_iter().find(|x| x.client_type == ty))
-                .map(|x| x.id))
+            Ok(
+                d.and_then(|d| d.clients.into_iter().find(|x| x.client_type == ty))
+                    .map(|x| x.id),
+            )
         },
         || async { Ok(c.add_backup_client(sid, &req).await?.unwrap_or_default()) },
     )

@@ -5,8 +5,8 @@
 //! Deletes are done when the thing is gone already, and retried on HAS_DEPENDENCY right after their
 //! children went.
 
-use cloud::{NewVipNode, NewVipPool, NewVirtualListener, VipKind};
 use cloud::{CloudResult, ErrorCode};
+use cloud::{NewVipNode, NewVipPool, NewVirtualListener, VipKind};
 
 use super::context::{ExecContext, missing};
 use super::converge::{delete_with_dependency_retry, gone_ok, observe_or_create};
@@ -61,7 +61,11 @@ fn private_ip(ctx: &ExecContext, domain: &str, node: &str) -> CloudResult<String
 
 /// CreateVipNode: creates the VIP node of `node`'s server (named after its private address, the
 /// node's name as description) and records its id.
-pub(super) async fn create_vip_node(ctx: &ExecContext, domain: &str, node: &str) -> CloudResult<()> {
+pub(super) async fn create_vip_node(
+    ctx: &ExecContext,
+    domain: &str,
+    node: &str,
+) -> CloudResult<()> {
     let c = &ctx.client;
     let did = ctx.domain_id(domain)?;
     let ip = private_ip(ctx, domain, node)?;
@@ -163,7 +167,12 @@ pub(super) async fn create_listener(ctx: &ExecContext, l: Listener<'_>) -> Cloud
         network_domain_id: did.clone(),
         name: l.name.to_string(),
         description: "#plumbery".into(),
-        listener_type: "STANDARD".into(),
+        // HTTP is a layer 4 performance listener's protocol; TCP and UDP take the standard type.
+        listener_type: if l.protocol == "HTTP" {
+            "PERFORMANCE_LAYER_4".into()
+        } else {
+            "STANDARD".into()
+        },
         protocol: l.protocol.to_string(),
         listener_ip_address: address,
         port: Some(l.port),

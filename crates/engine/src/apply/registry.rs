@@ -94,11 +94,15 @@ impl Registry {
                 facts.pools.insert(p.name.clone(), p.id.clone());
             }
             for n in &d.vip_nodes {
-                facts.vip_nodes.insert(n.ip.trim().to_string(), n.id.clone());
+                facts
+                    .vip_nodes
+                    .insert(n.ip.trim().to_string(), n.id.clone());
             }
             for l in &d.listeners {
                 if let Some(ip) = &l.ip {
-                    facts.public_ips.insert(l.name.clone(), ip.trim().to_string());
+                    facts
+                        .public_ips
+                        .insert(l.name.clone(), ip.trim().to_string());
                 }
             }
             r.domains.insert(d.domain.name.clone(), facts);

@@ -151,10 +151,9 @@ async fn observe_backup_clients(
         .filter(|s| s.backup.is_some() && asks(&s.name))
         .map(|s| s.id.clone())
         .collect();
-    let details = futures_util::future::try_join_all(
-        ids.iter().map(|id| client.get_backup_details(id)),
-    )
-    .await?;
+    let details =
+        futures_util::future::try_join_all(ids.iter().map(|id| client.get_backup_details(id)))
+            .await?;
     for (id, d) in ids.iter().zip(details) {
         if let Some(s) = inv.servers.iter_mut().find(|s| s.id == *id)
             && let Some(b) = s.backup.as_mut()

@@ -15,9 +15,9 @@ pub mod prepare;
 mod render;
 mod vmtools;
 
-pub use expanded::ExpandedNode;
 pub use balancers::{ListenerFacts, listener_facts};
+pub use expanded::ExpandedNode;
 pub use facts::{NicFacts, NodeFacts, node_facts};
 pub use ping::ping_all;
-pub use vmtools::upgrade as upgrade_vm_tools;
 pub use render::render;
+pub use vmtools::upgrade as upgrade_vm_tools;

@@ -17,7 +17,10 @@ pub async fn upgrade(client: &CloudClient, want: &Desired, have: &Inventory) -> 
             continue;
         }
         let line = match s.vm_tools.as_deref() {
-            None => format!("{}: no VMware tools on this server; upgrade skipped", n.name),
+            None => format!(
+                "{}: no VMware tools on this server; upgrade skipped",
+                n.name
+            ),
             Some("CURRENT") => format!("{}: VMware tools are current", n.name),
             Some(_) => match client.update_vmware_tools(&s.id).await {
                 Ok(()) => {
