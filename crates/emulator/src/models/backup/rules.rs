@@ -50,7 +50,7 @@ fn server(st: &State, id: &str) -> BackupResult<Server> {
 /// The server's backup, or REASON_543 when it is not enabled.
 pub fn backup_of<'s>(st: &'s State, id: &str) -> BackupResult<(&'s Server, &'s Backup)> {
     let s = st.servers.get(id).ok_or_else(|| no_server(id))?;
-    let b = s.backup.as_ref().ok_or_else(|| {
+    let b = s.backup.as_deref().ok_or_else(|| {
         err(
             "REASON_543",
             format!("Server {id} has not been provisioned for backup"),
@@ -83,11 +83,11 @@ pub fn enable(tx: &mut Tx<'_>, id: &str, service_plan: &str) -> BackupResult<Str
         ));
     }
     let asset_id = new_id();
-    s.backup = Some(Backup {
+    s.backup = Some(Box::new(Backup {
         asset_id: asset_id.clone(),
         service_plan: plan.to_string(),
         clients: Vec::new(),
-    });
+    }));
     tx.put(Resource::Server(s));
     Ok(asset_id)
 }

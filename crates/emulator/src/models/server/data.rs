@@ -94,7 +94,7 @@ pub struct Server {
     pub staged: Option<HardwareChange>,
     /// Cloud backup when enabled (MCP 1.0 API).
     #[serde(default)]
-    pub backup: Option<Backup>,
+    pub backup: Option<Box<Backup>>,
 }
 
 /// A hardware change (reconfigureServer, addDisk, expandDisk, changeDiskSpeed, addNic, removeNic),
