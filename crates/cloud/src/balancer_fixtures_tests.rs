@@ -1,11 +1,12 @@
-//! Decodes the real load balancer (`networkDomainVip_*`), backup (`/oec/0.9` backup documents) and
-//! VMware tools shapes of the libcloud fixtures into the client's types.
+//! Decodes the real load balancer (`networkDomainVip_*`), backup (`/oec/0.9` backup documents), tag
+//! and VMware tools shapes of the libcloud fixtures into the client's types.
 
 use serde::de::DeserializeOwned;
 
 use super::backup::*;
 use super::balancer::*;
 use super::model::*;
+use super::tags::{Tag, TagKey};
 use super::wire::{self, ApiResponse, Page};
 
 const CORPUS: &str = concat!(
@@ -198,4 +199,35 @@ fn servers_show_backup_and_vm_tools() {
     assert!(old.items.iter().any(|s| s.vm_tools().is_some()));
     let r: ApiResponse = one("libcloud-fixtures/server_updateVmwareTools.xml");
     assert!(r.response_code.is_success());
+}
+
+#[test]
+fn tags_and_tag_keys() {
+    let keys: Page<TagKey> = one("libcloud-fixtures/tag_tagKey_list.xml");
+    assert_eq!(keys.items.len(), 3);
+    assert_eq!(keys.items[0].name, "AaronTestModified");
+    assert_eq!(
+        keys.items[0].description.as_deref(),
+        Some("Testing for VMWare")
+    );
+    assert!(keys.items[0].value_required && keys.items[0].display_on_report);
+    let k: TagKey = one("libcloud-fixtures/tag_tagKey_5ab77f5f_5aa9_426f_8459_4eab34e03d54.xml");
+    assert_eq!(k.name, "LibcloudTest");
+    let tags: Page<Tag> = one("libcloud-fixtures/tag_tag_list.xml");
+    assert_eq!(tags.items.len(), 3);
+    let t = &tags.items[0];
+    assert_eq!(t.asset_type, "SERVER");
+    assert_eq!(t.tag_key_name, "ChangeNameTest");
+    assert_eq!(t.value.as_deref(), Some("No way!"));
+    let r: ApiResponse = one("libcloud-fixtures/tag_createTagKey.xml");
+    assert_eq!(
+        r.info("tagKeyId"),
+        Some("4f921962-402d-438d-aa37-6f6a0392a1a9")
+    );
+    for f in ["applyTags", "removeTag", "deleteTagKey", "editTagKey"] {
+        let r: ApiResponse = one(&format!("libcloud-fixtures/tag_{f}.xml"));
+        assert!(r.response_code.is_success(), "{f}");
+    }
+    let bad: ApiResponse = one("libcloud-fixtures/tag_applyTags_BADREQUEST.xml");
+    assert!(!bad.response_code.is_success());
 }

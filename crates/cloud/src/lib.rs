@@ -3,7 +3,7 @@
 //!
 //! Provides: [`CloudClient`] (one typed call per operation) built from a [`ClientConfig`], or by
 //! [`client_from_hints`] from [`EndpointHints`] and [`ClientOptions`]; the model types ([`Server`],
-//! [`NetworkDomain`], [`Vlan`], …); [`CloudError`] with the API's [`ErrorCode`]; [`RetryPolicy`] and
+//! [`NetworkDomain`], [`Vlan`], load balancer, backup and tag types, …); [`CloudError`] with the API's [`ErrorCode`]; [`RetryPolicy`] and
 //! [`WaitPolicy`]; and the single owners of: the location -> region table
 //! ([`region_for_location`]), every `MCP_*` variable ([`Env`]), endpoint and CA handling
 //! ([`resolve_endpoint`], [`client_from_hints`]), and the plain HTTP fetch of a plan or token URL
@@ -34,6 +34,7 @@ mod model;
 mod nics;
 mod ops;
 mod retry;
+mod tags;
 mod transport;
 mod wait;
 pub mod wire;
@@ -68,5 +69,6 @@ pub use ops::{
     Wait, server_probe,
 };
 pub use retry::RetryPolicy;
+pub use tags::{Tag, TagKey};
 pub use transport::{ClientConfig, CloudClient, Secret};
 pub use wait::{AsyncOp, Pacer, WaitPolicy};
