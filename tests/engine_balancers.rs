@@ -4,8 +4,8 @@
 //! admitting it, and `information` shows that address; `backup:` enables backup with the plan and
 //! adds the client. A second deploy sends no change request; dispose takes the listener, members,
 //! pool, VIP nodes and backup down before the servers and leaves nothing; the same under injected
-//! faults (3 seeds, 20 with `PLUMBERY_FULL_SUITE=1`). The corpus plans that use `listeners:` and
-//! `backup:` build and dispose cleanly.
+//! faults (3 seeds, 20 with `PLUMBERY_FULL_SUITE=1`). The corpus plans that use `listeners:`
+//! (apache2-cluster, gigafox over two locations) and `backup:` build and dispose cleanly.
 
 use cloud::CloudClient;
 use emulator::{FaultSpec, RunningEmulator};
@@ -220,4 +220,39 @@ async fn corpus_plans_with_listeners_and_backup_build_and_dispose() {
         let (emu, _dir) = start(0.001);
         deploy_and_dispose(&emu, &contrib(name, &[]), name).await;
     }
+    // gigafox: two locations, a web blueprint with listeners http and https in each; its dispose
+    // keeps what the plan says to keep (`destroy: never` VLANs, `running: always` nodes) but no load
+    // balancer piece.
+    let name = "example__gigafox__fittings.yaml";
+    let (emu, _dir) = start(0.001);
+    let plan = contrib(name, &[]);
+    let opts = options(emu.url());
+    run(Action::Deploy, &plan, &opts, name).await;
+    let c = fast_client(&emu);
+    let lb = |c: CloudClient| async move {
+        let mut n = (0, 0, 0, 0);
+        for d in c.list_network_domains(&[]).await.unwrap() {
+            n.0 += c.list_vip_pools(&d.id).await.unwrap().len();
+            n.1 += c.list_vip_nodes(&d.id).await.unwrap().len();
+            n.2 += c
+                .list_pool_members(&[("networkDomainId", &d.id)])
+                .await
+                .unwrap()
+                .len();
+            n.3 += c.list_virtual_listeners(&d.id).await.unwrap().len();
+        }
+        n
+    };
+    let (pools, nodes, members, listeners) = lb(c.clone()).await;
+    assert_eq!(
+        (pools, listeners),
+        (2, 4),
+        "{name}: a pool and two listeners per location"
+    );
+    assert!(
+        nodes > 0 && members == nodes,
+        "{name}: {nodes} VIP nodes, {members} members"
+    );
+    run(Action::Dispose, &plan, &opts, name).await;
+    assert_eq!(lb(c).await, (0, 0, 0, 0), "{name}: after dispose");
 }
