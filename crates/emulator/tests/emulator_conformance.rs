@@ -26,7 +26,10 @@ const JS: &str = concat!(
 
 /// Names the fixtures show that the emulator does not produce, and why.
 const NOT_EMULATED: &[(&str, &str)] = &[
-    ("backup", "the servers of this run have no backup enabled (backup: tests/emulator_services.rs)"),
+    (
+        "backup",
+        "the servers of this run have no backup enabled (backup: tests/emulator_services.rs)",
+    ),
     ("softwareLabel", "images carry no software labels"),
     (
         "nic",

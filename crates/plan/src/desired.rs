@@ -120,6 +120,24 @@ pub struct WantNode {
     /// Cloud backup (`backup:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<WantBackup>,
+    /// Tags applied to the server: the `#hashtags` of its description (`#plumbery` aside).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+/// The `#hashtags` of a description, without `#`, in order, once each, `#plumbery` aside.
+pub fn hashtags(description: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in description
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix('#'))
+        .filter(|t| !t.is_empty() && *t != "plumbery")
+    {
+        if !out.iter().any(|x| x == t) {
+            out.push(t.to_string());
+        }
+    }
+    out
 }
 
 /// The cloud backup a node asks for.
@@ -392,6 +410,7 @@ fn node_want(
         destroy_never: n.destroy_never,
         extra_nics: extra,
         backup: n.backup.as_ref().map(want_backup),
+        tags: hashtags(&n.description),
     }
 }
 

@@ -185,6 +185,9 @@ pub struct Server {
     /// Cloud backup, when enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<ServerBackup>,
+    /// The tag keys applied to it (observed only when the plan tags servers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// The version status of its VMware tools (`CURRENT`, `NEED_UPGRADE`, ...); `None` when the
     /// server has none (local nodes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -486,6 +489,9 @@ pub struct Inventory {
     /// OS images of the location (only fetched when a server must be deployed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<Image>,
+    /// The organisation's tag key names (observed only when the plan tags servers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tag_keys: Vec<String>,
     /// VLANs of other locations (location, name) that `accept:` names, looked for and not found
     /// in a location this run does not build: no rule is planned from them.
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]

@@ -22,7 +22,7 @@ mod steps;
 
 pub use desired::{
     Desired, RemoteAccept, WantBackup, WantBackupClient, WantBalancer, WantDomain, WantListener,
-    WantNic, WantNode, WantPort, WantVlan, accept_rule_name, balance_method, desired,
+    WantNic, WantNode, WantPort, WantVlan, accept_rule_name, balance_method, desired, hashtags,
 };
 pub use diff::outcome::Diff;
 pub use diff::{diff, pick_image};

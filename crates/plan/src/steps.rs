@@ -381,6 +381,20 @@ pub enum Step {
         /// Alert address.
         email: Option<String>,
     },
+    /// Create a tag key of the organisation (for a `#hashtag` of a node's description).
+    CreateTagKey {
+        /// Key name.
+        key: String,
+    },
+    /// Apply tag keys (no value) to a server.
+    ApplyTags {
+        /// Domain name.
+        domain: String,
+        /// Node name.
+        node: String,
+        /// Key names.
+        tags: Vec<String>,
+    },
     /// Disable cloud backup of a server (before it is deleted).
     DisableBackup {
         /// Domain name.
@@ -523,6 +537,8 @@ impl Step {
                 format!("add a {kind} backup client to {node}")
             }
             Step::DisableBackup { node, .. } => format!("disable backup of {node}"),
+            Step::CreateTagKey { key } => format!("create tag key {key}"),
+            Step::ApplyTags { node, tags, .. } => format!("tag {node} with {}", tags.join(", ")),
             other => unreachable!("describe handles {other:?}"),
         }
     }

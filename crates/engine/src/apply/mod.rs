@@ -3,7 +3,7 @@
 //!
 //! Each resource kind's steps run in their own file: `network` (domains, public IP blocks),
 //! `vlan`, `reserve`, `server`, `hardware`, `nics`, `nat`, `firewall`, `balancer` (pools, VIP
-//! nodes, members, listeners), `backup`; `converge` holds the rules
+//! nodes, members, listeners), `backup`, `tags`; `converge` holds the rules
 //! they share so that a run never duplicates a resource, and a run killed at any moment converges
 //! when run again: every create observes before it creates again (a lost answer or
 //! NAME_NOT_UNIQUE leads to a lookup by name, by internal address for NAT, by new id for IP blocks).
@@ -21,6 +21,7 @@ mod nics;
 mod registry;
 mod reserve;
 mod server;
+mod tags;
 mod vlan;
 
 use std::sync::Arc;
@@ -281,6 +282,8 @@ async fn run_lb_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
             backup::add_client(ctx, backup::Client { domain, node, want }).await
         }
         Step::DisableBackup { id, .. } => backup::disable(ctx, id).await,
+        Step::CreateTagKey { key } => tags::create_key(ctx, key).await,
+        Step::ApplyTags { domain, node, tags } => tags::apply(ctx, domain, node, tags).await,
         other => unreachable!("run_step dispatches {other:?} elsewhere"),
     }
 }

@@ -68,6 +68,7 @@ pub(super) fn server(s: &cloud::Server) -> plan::Server {
             state: plan::State::from_wire(b.state.as_deref().unwrap_or("NORMAL")),
             clients: None,
         }),
+        tags: Vec::new(),
         vm_tools: s
             .vm_tools()
             .map(|t| t.version_status.clone().unwrap_or_default()),

@@ -1,8 +1,8 @@
 //! Observation: the [`Inventory`] of a location read from the API with a bounded number of list
 //! calls (one for the domains of the location, five per named domain, four more per domain with a
-//! load balancer, one per VLAN whose reservations are needed, one for images when needed), never
-//! one call per node (except the backup details of a backed-up server whose node asks for backup
-//! clients), converted into the plan's plain types.
+//! load balancer, two for tags when the plan tags servers, one per VLAN whose reservations are
+//! needed, one for images when needed), never one call per node (except the backup details of a
+//! backed-up server whose node asks for backup clients), converted into the plan's plain types.
 
 mod convert;
 
@@ -73,13 +73,37 @@ async fn observe_with(
             Ok(Vec::new())
         }
     };
-    let (domains, images) = tokio::try_join!(domains, images)?;
+    let (mut domains, images, (tag_keys, tags)) =
+        tokio::try_join!(domains, images, observe_tags(client, want))?;
+    for s in domains.iter_mut().flat_map(|d| d.servers.iter_mut()) {
+        s.tags = tags
+            .iter()
+            .filter(|t| t.asset_id == s.id)
+            .map(|t| t.tag_key_name.clone())
+            .collect();
+    }
     Ok(Inventory {
         location_id: loc.to_string(),
         domains,
         images: images.into_iter().map(convert::image).collect(),
+        tag_keys,
         ..Inventory::default()
     })
+}
+
+/// The organisation's tag key names and the location's server tags, when the plan tags servers
+/// (two lists; none otherwise).
+async fn observe_tags(
+    client: &CloudClient,
+    want: &Desired,
+) -> CloudResult<(Vec<String>, Vec<cloud::Tag>)> {
+    if want.nodes.iter().all(|n| n.tags.is_empty()) {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let loc = want.location_id.as_str();
+    let filter = [("assetType", "SERVER"), ("datacenterId", loc)];
+    let (keys, tags) = tokio::try_join!(client.list_tag_keys(&[]), client.list_tags(&filter))?;
+    Ok((keys.into_iter().map(|k| k.name).collect(), tags))
 }
 
 /// The five lists of one domain, in parallel.

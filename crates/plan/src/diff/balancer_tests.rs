@@ -1,5 +1,6 @@
-//! Unit tests of the load balancer and backup rules of the diff, on values: a blueprint with two
-//! web nodes behind a balancer, one of them backed up with a client.
+//! Unit tests of the load balancer, backup and tag rules of the diff, on values: a blueprint with two
+//! web nodes behind a balancer, one of them backed up with a client, both tagged by their
+//! description's hashtags.
 
 use fittings::{Parameters, load_text};
 
@@ -10,7 +11,7 @@ use crate::inventory::*;
 use crate::phase::Phase;
 use crate::steps::Step;
 
-const PLAN: &str = r#"---
+const PLAN: &str = r##"---
 information:
   - "balancer"
 ---
@@ -30,13 +31,15 @@ blueprints:
       nodes:
         - web1:
             appliance: 'Ubuntu'
+            description: "#web #ubuntu"
             backup:
               plan: advanced
               clients:
                 - type: filesystem
         - web2:
             appliance: 'Ubuntu'
-"#;
+            description: "front #web"
+"##;
 
 fn want() -> Desired {
     let plan = load_text("b.yaml", PLAN, &Parameters::new()).unwrap().0;
@@ -99,6 +102,8 @@ fn built() -> Inventory {
         server("s1", "web1", "10.9.0.10", Some(backup)),
         server("s2", "web2", "10.9.0.11", None),
     ];
+    d.servers[0].tags = vec!["ubuntu".into(), "web".into()];
+    d.servers[1].tags = vec!["web".into()];
     d.ip_blocks.push(IpBlock {
         id: "b1".into(),
         base_ip: "168.128.0.4".into(),
@@ -138,6 +143,7 @@ fn built() -> Inventory {
     Inventory {
         location_id: "EU6".into(),
         domains: vec![d],
+        tag_keys: vec!["web".into(), "ubuntu".into(), "other".into()],
         ..Inventory::default()
     }
 }
@@ -283,4 +289,48 @@ fn wipe_keeps_listener_and_pool() {
     assert_eq!(count(&d, |s| matches!(s, Step::RemovePoolMember { .. })), 2);
     assert_eq!(count(&d, |s| matches!(s, Step::DeleteVipNode { .. })), 2);
     assert_eq!(count(&d, |s| matches!(s, Step::DeleteServer { .. })), 2);
+}
+
+#[test]
+fn hashtags_become_tag_keys_and_tags() {
+    let w = want();
+    assert_eq!(w.nodes[0].tags, ["web", "ubuntu"]);
+    assert_eq!(w.nodes[1].tags, ["web"]);
+    let have = Inventory {
+        location_id: "EU6".into(),
+        images: vec![Image {
+            id: "i".into(),
+            name: "Ubuntu 22.04".into(),
+        }],
+        tag_keys: vec!["web".into()],
+        ..Inventory::default()
+    };
+    let d = diff(&w, &have, Phase::Build { start: true });
+    let keys: Vec<&str> = d
+        .plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.step {
+            Step::CreateTagKey { key } => Some(key.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys, ["ubuntu"], "only the missing key");
+    let key = id_of(&d, |s| matches!(s, Step::CreateTagKey { .. }));
+    let web1 = id_of(
+        &d,
+        |s| matches!(s, Step::ApplyTags { node, .. } if node == "web1"),
+    );
+    let await1 = id_of(
+        &d,
+        |s| matches!(s, Step::AwaitServer { node, .. } if node == "web1"),
+    );
+    assert!(after(&d, web1).contains(&key));
+    assert!(after(&d, web1).iter().any(|a| *a >= await1));
+    // A server holding some of its tags gets the others only.
+    let mut have = built();
+    have.domains[0].servers[0].tags = vec!["web".into()];
+    let d = diff(&w, &have, Phase::Build { start: true });
+    let kinds: Vec<String> = d.plan.steps.iter().map(|s| s.step.describe()).collect();
+    assert_eq!(kinds, ["tag web1 with ubuntu"]);
 }

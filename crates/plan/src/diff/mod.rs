@@ -4,7 +4,7 @@
 //! This file only orders the resource kinds; each kind's rules live in its own file: `domain`,
 //! `vlan`, `reserved` (addresses reserved on a VLAN), `public_ips`, `server` (deploy, power,
 //! monitoring, delete), `hardware`, `nics`, `nat`, `firewall`, `balancer` (pools, VIP nodes,
-//! members, listeners) and `backup`.
+//! members, listeners), `backup` and `tags`.
 
 mod backup;
 mod balancer;
@@ -17,6 +17,7 @@ pub(crate) mod outcome;
 mod public_ips;
 mod reserved;
 mod server;
+mod tags;
 mod vlan;
 
 #[cfg(test)]
@@ -47,7 +48,10 @@ pub fn diff(want: &Desired, have: &Inventory, phase: Phase) -> Diff {
 /// then each node (server, hardware, NICs, power, monitoring, NAT, port rules), then the rules
 /// between VLANs.
 fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
-    let mut steps = BuildSteps::default();
+    let mut steps = BuildSteps {
+        tag_keys: tags::build_keys(want, have, d),
+        ..BuildSteps::default()
+    };
     for wd in &want.domains {
         let inv = have.domain(&wd.name);
         let Some(ds) = domain::build(wd, inv, d) else {

@@ -32,6 +32,8 @@ pub(crate) struct BuildSteps<'a> {
     /// Per (domain, node) name: the step after which the node's server is ready (`None`: ready
     /// already). A node missing here is not built.
     pub node_ready: BTreeMap<(String, String), Option<usize>>,
+    /// Per tag key name: the step creating it (keys that exist have none).
+    pub tag_keys: BTreeMap<String, usize>,
 }
 
 /// Destroy: what the node deletions remove, for the network elements that wait for them.

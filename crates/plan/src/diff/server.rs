@@ -3,7 +3,7 @@
 //! stopped by the power phases; stopped if asked and deleted when destroying (basement last).
 
 use super::outcome::{BuildSteps, Deleted, Diff};
-use super::{backup, firewall, hardware, nat, nics};
+use super::{backup, firewall, hardware, nat, nics, tags};
 use crate::desired::{Desired, WantNode};
 use crate::inventory::{Image, Inventory, Server, State};
 use crate::steps::{Step, StepPlan};
@@ -73,6 +73,7 @@ pub(super) fn build(
         .insert((n.domain.clone(), n.name.clone()), ready);
     monitoring(n, server, [ready, ds], d);
     backup::build(n, server, ready, d);
+    tags::build(n, server, ready, &steps.tag_keys, d);
     if n.internet {
         let blocks = steps
             .blocks
