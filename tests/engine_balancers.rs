@@ -2,7 +2,7 @@
 //! `balancers:` gives exactly one pool of the blueprint's two nodes (a VIP node each, named after its
 //! private address), one virtual listener on a public address of the domain with the firewall rule
 //! admitting it, and `information` shows that address; `backup:` enables backup with the plan and
-//! adds the client. A second deploy sends no change request; dispose takes the listener, members,
+//! adds the client; the `#hashtags` of the descriptions are the servers' tags. A second deploy sends no change request; dispose takes the listener, members,
 //! pool, VIP nodes and backup down before the servers and leaves nothing; the same under injected
 //! faults (3 seeds, 20 with `PLUMBERY_FULL_SUITE=1`). The corpus plans that use `listeners:`
 //! (apache2-cluster, gigafox over two locations) and `backup:` build and dispose cleanly.
@@ -17,7 +17,7 @@ use engine_support::{
     MIXED_FAULTS, assert_empty, change_requests, contrib, fast_client, options, seeds, start,
 };
 
-const PLAN: &str = r#"---
+const PLAN: &str = r##"---
 locationId: NA9
 blueprints:
   - web:
@@ -37,6 +37,7 @@ blueprints:
       nodes:
         - web01:
             appliance: 'Ubuntu 22'
+            description: "#web #frontend"
             backup:
               plan: advanced
               clients:
@@ -44,7 +45,8 @@ blueprints:
                   email: ops@example.com
         - web02:
             appliance: 'Ubuntu 22'
-"#;
+            description: "#web"
+"##;
 
 fn plan() -> Plan {
     load_text("lb.yaml", PLAN, &Parameters::new()).unwrap().0
@@ -130,6 +132,18 @@ async fn assert_built(c: &CloudClient, context: &str) -> String {
     assert!(details.clients[0].is_file_system, "{context}");
     let web02 = servers.iter().find(|s| s.name == "web02").unwrap();
     assert!(c.get_backup_details(&web02.id).await.unwrap().is_none());
+    // The description's hashtags are the servers' tags.
+    for (s, want) in [(web01, vec!["frontend", "web"]), (web02, vec!["web"])] {
+        let mut got: Vec<String> = c
+            .list_tags(&[("assetId", s.id.as_str())])
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.tag_key_name)
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{context}: tags of {}", s.name);
+    }
     address
 }
 
