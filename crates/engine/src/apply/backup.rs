@@ -1,6 +1,7 @@
 //! Cloud backup, applied: enabling (or changing the plan) and waiting until the backup is NORMAL,
 //! adding a client of the type the plan names (matched among the types the server is offered),
-//! disabling before the server is deleted. Adding observes the clients before adding again.
+//! disabling before the server is deleted. Enabling and adding observe (the details) before they
+//! send again after a lost answer.
 
 use cloud::{AsyncOp, CloudError, CloudResult, NewBackupClient, Probe, Wait, is_no_backup};
 
@@ -36,16 +37,23 @@ pub(super) async fn enable(
 ) -> CloudResult<()> {
     let c = &ctx.client;
     let id = ctx.server_id(domain, node)?;
-    let r = if change {
-        c.modify_backup(&id, plan).await
-    } else {
-        c.enable_backup(&id, plan).await.map(drop)
-    };
-    match r {
-        // REASON_550: already enabled or being enabled (a lost answer, a run killed meanwhile).
-        Err(e) if e.code() == Some("REASON_550") || e.is_ambiguous() => {}
-        other => other?,
+    if change {
+        c.modify_backup(&id, plan).await?;
+        return wait_backup(ctx, &id, false).await;
     }
+    let sid = id.as_str();
+    observe_or_create(
+        &format!("backup of {node}"),
+        || async move { Ok(c.get_backup_details(sid).await?.map(|d| d.asset_id)) },
+        || async move {
+            match c.enable_backup(sid, plan).await {
+                // REASON_550: already enabled or being enabled (an earlier run, a lost answer).
+                Err(e) if e.code() == Some("REASON_550") => Ok(String::new()),
+                other => other,
+            }
+        },
+    )
+    .await?;
     wait_backup(ctx, &id, false).await
 }
 
