@@ -1,7 +1,8 @@
 //! `plumbery --local fittings/web-balancer.yaml deploy` (the real binary, its own background
-//! emulator with local nodes) ends with two web nodes behind a load balancer: `information` names
-//! the listener's public address, and HTTP requests to it are answered by web01 and web02 in turn;
-//! a second deploy has nothing to change; dispose leaves no mount or process behind. Needs root
+//! emulator with local nodes) ends with two web nodes behind a load balancer: `information` (and
+//! its `--json` form) names the listener's public address, and HTTP requests to it are answered by
+//! web01 and web02 in turn; a second deploy has nothing to change; dispose leaves no mount or
+//! process behind. Needs root
 //! (elsewhere it prints why and passes). A guard stops the background emulator even when an
 //! assertion fails.
 
@@ -89,6 +90,13 @@ fn web_nodes_answer_in_turn_behind_the_listener() {
         info.contains(&format!("curl http://{addr}:80/ answers web01 and web02")),
         "{info}"
     );
+    let json = run(&["--json", PLAN, "information"]);
+    assert_ok(&json, "information --json");
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let l = &doc["listeners"][0];
+    assert_eq!(l["name"], "http.web.na12.balancer", "{doc}");
+    assert_eq!(l["address"], addr.to_string(), "{doc}");
+    assert_eq!(l["port"], 80, "{doc}");
     // The page servers start with the bootstrap: wait until the listener answers, then look at
     // which node answers each request.
     let t0 = Instant::now();
