@@ -2,9 +2,8 @@
 //! emulator with local nodes) ends with two web nodes behind a load balancer: `information` (and
 //! its `--json` form) names the listener's public address, and HTTP requests to it are answered by
 //! web01 and web02 in turn; a second deploy has nothing to change; dispose leaves no mount or
-//! process behind. Needs root
-//! (elsewhere it prints why and passes). A guard stops the background emulator even when an
-//! assertion fails.
+//! process behind. Needs root (elsewhere it prints why and passes). A guard stops the background
+//! emulator even when an assertion fails.
 
 #[path = "nodes_support/mod.rs"]
 mod nodes_support;
