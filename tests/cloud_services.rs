@@ -1,4 +1,5 @@
-//! The client's load balancer, backup, tag and VMware tools calls against the in-process emulator:
+//! The client's load balancer, backup, tag, old-API disk and VMware tools calls against the
+//! in-process emulator:
 //! each create answers an id that the lists and gets then show, the API's dependency rules come back
 //! as `HAS_DEPENDENCY` (a pool with members, a server with backup), and every delete leaves nothing.
 
@@ -220,6 +221,23 @@ async fn backup_tags_and_vmware_tools_round_trip() {
             .unwrap()
             .is_empty()
     );
+
+    // The old API's disk changes: grow disk 0 by 10 GB, then change its speed.
+    let before = c.get_server(&srv).await.unwrap().unwrap().disk[0].clone();
+    let size = before.size_gb.unwrap();
+    c.oec_change_disk_size(&srv, "0", size + 10).await.unwrap();
+    c.wait_server(&srv, Wait::after(AsyncOp::ChangeDisk), Some(true))
+        .await
+        .unwrap();
+    c.oec_change_disk_speed(&srv, "0", "HIGHPERFORMANCE")
+        .await
+        .unwrap();
+    c.wait_server(&srv, Wait::after(AsyncOp::ChangeDisk), Some(true))
+        .await
+        .unwrap();
+    let after = c.get_server(&srv).await.unwrap().unwrap().disk[0].clone();
+    assert_eq!(after.size_gb, Some(size + 10));
+    assert_eq!(after.speed.as_deref(), Some("HIGHPERFORMANCE"));
 
     // VMware tools: reported, and the update runs as a server change.
     let s = c.get_server(&srv).await.unwrap().unwrap();

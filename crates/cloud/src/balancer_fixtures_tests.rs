@@ -231,3 +231,15 @@ fn tags_and_tag_keys() {
     let bad: ApiResponse = one("libcloud-fixtures/tag_applyTags_BADREQUEST.xml");
     assert!(!bad.response_code.is_success());
 }
+
+#[test]
+fn old_api_disk_changes() {
+    for op in ["changeSize", "changeSpeed"] {
+        let f = format!(
+            "libcloud-fixtures/oec_0_9_8a8f6abc_2745_4d8a_9cbc_8dabe5a7d0e4_server_e75ead52_692f_4314_8725_c8a4f4d13a87_disk_1_{op}.xml"
+        );
+        let st = wire::decode_oec_status(&fx(&f)).unwrap();
+        assert!(!st.is_error(), "{op}");
+        assert!(st.operation.starts_with("Change Server Disk"), "{op}");
+    }
+}

@@ -32,6 +32,7 @@ mod error;
 mod fetch;
 mod model;
 mod nics;
+mod oec_disk;
 mod ops;
 mod retry;
 mod tags;
@@ -64,6 +65,7 @@ pub use error::{CloudError, CloudResult};
 pub use fetch::http_get;
 pub use model::*;
 pub use nics::NicTarget;
+pub use oec_disk::SERVER_NS;
 pub use ops::{
     CpuSpec, NewFirewallRule, NewNetworkDomain, NewServer, NewVlan, Placement, Probe, Reconfigure,
     Wait, server_probe,
