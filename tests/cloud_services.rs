@@ -1,7 +1,7 @@
 //! The client's load balancer, backup, tag, old-API disk and VMware tools calls against the
-//! in-process emulator:
-//! each create answers an id that the lists and gets then show, the API's dependency rules come back
-//! as `HAS_DEPENDENCY` (a pool with members, a server with backup), and every delete leaves nothing.
+//! in-process emulator: each create answers an id that the lists and gets then show, the API's
+//! dependency rules come back as `HAS_DEPENDENCY` (a pool with members, a server with backup), and
+//! every delete leaves nothing.
 
 mod engine_support;
 
