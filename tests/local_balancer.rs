@@ -194,7 +194,9 @@ fn a_virtual_listener_balances_round_robin_and_skips_members_down() {
     names.dedup();
     assert_eq!(names, ["web-1", "web-2"], "{seen:?}");
     // web-2 stops answering: every connection goes to web-1.
-    ssh(public[1], "kill $(cat /tmp/lb.pid)");
+    // (waits until the process is gone, so its listening socket is closed)
+    let stop = "p=$(cat /tmp/lb.pid); kill $p; while kill -0 $p 2>/dev/null; do sleep 0.05; done";
+    ssh(public[1], stop);
     let seen: Vec<String> = (0..6).map(|_| hit(addr)).collect();
     assert!(seen.iter().all(|h| h == "web-1"), "{seen:?}");
     // It answers again: the health check brings it back.

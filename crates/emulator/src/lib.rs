@@ -59,5 +59,5 @@ pub use faults::{FaultSpec, FaultSpecError};
 pub use latency::{Profile, ProfileError};
 pub use running::{Emulator, RunningEmulator};
 pub use server::{EmulatorError, Ready, Stop, run};
-pub use stats::{RequestCounts, ResourceCounts, ServerStats, Stats};
+pub use stats::{RequestCounts, ResourceCounts, ServerStats, ServiceCounts, Stats};
 pub use store::StoreError;

@@ -210,6 +210,7 @@ fn is_known_post(area_op: &str) -> bool {
             | "networkDomainVip/editPoolMember"
             | "networkDomainVip/removePoolMember"
             | "networkDomainVip/createVirtualListener"
+            | "networkDomainVip/editVirtualListener"
             | "networkDomainVip/deleteVirtualListener"
             | "tag/createTagKey"
             | "tag/editTagKey"
@@ -264,6 +265,7 @@ async fn dispatch_post_more(ctx: &Ctx<'_>, area_op: &str) -> Option<Result<Strin
         "networkDomainVip/editPoolMember" => vip::edit_member(ctx).await,
         "networkDomainVip/removePoolMember" => vip::remove_member(ctx).await,
         "networkDomainVip/createVirtualListener" => vip::create_listener(ctx).await,
+        "networkDomainVip/editVirtualListener" => vip::edit_listener(ctx).await,
         "networkDomainVip/deleteVirtualListener" => vip::delete_listener(ctx).await,
         "tag/createTagKey" => tag::create_key(ctx).await,
         "tag/editTagKey" => tag::edit_key(ctx).await,

@@ -62,6 +62,49 @@ pub struct ResourceCounts {
     pub server: u64,
 }
 
+/// How many load balancer, tag, address list and backup resources exist (`services` in the stats
+/// document; apart from `resources` so that code building a `ResourceCounts` keeps compiling).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServiceCounts {
+    /// Load balancer pools.
+    pub pool: u64,
+    /// VIP nodes.
+    pub vip_node: u64,
+    /// Pool members.
+    pub pool_member: u64,
+    /// Virtual listeners.
+    pub virtual_listener: u64,
+    /// Tag keys.
+    pub tag_key: u64,
+    /// Tags applied to assets.
+    pub tag: u64,
+    /// IP address lists.
+    pub ip_address_list: u64,
+    /// Port lists.
+    pub port_list: u64,
+    /// Servers with cloud backup enabled.
+    pub backup: u64,
+    /// Backup clients, over all servers.
+    pub backup_client: u64,
+}
+
+impl ServiceCounts {
+    /// All of them together (0 when nothing is left).
+    pub fn total(&self) -> u64 {
+        self.pool
+            + self.vip_node
+            + self.pool_member
+            + self.virtual_listener
+            + self.tag_key
+            + self.tag
+            + self.ip_address_list
+            + self.port_list
+            + self.backup
+            + self.backup_client
+    }
+}
+
 /// One server as the stats document shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -94,6 +137,9 @@ pub struct Stats {
     pub requests: RequestCounts,
     /// Resource counts.
     pub resources: ResourceCounts,
+    /// Load balancer, tag, address list and backup counts.
+    #[serde(default)]
+    pub services: ServiceCounts,
     /// Every server.
     pub servers: Vec<ServerStats>,
     /// The organisation id.
@@ -140,6 +186,7 @@ impl Stats {
                 default_firewall_rule: n(st.firewall_rules.len() - client_rules),
                 server: n(st.servers.len()),
             },
+            services: services(st),
             servers,
             org_id: st.org_id.clone(),
         }
@@ -156,6 +203,29 @@ impl Stats {
     }
 }
 
+fn services(st: &State) -> ServiceCounts {
+    let n = |x: usize| x as u64;
+    let lists = |port: bool| {
+        n(st.address_lists
+            .values()
+            .filter(|l| l.is_port_list() == port)
+            .count())
+    };
+    let backups = st.servers.values().filter_map(|s| s.backup.as_ref());
+    ServiceCounts {
+        pool: n(st.vip_pools.len()),
+        vip_node: n(st.vip_nodes.len()),
+        pool_member: n(st.pool_members.len()),
+        virtual_listener: n(st.listeners.len()),
+        tag_key: n(st.tag_keys.len()),
+        tag: n(st.tags.len()),
+        ip_address_list: lists(false),
+        port_list: lists(true),
+        backup: n(backups.clone().count()),
+        backup_client: n(backups.map(|b| b.clients.len()).sum()),
+    }
+}
+
 /// Displays a part of the document as its JSON, on one line (for test messages and logs).
 macro_rules! display_as_json {
     ($($t:ty),*) => {$(
@@ -168,7 +238,13 @@ macro_rules! display_as_json {
     )*};
 }
 
-display_as_json!(Stats, RequestCounts, ResourceCounts, ServerStats);
+display_as_json!(
+    Stats,
+    RequestCounts,
+    ResourceCounts,
+    ServiceCounts,
+    ServerStats
+);
 
 #[cfg(test)]
 mod tests {

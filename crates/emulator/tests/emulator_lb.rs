@@ -164,6 +164,30 @@ fn every_lb_operation_answers_in_the_fixture_shape() {
         let r = e.get(&format!("networkDomainVip/{what}?networkDomainId={d}"));
         p.extend(shape(LB, fx, &r, &[]));
     }
+    // The same documents in JSON (the API's mapping rule): lists as arrays named by the item.
+    for (path, item) in [
+        ("networkDomainVip/pool", "pool"),
+        ("networkDomainVip/node", "node"),
+        ("networkDomainVip/poolMember", "poolMember"),
+        ("networkDomainVip/virtualListener", "virtualListener"),
+        (
+            &format!("networkDomainVip/defaultIrule?networkDomainId={d}"),
+            "defaultIrule",
+        ),
+    ] {
+        let j = e.get_json(path);
+        assert!(
+            j[item][0]["id"].is_string() || j[item][0]["irule"]["id"].is_string(),
+            "{path}: {j}"
+        );
+    }
+    let j = e.get_json(&format!("networkDomainVip/virtualListener/{listener}"));
+    assert_eq!(j["irule"][1]["name"], "CCDEFAULT.Ips", "{j}");
+    assert_eq!(
+        j["pool"]["healthMonitor"][0]["name"], "CCDEFAULT.Http",
+        "{j}"
+    );
+    assert_eq!(j["port"], 8899, "{j}");
     let inner = "<loadBalanceMethod>LEAST_CONNECTIONS_MEMBER</loadBalanceMethod><serviceDownAction>NONE</serviceDownAction><slowRampTime>5</slowRampTime>";
     let r = post(&mut e, "editPool", inner, Some(&pool));
     p.extend(shape(LB, "networkDomainVip_editPool.xml", &r, &[]));
@@ -355,6 +379,7 @@ fn lb_rules_hold() {
     assert_eq!(code(&post(&mut e, "deletePool", "", Some(&pool))), "OK");
     let r = post(&mut e, "deletePool", "", Some(&pool));
     assert_eq!(code(&r), "RESOURCE_NOT_FOUND", "{}", r.body);
+    assert_eq!(e.stats().services.total(), 0, "{}", e.stats().services);
     let r = e.post(
         "network/removePublicIpBlock",
         &format!("<removePublicIpBlock xmlns=\"{NS}\" id=\"{block}\"/>"),
@@ -384,4 +409,31 @@ fn lb_changes_survive_a_restart() {
     let mut e = Emu::start_with(dir, cfg);
     let v = x(&e.get(&format!("networkDomainVip/pool/{pool}")));
     assert_eq!(v["name"], "p1");
+}
+
+#[test]
+fn injected_faults_refuse_lb_and_mcp1_changes_without_applying_them() {
+    let mut e = Emu::start(0.001);
+    let (d, _, _) = setup(&mut e);
+    e.emu()
+        .set_faults(emulator::FaultSpec::parse("busy=1").unwrap(), Some(7));
+    let r = post(&mut e, "createPool", &pool_xml(&d, "p1"), None);
+    assert_eq!(code(&r), "RESOURCE_BUSY", "{}", r.body);
+    let path = format!("/oec/0.9/{}/server/x/backup", e.emu().org_id());
+    let r =
+        e.c.post_xml(&path, "<NewBackup servicePlan=\"Essentials\"/>")
+            .unwrap();
+    assert_eq!(
+        (r.status, x(&r)["resultCode"].as_str()),
+        (400, Some("REASON_392"))
+    );
+    e.emu()
+        .set_faults(emulator::FaultSpec::parse("").unwrap(), None);
+    assert_eq!(
+        x(&e.get("networkDomainVip/pool"))["totalCount"],
+        "0",
+        "nothing applied"
+    );
+    let r = post(&mut e, "createPool", &pool_xml(&d, "p1"), None);
+    assert_eq!(code(&r), "OK", "{}", r.body);
 }

@@ -91,6 +91,8 @@ fn backup_follows_the_mcp1_api() {
     assert_eq!(r.status, 400, "unknown storage policy: {}", r.body);
     let r = oec(&mut e, None, &format!("{s}/backup"));
     p.extend(shape(BK, "_backup_INFO.xml", &r, &["times", "runningJob"]));
+    let counts = e.stats().services;
+    assert_eq!((counts.backup, counts.backup_client), (1, 1), "{counts}");
     let r = oec(
         &mut e,
         None,
@@ -120,6 +122,7 @@ fn backup_follows_the_mcp1_api() {
     let r = oec(&mut e, None, &format!("{s}/backup?disable"));
     p.extend(shape(BK, "_backup_DISABLE.xml", &r, &[]));
     assert!(p.is_empty(), "shape problems:\n{}", p.join("\n"));
+    assert_eq!(e.stats().services.total(), 0, "{}", e.stats().services);
     let r = e.action("deleteServer", &s);
     assert_eq!(code(&r), "IN_PROGRESS", "{}", r.body);
     let r = oec(&mut e, None, "nosuch/backup");

@@ -1,6 +1,8 @@
 //! The public side: userspace listeners on 127.77.x.y:PORT in the host namespace that forward each
 //! connection into a node, dialling from inside the domain's network namespace (the socket is created
-//! there on a throw-away thread and then driven by tokio). No address or route is added anywhere.
+//! there on a throw-away thread and then driven by tokio). No address or route is added on the host;
+//! a private virtual listener (a VLAN address) listens inside the domain namespace instead, on an
+//! address its caller put on that namespace's `lo`.
 //!
 //! A listener leads to one private address (a NAT rule) or balances over several (a virtual listener,
 //! [`Target::Pool`]): each connection goes to the next member in round-robin order, skipping members
@@ -152,8 +154,14 @@ impl Public {
     }
 
     fn open(&self, addr: SocketAddrV4, target: Target, ns: Arc<File>) -> Result<Listener> {
-        let std_listener = std::net::TcpListener::bind(addr)
-            .map_err(|e| NodesError::io(format!("listen on public {addr}"), e))?;
+        // Public (loopback) addresses listen in the host namespace; a private virtual listener's
+        // address listens inside the domain.
+        let bound = if addr.ip().is_loopback() {
+            std::net::TcpListener::bind(addr)
+        } else {
+            netns::run_in(&ns, || std::net::TcpListener::bind(addr))?
+        };
+        let std_listener = bound.map_err(|e| NodesError::io(format!("listen on {addr}"), e))?;
         std_listener
             .set_nonblocking(true)
             .map_err(|e| NodesError::io("set listener non-blocking", e))?;

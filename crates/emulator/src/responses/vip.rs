@@ -556,3 +556,29 @@ pub async fn delete_listener(ctx: &Ctx<'_>) -> ApiResult<String> {
     let msg = format!("Virtual Listener (id:{id}) has been deleted.");
     Ok(ctx.ok("OK", &msg, &[]))
 }
+
+/// `POST networkDomainVip/editVirtualListener` (address, port, type and protocol stay; a nil pool
+/// or profile clears it; `iruleId`s replace the iRules).
+pub async fn edit_listener(ctx: &Ctx<'_>) -> ApiResult<String> {
+    let m = ctx.body("editVirtualListener")?;
+    let f = Fields::new(&m);
+    let id = f.id()?;
+    let nil = |name: &str| -> ApiResult<Option<Option<String>>> {
+        Ok(f.str_nil(name)?.map(|v| v.filter(|s| !s.is_empty())))
+    };
+    let e = vip::ListenerEdit {
+        description: f.str_opt("description")?,
+        enabled: f.bool_opt("enabled")?,
+        connection_limit: u32_opt(&f, "connectionLimit", 1, 100_000)?,
+        connection_rate_limit: u32_opt(&f, "connectionRateLimit", 1, 4000)?,
+        source_port_preservation: f.str_opt("sourcePortPreservation")?,
+        pool_id: nil("poolId")?,
+        client_clone_pool_id: nil("clientClonePoolId")?,
+        persistence_profile_id: nil("persistenceProfileId")?,
+        fallback_persistence_profile_id: nil("fallbackPersistenceProfileId")?,
+        irule_ids: f.has("iruleId").then(|| f.strs("iruleId")).transpose()?,
+    };
+    let name = ctx.core.change(|tx| vip::edit_listener(tx, &id, e)).await?;
+    let msg = format!("Virtual Listener '{name}' has been edited.");
+    Ok(ctx.ok("OK", &msg, &[("virtualListenerId", &id)]))
+}

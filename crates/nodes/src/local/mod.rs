@@ -81,6 +81,8 @@ struct Domain {
     netns: String,
     ns: Arc<File>,
     vlans: HashMap<String, Vlan>,
+    /// Private virtual listener addresses put on the namespace's `lo` (answered on every VLAN).
+    vip_addrs: std::collections::BTreeSet<Ipv4Addr>,
 }
 
 /// A secondary NIC made real: `ifname` in the server namespace, its peer `veth` on a VLAN bridge of

@@ -34,6 +34,7 @@ impl LocalNodes {
                         netns: name,
                         ns: Arc::new(f),
                         vlans: HashMap::new(),
+                        vip_addrs: Default::default(),
                     },
                 );
                 Ok(())
@@ -243,22 +244,72 @@ impl LocalNodes {
                 );
             }
         }
-        // A virtual listener on a public address listens when the firewall accepts TCP to its
-        // address and port, like a NAT rule (private listeners are not made real).
-        for v in vips.iter().filter(|v| v.address.is_loopback()) {
+        // A virtual listener on a public address listens (in the host namespace) when the firewall
+        // accepts TCP to its address and port, like a NAT rule; one on a VLAN address listens
+        // inside the domain on an address of its `lo`, which every VLAN reaches (no firewall there).
+        let mut private = std::collections::BTreeSet::new();
+        for v in vips {
             let as_nat = NatSpec {
                 id: v.id.clone(),
                 internal: v.address,
                 external: v.address,
             };
-            if firewall::accepts(&as_nat, rules, v.port) {
-                let members = v.members.iter().map(|(ip, p)| SocketAddrV4::new(*ip, *p));
-                wanted.insert(
-                    SocketAddrV4::new(v.address, v.port),
-                    Target::Pool(members.collect()),
-                );
+            let public = v.address.is_loopback();
+            if public && !firewall::accepts(&as_nat, rules, v.port) {
+                continue;
             }
+            if !public {
+                private.insert(v.address);
+            }
+            let members = v.members.iter().map(|(ip, p)| SocketAddrV4::new(*ip, *p));
+            wanted.insert(
+                SocketAddrV4::new(v.address, v.port),
+                Target::Pool(members.collect()),
+            );
         }
-        self.public.sync(domain_id, &ns, &wanted)
+        self.vip_addresses(domain_id, &private, true)?;
+        let synced = self.public.sync(domain_id, &ns, &wanted);
+        self.vip_addresses(domain_id, &private, false)?;
+        synced
+    }
+
+    /// Puts the private listener addresses `wanted` on the domain namespace's `lo` (`add`: the
+    /// missing ones, before the listeners open) or takes the others off (after they closed).
+    fn vip_addresses(
+        &self,
+        domain_id: &str,
+        wanted: &std::collections::BTreeSet<Ipv4Addr>,
+        add: bool,
+    ) -> Result<()> {
+        let mut reg = lock(&self.reg);
+        let Some(d) = reg.domains.get_mut(domain_id) else {
+            return Ok(());
+        };
+        let lines: Vec<String> = if add {
+            let new: Vec<String> = wanted
+                .difference(&d.vip_addrs)
+                .map(|a| format!("addr add {a}/32 dev lo"))
+                .collect();
+            if new.is_empty() {
+                return Ok(());
+            }
+            std::iter::once("link set lo up".to_string())
+                .chain(new)
+                .collect()
+        } else {
+            d.vip_addrs
+                .difference(wanted)
+                .map(|a| format!("addr del {a}/32 dev lo"))
+                .collect()
+        };
+        if !lines.is_empty() {
+            netns::batch(Some(&d.netns), &lines)?;
+        }
+        if add {
+            d.vip_addrs.extend(wanted.iter().copied());
+        } else {
+            d.vip_addrs.retain(|a| wanted.contains(a));
+        }
+        Ok(())
     }
 }

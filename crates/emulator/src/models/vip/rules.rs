@@ -13,7 +13,7 @@ use crate::errors::{ApiError, ApiResult, Code};
 use crate::models::common::{Kind, ResourceState, check_description, check_name, new_id};
 use crate::models::public_ip_block::rules::free_addresses;
 use crate::models::state::{Resource, State, Tx};
-use crate::models::vlan::rules::used_addresses;
+use crate::models::vlan::rules::nic_addresses;
 
 fn one_of(field: &str, v: &str, allowed: &[&str]) -> ApiResult<String> {
     let up = v.trim().to_ascii_uppercase();
@@ -448,6 +448,19 @@ fn check_profile(
 
 fn check_listener(st: &State, r: &ListenerRequest) -> ApiResult<(String, String)> {
     check_name("name", &r.name)?;
+    let tp = check_listener_values(st, r)?;
+    if st
+        .listeners
+        .values()
+        .any(|l| l.domain_id == r.domain_id && l.name == r.name)
+    {
+        return Err(not_unique("Virtual Listener", &r.name));
+    }
+    Ok(tp)
+}
+
+/// The checks of a listener's values (not its name): returns its type and protocol.
+fn check_listener_values(st: &State, r: &ListenerRequest) -> ApiResult<(String, String)> {
     check_description("description", &r.description)?;
     let t = one_of(
         "type",
@@ -492,13 +505,6 @@ fn check_listener(st: &State, r: &ListenerRequest) -> ApiResult<(String, String)
     for i in &r.irule_ids {
         check_profile("iruleId", &Some(i.clone()), IRULES, &t, &proto)?;
     }
-    if st
-        .listeners
-        .values()
-        .any(|l| l.domain_id == r.domain_id && l.name == r.name)
-    {
-        return Err(not_unique("Virtual Listener", &r.name));
-    }
     Ok((t, proto))
 }
 
@@ -533,6 +539,81 @@ pub fn create_listener(tx: &mut Tx<'_>, r: ListenerRequest) -> ApiResult<(String
     tx.put(Resource::Listener(l));
     tx.public_changed(&r.domain_id);
     Ok((id, ip))
+}
+
+/// What editVirtualListener carries (absent: unchanged; `Some(None)`: cleared).
+#[derive(Debug, Clone, Default)]
+pub struct ListenerEdit {
+    /// Description.
+    pub description: Option<String>,
+    /// Enabled.
+    pub enabled: Option<bool>,
+    /// Connection limit.
+    pub connection_limit: Option<u32>,
+    /// Connection rate limit.
+    pub connection_rate_limit: Option<u32>,
+    /// Source port preservation.
+    pub source_port_preservation: Option<String>,
+    /// Pool.
+    pub pool_id: Option<Option<String>>,
+    /// Client clone pool.
+    pub client_clone_pool_id: Option<Option<String>>,
+    /// Persistence profile.
+    pub persistence_profile_id: Option<Option<String>>,
+    /// Fallback persistence profile.
+    pub fallback_persistence_profile_id: Option<Option<String>>,
+    /// iRules (replaced when given).
+    pub irule_ids: Option<Vec<String>>,
+}
+
+/// Edits a virtual listener (its address, port, type and protocol stay); returns its name.
+pub fn edit_listener(tx: &mut Tx<'_>, id: &str, e: ListenerEdit) -> ApiResult<String> {
+    let mut l = tx
+        .st()
+        .listeners
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("Virtual Listener", id))?
+        .clone();
+    let set = |v: &mut Option<String>, x: Option<Option<String>>| {
+        if let Some(x) = x {
+            *v = x;
+        }
+    };
+    l.description = e.description.unwrap_or(l.description);
+    l.enabled = e.enabled.unwrap_or(l.enabled);
+    l.connection_limit = e.connection_limit.unwrap_or(l.connection_limit);
+    l.connection_rate_limit = e.connection_rate_limit.unwrap_or(l.connection_rate_limit);
+    let spp = e
+        .source_port_preservation
+        .unwrap_or(l.source_port_preservation.clone());
+    set(&mut l.pool_id, e.pool_id);
+    set(&mut l.client_clone_pool_id, e.client_clone_pool_id);
+    set(&mut l.persistence_profile_id, e.persistence_profile_id);
+    set(
+        &mut l.fallback_persistence_profile_id,
+        e.fallback_persistence_profile_id,
+    );
+    l.irule_ids = e.irule_ids.unwrap_or(l.irule_ids);
+    let check = ListenerRequest {
+        domain_id: l.domain_id.clone(),
+        name: l.name.clone(),
+        description: l.description.clone(),
+        listener_type: l.listener_type.clone(),
+        protocol: l.protocol.clone(),
+        source_port_preservation: spp.clone(),
+        pool_id: l.pool_id.clone(),
+        client_clone_pool_id: l.client_clone_pool_id.clone(),
+        persistence_profile_id: l.persistence_profile_id.clone(),
+        fallback_persistence_profile_id: l.fallback_persistence_profile_id.clone(),
+        irule_ids: l.irule_ids.clone(),
+        ..ListenerRequest::default()
+    };
+    check_listener_values(tx.st(), &check)?;
+    l.source_port_preservation = spp.to_ascii_uppercase();
+    let name = l.name.clone();
+    tx.public_changed(&l.domain_id);
+    tx.put(Resource::Listener(l));
+    Ok(name)
 }
 
 /// Deletes a virtual listener.
@@ -597,7 +678,9 @@ fn listener_address(
         .values()
         .find(|v| v.domain_id == domain && v.is_host_address(ip));
     match vlan {
-        Some(v) if used_addresses(st, &v.id).contains(&ip) => Err(taken()),
+        Some(v) if nic_addresses(st, &v.id).contains(&ip) || v.reserved.contains_key(&ip) => {
+            Err(taken())
+        }
         Some(_) => Ok(ip),
         None => Err(ApiError::new(
             Code::IpAddressOutOfRange,

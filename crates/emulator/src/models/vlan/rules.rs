@@ -29,11 +29,14 @@ pub fn nic_addresses(st: &State, vlan_id: &str) -> HashSet<Ipv4Addr> {
         .collect()
 }
 
-/// Addresses of `vlan_id` no allocation may hand out: those of server NICs and the reserved ones.
+/// Addresses of `vlan_id` no allocation may hand out: those of server NICs, the reserved ones and
+/// those of private virtual listeners.
 pub fn used_addresses(st: &State, vlan_id: &str) -> HashSet<Ipv4Addr> {
     let mut used = nic_addresses(st, vlan_id);
     if let Some(v) = st.vlans.get(vlan_id) {
         used.extend(v.reserved.keys().copied());
+        let listeners = st.listeners.values().filter(|l| l.domain_id == v.domain_id);
+        used.extend(listeners.map(|l| l.ip).filter(|ip| v.network.contains(ip)));
     }
     used
 }
