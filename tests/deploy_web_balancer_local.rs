@@ -96,14 +96,17 @@ fn web_nodes_answer_in_turn_behind_the_listener() {
     assert_eq!(l["name"], "http.web.na12.balancer", "{doc}");
     assert_eq!(l["address"], addr.to_string(), "{doc}");
     assert_eq!(l["port"], 80, "{doc}");
-    // The page servers start with the bootstrap: wait until the listener answers, then look at
-    // which node answers each request.
+    // The page servers start with the bootstrap, and the listener's health check takes a member
+    // back about a second after it answers: wait until both nodes have answered, then look at which
+    // node answers each request.
     let t0 = Instant::now();
-    while get(addr).is_none() {
+    let mut answered: Vec<String> = Vec::new();
+    while !(answered.iter().any(|a| a == "web01") && answered.iter().any(|a| a == "web02")) {
         assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "{addr}:80 never answered"
+            t0.elapsed() < Duration::from_secs(60),
+            "{addr}:80 answered only {answered:?}"
         );
+        answered.extend(get(addr));
         std::thread::sleep(Duration::from_millis(200));
     }
     let seen: Vec<String> = (0..6).map(|_| get(addr).unwrap_or_default()).collect();
