@@ -134,7 +134,7 @@ fn member(
 pub(super) fn destroy(
     want: &Desired,
     have: &Inventory,
-    network: bool,
+    (network, stop): (bool, bool),
     deleted: &mut Deleted,
     d: &mut Diff,
 ) {
@@ -142,16 +142,21 @@ pub(super) fn destroy(
         let Some(inv) = have.domain(&wb.domain) else {
             continue;
         };
-        // The member nodes whose servers this run deletes, with their addresses.
+        // The member nodes whose servers this run deletes, with their addresses: not those never
+        // destroyed, nor running ones that this phase does not stop (their deletion is a note).
         let doomed: Vec<(&str, &str)> = wb
             .members
             .iter()
-            .filter(|m| {
-                want.nodes
+            .filter_map(|m| {
+                let n = want
+                    .nodes
                     .iter()
-                    .any(|n| n.name == **m && n.domain == wb.domain && !n.destroy_never)
+                    .find(|n| n.name == *m && n.domain == wb.domain)?;
+                let s = inv.server(m)?;
+                let running = s.started || s.pending_action() == Some("START_SERVER");
+                let kept = n.destroy_never || (running && (!stop || n.running_always));
+                Some((m.as_str(), s.private_ipv4()?)).filter(|_| !kept)
             })
-            .filter_map(|m| Some((m.as_str(), inv.server(m)?.private_ipv4()?)))
             .collect();
         let mut steps = Vec::new();
         let listeners = if network {

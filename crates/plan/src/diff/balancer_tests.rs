@@ -275,7 +275,7 @@ fn destroy_takes_the_balancer_down_before_the_servers() {
 }
 
 #[test]
-fn wipe_keeps_listener_and_pool() {
+fn refresh_keeps_listener_and_pool() {
     let d = diff(
         &want(),
         &built(),
@@ -333,4 +333,38 @@ fn hashtags_become_tag_keys_and_tags() {
     let d = diff(&w, &have, Phase::Build { start: true });
     let kinds: Vec<String> = d.plan.steps.iter().map(|s| s.step.describe()).collect();
     assert_eq!(kinds, ["tag web1 with ubuntu"]);
+}
+
+#[test]
+fn destroy_without_stop_keeps_the_members_of_running_servers() {
+    // `destroy` (network, no stop): the running servers stay, so do their VIP nodes; the listener
+    // and the pool go, taking the pool's members with them.
+    let d = diff(
+        &want(),
+        &built(),
+        Phase::Destroy {
+            network: true,
+            stop: false,
+        },
+    );
+    assert_eq!(count(&d, |s| matches!(s, Step::DeleteServer { .. })), 0);
+    assert_eq!(count(&d, |s| matches!(s, Step::DeleteVipNode { .. })), 0);
+    assert_eq!(count(&d, |s| matches!(s, Step::DeleteListener { .. })), 1);
+    assert_eq!(count(&d, |s| matches!(s, Step::DeletePool { .. })), 1);
+    // `wipe` of stopped servers removes their members and VIP nodes.
+    let mut have = built();
+    for s in &mut have.domains[0].servers {
+        s.started = false;
+    }
+    let d = diff(
+        &want(),
+        &have,
+        Phase::Destroy {
+            network: false,
+            stop: false,
+        },
+    );
+    assert_eq!(count(&d, |s| matches!(s, Step::RemovePoolMember { .. })), 2);
+    assert_eq!(count(&d, |s| matches!(s, Step::DeleteVipNode { .. })), 2);
+    assert_eq!(count(&d, |s| matches!(s, Step::DeletePool { .. })), 0);
 }

@@ -84,7 +84,7 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
     order.extend(want.nodes.iter().filter(|n| n.basement));
     let mut deleted = Deleted::default();
     // Listeners, pool members, pools and VIP nodes go before the servers they front.
-    balancer::destroy(want, have, network, &mut deleted, d);
+    balancer::destroy(want, have, (network, stop), &mut deleted, d);
     for n in order {
         server::destroy(n, have, stop, &mut deleted, d);
     }
