@@ -2,10 +2,12 @@
 //! `balancers:` gives exactly one pool of the blueprint's two nodes (a VIP node each, named after its
 //! private address), one virtual listener on a public address of the domain with the firewall rule
 //! admitting it, and `information` shows that address; `backup:` enables backup with the plan and
-//! adds the client; the `#hashtags` of the descriptions are the servers' tags. A second deploy sends no change request; dispose takes the listener, members,
-//! pool, VIP nodes and backup down before the servers and leaves nothing; the same under injected
-//! faults (3 seeds, 20 with `PLUMBERY_FULL_SUITE=1`). The corpus plans that use `listeners:`
-//! (apache2-cluster, gigafox over two locations) and `backup:` build and dispose cleanly.
+//! adds the client; the `#hashtags` of the descriptions are the servers' tags. A second deploy sends
+//! no change request; dispose takes the listener, members, pool, VIP nodes and backup down before
+//! the servers and leaves nothing; the same under injected faults (3 seeds, 20 with
+//! `PLUMBERY_FULL_SUITE=1`) and after runs cut at 7 moments. The corpus plans that use
+//! `listeners:` (apache2-cluster, gigafox over two locations) and `backup:` build and dispose
+//! cleanly.
 
 use cloud::CloudClient;
 use emulator::{FaultSpec, RunningEmulator};
@@ -14,7 +16,8 @@ use fittings::{Parameters, Plan, load_text};
 
 mod engine_support;
 use engine_support::{
-    MIXED_FAULTS, assert_empty, change_requests, contrib, fast_client, options, seeds, start,
+    MIXED_FAULTS, assert_empty, change_requests, contrib, fast_client, options, run_cut, seeds,
+    start,
 };
 
 const PLAN: &str = r##"---
@@ -220,6 +223,24 @@ async fn deploy_and_dispose_under_faults() {
         emu.set_faults(FaultSpec::default(), None);
         assert_built(&fast_client(&emu), &context).await;
         emu.set_faults(FaultSpec::parse(MIXED_FAULTS).unwrap(), Some(seed + 100));
+        run(Action::Dispose, &plan, &opts, &context).await;
+        assert_empty(&emu, &context);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_runs_converge_without_duplicates() {
+    let (emu, _dir) = start(0.001);
+    let opts = options(emu.url());
+    let plan = plan();
+    // A deploy at this time-scale lasts about 0.3 s: cut it (and then its dispose) at moments
+    // across it; the next run finishes the work with no duplicate pool, node, member or listener.
+    for cut_ms in [10u64, 40, 80, 120, 160, 200, 260] {
+        let context = format!("cut at {cut_ms} ms");
+        run_cut(Action::Deploy, &plan, &opts, cut_ms).await;
+        run(Action::Deploy, &plan, &opts, &context).await;
+        assert_built(&fast_client(&emu), &context).await;
+        run_cut(Action::Dispose, &plan, &opts, cut_ms / 2).await;
         run(Action::Dispose, &plan, &opts, &context).await;
         assert_empty(&emu, &context);
     }
