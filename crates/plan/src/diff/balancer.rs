@@ -54,6 +54,18 @@ pub(super) fn build(wb: &WantBalancer, have: &Inventory, steps: &BuildSteps<'_>,
         .flatten()
         .map(|s| Some(*s))
         .collect();
+    listeners_build(wb, inv, [ds, pool_step], &blocks, d);
+}
+
+/// Build: each missing listener of `wb` (after `after` and the domain's new IP `blocks`) and each
+/// missing firewall rule admitting one.
+fn listeners_build(
+    wb: &WantBalancer,
+    inv: Option<&DomainInventory>,
+    after: [Option<usize>; 2],
+    blocks: &[Option<usize>],
+    d: &mut Diff,
+) {
     for l in &wb.listeners {
         let lstep = match inv.and_then(|i| i.listener(&l.name)) {
             Some(_) => None,
@@ -66,7 +78,7 @@ pub(super) fn build(wb: &WantBalancer, have: &Inventory, steps: &BuildSteps<'_>,
                     port: l.port,
                     address: l.address.clone(),
                 },
-                [ds, pool_step].into_iter().chain(blocks.iter().copied()),
+                after.into_iter().chain(blocks.iter().copied()),
             )),
         };
         if inv.and_then(|i| i.rule(&l.rule)).is_none() {
@@ -79,7 +91,7 @@ pub(super) fn build(wb: &WantBalancer, have: &Inventory, steps: &BuildSteps<'_>,
                     begin: Some(l.port),
                     end: None,
                 },
-                [ds, lstep],
+                [after[0], lstep],
             );
         }
     }
@@ -142,22 +154,7 @@ pub(super) fn destroy(
         let Some(inv) = have.domain(&wb.domain) else {
             continue;
         };
-        // The member nodes whose servers this run deletes, with their addresses: not those never
-        // destroyed, nor running ones that this phase does not stop (their deletion is a note).
-        let doomed: Vec<(&str, &str)> = wb
-            .members
-            .iter()
-            .filter_map(|m| {
-                let n = want
-                    .nodes
-                    .iter()
-                    .find(|n| n.name == *m && n.domain == wb.domain)?;
-                let s = inv.server(m)?;
-                let running = s.started || s.pending_action() == Some("START_SERVER");
-                let kept = n.destroy_never || (running && (!stop || n.running_always));
-                Some((m.as_str(), s.private_ipv4()?)).filter(|_| !kept)
-            })
-            .collect();
+        let doomed = doomed(want, wb, inv, stop);
         let mut steps = Vec::new();
         let listeners = if network {
             listeners_destroy(wb, inv, deleted, &mut steps, d)
@@ -194,30 +191,67 @@ pub(super) fn destroy(
                 listeners.iter().chain(&members).map(|s| Some(*s)),
             ));
         }
-        for (node, ip) in &doomed {
-            let Some(v) = inv.vip_node_for(ip) else {
-                continue;
-            };
-            let del = d.plan.add(
-                Step::DeleteVipNode {
-                    domain: wb.domain.clone(),
-                    id: v.id.clone(),
-                    ip: ip.to_string(),
-                },
-                members.iter().map(|s| Some(*s)),
-            );
-            steps.push(del);
-            deleted
-                .before_server
-                .entry((wb.domain.clone(), node.to_string()))
-                .or_default()
-                .push(del);
-        }
+        vip_nodes_destroy(wb, inv, &doomed, &members, deleted, &mut steps, d);
         deleted
             .per_domain
             .entry(wb.domain.clone())
             .or_default()
             .extend(steps);
+    }
+}
+
+/// The member nodes of `wb` whose servers this phase deletes, with their addresses: not those
+/// never destroyed, nor running ones that the phase does not stop (their deletion is a note).
+fn doomed<'a>(
+    want: &'a Desired,
+    wb: &'a WantBalancer,
+    inv: &'a DomainInventory,
+    stop: bool,
+) -> Vec<(&'a str, &'a str)> {
+    wb.members
+        .iter()
+        .filter_map(|m| {
+            let n = want
+                .nodes
+                .iter()
+                .find(|n| n.name == *m && n.domain == wb.domain)?;
+            let s = inv.server(m)?;
+            let running = s.started || s.pending_action() == Some("START_SERVER");
+            let kept = n.destroy_never || (running && (!stop || n.running_always));
+            Some((m.as_str(), s.private_ipv4()?)).filter(|_| !kept)
+        })
+        .collect()
+}
+
+/// Destroy: the VIP node of each doomed server (after the member removals); its server's deletion
+/// waits for it.
+fn vip_nodes_destroy(
+    wb: &WantBalancer,
+    inv: &DomainInventory,
+    doomed: &[(&str, &str)],
+    members: &[usize],
+    deleted: &mut Deleted,
+    steps: &mut Vec<usize>,
+    d: &mut Diff,
+) {
+    for (node, ip) in doomed {
+        let Some(v) = inv.vip_node_for(ip) else {
+            continue;
+        };
+        let del = d.plan.add(
+            Step::DeleteVipNode {
+                domain: wb.domain.clone(),
+                id: v.id.clone(),
+                ip: ip.to_string(),
+            },
+            members.iter().map(|s| Some(*s)),
+        );
+        steps.push(del);
+        deleted
+            .before_server
+            .entry((wb.domain.clone(), node.to_string()))
+            .or_default()
+            .push(del);
     }
 }
 
