@@ -9,13 +9,23 @@ use fittings::tokens::{
     self, LocationFact, NodeFact, NodeSel, TokenContext, TokenError, TokenKind,
 };
 
+use super::balancers::{self, ListenerFacts};
 use super::facts::NodeFacts;
 use crate::action::Action;
 
 /// The text output of an action, if it has one.
-pub fn render(action: Action, plan: &Plan, nodes: &[&NodeFacts]) -> Option<String> {
+pub fn render(
+    action: Action,
+    plan: &Plan,
+    nodes: &[&NodeFacts],
+    listeners: &[&ListenerFacts],
+) -> Option<String> {
     match action {
-        Action::Information | Action::Deploy | Action::Refresh => Some(information(plan, nodes)),
+        Action::Information | Action::Deploy | Action::Refresh => {
+            let mut text = information(plan, nodes);
+            text.push_str(&balancers::information(plan, listeners));
+            Some(text)
+        }
         Action::Inventory => Some(serde_yaml::to_string(&nodes).unwrap_or_default()),
         Action::Ansible => Some(ansible(nodes)),
         Action::Ping => Some(
