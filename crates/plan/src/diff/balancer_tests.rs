@@ -108,6 +108,7 @@ fn built() -> Inventory {
         id: "b1".into(),
         base_ip: "168.128.0.4".into(),
         size: 2,
+        create_time: None,
     });
     d.pools.push(VipPool {
         id: "p1".into(),
