@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq openssh-server openssh-client redis-server redis-sentinel redis-tools chrony sudo \
+apt-get install -y -qq openssh-server openssh-client redis-server redis-sentinel redis-tools chrony sudo python3 \
     iproute2 libssl-dev pkg-config >/dev/null
 cargo build --release --quiet
 target/release/plumbery --local fittings/redis-cluster.yaml deploy

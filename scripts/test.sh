@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq openssh-server openssh-client redis-server redis-sentinel redis-tools chrony sudo \
+    apt-get install -y -qq openssh-server openssh-client redis-server redis-sentinel redis-tools chrony sudo python3 \
         iproute2 libssl-dev pkg-config python3-venv >/dev/null
 fi
 # Ansible reads plumbery's inventory in the tests (ansible-inventory, ansible -m ping); about 20 s

@@ -145,14 +145,17 @@ pub fn run_cloud_action(plan: &Plan, request: &Request, quiet: bool) -> i32 {
     EXIT_OK
 }
 
-/// The `information --json` document: per node its state, addresses and how to log in, and the
-/// (first) Redis cluster watched by Sentinel as the Sentinels see it now.
+/// The `information --json` document: per node its state, addresses and how to log in; the
+/// (first) Redis cluster watched by Sentinel as the Sentinels see it now; per load balancer listener
+/// its address and port.
 #[derive(serde::Serialize)]
 struct InformationJson<'a> {
     ok: bool,
     nodes: Vec<&'a engine::access::NodeAccess>,
     #[serde(skip_serializing_if = "Option::is_none")]
     redis: Option<&'a engine::sentinel::RedisCluster>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    listeners: Vec<&'a engine::ListenerFacts>,
 }
 
 /// Writes to standard output; a closed pipe (`| head`) is not an error worth a panic.
@@ -191,6 +194,7 @@ fn print_report(
                 ok: report.ok,
                 nodes: report.locations.iter().flat_map(|l| &l.access).collect(),
                 redis: report.locations.iter().flat_map(|l| &l.redis).next(),
+                listeners: report.locations.iter().flat_map(|l| &l.listeners).collect(),
             })
         } else {
             serde_json::to_string_pretty(report)

@@ -272,6 +272,7 @@ mod tests {
                 checks: vec![],
                 access: vec![],
                 redis: vec![],
+                listeners: vec![],
                 errors: vec![],
             }],
             output: None,

@@ -1,6 +1,6 @@
 //! Capacity checks of `plumbery validate`, made before any API call: a VLAN whose nodes (with extra
 //! NICs and reserved addresses) do not fit its subnet, and internet nodes beyond the domain's
-//! `ipv4: N`, are refused with exit 2, the file:line:column of the blueprint and the numbers.
+//! `ipv4: N` (load balancer listeners included), are refused with exit 2, the file:line:column of the blueprint and the numbers.
 
 use std::process::{Command, Output};
 
@@ -80,5 +80,18 @@ fn internet_nodes_beyond_the_ipv4_quota_are_refused() {
     let out = validate(&plan(4, "10.0.0.0", "", "4", true));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = validate(&plan(5, "10.0.0.0", "", "auto", true));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn load_balancer_listeners_count_against_the_ipv4_quota() {
+    // Four internet nodes fill `ipv4: 4`; a listener without a fixed address needs a fifth.
+    let listener = "      balancers:\n        - http:\n            port: 80\n";
+    let with = |ipv4: &str| plan(4, "10.0.0.0", "", ipv4, true) + listener;
+    let out = validate(&with("4"));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("needs 5 public IPv4 addresses"), "{err}");
+    let out = validate(&with("6"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

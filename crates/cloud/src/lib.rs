@@ -3,7 +3,7 @@
 //!
 //! Provides: [`CloudClient`] (one typed call per operation) built from a [`ClientConfig`], or by
 //! [`client_from_hints`] from [`EndpointHints`] and [`ClientOptions`]; the model types ([`Server`],
-//! [`NetworkDomain`], [`Vlan`], …); [`CloudError`] with the API's [`ErrorCode`]; [`RetryPolicy`] and
+//! [`NetworkDomain`], [`Vlan`], load balancer, backup and tag types, …); [`CloudError`] with the API's [`ErrorCode`]; [`RetryPolicy`] and
 //! [`WaitPolicy`]; and the single owners of: the location -> region table
 //! ([`region_for_location`]), every `MCP_*` variable ([`Env`]), endpoint and CA handling
 //! ([`resolve_endpoint`], [`client_from_hints`]), and the plain HTTP fetch of a plan or token URL
@@ -22,6 +22,8 @@
 //! # Ok(()) }
 //! ```
 
+mod backup;
+mod balancer;
 mod codes;
 mod connect;
 mod endpoint;
@@ -30,15 +32,29 @@ mod error;
 mod fetch;
 mod model;
 mod nics;
+mod oec_disk;
 mod ops;
 mod retry;
+mod tags;
 mod transport;
 mod wait;
 pub mod wire;
+mod xmltree;
 
+#[cfg(test)]
+mod balancer_fixtures_tests;
 #[cfg(test)]
 mod fixtures_tests;
 
+pub use backup::{
+    BACKUP_NS, BackupClient, BackupClientType, BackupDetails, BackupJob, NewBackupClient,
+    SchedulePolicy, StoragePolicy, decode_backup_details, decode_client_types,
+    decode_schedule_policies, decode_storage_policies, is_no_backup,
+};
+pub use balancer::{
+    IdName, MemberNode, NewVipNode, NewVipPool, NewVirtualListener, PoolMember, VipKind, VipNode,
+    VipPool, VirtualListener,
+};
 pub use codes::ErrorCode;
 pub use connect::{ClientOptions, client_from_hints, is_loopback};
 pub use endpoint::{
@@ -49,10 +65,12 @@ pub use error::{CloudError, CloudResult};
 pub use fetch::http_get;
 pub use model::*;
 pub use nics::NicTarget;
+pub use oec_disk::SERVER_NS;
 pub use ops::{
     CpuSpec, NewFirewallRule, NewNetworkDomain, NewServer, NewVlan, Placement, Probe, Reconfigure,
     Wait, server_probe,
 };
 pub use retry::RetryPolicy;
+pub use tags::{Tag, TagKey};
 pub use transport::{ClientConfig, CloudClient, Secret};
 pub use wait::{AsyncOp, Pacer, WaitPolicy};

@@ -172,6 +172,44 @@ pub struct Guest {
     /// The guest OS.
     #[serde(default)]
     pub operating_system: Option<OperatingSystem>,
+    /// VMware tools (`guest/vmTools`), when the guest has them.
+    #[serde(default)]
+    pub vm_tools: Option<VmTools>,
+}
+
+/// VMware tools of a server (`vmwareTools` up to 2.3, `guest/vmTools` from 2.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmTools {
+    /// CURRENT | NEED_UPGRADE | …
+    #[serde(
+        rename(deserialize = "@versionStatus"),
+        alias = "versionStatus",
+        default
+    )]
+    pub version_status: Option<String>,
+    /// RUNNING | NOT_RUNNING.
+    #[serde(
+        rename(deserialize = "@runningStatus"),
+        alias = "runningStatus",
+        default
+    )]
+    pub running_status: Option<String>,
+}
+
+/// The backup of a server as its listing shows it (`<backup assetId= servicePlan= state=/>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerBackup {
+    /// Asset id.
+    #[serde(rename(deserialize = "@assetId"), alias = "assetId", default)]
+    pub asset_id: Option<String>,
+    /// `Essentials`, `Advanced` or `Enterprise`.
+    #[serde(rename(deserialize = "@servicePlan"), alias = "servicePlan", default)]
+    pub service_plan: String,
+    /// State.
+    #[serde(rename(deserialize = "@state"), alias = "state", default)]
+    pub state: Option<String>,
 }
 
 /// An OS image or a customer image.
@@ -627,6 +665,12 @@ pub struct Server {
     /// Guest OS.
     #[serde(default)]
     pub guest: Option<Guest>,
+    /// VMware tools (≤2.3 shape; 2.4 reports them under `guest`).
+    #[serde(default)]
+    pub vmware_tools: Option<VmTools>,
+    /// Cloud backup, when enabled.
+    #[serde(default)]
+    pub backup: Option<ServerBackup>,
 }
 
 impl Server {
@@ -667,5 +711,13 @@ impl Server {
     /// The pending action, if any.
     pub fn pending_action(&self) -> Option<&str> {
         self.progress.as_ref().and_then(|p| p.action.as_deref())
+    }
+
+    /// The VMware tools of the server, from either shape; `None` when it has none.
+    pub fn vm_tools(&self) -> Option<&VmTools> {
+        self.guest
+            .as_ref()
+            .and_then(|g| g.vm_tools.as_ref())
+            .or(self.vmware_tools.as_ref())
     }
 }

@@ -749,6 +749,12 @@ impl CloudClient {
             .await
     }
 
+    /// `POST server/updateVmwareTools`: upgrades the server's VMware tools (IN_PROGRESS; the
+    /// server shows `UPDATE_VMWARE_TOOLS` until done). NO_CHANGE when they are current.
+    pub async fn update_vmware_tools(&self, id: &str) -> CloudResult<()> {
+        self.simple_post("updateVmwareTools", "server", id).await
+    }
+
     /// `POST server/reconfigureServer`: CPU count, cores per socket, CPU speed and memory (each
     /// optional; absent ones are left as they are). Wait with [`AsyncOp::ReconfigureServer`].
     pub async fn reconfigure_server(&self, id: &str, req: &Reconfigure) -> CloudResult<()> {

@@ -366,6 +366,23 @@ impl CloudClient {
             .await
     }
 
+    /// A call to the old `/oec/0.9/{org}/…` API (backup): `path` may carry a bare query such as
+    /// `?disable`. Returns the body; a `Status` whose result is ERROR comes back as
+    /// [`CloudError::Api`] with its `resultCode` (e.g. `REASON_543`).
+    pub(crate) async fn oec(
+        &self,
+        kind: Kind,
+        operation: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<String>,
+    ) -> CloudResult<String> {
+        let org = self.org_id().await?;
+        let url = format!("{}/oec/0.9/{org}/{path}", self.inner.base);
+        self.call(kind, operation, method, &url, &[], body.as_deref())
+            .await
+    }
+
     /// POST of a change; returns the decoded envelope.
     pub(crate) async fn post(
         &self,
@@ -399,6 +416,17 @@ fn interpret(status: u16, path: &str, body: String) -> CloudResult<String> {
     } else {
         None
     };
+    if envelope.is_none()
+        && let Some(st) = wire::decode_oec_status(&body)
+        && st.is_error()
+    {
+        return Err(CloudError::Api {
+            status,
+            code: st.error_code(),
+            operation: st.operation,
+            message: st.detail,
+        });
+    }
     if (200..300).contains(&status) {
         if let Some(env) = &envelope
             && !env.response_code.is_success()

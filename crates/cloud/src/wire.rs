@@ -201,6 +201,70 @@ pub fn root_name(body: &str) -> Option<String> {
     }
 }
 
+/// The `Status` answer of the old `/oec/0.9` API (backup operations), read by local name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OecStatus {
+    /// e.g. `Enable Backup for Server`.
+    pub operation: String,
+    /// SUCCESS | IN_PROGRESS | ERROR.
+    pub result: String,
+    /// Human detail.
+    pub detail: String,
+    /// e.g. `REASON_0`, `REASON_550`.
+    pub code: String,
+    /// `additionalInformation name=…` values.
+    pub additional: Vec<(String, String)>,
+}
+
+impl OecStatus {
+    /// True when the API refused the operation.
+    pub fn is_error(&self) -> bool {
+        self.result == "ERROR"
+    }
+
+    /// The refusal as an [`ErrorCode`]: `REASON_392` (the old API's "busy, try again later") is
+    /// [`ErrorCode::ResourceBusy`], so it is retried the same way; other reasons are kept as spelt.
+    pub fn error_code(&self) -> ErrorCode {
+        match self.code.as_str() {
+            "REASON_392" => ErrorCode::ResourceBusy,
+            other => ErrorCode::parse(other),
+        }
+    }
+
+    /// The value of `additionalInformation name=…`.
+    pub fn info(&self, name: &str) -> Option<&str> {
+        self.additional
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The `Status` of an `/oec/0.9` answer; `None` when the body is no such document.
+pub fn decode_oec_status(body: &str) -> Option<OecStatus> {
+    if root_name(body).as_deref() != Some("Status") {
+        return None;
+    }
+    let el = super::xmltree::parse(body).ok()?;
+    let text = |n: &str| el.child_text(n).unwrap_or_default();
+    Some(OecStatus {
+        operation: text("operation"),
+        result: text("result"),
+        detail: text("resultDetail")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        code: text("resultCode"),
+        additional: el
+            .all("additionalInformation")
+            .map(|a| {
+                let name = a.attr("name").unwrap_or_default().to_string();
+                (name, a.child_text("value").unwrap_or_default())
+            })
+            .collect(),
+    })
+}
+
 /// The `orgId` of `/oec/0.9/myaccount` (directory namespace; matched by local name).
 pub fn decode_org_id(body: &str) -> Result<String, CloudError> {
     let mut reader = Reader::from_str(body);

@@ -40,7 +40,9 @@ pub use observe::observe;
 pub use options::Options;
 pub use outcome::{StepOutcome, StepStatus};
 pub use plan::{Desired, Diff, Inventory, Phase, PlannedStep, Step, StepPlan, desired, diff};
-pub use polish::{ExpandedNode, NicFacts, NodeFacts, access, checks, prepare, sentinel};
+pub use polish::{
+    ExpandedNode, ListenerFacts, NicFacts, NodeFacts, access, checks, prepare, sentinel,
+};
 pub use progress::{EventState, Progress, ProgressEvent};
 pub use report::{LocationReport, PhaseReport, Report};
 
@@ -109,7 +111,8 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
         (Action::Ansible, Some(key)) => polish::login(key),
         _ => None,
     };
-    let mut output = polish::render(action, plan, &nodes, login.as_ref());
+    let listeners: Vec<&ListenerFacts> = locations.iter().flat_map(|l| &l.listeners).collect();
+    let mut output = polish::render(action, plan, &nodes, &listeners, login.as_ref());
     if let Some(text) = output.as_mut() {
         let access: Vec<NodeAccess> = locations.iter().flat_map(|l| l.access.clone()).collect();
         text.push_str(&polish::access::render(&access));

@@ -48,6 +48,7 @@ pub(crate) async fn run_location(
         endpoint: client.endpoint().to_string(),
         phases: Vec::new(),
         nodes: Vec::new(),
+        listeners: Vec::new(),
         notes: want.notes.clone(),
         bootstrap: Vec::new(),
         checks: Vec::new(),
@@ -227,6 +228,7 @@ impl Run<'_> {
             _ => observe(&self.client, want, false).await?,
         };
         report.nodes = polish::node_facts(want, &have);
+        report.listeners = polish::listener_facts(want, &have);
         if action == Action::Ping {
             polish::ping_all(&mut report.nodes).await;
         }
@@ -247,6 +249,13 @@ impl Run<'_> {
         } else {
             Default::default()
         };
+        let bootstrapping = matches!(action, Action::Deploy | Action::Refresh | Action::Prepare);
+        if bootstrapping && !opts.safe {
+            for l in polish::upgrade_vm_tools(&self.client, want, &have).await {
+                opts.progress.line(&loc.location_id, &l);
+                report.notes.push(l);
+            }
+        }
         let password = self.password.as_ref();
         prepare::finish(action, loc, want, report, password, opts, &remote).await;
         Ok(())

@@ -34,6 +34,9 @@ pub struct LocationReport {
     pub phases: Vec<PhaseReport>,
     /// Nodes as observed at the end (information, inventory, ansible, ping).
     pub nodes: Vec<NodeFacts>,
+    /// Load balancer listeners as observed at the end (information).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub listeners: Vec<crate::polish::ListenerFacts>,
     /// Notes.
     pub notes: Vec<String>,
     /// The SSH bootstrap of each node (deploy, refresh, prepare).

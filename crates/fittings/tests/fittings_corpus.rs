@@ -65,3 +65,36 @@ fn every_fork_plan_validates() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn balancer_and_backup_forms_load_into_the_model() {
+    let root = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus/plumbery-contrib"
+    ));
+    let load_one = |f: &str| {
+        load(&PlanSource::File(root.join(f)), &Parameters::new())
+            .unwrap_or_else(|e| panic!("{f}: {e}"))
+            .0
+    };
+    // `listeners:` (apache2-cluster): each listener a balancer, `algorithm` the pool's.
+    let plan = load_one("web__apache2-cluster__fittings.yaml");
+    let with: Vec<_> = plan
+        .locations
+        .iter()
+        .flat_map(|l| &l.blueprints)
+        .filter(|b| !b.balancers.is_empty())
+        .collect();
+    assert!(!with.is_empty());
+    let b = with[0];
+    assert_eq!(b.balancers[0].name, "http");
+    assert_eq!(b.balancers[0].port, 80);
+    assert_eq!(b.balancers[0].protocol, "http");
+    assert_eq!(b.pool.as_ref().unwrap().algorithm, "round_robin");
+    // `backup: essentials` on a node.
+    let plan = load_one("example__backup__fittings.yaml");
+    let node = &plan.locations[0].blueprints[0].nodes[0];
+    let backup = node.backup.as_ref().unwrap();
+    assert_eq!(backup.plan, "essentials");
+    assert!(backup.clients.is_empty());
+}

@@ -117,6 +117,179 @@ pub struct WantNode {
     pub destroy_never: bool,
     /// Secondary NICs on other VLANs of the same domain (`glue: - <network> [address]`).
     pub extra_nics: Vec<WantNic>,
+    /// Cloud backup (`backup:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<WantBackup>,
+    /// Tags applied to the server: the `#hashtags` of its description (`#plumbery` aside).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+/// The `#hashtags` of a description, without `#`, in order, once each, `#plumbery` aside.
+pub fn hashtags(description: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in description
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix('#'))
+        .filter(|t| !t.is_empty() && *t != "plumbery")
+    {
+        if !out.iter().any(|x| x == t) {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+/// The cloud backup a node asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WantBackup {
+    /// API spelling: `Essentials`, `Advanced` or `Enterprise`.
+    pub plan: String,
+    /// Clients (agents) to add.
+    pub clients: Vec<WantBackupClient>,
+}
+
+/// A backup client a node asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WantBackupClient {
+    /// `filesystem`, `file`, a client type (`FA.Linux`) or a description prefix.
+    pub kind: String,
+    /// Storage policy name.
+    pub storage_policy: String,
+    /// Schedule policy name.
+    pub schedule_policy: String,
+    /// Alert trigger.
+    pub trigger: String,
+    /// Alert address.
+    pub email: Option<String>,
+}
+
+impl WantBackupClient {
+    /// True when an observed client (type, description, file system flag) is this one: `filesystem`
+    /// and `file` match a file system agent, anything else the type or a description prefix (case
+    /// ignored), as the original matched the client types offered.
+    pub fn matches(&self, client_type: &str, description: &str, is_file_system: bool) -> bool {
+        let k = self.kind.to_ascii_lowercase();
+        match k.as_str() {
+            "filesystem" | "file" => is_file_system,
+            _ => {
+                client_type.eq_ignore_ascii_case(&k)
+                    || description.to_ascii_lowercase().starts_with(&k)
+            }
+        }
+    }
+}
+
+/// One listener of a balancer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WantListener {
+    /// The label as written (`http`).
+    pub label: String,
+    /// The listener's name in the cloud: `<label>.<blueprint>.<location lower>.balancer`.
+    pub name: String,
+    /// API protocol: HTTP, TCP or UDP.
+    pub protocol: String,
+    /// Port.
+    pub port: u16,
+    /// Fixed address; `None`: a free public address of the domain.
+    pub address: Option<String>,
+    /// The firewall rule admitting it: `<ListenerTitle>.<port>.plumbery`.
+    pub rule: String,
+    /// The rule's protocol: TCP or UDP.
+    pub rule_protocol: String,
+}
+
+/// The load balancer of a blueprint: a pool of its nodes and its listeners.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WantBalancer {
+    /// Blueprint name.
+    pub blueprint: String,
+    /// Domain name.
+    pub domain: String,
+    /// Pool name: `<blueprint>.<location lower>.pool`.
+    pub pool: String,
+    /// API load balance method (ROUND_ROBIN, LEAST_CONNECTIONS_MEMBER, ...).
+    pub method: String,
+    /// Pool description sent to the cloud.
+    pub description: String,
+    /// Member node names (every node of the blueprint).
+    pub members: Vec<String>,
+    /// Listeners.
+    pub listeners: Vec<WantListener>,
+}
+
+/// The API load balance method of a plan algorithm: round robin for the ones the API lacks
+/// (`random`, `weighted_round_robin`, `persistent_ip`), least connections per member for
+/// `least_connections` and `weighted_least_connections`, predictive for `shortest_response`.
+pub fn balance_method(algorithm: &str) -> &'static str {
+    match algorithm {
+        "least_connections" | "weighted_least_connections" => "LEAST_CONNECTIONS_MEMBER",
+        "shortest_response" => "PREDICTIVE_MEMBER",
+        _ => "ROUND_ROBIN",
+    }
+}
+
+fn want_balancer(loc: &Location, bp: &Blueprint) -> Option<WantBalancer> {
+    if bp.balancers.is_empty() {
+        return None;
+    }
+    let lower = loc.location_id.to_ascii_lowercase();
+    let listeners = bp
+        .balancers
+        .iter()
+        .map(|b| {
+            let name = format!("{}.{}.{lower}.balancer", b.name, bp.name);
+            let (protocol, rule_protocol) = match b.protocol.as_str() {
+                "http" => ("HTTP", "TCP"),
+                "udp" => ("UDP", "UDP"),
+                _ => ("TCP", "TCP"),
+            };
+            WantListener {
+                label: b.name.clone(),
+                rule: format!("{}.{}.plumbery", fittings::title_alnum(&name), b.port),
+                name,
+                protocol: protocol.to_string(),
+                rule_protocol: rule_protocol.to_string(),
+                port: b.port,
+                address: b.address.map(|a| a.to_string()),
+            }
+        })
+        .collect();
+    let pool = bp.pool.as_ref();
+    Some(WantBalancer {
+        blueprint: bp.name.clone(),
+        domain: bp.domain.name.clone(),
+        pool: format!("{}.{lower}.pool", bp.name),
+        method: balance_method(pool.map_or("round_robin", |p| p.algorithm.as_str())).to_string(),
+        description: fittings::with_plumbery_tag(pool.map_or("", |p| p.description.as_str())),
+        members: bp.nodes.iter().map(|n| n.name.clone()).collect(),
+        listeners,
+    })
+}
+
+fn want_backup(b: &fittings::Backup) -> WantBackup {
+    let mut plan = b.plan.to_ascii_lowercase();
+    if let Some(first) = plan.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    WantBackup {
+        plan,
+        clients: b
+            .clients
+            .iter()
+            .map(|c| WantBackupClient {
+                kind: c.kind.clone(),
+                storage_policy: c.storage_policy.clone(),
+                schedule_policy: c.schedule_policy.clone(),
+                trigger: c.trigger.clone(),
+                email: c.email.clone().or_else(|| b.email.clone()),
+            })
+            .collect(),
+    }
 }
 
 /// A secondary NIC a node asks for.
@@ -142,6 +315,9 @@ pub struct Desired {
     pub vlans: Vec<WantVlan>,
     /// Nodes, basement blueprints first.
     pub nodes: Vec<WantNode>,
+    /// Load balancers, one per blueprint with `balancers:`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub balancers: Vec<WantBalancer>,
     /// Notes about what the plan asks that is not done (remote VLANs ...).
     pub notes: Vec<String>,
 }
@@ -233,6 +409,8 @@ fn node_want(
         running_always: n.running_always,
         destroy_never: n.destroy_never,
         extra_nics: extra,
+        backup: n.backup.as_ref().map(want_backup),
+        tags: hashtags(&n.description),
     }
 }
 
@@ -315,6 +493,7 @@ pub fn desired(loc: &Location, blueprint_filter: &[String]) -> Desired {
             let w = node_want(loc, bp, basement, n, &mut d.notes);
             d.nodes.push(w);
         }
+        d.balancers.extend(want_balancer(loc, bp));
     }
     d
 }

@@ -185,6 +185,99 @@ pub struct Server {
     /// Creation time (`createTime`, ISO 8601 UTC), when the API gives it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// Cloud backup, when enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<ServerBackup>,
+    /// The tag keys applied to it (observed only when the plan tags servers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The version status of its VMware tools (`CURRENT`, `NEED_UPGRADE`, ...); `None` when the
+    /// server has none (local nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_tools: Option<String>,
+}
+
+/// The cloud backup of an observed server.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerBackup {
+    /// `Essentials`, `Advanced` or `Enterprise`.
+    pub plan: String,
+    /// State.
+    pub state: State,
+    /// Its clients, when they were observed (only for servers whose node asks for clients).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clients: Option<Vec<BackupClient>>,
+}
+
+/// An observed backup client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupClient {
+    /// Id.
+    pub id: String,
+    /// Type, e.g. `FA.Linux`.
+    pub client_type: String,
+    /// Description.
+    pub description: String,
+    /// File system agent.
+    pub is_file_system: bool,
+}
+
+/// An observed load balancer pool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VipPool {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// State.
+    pub state: State,
+}
+
+/// An observed VIP node (an address pools balance to).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VipNode {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub ip: String,
+    /// State.
+    pub state: State,
+}
+
+/// An observed pool member.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolMember {
+    /// Id.
+    pub id: String,
+    /// Pool id.
+    pub pool_id: String,
+    /// VIP node id.
+    pub node_id: String,
+    /// VIP node address.
+    pub ip: String,
+}
+
+/// An observed virtual listener.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listener {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub ip: Option<String>,
+    /// Port.
+    pub port: Option<u16>,
+    /// State.
+    pub state: State,
 }
 
 impl Server {
@@ -308,6 +401,18 @@ pub struct DomainInventory {
     /// Private addresses reserved on the VLANs whose reservations were observed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reserved: Vec<ReservedIpv4>,
+    /// Load balancer pools.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<VipPool>,
+    /// VIP nodes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vip_nodes: Vec<VipNode>,
+    /// Pool members.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pool_members: Vec<PoolMember>,
+    /// Virtual listeners.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub listeners: Vec<Listener>,
 }
 
 impl DomainInventory {
@@ -321,7 +426,26 @@ impl DomainInventory {
             firewall_rules: Vec::new(),
             ip_blocks: Vec::new(),
             reserved: Vec::new(),
+            pools: Vec::new(),
+            vip_nodes: Vec::new(),
+            pool_members: Vec::new(),
+            listeners: Vec::new(),
         }
+    }
+
+    /// The pool of that name.
+    pub fn pool(&self, name: &str) -> Option<&VipPool> {
+        self.pools.iter().find(|p| p.name == name)
+    }
+
+    /// The VIP node for address `ip`.
+    pub fn vip_node_for(&self, ip: &str) -> Option<&VipNode> {
+        self.vip_nodes.iter().find(|n| n.ip.trim() == ip)
+    }
+
+    /// The virtual listener of that name.
+    pub fn listener(&self, name: &str) -> Option<&Listener> {
+        self.listeners.iter().find(|l| l.name == name)
     }
 
     /// The server of that name (the first one, when the API holds duplicates).
@@ -344,12 +468,15 @@ impl DomainInventory {
         self.firewall_rules.iter().find(|r| r.name == name)
     }
 
-    /// Public addresses of the domain's blocks not used by any NAT rule, in order.
+    /// Public addresses of the domain's blocks not used by any NAT rule or virtual listener, in
+    /// order.
     pub fn free_public_ips(&self) -> Vec<String> {
         let used: Vec<&str> = self
             .nat_rules
             .iter()
             .map(|n| n.external_ip.trim())
+            .chain(self.listeners.iter().filter_map(|l| l.ip.as_deref()))
+            .map(str::trim)
             .collect();
         self.ip_blocks
             .iter()
@@ -371,6 +498,9 @@ pub struct Inventory {
     /// OS images of the location (only fetched when a server must be deployed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<Image>,
+    /// The organisation's tag key names (observed only when the plan tags servers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tag_keys: Vec<String>,
     /// VLANs of other locations (location, name) that `accept:` names, looked for and not found
     /// in a location this run does not build: no rule is planned from them.
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]

@@ -21,14 +21,15 @@ mod phase;
 mod steps;
 
 pub use desired::{
-    Desired, RemoteAccept, WantDomain, WantNic, WantNode, WantPort, WantVlan, accept_rule_name,
-    desired,
+    Desired, RemoteAccept, WantBackup, WantBackupClient, WantBalancer, WantDomain, WantListener,
+    WantNic, WantNode, WantPort, WantVlan, accept_rule_name, balance_method, desired, hashtags,
 };
 pub use diff::outcome::Diff;
 pub use diff::{diff, pick_image};
 pub use inventory::{
-    Cpu, Disk, Domain, DomainInventory, FirewallRule, Image, Inventory, IpBlock, NatRule, Nic,
-    ReservedIpv4, Server, State, Vlan,
+    BackupClient, Cpu, Disk, Domain, DomainInventory, FirewallRule, Image, Inventory, IpBlock,
+    Listener, NatRule, Nic, PoolMember, ReservedIpv4, Server, ServerBackup, State, VipNode,
+    VipPool, Vlan,
 };
 pub use phase::Phase;
 pub use steps::{PlannedStep, Step, StepPlan};

@@ -298,6 +298,135 @@ pub enum Step {
         /// Domain id.
         id: String,
     },
+    /// Create a load balancer pool and wait until it is NORMAL.
+    CreatePool {
+        /// Domain name.
+        domain: String,
+        /// Pool name.
+        pool: String,
+        /// API load balance method.
+        method: String,
+        /// Description.
+        description: String,
+    },
+    /// Create the VIP node of a node's server (named after its private address) and wait.
+    CreateVipNode {
+        /// Domain name.
+        domain: String,
+        /// Node name.
+        node: String,
+    },
+    /// Put a node's VIP node in a pool.
+    AddPoolMember {
+        /// Domain name.
+        domain: String,
+        /// Pool name.
+        pool: String,
+        /// Node name.
+        node: String,
+    },
+    /// Create a virtual listener on a free public address of the domain (or a fixed one) and wait.
+    CreateListener {
+        /// Domain name.
+        domain: String,
+        /// Listener name.
+        listener: String,
+        /// Pool name.
+        pool: String,
+        /// API protocol.
+        protocol: String,
+        /// Port.
+        port: u16,
+        /// Fixed address.
+        address: Option<String>,
+    },
+    /// Delete a virtual listener and wait until it is gone.
+    DeleteListener {
+        /// Domain name.
+        domain: String,
+        /// Listener name.
+        listener: String,
+        /// Listener id.
+        id: String,
+    },
+    /// Take a VIP node out of a pool.
+    RemovePoolMember {
+        /// Domain name.
+        domain: String,
+        /// Member id.
+        id: String,
+        /// Its address.
+        ip: String,
+    },
+    /// Delete a pool.
+    DeletePool {
+        /// Domain name.
+        domain: String,
+        /// Pool name.
+        pool: String,
+        /// Pool id.
+        id: String,
+    },
+    /// Delete a VIP node.
+    DeleteVipNode {
+        /// Domain name.
+        domain: String,
+        /// VIP node id.
+        id: String,
+        /// Its address.
+        ip: String,
+    },
+    /// Enable cloud backup on a server (or change its plan), and wait until it is NORMAL.
+    EnableBackup {
+        /// Domain name.
+        domain: String,
+        /// Node name.
+        node: String,
+        /// `Essentials`, `Advanced` or `Enterprise`.
+        plan: String,
+        /// Backup is on with another plan: change it.
+        change: bool,
+    },
+    /// Add a backup client to a server.
+    AddBackupClient {
+        /// Domain name.
+        domain: String,
+        /// Node name.
+        node: String,
+        /// `filesystem`, `file`, a client type or a description prefix.
+        kind: String,
+        /// Storage policy.
+        storage_policy: String,
+        /// Schedule policy.
+        schedule_policy: String,
+        /// Alert trigger.
+        trigger: String,
+        /// Alert address.
+        email: Option<String>,
+    },
+    /// Create a tag key of the organisation (for a `#hashtag` of a node's description).
+    CreateTagKey {
+        /// Key name.
+        key: String,
+    },
+    /// Apply tag keys (no value) to a server.
+    ApplyTags {
+        /// Domain name.
+        domain: String,
+        /// Node name.
+        node: String,
+        /// Key names.
+        tags: Vec<String>,
+    },
+    /// Disable cloud backup of a server (before it is deleted).
+    DisableBackup {
+        /// Domain name.
+        domain: String,
+        /// Node name.
+        node: String,
+        /// Server id.
+        id: String,
+    },
 }
 
 impl Step {
@@ -404,6 +533,42 @@ impl Step {
             }
             Step::DeleteVlan { vlan, .. } => format!("delete VLAN {vlan}"),
             Step::DeleteDomain { domain, .. } => format!("delete network domain {domain}"),
+            _ => self.describe_more(),
+        }
+    }
+
+    /// The lines of the load balancer and backup steps.
+    fn describe_more(&self) -> String {
+        match self {
+            Step::CreatePool { pool, method, .. } => format!("create pool {pool} ({method})"),
+            Step::CreateVipNode { node, .. } => format!("create the VIP node of {node}"),
+            Step::AddPoolMember { pool, node, .. } => format!("add {node} to pool {pool}"),
+            Step::CreateListener {
+                listener,
+                protocol,
+                port,
+                ..
+            } => format!("create virtual listener {listener} ({protocol} {port})"),
+            Step::DeleteListener { listener, .. } => format!("delete virtual listener {listener}"),
+            Step::RemovePoolMember { ip, .. } => format!("remove {ip} from its pool"),
+            Step::DeletePool { pool, .. } => format!("delete pool {pool}"),
+            Step::DeleteVipNode { ip, .. } => format!("delete VIP node {ip}"),
+            Step::EnableBackup {
+                node, plan, change, ..
+            } => {
+                if *change {
+                    format!("change backup of {node} to {plan}")
+                } else {
+                    format!("enable {plan} backup on {node}")
+                }
+            }
+            Step::AddBackupClient { node, kind, .. } => {
+                format!("add a {kind} backup client to {node}")
+            }
+            Step::DisableBackup { node, .. } => format!("disable backup of {node}"),
+            Step::CreateTagKey { key } => format!("create tag key {key}"),
+            Step::ApplyTags { node, tags, .. } => format!("tag {node} with {}", tags.join(", ")),
+            other => unreachable!("describe handles {other:?}"),
         }
     }
 

@@ -57,7 +57,14 @@ pub fn converge(
                     ip.is_none_or(|ip| inv.nat_for(ip).is_none())
                 })
                 .count();
-            blocks(inv, needed, &nat_steps, &mut plan, &mut notes);
+            let listeners = want
+                .balancers
+                .iter()
+                .filter(|b| b.domain == inv.domain.name)
+                .flat_map(|b| &b.listeners)
+                .filter(|l| l.address.is_none() && inv.listener(&l.name).is_none())
+                .count();
+            blocks(inv, needed + listeners, &nat_steps, &mut plan, &mut notes);
         }
     }
     (plan, notes)
@@ -175,8 +182,8 @@ fn nat_rules(
     }
 }
 
-/// Public IP blocks that no NAT rule uses, newest first, while the free addresses left still
-/// cover the `needed` internet nodes that have no NAT rule yet.
+/// Public IP blocks that no NAT rule or listener uses, newest first, while the free addresses left
+/// still cover the `needed` public addresses (internet nodes without a NAT rule, listeners to make).
 fn blocks(
     inv: &mut DomainInventory,
     needed: usize,
@@ -188,6 +195,12 @@ fn blocks(
         .nat_rules
         .iter()
         .map(|n| n.external_ip.trim().to_string())
+        .chain(
+            inv.listeners
+                .iter()
+                .filter_map(|l| l.ip.as_deref())
+                .map(|a| a.trim().to_string()),
+        )
         .collect();
     let mut free = inv.free_public_ips().len();
     let mut unused: Vec<_> = inv
@@ -385,5 +398,30 @@ mod tests {
         let steps: Vec<String> = plan.steps.iter().map(|s| s.step.describe()).collect();
         assert_eq!(steps, ["release spare public IPv4 block 168.0.0.5"]);
         assert_eq!(have.domains[0].ip_blocks.len(), 2);
+    }
+
+    #[test]
+    fn a_block_holding_a_listener_is_kept() {
+        let want = want();
+        let mut have = deployed(&want);
+        // A newest block whose first address a load balancer listener took (no NAT rule uses it,
+        // the listener does) and an older spare one: the spare goes, the listener's block stays
+        // (the API would refuse its release: HAS_DEPENDENCY).
+        let d = &mut have.domains[0];
+        d.ip_blocks
+            .push(block("b4", "168.0.0.7", "2026-12-06T10:30:00.000Z"));
+        d.ip_blocks
+            .push(block("b3", "168.0.0.5", "2026-12-06T11:00:00.000Z"));
+        d.listeners.push(plan::Listener {
+            id: "l1".into(),
+            name: "http.web.eu6.balancer".into(),
+            ip: Some("168.0.0.5".into()),
+            port: Some(80),
+            state: State::Normal,
+        });
+        let (plan, _) = converge(&want, &mut have, true);
+        let steps: Vec<String> = plan.steps.iter().map(|s| s.step.describe()).collect();
+        assert_eq!(steps, ["release spare public IPv4 block 168.0.0.7"]);
+        assert_eq!(have.domains[0].ip_blocks.len(), 3);
     }
 }

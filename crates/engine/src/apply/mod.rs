@@ -2,13 +2,16 @@
 //! succeeded, as many at once as the DAG allows (the client caps change requests in flight).
 //!
 //! Each resource kind's steps run in their own file: `network` (domains, public IP blocks),
-//! `vlan`, `reserve`, `server`, `hardware`, `nics`, `nat`, `firewall`; `converge` holds the rules
+//! `vlan`, `reserve`, `server`, `hardware`, `nics`, `nat`, `firewall`, `balancer` (pools, VIP
+//! nodes, members, listeners), `backup`, `tags`; `converge` holds the rules
 //! they share so that a run never duplicates a resource, and a run killed at any moment converges
 //! when run again: every create observes before it creates again (a lost answer or
 //! NAME_NOT_UNIQUE leads to a lookup by name, by internal address for NAT, by new id for IP blocks).
 //! `registry` keeps the ids known so far; `context` is what a running step sees; `dedup` removes
 //! duplicates that runs on other machines (or crashes, or other tools) left.
 
+mod backup;
+mod balancer;
 mod context;
 mod converge;
 mod dedup;
@@ -20,6 +23,7 @@ mod nics;
 mod registry;
 mod reserve;
 mod server;
+mod tags;
 mod vlan;
 
 use std::sync::Arc;
@@ -230,6 +234,77 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
         | Step::CreateAcceptRule { .. }
         | Step::DisableDefaultRule { .. }
         | Step::DeleteFirewallRule { .. } => run_rule_step(ctx, step).await,
+        _ => run_lb_step(ctx, step).await,
+    }
+}
+
+/// Runs the steps of load balancers and backup.
+async fn run_lb_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
+    match step {
+        Step::CreatePool {
+            domain,
+            pool,
+            method,
+            description,
+        } => balancer::create_pool(ctx, domain, pool, method, description).await,
+        Step::CreateVipNode { domain, node } => balancer::create_vip_node(ctx, domain, node).await,
+        Step::AddPoolMember { domain, pool, node } => {
+            balancer::add_member(ctx, domain, pool, node).await
+        }
+        Step::CreateListener {
+            domain,
+            listener,
+            pool,
+            protocol,
+            port,
+            address,
+        } => {
+            let l = balancer::Listener {
+                domain,
+                name: listener,
+                pool,
+                protocol,
+                port: *port,
+                address: address.as_deref(),
+            };
+            balancer::create_listener(ctx, l).await
+        }
+        Step::DeleteListener {
+            domain,
+            listener,
+            id,
+        } => balancer::delete_listener(ctx, domain, listener, id).await,
+        Step::RemovePoolMember { id, .. } => balancer::remove_member(ctx, id).await,
+        Step::DeletePool { id, .. } => balancer::delete(ctx, cloud::VipKind::Pool, id).await,
+        Step::DeleteVipNode { id, .. } => balancer::delete(ctx, cloud::VipKind::Node, id).await,
+        Step::EnableBackup {
+            domain,
+            node,
+            plan,
+            change,
+        } => backup::enable(ctx, domain, node, plan, *change).await,
+        Step::AddBackupClient {
+            domain,
+            node,
+            kind,
+            storage_policy,
+            schedule_policy,
+            trigger,
+            email,
+        } => {
+            let want = plan::WantBackupClient {
+                kind: kind.clone(),
+                storage_policy: storage_policy.clone(),
+                schedule_policy: schedule_policy.clone(),
+                trigger: trigger.clone(),
+                email: email.clone(),
+            };
+            backup::add_client(ctx, backup::Client { domain, node, want }).await
+        }
+        Step::DisableBackup { id, .. } => backup::disable(ctx, id).await,
+        Step::CreateTagKey { key } => tags::create_key(ctx, key).await,
+        Step::ApplyTags { domain, node, tags } => tags::apply(ctx, domain, node, tags).await,
+        other => unreachable!("run_step dispatches {other:?} elsewhere"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The registry of what the executor knows while it runs: per network domain (by name) its id, its
-//! VLANs, its servers, the public address of each NATed node, its free public addresses and its
-//! public IP blocks. Filled from the inventory, then by the steps that create things.
+//! VLANs, its servers, the public address of each NATed node and of each virtual listener, its free
+//! public addresses, its public IP blocks, its load balancer pools and VIP nodes. Filled from the
+//! inventory, then by the steps that create things.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -39,8 +40,13 @@ pub(super) struct DomainFacts {
     pub vlans: HashMap<String, VlanFacts>,
     /// Servers by node name.
     pub servers: HashMap<String, ServerFacts>,
-    /// Public address of each NATed node, by node name.
+    /// Public address of each NATed node (by node name) and of each virtual listener (by
+    /// listener name).
     pub public_ips: HashMap<String, String>,
+    /// Load balancer pool ids by name.
+    pub pools: HashMap<String, String>,
+    /// VIP node ids by address.
+    pub vip_nodes: HashMap<String, String>,
     /// Public addresses of the domain's blocks that no NAT rule uses yet, in order.
     pub free_ips: VecDeque<String>,
     /// Ids of the domain's public IP blocks.
@@ -100,6 +106,21 @@ impl Registry {
                     facts
                         .public_ips
                         .insert(s.name.clone(), n.external_ip.trim().to_string());
+                }
+            }
+            for p in &d.pools {
+                facts.pools.insert(p.name.clone(), p.id.clone());
+            }
+            for n in &d.vip_nodes {
+                facts
+                    .vip_nodes
+                    .insert(n.ip.trim().to_string(), n.id.clone());
+            }
+            for l in &d.listeners {
+                if let Some(ip) = &l.ip {
+                    facts
+                        .public_ips
+                        .insert(l.name.clone(), ip.trim().to_string());
                 }
             }
             r.domains.insert(d.domain.name.clone(), facts);

@@ -64,6 +64,68 @@ pub(super) fn server(s: &cloud::Server) -> plan::Server {
         additional_nics: s.additional_nics().iter().map(nic).collect(),
         monitoring: s.monitoring.as_ref().map(|m| m.service_plan.clone()),
         create_time: s.create_time.clone(),
+        backup: s.backup.as_ref().map(|b| plan::ServerBackup {
+            plan: b.service_plan.clone(),
+            state: plan::State::from_wire(b.state.as_deref().unwrap_or("NORMAL")),
+            clients: None,
+        }),
+        tags: Vec::new(),
+        vm_tools: s
+            .vm_tools()
+            .map(|t| t.version_status.clone().unwrap_or_default()),
+    }
+}
+
+/// The clients of a server's backup details.
+pub(super) fn backup_clients(d: cloud::BackupDetails) -> Vec<plan::BackupClient> {
+    d.clients
+        .into_iter()
+        .map(|c| plan::BackupClient {
+            id: c.id,
+            client_type: c.client_type,
+            description: c.description,
+            is_file_system: c.is_file_system,
+        })
+        .collect()
+}
+
+/// A load balancer pool.
+pub(super) fn pool(p: cloud::VipPool) -> plan::VipPool {
+    plan::VipPool {
+        state: state(&p.state),
+        id: p.id,
+        name: p.name,
+    }
+}
+
+/// A VIP node.
+pub(super) fn vip_node(n: cloud::VipNode) -> plan::VipNode {
+    plan::VipNode {
+        state: state(&n.state),
+        ip: n.address().unwrap_or_default(),
+        id: n.id,
+        name: n.name,
+    }
+}
+
+/// A pool member.
+pub(super) fn pool_member(m: cloud::PoolMember) -> plan::PoolMember {
+    plan::PoolMember {
+        id: m.id,
+        pool_id: m.pool.id,
+        node_id: m.node.id,
+        ip: m.node.ip_address.trim().to_string(),
+    }
+}
+
+/// A virtual listener.
+pub(super) fn listener(l: cloud::VirtualListener) -> plan::Listener {
+    plan::Listener {
+        state: state(&l.state),
+        ip: l.address(),
+        port: l.port,
+        id: l.id,
+        name: l.name,
     }
 }
 

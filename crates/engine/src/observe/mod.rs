@@ -1,7 +1,8 @@
 //! Observation: the [`Inventory`] of a location read from the API with a bounded number of list
-//! calls (one for the domains of the location, five per named domain, one per VLAN whose
-//! reservations are needed, one for images when needed), never one call per node, converted into
-//! the plan's plain types.
+//! calls (one for the domains of the location, five per named domain, four more per domain with a
+//! load balancer, two for tags when the plan tags servers, one per VLAN whose reservations are
+//! needed, one for images when needed), never one call per node (except the backup details of a
+//! backed-up server whose node asks for backup clients), converted into the plan's plain types.
 
 mod convert;
 
@@ -61,6 +62,8 @@ async fn observe_with(
         .collect();
     let domains = futures_util::future::try_join_all(named.into_iter().map(|d| async move {
         let inv = observe_domain(client, d).await?;
+        let inv = observe_balancers(client, want, inv).await?;
+        let inv = observe_backup_clients(client, want, inv).await?;
         observe_reservations(client, want, reservations, inv).await
     }));
     let images = async {
@@ -70,13 +73,37 @@ async fn observe_with(
             Ok(Vec::new())
         }
     };
-    let (domains, images) = tokio::try_join!(domains, images)?;
+    let (mut domains, images, (tag_keys, tags)) =
+        tokio::try_join!(domains, images, observe_tags(client, want))?;
+    for s in domains.iter_mut().flat_map(|d| d.servers.iter_mut()) {
+        s.tags = tags
+            .iter()
+            .filter(|t| t.asset_id == s.id)
+            .map(|t| t.tag_key_name.clone())
+            .collect();
+    }
     Ok(Inventory {
         location_id: loc.to_string(),
         domains,
         images: images.into_iter().map(convert::image).collect(),
+        tag_keys,
         ..Inventory::default()
     })
+}
+
+/// The organisation's tag key names and the location's server tags, when the plan tags servers
+/// (two lists; none otherwise).
+async fn observe_tags(
+    client: &CloudClient,
+    want: &Desired,
+) -> CloudResult<(Vec<String>, Vec<cloud::Tag>)> {
+    if want.nodes.iter().all(|n| n.tags.is_empty()) {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let loc = want.location_id.as_str();
+    let filter = [("assetType", "SERVER"), ("datacenterId", loc)];
+    let (keys, tags) = tokio::try_join!(client.list_tag_keys(&[]), client.list_tags(&filter))?;
+    Ok((keys.into_iter().map(|k| k.name).collect(), tags))
 }
 
 /// The five lists of one domain, in parallel.
@@ -102,6 +129,62 @@ async fn observe_domain(
         .map(convert::firewall_rule)
         .collect();
     inv.ip_blocks = ip_blocks.into_iter().map(convert::ip_block).collect();
+    Ok(inv)
+}
+
+/// The four load balancer lists of a domain that a balancer of the plan lives in (none otherwise).
+async fn observe_balancers(
+    client: &CloudClient,
+    want: &Desired,
+    mut inv: DomainInventory,
+) -> CloudResult<DomainInventory> {
+    if !want.balancers.iter().any(|b| b.domain == inv.domain.name) {
+        return Ok(inv);
+    }
+    let id = inv.domain.id.clone();
+    let filter = [("networkDomainId", id.as_str())];
+    let (pools, nodes, members, listeners) = tokio::try_join!(
+        client.list_vip_pools(&id),
+        client.list_vip_nodes(&id),
+        client.list_pool_members(&filter),
+        client.list_virtual_listeners(&id),
+    )?;
+    inv.pools = pools.into_iter().map(convert::pool).collect();
+    inv.vip_nodes = nodes.into_iter().map(convert::vip_node).collect();
+    inv.pool_members = members.into_iter().map(convert::pool_member).collect();
+    inv.listeners = listeners.into_iter().map(convert::listener).collect();
+    Ok(inv)
+}
+
+/// The backup clients of the backed-up servers whose node asks for clients (one call each).
+async fn observe_backup_clients(
+    client: &CloudClient,
+    want: &Desired,
+    mut inv: DomainInventory,
+) -> CloudResult<DomainInventory> {
+    let asks = |name: &str| {
+        want.nodes.iter().any(|n| {
+            n.name == name
+                && n.domain == inv.domain.name
+                && n.backup.as_ref().is_some_and(|b| !b.clients.is_empty())
+        })
+    };
+    let ids: Vec<String> = inv
+        .servers
+        .iter()
+        .filter(|s| s.backup.is_some() && asks(&s.name))
+        .map(|s| s.id.clone())
+        .collect();
+    let details =
+        futures_util::future::try_join_all(ids.iter().map(|id| client.get_backup_details(id)))
+            .await?;
+    for (id, d) in ids.iter().zip(details) {
+        if let Some(s) = inv.servers.iter_mut().find(|s| s.id == *id)
+            && let Some(b) = s.backup.as_mut()
+        {
+            b.clients = Some(d.map(convert::backup_clients).unwrap_or_default());
+        }
+    }
     Ok(inv)
 }
 

@@ -14,6 +14,7 @@ use fittings::tokens::{
     self, LocationFact, NodeFact, NodeSel, TokenContext, TokenError, TokenKind,
 };
 
+use super::balancers::{self, ListenerFacts};
 use super::facts::{NicFacts, NodeFacts, ServerSize};
 use crate::action::Action;
 
@@ -48,10 +49,15 @@ pub fn render(
     action: Action,
     plan: &Plan,
     nodes: &[&NodeFacts],
+    listeners: &[&ListenerFacts],
     login: Option<&Login>,
 ) -> Option<String> {
     match action {
-        Action::Information | Action::Deploy | Action::Refresh => Some(information(plan, nodes)),
+        Action::Information | Action::Deploy | Action::Refresh => {
+            let mut text = information(plan, nodes);
+            text.push_str(&balancers::information(plan, listeners));
+            Some(text)
+        }
         Action::Inventory => Some(inventory(nodes)),
         Action::Ansible => Some(ansible(&plan.origin, nodes, login)),
         Action::Ping => Some(

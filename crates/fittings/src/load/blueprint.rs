@@ -86,9 +86,6 @@ impl Cx<'_> {
         ];
         let what = format!("blueprint '{name}'");
         self.check_keys(bp, KNOWN, &what);
-        if let Some(l) = bp.get_key("listeners") {
-            self.warn(l, "'listeners' was never implemented by the original and is ignored; use 'balancers' and 'pool'");
-        }
         if let Some(m) = bp.get_key("multicloud") {
             self.warn(
                 m,
@@ -109,11 +106,26 @@ impl Cx<'_> {
             }
             None => Vec::new(),
         };
-        let balancers = match bp.get("balancers") {
-            Some(b) => self.balancers(b, location)?,
-            None => Vec::new(),
+        let (mut balancers, _) = match bp.get("balancers") {
+            Some(b) => self.balancers(b, location, false)?,
+            None => (Vec::new(), None),
         };
-        let pool = bp.get("pool").map(|p| self.pool(p)).transpose()?;
+        // `listeners:` (the schema's spelling, in 3 corpus plans): the same listeners, each with
+        // an optional pool `algorithm` (the first one given sets the pool's when no `pool:` does).
+        let (listeners, algorithm) = match bp.get("listeners") {
+            Some(l) => self.balancers(l, location, true)?,
+            None => (Vec::new(), None),
+        };
+        balancers.extend(listeners);
+        let mut pool = bp.get("pool").map(|p| self.pool(p)).transpose()?;
+        if pool.is_none()
+            && let Some(algorithm) = algorithm
+        {
+            pool = Some(Pool {
+                algorithm,
+                description: String::new(),
+            });
+        }
         let nodes = match bp.get("nodes") {
             Some(n) => self.nodes(n, defaults, &ethernet, location)?,
             None => Vec::new(),
@@ -329,7 +341,13 @@ impl Cx<'_> {
         }
     }
 
-    fn balancers(&mut self, list: &MNode, location: usize) -> Result<Vec<Balancer>, LoadError> {
+    /// `balancers:` (or `listeners:` with `algorithm`): the listeners, and the first algorithm.
+    fn balancers(
+        &mut self,
+        list: &MNode,
+        location: usize,
+        with_algorithm: bool,
+    ) -> Result<(Vec<Balancer>, Option<String>), LoadError> {
         let MValue::Seq(items) = &list.value else {
             return Err(self.err(
                 list,
@@ -337,6 +355,7 @@ impl Cx<'_> {
             ));
         };
         let mut out = Vec::new();
+        let mut algorithm = None;
         for item in items {
             let Some(entries) = item.as_map() else {
                 return Err(self.err(
@@ -346,11 +365,18 @@ impl Cx<'_> {
             };
             for (k, v) in entries {
                 let name = self.text(k, "a balancer name")?;
-                self.check_keys(
-                    v,
-                    &["protocol", "port", "address", "information"],
-                    &format!("balancer '{name}'"),
-                );
+                let keys: &[&str] = if with_algorithm {
+                    &["protocol", "port", "address", "information", "algorithm"]
+                } else {
+                    &["protocol", "port", "address", "information"]
+                };
+                self.check_keys(v, keys, &format!("balancer '{name}'"));
+                if with_algorithm
+                    && algorithm.is_none()
+                    && let Some(a) = v.get("algorithm")
+                {
+                    algorithm = Some(self.algorithm(a)?);
+                }
                 let protocol = match v.get("protocol") {
                     Some(p) => {
                         let p = self.text(p, "'protocol'")?.to_ascii_lowercase();
@@ -394,34 +420,13 @@ impl Cx<'_> {
                 });
             }
         }
-        Ok(out)
+        Ok((out, algorithm))
     }
 
     fn pool(&mut self, p: &MNode) -> Result<Pool, LoadError> {
         self.check_keys(p, &["algorithm", "description"], "'pool'");
-        const ALGORITHMS: &[&str] = &[
-            "random",
-            "round_robin",
-            "least_connections",
-            "weighted_round_robin",
-            "weighted_least_connections",
-            "shortest_response",
-            "persistent_ip",
-        ];
         let algorithm = match p.get("algorithm") {
-            Some(a) => {
-                let text = self.text(a, "'algorithm'")?;
-                if !ALGORITHMS.contains(&text.as_str()) {
-                    return Err(self.err(
-                        a,
-                        format!(
-                            "pool algorithm '{text}' is not known: use one of {}",
-                            ALGORITHMS.join(", ")
-                        ),
-                    ));
-                }
-                text
-            }
+            Some(a) => self.algorithm(a)?,
             None => "round_robin".to_string(),
         };
         let description = p
@@ -433,6 +438,30 @@ impl Cx<'_> {
             algorithm,
             description,
         })
+    }
+
+    /// A pool algorithm (`round_robin`, `least_connections`, ...).
+    fn algorithm(&mut self, a: &MNode) -> Result<String, LoadError> {
+        const ALGORITHMS: &[&str] = &[
+            "random",
+            "round_robin",
+            "least_connections",
+            "weighted_round_robin",
+            "weighted_least_connections",
+            "shortest_response",
+            "persistent_ip",
+        ];
+        let text = self.text(a, "'algorithm'")?;
+        if !ALGORITHMS.contains(&text.as_str()) {
+            return Err(self.err(
+                a,
+                format!(
+                    "pool algorithm '{text}' is not known: use one of {}",
+                    ALGORITHMS.join(", ")
+                ),
+            ));
+        }
+        Ok(text)
     }
 }
 

@@ -87,8 +87,9 @@ pub(super) fn check_vlan_capacity(locations: &[Location]) -> Result<(), LoadErro
     Ok(())
 }
 
-/// Refuses a plan whose internet nodes in a network domain need more public IPv4 addresses than
-/// the domain's `ipv4: N` quota allows (`auto` and `transient` have no fixed limit).
+/// Refuses a plan whose internet nodes and load balancer listeners (those without a fixed
+/// address) in a network domain need more public IPv4 addresses than the domain's `ipv4: N` quota
+/// allows (`auto` and `transient` have no fixed limit).
 pub(super) fn check_public_ipv4(locations: &[Location]) -> Result<(), LoadError> {
     for loc in locations {
         let mut domains: BTreeMap<&str, (u64, Option<&Blueprint>)> = BTreeMap::new();
@@ -97,7 +98,8 @@ pub(super) fn check_public_ipv4(locations: &[Location]) -> Result<(), LoadError>
                 .nodes
                 .iter()
                 .filter(|n| n.glue.iter().any(|g| matches!(g, Glue::Internet { .. })))
-                .count() as u64;
+                .count() as u64
+                + b.balancers.iter().filter(|l| l.address.is_none()).count() as u64;
             let d = domains.entry(b.domain.name.as_str()).or_default();
             d.0 += internet;
             if internet > 0 && d.1.is_none() {
@@ -123,7 +125,7 @@ pub(super) fn check_public_ipv4(locations: &[Location]) -> Result<(), LoadError>
                 return Err(LoadError::at(
                     b.pos.clone(),
                     format!(
-                        "network domain '{domain}' needs {needed} public IPv4 addresses (one per node with 'internet' glue), but its quota 'ipv4: {available}' allows {available}: raise 'ipv4' (up to 128, or auto) or expose fewer nodes"
+                        "network domain '{domain}' needs {needed} public IPv4 addresses (one per node with 'internet' glue and per load balancer listener without an address), but its quota 'ipv4: {available}' allows {available}: raise 'ipv4' (up to 128, or auto) or expose fewer nodes and listeners"
                     ),
                 ));
             }

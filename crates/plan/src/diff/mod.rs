@@ -3,8 +3,11 @@
 //!
 //! This file only orders the resource kinds; each kind's rules live in its own file: `domain`,
 //! `vlan`, `reserved` (addresses reserved on a VLAN), `public_ips`, `server` (deploy, power,
-//! monitoring, delete), `hardware`, `nics`, `nat` and `firewall`.
+//! monitoring, delete), `hardware`, `nics`, `nat`, `firewall`, `balancer` (pools, VIP nodes,
+//! members, listeners), `backup` and `tags`.
 
+mod backup;
+mod balancer;
 mod domain;
 mod firewall;
 mod hardware;
@@ -14,8 +17,11 @@ pub(crate) mod outcome;
 mod public_ips;
 mod reserved;
 mod server;
+mod tags;
 mod vlan;
 
+#[cfg(test)]
+mod balancer_tests;
 #[cfg(test)]
 mod tests;
 
@@ -42,7 +48,10 @@ pub fn diff(want: &Desired, have: &Inventory, phase: Phase) -> Diff {
 /// then each node (server, hardware, NICs, power, monitoring, NAT, port rules), then the rules
 /// between VLANs.
 fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
-    let mut steps = BuildSteps::default();
+    let mut steps = BuildSteps {
+        tag_keys: tags::build_keys(want, have, d),
+        ..BuildSteps::default()
+    };
     for wd in &want.domains {
         let inv = have.domain(&wd.name);
         let Some(ds) = domain::build(wd, inv, d) else {
@@ -63,6 +72,9 @@ fn build(want: &Desired, have: &Inventory, start: bool, d: &mut Diff) {
     for wv in &want.vlans {
         firewall::build_accept(wv, have, &mut steps, d);
     }
+    for wb in &want.balancers {
+        balancer::build(wb, have, &steps, d);
+    }
 }
 
 /// Destroy: the nodes (non-basement first), then with `network` what each domain holds for the
@@ -71,6 +83,8 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
     let mut order: Vec<&WantNode> = want.nodes.iter().filter(|n| !n.basement).collect();
     order.extend(want.nodes.iter().filter(|n| n.basement));
     let mut deleted = Deleted::default();
+    // Listeners, pool members, pools and VIP nodes go before the servers they front.
+    balancer::destroy(want, have, (network, stop), &mut deleted, d);
     for n in order {
         server::destroy(n, have, stop, &mut deleted, d);
     }

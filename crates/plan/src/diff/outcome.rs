@@ -29,6 +29,11 @@ pub(crate) struct BuildSteps<'a> {
     pub basement_ready: Vec<usize>,
     /// Per domain name: the accept rules created (the default IPv6 deny waits for them).
     pub accept: BTreeMap<&'a str, Vec<usize>>,
+    /// Per (domain, node) name: the step after which the node's server is ready (`None`: ready
+    /// already). A node missing here is not built.
+    pub node_ready: BTreeMap<(String, String), Option<usize>>,
+    /// Per tag key name: the step creating it (keys that exist have none).
+    pub tag_keys: BTreeMap<String, usize>,
 }
 
 /// Destroy: what the node deletions remove, for the network elements that wait for them.
@@ -48,4 +53,10 @@ pub(crate) struct Deleted {
     pub nat_deletes: BTreeMap<String, Vec<usize>>,
     /// Deletions of non-basement servers (basement servers go after them).
     pub non_basement: Vec<usize>,
+    /// Ids of the virtual listeners deleted.
+    pub listeners: BTreeSet<String>,
+    /// Per domain name: deletions that free public addresses other than NAT rules' (listeners).
+    pub address_frees: BTreeMap<String, Vec<usize>>,
+    /// Per (domain, node) name: steps the deletion of the node's server waits for (its VIP node).
+    pub before_server: BTreeMap<(String, String), Vec<usize>>,
 }

@@ -1,6 +1,6 @@
 //! Public IPv4 blocks in the diff: enough blocks (2 addresses each) for the internet nodes that have
-//! no NAT rule yet, within the domain's limit, when building; the blocks no remaining NAT rule
-//! uses, when destroying the network.
+//! no NAT rule yet and the listeners to create, within the domain's limit, when building; the
+//! blocks no remaining NAT rule or listener uses, when destroying the network.
 
 use super::outcome::{Deleted, Diff};
 use crate::desired::{Desired, WantDomain};
@@ -15,18 +15,27 @@ pub(super) fn build(
     ds: Option<usize>,
     d: &mut Diff,
 ) -> Vec<usize> {
-    // Public addresses: one per internet node that has no NAT rule yet.
+    // Public addresses: one per internet node that has no NAT rule yet, one per listener to create
+    // without a fixed address.
     let nodes = want
         .nodes
         .iter()
         .filter(|n| n.domain == wd.name && n.internet);
-    let missing = nodes
-        .filter(|n| {
-            let server = inv.and_then(|i| i.server(&n.name));
-            let ip = server.and_then(|s| s.private_ipv4());
-            !matches!((inv, ip), (Some(i), Some(ip)) if i.nat_for(ip).is_some())
-        })
+    let listeners = want
+        .balancers
+        .iter()
+        .filter(|b| b.domain == wd.name)
+        .flat_map(|b| &b.listeners)
+        .filter(|l| l.address.is_none() && inv.and_then(|i| i.listener(&l.name)).is_none())
         .count();
+    let missing = listeners
+        + nodes
+            .filter(|n| {
+                let server = inv.and_then(|i| i.server(&n.name));
+                let ip = server.and_then(|s| s.private_ipv4());
+                !matches!((inv, ip), (Some(i), Some(ip)) if i.nat_for(ip).is_some())
+            })
+            .count();
     let free = inv.map_or(0, |i| i.free_public_ips().len());
     let mut blocks = missing.saturating_sub(free).div_ceil(2);
     if let Some(limit) = wd.ipv4_limit {
@@ -69,12 +78,19 @@ pub(super) fn destroy(
         .iter()
         .filter(|n| !deleted.nat.contains(&n.id))
         .map(|n| n.external_ip.trim())
+        .chain(
+            inv.listeners
+                .iter()
+                .filter(|l| !deleted.listeners.contains(&l.id))
+                .filter_map(|l| l.ip.as_deref().map(str::trim)),
+        )
         .collect();
     let nat_steps: Vec<Option<usize>> = deleted
         .nat_deletes
         .get(&wd.name)
         .into_iter()
         .flatten()
+        .chain(deleted.address_frees.get(&wd.name).into_iter().flatten())
         .map(|s| Some(*s))
         .collect();
     let mut blocks_left = 0;

@@ -3,7 +3,7 @@
 //! stopped by the power phases; stopped if asked and deleted when destroying (basement last).
 
 use super::outcome::{BuildSteps, Deleted, Diff};
-use super::{firewall, hardware, nat, nics};
+use super::{backup, firewall, hardware, nat, nics, tags};
 use crate::desired::{Desired, WantNode};
 use crate::inventory::{Image, Inventory, Server, State};
 use crate::steps::{Step, StepPlan};
@@ -68,7 +68,12 @@ pub(super) fn build(
     if n.basement {
         steps.basement_ready.extend(ready);
     }
+    steps
+        .node_ready
+        .insert((n.domain.clone(), n.name.clone()), ready);
     monitoring(n, server, [ready, ds], d);
+    backup::build(n, server, ready, d);
+    tags::build(n, server, ready, &steps.tag_keys, d);
     if n.internet {
         let blocks = steps
             .blocks
@@ -279,7 +284,9 @@ pub(super) fn destroy(
     let mut list = Vec::new();
     firewall::destroy_ports(n, inv, &mut list, deleted, d);
     nat::destroy(n, s, inv, &mut list, deleted, d);
-    let del = delete(n, s, stop_step, deleted, d);
+    let backup_off = backup::destroy(n, s, stop_step, d);
+    list.extend(backup_off);
+    let del = delete(n, s, [stop_step, backup_off], deleted, d);
     list.push(del);
     deleted
         .per_domain
@@ -288,27 +295,37 @@ pub(super) fn destroy(
         .extend(list);
 }
 
-/// Destroy: the deletion of server `s` itself, after `stop_step` (and, for a basement server, after
-/// the other servers' deletions); every VLAN it has a NIC on waits for it.
+/// Destroy: the deletion of server `s` itself, after `after` (its stop, its backup's disabling),
+/// its VIP node's deletion, and, for a basement server, the other servers' deletions; every VLAN it
+/// has a NIC on waits for it.
 fn delete(
     n: &WantNode,
     s: &Server,
-    stop_step: Option<usize>,
+    after: [Option<usize>; 2],
     deleted: &mut Deleted,
     d: &mut Diff,
 ) -> usize {
-    let barrier: Vec<Option<usize>> = if n.basement {
+    let mut barrier: Vec<Option<usize>> = if n.basement {
         deleted.non_basement.iter().map(|s| Some(*s)).collect()
     } else {
         Vec::new()
     };
+    let key = (n.domain.clone(), n.name.clone());
+    barrier.extend(
+        deleted
+            .before_server
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .map(|s| Some(*s)),
+    );
     let del = d.plan.add(
         Step::DeleteServer {
             domain: n.domain.clone(),
             node: n.name.clone(),
             id: s.id.clone(),
         },
-        [stop_step].into_iter().chain(barrier),
+        after.into_iter().chain(barrier),
     );
     if !n.basement {
         deleted.non_basement.push(del);

@@ -458,6 +458,7 @@ mod deployed {
                         private_ipv4: Some(ip.clone()),
                     }),
                     monitoring: n.monitoring.clone(),
+                    tags: n.tags.clone(),
                     ..Server::default()
                 });
                 if n.internet {
@@ -490,6 +491,7 @@ mod deployed {
         Inventory {
             location_id: want.location_id.clone(),
             domains,
+            tag_keys: want.nodes.iter().flat_map(|n| n.tags.clone()).collect(),
             ..Inventory::default()
         }
     }
