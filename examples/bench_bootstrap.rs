@@ -146,6 +146,7 @@ async fn main() {
         admin_password: PASSWORD.into(),
         cloud_config: cloud_config(i, master),
         prepare: vec![],
+        appliance: None,
     };
 
     let mut slowest = Duration::ZERO;

@@ -12,8 +12,8 @@ pub const ABOUT: &str =
     "Declarative cloud CLI: make the cloud match a fittings plan, then bootstrap the nodes.";
 
 /// The end of `plumbery --help`: the actions and examples.
-pub const AFTER_HELP: &str = "ACTIONS: deploy, dispose, build, start, stop, prepare (polish), information, inventory, ansible, \
-ping, secrets, destroy, wipe, refresh, validate\n\nExamples:\n  plumbery fittings/redis-cluster.yaml validate\n  \
+pub const AFTER_HELP: &str = "ACTIONS: deploy, dispose, build, configure, start, stop, prepare, polish (finalize, finalise), \
+information, inventory, ansible, ping, secrets, destroy, wipe, refresh, validate\n\nExamples:\n  plumbery fittings/redis-cluster.yaml validate\n  \
 plumbery fittings/redis-cluster.yaml deploy -p locationId=EU6\n  plumbery plan.yaml -s build web @EU6";
 
 /// The whole command line: a subcommand, or the plan grammar ([`Args`]).
@@ -34,6 +34,32 @@ pub struct Cli {
     /// The plan grammar.
     #[command(flatten)]
     pub plan: Args,
+    /// Colour in messages: `auto` (only on a terminal, and never when NO_COLOR is set), `always`, `never`.
+    #[arg(long = "color", value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+}
+
+/// When messages are coloured (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always (even into a file or a pipe).
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream that is (`is_terminal`) or is not a terminal, given `NO_COLOR`
+    /// (set and not empty, per no-color.org).
+    pub fn enabled(self, is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
 }
 
 /// The subcommands that do not act on a plan.
@@ -120,11 +146,15 @@ pub enum Action {
     Dispose,
     /// Network and nodes, then the build polisher.
     Build,
+    /// The original's build polisher: bring the existing nodes and network in line with the plan.
+    Configure,
+    /// Run every polisher the plan declares under `actions:` (`polish`, `finalise`).
+    Finalize,
     /// Start nodes.
     Start,
     /// Stop nodes.
     Stop,
-    /// Bootstrap nodes over SSH (alias `polish`).
+    /// Bootstrap nodes over SSH.
     Prepare,
     /// Print information about the plan and its nodes.
     Information,
@@ -152,10 +182,13 @@ impl Action {
         ("deploy", Action::Deploy),
         ("dispose", Action::Dispose),
         ("build", Action::Build),
+        ("configure", Action::Configure),
         ("start", Action::Start),
         ("stop", Action::Stop),
         ("prepare", Action::Prepare),
-        ("polish", Action::Prepare),
+        ("polish", Action::Finalize),
+        ("finalize", Action::Finalize),
+        ("finalise", Action::Finalize),
         ("information", Action::Information),
         ("inventory", Action::Inventory),
         ("ansible", Action::Ansible),
@@ -202,6 +235,22 @@ impl Action {
     pub fn needs_cloud(self) -> bool {
         !matches!(self, Action::Validate | Action::Secrets)
     }
+
+    /// The action of a polisher name the original ships (`configure`, `prepare`, `information`,
+    /// `inventory`, `ansible`, `ping`), as declared under `actions:` or `buildPolisher:`.
+    pub fn polisher(name: &str) -> Option<Action> {
+        Action::parse(name).filter(|a| {
+            matches!(
+                a,
+                Action::Configure
+                    | Action::Prepare
+                    | Action::Information
+                    | Action::Inventory
+                    | Action::Ansible
+                    | Action::Ping
+            )
+        })
+    }
 }
 
 impl fmt::Display for Action {
@@ -231,6 +280,33 @@ pub struct Request {
     pub lock_timeout: std::time::Duration,
 }
 
+/// The original took `-p a=1 b=2` (argparse `nargs='*'`): every `KEY=VALUE` word right after the
+/// value of a `-p` is one more parameter. Inserts the `-p` clap needs before each of them.
+pub fn spread_parameters(argv: Vec<String>) -> Vec<String> {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut after_p = false;
+    let mut expect_value = false;
+    for a in argv {
+        if expect_value {
+            expect_value = false;
+            after_p = true;
+            out.push(a);
+            continue;
+        }
+        if a == "-p" || a == "--parameters" {
+            expect_value = true;
+        } else if a.starts_with("--parameters=") || (a.starts_with("-p") && a.len() > 2) {
+            after_p = true;
+        } else if after_p && a.contains('=') && !a.starts_with('-') {
+            out.push("-p".into());
+        } else {
+            after_p = false;
+        }
+        out.push(a);
+    }
+    out
+}
+
 /// Splits the targets into blueprint names and `@LOCATION` filters.
 pub fn split_targets(targets: &[String]) -> Result<(Vec<String>, Vec<String>), String> {
     let mut blueprints = Vec::new();
@@ -255,8 +331,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn colour_only_on_a_terminal_and_never_with_no_color() {
+        use std::ffi::OsStr;
+        assert!(ColorChoice::Auto.enabled(true, None));
+        assert!(!ColorChoice::Auto.enabled(false, None));
+        assert!(!ColorChoice::Auto.enabled(true, Some(OsStr::new("1"))));
+        assert!(ColorChoice::Auto.enabled(true, Some(OsStr::new(""))));
+        assert!(!ColorChoice::Never.enabled(true, None));
+        assert!(ColorChoice::Always.enabled(false, None));
+    }
+
+    #[test]
+    fn parameters_spread_as_the_original_took_them() {
+        let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            spread_parameters(argv("plumbery plan deploy -p a=1 b=2 web")),
+            argv("plumbery plan deploy -p a=1 -p b=2 web")
+        );
+        assert_eq!(
+            spread_parameters(argv("plumbery plan deploy web a=1")),
+            argv("plumbery plan deploy web a=1")
+        );
+        assert_eq!(
+            spread_parameters(argv("plumbery -s plan deploy --parameters=x=1 y=2")),
+            argv("plumbery -s plan deploy --parameters=x=1 -p y=2")
+        );
+    }
+
+    #[test]
     fn actions_and_targets() {
-        assert_eq!(Action::parse("Polish"), Some(Action::Prepare));
+        assert_eq!(Action::parse("Polish"), Some(Action::Finalize));
+        assert_eq!(Action::parse("finalise"), Some(Action::Finalize));
+        assert_eq!(Action::parse("CONFIGURE"), Some(Action::Configure));
         assert_eq!(Action::parse("graph"), None);
         let (b, l) = split_targets(&["web".into(), "@EU6".into()]).unwrap();
         assert_eq!((b, l), (vec!["web".to_string()], vec!["EU6".to_string()]));

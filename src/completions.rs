@@ -25,7 +25,14 @@ pub fn full_command() -> Command {
         .filter(|c| !c.is_hide_set())
         .cloned()
         .collect();
+    // the options Cli holds itself (global ones such as --color), as clap defines them
+    let own: Vec<clap::Arg> = full
+        .get_arguments()
+        .filter(|a| a.get_id() == "color")
+        .cloned()
+        .collect();
     let base = <Args as clap::Args>::augment_args(Command::new("plumbery"))
+        .args(own)
         .about(ABOUT)
         .long_about(None)
         .after_help(AFTER_HELP)

@@ -117,6 +117,7 @@ pub fn run(cmd: Cmd, args: &[String]) -> i32 {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(crate::colour())
         .try_init();
     let res = match cmd {
         Cmd::Serve(a) => serve(a),

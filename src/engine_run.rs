@@ -8,8 +8,10 @@ use engine::{self, Options, Progress};
 use fittings::Plan;
 use secrets::{self, Store};
 
+use std::path::Path;
+
 use super::lock::{self, LockError, PlanLock};
-use super::{Action, EXIT_FAILED, EXIT_OK, Request};
+use super::{Action, EXIT_FAILED, EXIT_OK, Request, polishers};
 
 /// The root password of new servers: `SHARED_SECRET` when set, else the plan's generated
 /// `admin.secret` (a random part plus one character of each class the real API asks for).
@@ -24,23 +26,23 @@ pub fn admin_password(store: &Store) -> Result<Secret, secrets::SecretsError> {
         .map(Secret::new)
 }
 
-fn engine_action(action: Action) -> Option<engine::Action> {
-    Some(match action {
-        Action::Deploy => engine::Action::Deploy,
-        Action::Dispose => engine::Action::Dispose,
-        Action::Build => engine::Action::Build,
-        Action::Start => engine::Action::Start,
-        Action::Stop => engine::Action::Stop,
-        Action::Prepare => engine::Action::Prepare,
-        Action::Information => engine::Action::Information,
-        Action::Inventory => engine::Action::Inventory,
-        Action::Ansible => engine::Action::Ansible,
-        Action::Ping => engine::Action::Ping,
-        Action::Destroy => engine::Action::Destroy,
-        Action::Wipe => engine::Action::Wipe,
-        Action::Refresh => engine::Action::Refresh,
-        Action::Secrets | Action::Validate => return None,
-    })
+/// The engine options of a request (the progress view, the admin password, the plan's key).
+fn options(request: &Request, quiet: bool, admin_password: Secret) -> Options {
+    Options {
+        blueprints: request.blueprints.clone(),
+        locations: request.locations.clone(),
+        safe: request.safe,
+        progress: if quiet {
+            Progress::quiet()
+        } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            crate::live::terminal()
+        } else {
+            Progress::stderr()
+        },
+        admin_password: Some(admin_password),
+        plan_key: Some(request.plan_key.clone()),
+        ..Options::default()
+    }
 }
 
 /// The plan lock of a changing action (none for a read-only one or in safe mode): waits up to
@@ -66,12 +68,20 @@ fn plan_lock(request: &Request) -> Result<Option<PlanLock>, LockError> {
     Ok(Some(lock))
 }
 
-/// Runs a cloud action through the engine and prints its outcome; returns the exit code.
+/// Runs a cloud action through the engine (several runs for `polish` and for `build` with a
+/// `buildPolisher:`) and prints each outcome; returns the exit code.
 pub fn run_cloud_action(plan: &Plan, request: &Request, quiet: bool) -> i32 {
-    let Some(action) = engine_action(request.action) else {
-        eprintln!("plumbery: '{}' does not use the cloud", request.action);
-        return EXIT_FAILED;
+    let runs = match polishers::runs(request.action, plan) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("plumbery: {e}");
+            return EXIT_FAILED;
+        }
     };
+    if runs.is_empty() {
+        println!("Nothing to polish: the plan declares no polisher under 'actions:'");
+        return EXIT_OK;
+    }
     // Held until this function returns: the whole run of a changing action.
     let _lock = match plan_lock(request) {
         Ok(l) => l,
@@ -95,21 +105,6 @@ pub fn run_cloud_action(plan: &Plan, request: &Request, quiet: bool) -> i32 {
         }
     };
     drop(store);
-    let opts = Options {
-        blueprints: request.blueprints.clone(),
-        locations: request.locations.clone(),
-        safe: request.safe,
-        progress: if quiet {
-            Progress::quiet()
-        } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            crate::live::terminal()
-        } else {
-            Progress::stderr()
-        },
-        admin_password: Some(admin_password),
-        plan_key: Some(request.plan_key.clone()),
-        ..Options::default()
-    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -120,15 +115,34 @@ pub fn run_cloud_action(plan: &Plan, request: &Request, quiet: bool) -> i32 {
             return EXIT_FAILED;
         }
     };
-    let report = match runtime.block_on(engine::run(action, plan, &opts)) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("plumbery: {e}");
+    for run in &runs {
+        // a progress view per run, gone (its bars finished) before the run's report is printed
+        let mut opts = options(request, quiet, admin_password.clone());
+        if run.action == engine::Action::Prepare || run.action == engine::Action::Deploy {
+            let spec = run.spec.or_else(|| polishers::declared(plan, "prepare"));
+            match polishers::key_setting(spec) {
+                Ok(key) => opts.extra_public_keys.extend(key),
+                Err(e) => {
+                    eprintln!("plumbery: {e}");
+                    return EXIT_FAILED;
+                }
+            }
+        }
+        let report = match runtime.block_on(engine::run(run.action, plan, &opts)) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("plumbery: {e}");
+                return EXIT_FAILED;
+            }
+        };
+        drop(opts);
+        let output = polishers::output_path(run.spec);
+        let written = print_report(&report, request, &run.name, output.as_deref());
+        if !report.ok || !written {
             return EXIT_FAILED;
         }
-    };
-    print_report(&report, request);
-    if report.ok { EXIT_OK } else { EXIT_FAILED }
+    }
+    EXIT_OK
 }
 
 /// The `information --json` document: per node its state, addresses and how to log in; the
@@ -151,8 +165,30 @@ fn emit(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-fn print_report(report: &engine::Report, request: &Request) {
-    if request.json {
+/// Prints a report (its text to the `output:` file when the polisher declares one); false when
+/// that file could not be written.
+fn print_report(
+    report: &engine::Report,
+    request: &Request,
+    name: &str,
+    output: Option<&Path>,
+) -> bool {
+    let mut written = true;
+    let prepared = (report.action == engine::Action::Prepare && output.is_some())
+        .then(|| polishers::prepare_report(report));
+    if let (Some(path), Some(text), false) = (
+        output,
+        prepared.as_ref().or(report.output.as_ref()),
+        request.safe,
+    ) {
+        match polishers::write_output(path, text) {
+            Ok(()) => eprintln!("plumbery: {name}: written to {}", path.display()),
+            Err(e) => {
+                eprintln!("plumbery: {name}: {e}");
+                written = false;
+            }
+        }
+    } else if request.json {
         let text = if request.action == Action::Information {
             serde_json::to_string_pretty(&InformationJson {
                 ok: report.ok,
@@ -199,6 +235,7 @@ fn print_report(report: &engine::Report, request: &Request) {
         }
     }
     if !report.ok {
-        eprintln!("plumbery: '{}' failed", request.action);
+        eprintln!("plumbery: '{name}' failed");
     }
+    written
 }

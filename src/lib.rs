@@ -12,11 +12,12 @@ pub mod local;
 pub mod lock;
 pub mod output;
 pub mod plan_source;
+pub mod polishers;
 
 use clap::Parser;
 use clap::error::ErrorKind;
 
-pub use args::{Action, Args, Cli, Command, Request};
+pub use args::{Action, Args, Cli, ColorChoice, Command, Request};
 
 use fittings::{Parameters, Plan, PlanSource, Warning};
 
@@ -27,6 +28,15 @@ pub const EXIT_FAILED: i32 = 1;
 /// Exit code: usage or input error.
 pub const EXIT_USAGE: i32 = 2;
 
+/// Whether messages on standard error are coloured, settled once from `--color` (see
+/// [`ColorChoice::enabled`]).
+static COLOUR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Whether messages on standard error may carry colour (false until the command line is read).
+pub fn colour() -> bool {
+    COLOUR.get().copied().unwrap_or(false)
+}
+
 /// Runs the command line and returns the process exit code (0 ok, 1 action failed, 2 usage or input error).
 pub fn main() -> i32 {
     run(std::env::args().collect())
@@ -34,6 +44,7 @@ pub fn main() -> i32 {
 
 /// Parses `argv` (program name first) with clap and runs what it asks for.
 pub fn run(argv: Vec<String>) -> i32 {
+    let argv = args::spread_parameters(argv);
     let cli = match Cli::try_parse_from(&argv) {
         Ok(c) => c,
         Err(e) => {
@@ -44,6 +55,10 @@ pub fn run(argv: Vec<String>) -> i32 {
             };
         }
     };
+    let _ = COLOUR.set(cli.color.enabled(
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        std::env::var_os("NO_COLOR").as_deref(),
+    ));
     match cli.command {
         Some(Command::NodeInit { args }) => nodes::init_main(&args),
         Some(Command::Emulator { cmd }) => {
@@ -85,6 +100,7 @@ fn init_logging(args: &Args) {
         .with_max_level(level)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(colour())
         .try_init();
 }
 
@@ -97,8 +113,13 @@ fn prepare(args: &Args) -> Result<(Plan, Vec<Warning>, Request), String> {
     };
     let Some(action) = Action::parse(action_name) else {
         let names: Vec<&str> = Action::ALL.iter().map(|(n, _)| *n).collect();
+        let note = if action_name.eq_ignore_ascii_case("graph") {
+            " (the original plumbery did not implement 'graph' either; '-s deploy' shows the steps and what each waits for)"
+        } else {
+            ""
+        };
         return Err(format!(
-            "unknown action '{}': use one of {}",
+            "unknown action '{}': use one of {}{note}",
             action_name,
             names.join(", ")
         ));
@@ -139,6 +160,12 @@ fn dispatch(plan: &Plan, warnings: &[Warning], request: &Request, args: &Args) -
         && let Err(code) = setup_local(args)
     {
         return code;
+    }
+    if request.action != Action::Validate
+        && let Err(message) = import_original_secrets(args, request)
+    {
+        eprintln!("plumbery: {message}");
+        return EXIT_FAILED;
     }
     match request.action {
         Action::Validate => show_plan(plan, warnings, args, "valid"),
@@ -212,6 +239,37 @@ fn show_plan(plan: &Plan, warnings: &[Warning], args: &Args, verdict: &str) -> i
     EXIT_OK
 }
 
+/// Imports, once, the original plumbery's `<md5 of the plan argument>.secrets` from the working
+/// directory into the plan's store, so that a deployment the original made keeps its passwords and
+/// keys; says so on standard error.
+fn import_original_secrets(args: &Args, request: &Request) -> Result<(), String> {
+    let Some(arg) = args.fittings.as_deref() else {
+        return Ok(());
+    };
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    if !cwd.join(secrets::legacy_file_name(arg)).exists() {
+        return Ok(());
+    }
+    let store = secrets::Store::open(&request.plan_key).map_err(|e| e.to_string())?;
+    let Some(done) = store.import_legacy(&cwd, arg).map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    eprintln!(
+        "plumbery: imported {} secret(s) of the original plumbery from {} (its file for '{arg}'); they are kept in {} from now on",
+        done.names.len(),
+        done.path.display(),
+        store.path().display()
+    );
+    if !done.kept.is_empty() {
+        eprintln!(
+            "plumbery: kept the value plumbery already had for: {}",
+            done.kept.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn show_secrets(request: &Request) -> i32 {
     let store = match secrets::Store::open(&request.plan_key) {
         Ok(s) => s,
@@ -231,8 +289,10 @@ fn show_secrets(request: &Request) -> i32 {
         if list.is_empty() {
             println!("- no secret found");
         }
+        let origins = store.origins();
         for (name, value) in &list {
-            println!("- {name}: {value}");
+            let origin = origins.get(name).map_or(secrets::GENERATED, String::as_str);
+            println!("- {name}: {value} ({origin})");
         }
     }
     EXIT_OK

@@ -1,98 +1,93 @@
-//! A live progress view for a terminal: one line per step in progress with its elapsed time, redrawn in
-//! place; finished steps scroll up as plain lines. Built on the engine's [`Progress::callback`]; the
-//! engine only emits events, how they look on a terminal is the binary's business.
+//! The live progress view on a terminal, drawn by `indicatif`: one line per step in progress (its
+//! location, what it does to which node, and its elapsed time) under a total line (steps done out
+//! of steps started, and the time since the start); finished steps and notes scroll up above them
+//! as the same timestamped lines that are printed when standard error is not a terminal. Built on
+//! the engine's [`Progress::callback`]: the engine only emits events, how they look on a terminal
+//! is the binary's business. Nothing here writes escape codes itself.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use engine::{EventState, Progress, ProgressEvent};
 
-struct Row {
-    location: String,
-    step: usize,
-    message: String,
-    since: Instant,
+/// How often the spinners and elapsed times are redrawn.
+const TICK: Duration = Duration::from_millis(200);
+
+struct View {
+    multi: MultiProgress,
+    total: ProgressBar,
+    rows: HashMap<(String, usize), ProgressBar>,
 }
 
-struct View<W: Write> {
-    out: W,
-    rows: Vec<Row>,
-    drawn: usize,
-}
-
-impl<W: Write> View<W> {
-    fn clear(&mut self) {
-        if self.drawn > 0 {
-            // Up to the first line of the block, then clear to the end of the screen.
-            let _ = write!(self.out, "\x1b[{}F\x1b[J", self.drawn);
-            self.drawn = 0;
+impl View {
+    fn new(target: ProgressDrawTarget) -> View {
+        let multi = MultiProgress::with_draw_target(target);
+        let total = multi.add(ProgressBar::new(0));
+        total.set_style(
+            ProgressStyle::with_template("{elapsed:>4} total {pos}/{len} step(s) done {wide_msg}")
+                .expect("a valid template"),
+        );
+        View {
+            multi,
+            total,
+            rows: HashMap::new(),
         }
     }
 
-    fn draw(&mut self) {
-        self.clear();
-        for r in &self.rows {
-            let secs = r.since.elapsed().as_secs_f64();
-            let _ = writeln!(
-                self.out,
-                "  {:<5} {:<70.70} {:>6.1}s",
-                r.location, r.message, secs
-            );
-        }
-        self.drawn = self.rows.len();
-        let _ = self.out.flush();
+    fn row(&self, e: &ProgressEvent) -> ProgressBar {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:<5} {wide_msg} {elapsed:>4}")
+                .expect("a valid template"),
+        );
+        bar.set_prefix(e.location.clone());
+        bar.set_message(e.message.clone());
+        bar.enable_steady_tick(TICK);
+        bar
     }
 
     fn on(&mut self, e: &ProgressEvent) {
         match (e.state, e.step) {
-            (EventState::Started, Some(step)) => self.rows.push(Row {
-                location: e.location.clone(),
-                step,
-                message: e.message.clone(),
-                since: Instant::now(),
-            }),
-            (_, step) => {
-                if let Some(step) = step {
-                    self.rows
-                        .retain(|r| !(r.step == step && r.location == e.location));
+            (EventState::Started, Some(step)) => {
+                let bar = self.row(e);
+                self.rows.insert((e.location.clone(), step), bar);
+                self.total.inc_length(1);
+            }
+            (state, step) => {
+                if let Some(bar) = step.and_then(|s| self.rows.remove(&(e.location.clone(), s))) {
+                    bar.finish_and_clear();
+                    self.multi.remove(&bar);
+                    if state != EventState::Note {
+                        self.total.inc(1);
+                    }
                 }
-                self.clear();
-                let _ = writeln!(self.out, "{}", e.line());
+                // above the bars, the same line as without a terminal
+                let _ = self.multi.println(e.line());
             }
         }
-        self.draw();
+    }
+}
+
+impl Drop for View {
+    fn drop(&mut self) {
+        for bar in self.rows.values() {
+            bar.finish_and_clear();
+        }
+        self.total.finish();
     }
 }
 
 /// The live view on standard error (for a terminal; use [`Progress::stderr`] otherwise).
 pub fn terminal() -> Progress {
-    live(std::io::stderr(), Duration::from_millis(250))
+    live(ProgressDrawTarget::stderr())
 }
 
-/// The live view on any writer, redrawn on every event and every `tick` while steps run.
-pub fn live<W: Write + Send + 'static>(out: W, tick: Duration) -> Progress {
-    let view = Arc::new(Mutex::new(View {
-        out,
-        rows: Vec::new(),
-        drawn: 0,
-    }));
-    let weak: Weak<Mutex<View<W>>> = Arc::downgrade(&view);
-    std::thread::Builder::new()
-        .name("plumbery-live-view".into())
-        .spawn(move || {
-            while let Some(v) = weak.upgrade() {
-                {
-                    let mut v = v.lock().unwrap_or_else(|e| e.into_inner());
-                    if !v.rows.is_empty() {
-                        v.draw();
-                    }
-                }
-                drop(v);
-                std::thread::sleep(tick);
-            }
-        })
-        .ok();
+/// The live view drawn on `target`.
+pub fn live(target: ProgressDrawTarget) -> Progress {
+    let view = Arc::new(Mutex::new(View::new(target)));
     Progress::callback(move |e| view.lock().unwrap_or_else(|p| p.into_inner()).on(e))
 }
 
@@ -100,55 +95,40 @@ pub fn live<W: Write + Send + 'static>(out: W, tick: Duration) -> Progress {
 mod tests {
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
+    fn started(step: usize, message: &str) -> ProgressEvent {
+        ProgressEvent {
+            location: "NA12".into(),
+            step: Some(step),
+            state: EventState::Started,
+            message: message.into(),
+            elapsed_ms: None,
         }
     }
 
     #[test]
-    fn steps_in_progress_are_redrawn_in_place() {
-        let buf = Buf::default();
-        let p = live(buf.clone(), Duration::from_secs(3600));
-        p.step(
-            "NA12",
-            0,
-            EventState::Started,
-            "deploy server redis01".into(),
-            None,
-        );
-        p.step(
-            "NA12",
-            1,
-            EventState::Started,
-            "deploy server redis02".into(),
-            None,
-        );
-        p.step(
-            "NA12",
-            0,
-            EventState::Done,
-            "deploy server redis01".into(),
-            Some(2000),
-        );
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        // Two rows drawn, then the block is cleared, the finished step printed, one row redrawn.
-        assert!(text.contains("\x1b[2F\x1b[J"), "{text:?}");
-        assert!(
-            text.contains("deploy server redis01 done (2.0s)"),
-            "{text:?}"
-        );
-        let after = text.rsplit("done (2.0s)\n").next().unwrap();
-        assert!(
-            after.contains("redis02") && !after.contains("redis01"),
-            "{after:?}"
-        );
+    fn one_row_per_step_in_progress_and_a_total() {
+        let mut v = View::new(ProgressDrawTarget::hidden());
+        v.on(&started(0, "deploy server redis01"));
+        v.on(&started(1, "deploy server redis02"));
+        assert_eq!(v.rows.len(), 2);
+        assert_eq!((v.total.position(), v.total.length()), (0, Some(2)));
+        let row = &v.rows[&("NA12".to_string(), 1)];
+        assert_eq!(row.message(), "deploy server redis02");
+        assert_eq!(row.prefix(), "NA12");
+        v.on(&ProgressEvent {
+            state: EventState::Done,
+            elapsed_ms: Some(2000),
+            ..started(0, "deploy server redis01")
+        });
+        assert_eq!(v.rows.len(), 1);
+        assert!(v.rows.contains_key(&("NA12".to_string(), 1)));
+        assert_eq!((v.total.position(), v.total.length()), (1, Some(2)));
+        // a note for a location leaves the rows as they are
+        v.on(&ProgressEvent {
+            step: None,
+            state: EventState::Note,
+            ..started(0, "build: nothing to change")
+        });
+        assert_eq!(v.rows.len(), 1);
     }
 }

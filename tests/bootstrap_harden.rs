@@ -48,6 +48,7 @@ async fn first_contact_hardening_and_an_idempotent_second_run() {
         )
         .unwrap(),
         prepare: vec![],
+        appliance: None,
     };
     opts.secrets = vec!["Plan-Secret-77".into()];
 
@@ -129,6 +130,7 @@ async fn a_key_login_that_does_not_work_leaves_password_logins_alone() {
         admin_password: PASSWORD.into(),
         cloud_config: serde_yaml::Value::Null,
         prepare: vec![],
+        appliance: None,
     };
     let out = prepare_nodes(vec![target], &opts).await;
     let o = &out[0];

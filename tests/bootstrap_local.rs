@@ -103,6 +103,7 @@ async fn local_nodes_are_bootstrapped_hardened_and_run_a_redis_pair() {
             admin_password: PASSWORD.into(),
             cloud_config: serde_yaml::from_str(&redis_config(i)).unwrap(),
             prepare: vec![],
+            appliance: None,
         })
         .collect();
 
@@ -253,6 +254,7 @@ async fn the_contrib_redis_master_cloud_config_runs_on_a_local_node() {
         admin_password: PASSWORD.into(),
         cloud_config: cc,
         prepare: vec![],
+        appliance: None,
     };
     let out = prepare_nodes(vec![target.clone()], &opts).await;
     let o = &out[0];

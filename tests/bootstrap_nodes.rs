@@ -18,6 +18,7 @@ fn target(name: &str, sshd: &TestSshd, cloud_config: &str) -> NodeTarget {
         admin_password: "root-admin-password".into(),
         cloud_config: serde_yaml::from_str(cloud_config).unwrap(),
         prepare: vec![],
+        appliance: None,
     }
 }
 
@@ -128,7 +129,7 @@ async fn failures_name_the_step_show_the_log_tail_and_never_the_secret() {
     gone.address = std::net::SocketAddr::from(([127, 0, 0, 1], bootstrap_support::free_port()));
     targets.push(gone);
     // Strict mode refuses unsupported keys before connecting.
-    targets.push(target("strict", &a, "power_state: {mode: reboot}\n"));
+    targets.push(target("strict", &a, "phone_home: {url: http://x}\n"));
     opts.boot_timeout = Duration::from_secs(1);
     opts.strict = true;
     let out = prepare_nodes(targets, &opts).await;
@@ -141,7 +142,7 @@ async fn failures_name_the_step_show_the_log_tail_and_never_the_secret() {
     assert_eq!(out[1].status, NodeStatus::Unreachable, "{:?}", out[1]);
     assert_eq!(out[2].status, NodeStatus::Failed);
     assert!(
-        out[2].error.as_deref().unwrap().contains("power_state"),
+        out[2].error.as_deref().unwrap().contains("phone_home"),
         "{:?}",
         out[2]
     );

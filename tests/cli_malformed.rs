@@ -50,7 +50,7 @@ blueprints:
         - web01:
             cpu: 2
 "##,
-        r##"plumbery: PLAN:8:14: unknown token '{{ parameter.location }}': the plan declares no parameter 'location'; declared parameters: loc
+        r##"plumbery: PLAN:8:13: unknown token '{{ parameter.location }}': the plan declares no parameter 'location'; declared parameters: loc
 "##,
     ),
     (

@@ -5,6 +5,7 @@
 //! process behind. The same flow runs through `plumbery --local`. Guards shut the nodes (and the
 //! background emulator) down even when an assertion fails.
 
+mod ansible_support;
 mod engine_support;
 #[path = "nodes_support/mod.rs"]
 mod nodes_support;
@@ -269,6 +270,12 @@ fn deploy_gives_a_hardened_redis_cluster_and_dispose_leaves_nothing() {
     let a = access(&info, &secrets);
     assert!(!stderr.contains(&a.secret), "secret in the log");
     check_cluster(&a);
+    // the ansible inventory reaches every node as it is (Ansible's ping, else ssh with its settings)
+    let inv = cloud.plumbery(&[PLAN, "ansible"]);
+    assert_ok(&inv, "ansible");
+    let file = cloud.state.path().join("inventory.ini");
+    std::fs::write(&file, &inv.stdout).unwrap();
+    ansible_support::every_host_answers(&file, cloud.state.path());
 
     let before = cloud.change_requests();
     let again = cloud.plumbery(&["--json", PLAN, "deploy"]);

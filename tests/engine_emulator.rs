@@ -57,11 +57,13 @@ async fn deploy_redeploy_dispose() {
         .unwrap()
         .output
         .unwrap();
-    assert!(
-        ini.lines()
-            .any(|l| l.starts_with("redis01 private_ipv4=192.168.20.")),
-        "{ini}"
-    );
+    let redis01 = ini
+        .lines()
+        .find(|l| l.starts_with("redis01 "))
+        .unwrap_or_else(|| panic!("{ini}"));
+    assert!(redis01.contains(" private_ipv4=192.168.20."), "{ini}");
+    assert!(redis01.contains(" ansible_host=127.77."), "{ini}");
+    assert!(ini.contains("\n[dc_NA12]\nredis01\n"), "{ini}");
 
     let safe = engine::run(
         Action::Dispose,

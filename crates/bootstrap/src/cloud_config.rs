@@ -125,6 +125,41 @@ pub struct Ntp {
     pub pools: Vec<String>,
 }
 
+/// `power_state`: reboot, power off or halt the node once its configuration is done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerState {
+    /// `reboot`, `poweroff` or `halt`.
+    pub mode: String,
+    /// Minutes to wait (cloud-init's `now` or `+N`); at least one, so that the bootstrap's own
+    /// steps (hardening, checks) end first.
+    pub delay_minutes: u32,
+    /// Message broadcast to logged-in users.
+    pub message: Option<String>,
+    /// Shell condition: only when it succeeds (`None`: always).
+    pub condition: Option<String>,
+}
+
+/// One password of `chpasswd` (or the top-level `password`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Password {
+    /// User name (`default`: the default user, resolved by the renderer).
+    pub user: String,
+    /// The password, clear or already hashed (`$6$...`).
+    pub password: String,
+    /// Whether `password` is a crypt hash.
+    pub hashed: bool,
+}
+
+/// `chpasswd`: passwords to set once per distinct list.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Chpasswd {
+    /// The passwords.
+    pub entries: Vec<Password>,
+    /// Expire them, so that each user must choose a new one at the first login (cloud-init's
+    /// default: true).
+    pub expire: bool,
+}
+
 /// The supported subset of a cloud-config document.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CloudConfig {
@@ -160,6 +195,10 @@ pub struct CloudConfig {
     pub ntp: Option<Ntp>,
     /// `final_message`.
     pub final_message: Option<String>,
+    /// `power_state`.
+    pub power_state: Option<PowerState>,
+    /// `chpasswd` and the top-level `password` (for the default user).
+    pub chpasswd: Option<Chpasswd>,
     /// Warnings: keys that are not supported, and similar notes.
     pub warnings: Vec<String>,
 }
@@ -360,6 +399,26 @@ impl CloudConfig {
                 }
                 "ntp" => cfg.ntp = Some(ntp(v, &mut unsupported)?),
                 "final_message" => cfg.final_message = Some(string(&key, v)?),
+                "power_state" => cfg.power_state = Some(power_state(v, &mut unsupported)?),
+                "chpasswd" => {
+                    let c = chpasswd(v, &mut unsupported)?;
+                    let mut cur = cfg.chpasswd.take().unwrap_or(Chpasswd {
+                        expire: true,
+                        ..Chpasswd::default()
+                    });
+                    cur.entries.extend(c.entries);
+                    cur.expire = c.expire;
+                    cfg.chpasswd = Some(cur);
+                }
+                "password" => {
+                    let pw = string(&key, v)?;
+                    no_newline(&key, &pw)?;
+                    let cur = cfg.chpasswd.get_or_insert(Chpasswd {
+                        expire: true,
+                        ..Chpasswd::default()
+                    });
+                    cur.entries.insert(0, password_entry("default", pw));
+                }
                 _ => unsupported.push(key),
             }
         }
@@ -715,6 +774,133 @@ fn ntp(v: &Value, unsupported: &mut Vec<String>) -> R<Ntp> {
     Ok(n)
 }
 
+fn power_state(v: &Value, unsupported: &mut Vec<String>) -> R<PowerState> {
+    let m = mapping("power_state", v)?;
+    let mut p = PowerState {
+        mode: String::new(),
+        delay_minutes: 1,
+        message: None,
+        condition: None,
+    };
+    for (k, v) in m {
+        let sk = scalar(k).unwrap_or_default();
+        let kk = format!("power_state.{sk}");
+        match sk.as_str() {
+            "mode" => p.mode = string(&kk, v)?,
+            "delay" => {
+                let d = string(&kk, v)?;
+                let d = d.trim();
+                p.delay_minutes = if d == "now" {
+                    1
+                } else {
+                    d.trim_start_matches('+')
+                        .parse::<u32>()
+                        .map_err(|_| invalid(&kk, format!("{d:?} is not 'now' or '+MINUTES'")))?
+                        .max(1)
+                };
+            }
+            "message" => {
+                let m = string(&kk, v)?;
+                no_newline(&kk, &m)?;
+                p.message = Some(m);
+            }
+            "condition" => {
+                p.condition = match v {
+                    Value::Bool(true) => None,
+                    Value::Bool(false) => Some("false".into()),
+                    Value::Sequence(_) => Some(crate::shell::quote_words(&strings(&kk, v, None)?)),
+                    other => Some(string(&kk, other)?),
+                }
+            }
+            // how long cloud-init waits for its own processes: nothing of ours runs then
+            "timeout" => {}
+            _ => unsupported.push(kk),
+        }
+    }
+    if !["reboot", "poweroff", "halt"].contains(&p.mode.as_str()) {
+        return Err(invalid(
+            "power_state.mode",
+            format!("{:?} is not reboot, poweroff or halt", p.mode),
+        ));
+    }
+    Ok(p)
+}
+
+fn password_entry(user: &str, password: String) -> Password {
+    // crypt(3) hashes as chpasswd -e takes them: $id$salt$hash
+    let hashed = password.starts_with('$') && password.matches('$').count() >= 3;
+    Password {
+        user: user.to_string(),
+        password,
+        hashed,
+    }
+}
+
+/// `chpasswd: {list: "user:password" lines or a list, users: [{name, password, type}], expire}`.
+fn chpasswd(v: &Value, unsupported: &mut Vec<String>) -> R<Chpasswd> {
+    let m = mapping("chpasswd", v)?;
+    let mut c = Chpasswd {
+        expire: true,
+        ..Chpasswd::default()
+    };
+    for (k, v) in m {
+        let sk = scalar(k).unwrap_or_default();
+        let kk = format!("chpasswd.{sk}");
+        match sk.as_str() {
+            "expire" => c.expire = boolean(&kk, v)?,
+            "list" => {
+                let lines: Vec<String> = match v {
+                    Value::Sequence(_) => strings(&kk, v, None)?,
+                    other => string(&kk, other)?.lines().map(str::to_string).collect(),
+                };
+                for l in lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+                    let (user, pw) = l
+                        .split_once(':')
+                        .ok_or_else(|| invalid(&kk, "each entry is user:password"))?;
+                    c.entries.push(password_entry(user.trim(), pw.to_string()));
+                }
+            }
+            "users" => {
+                let Value::Sequence(items) = v else {
+                    return Err(invalid(&kk, "expected a list of {name, password, type}"));
+                };
+                for (i, it) in items.iter().enumerate() {
+                    let ik = format!("{kk}[{i}]");
+                    let um = mapping(&ik, it)?;
+                    let get = |f: &str| um.get(f).map(|v| string(&format!("{ik}.{f}"), v));
+                    let name = get("name").ok_or_else(|| invalid(&ik, "`name` is missing"))??;
+                    let pw =
+                        get("password").ok_or_else(|| invalid(&ik, "`password` is missing"))??;
+                    let kind = get("type").transpose()?.unwrap_or_else(|| "hash".into());
+                    let mut e = password_entry(&name, pw);
+                    e.hashed = kind == "hash" && e.hashed;
+                    if kind == "RANDOM" || e.password == "RANDOM" || e.password == "R" {
+                        return Err(invalid(
+                            &ik,
+                            "RANDOM passwords are not supported: give the password",
+                        ));
+                    }
+                    c.entries.push(e);
+                }
+            }
+            _ => unsupported.push(kk),
+        }
+    }
+    for e in &c.entries {
+        if e.user != "default" {
+            check_name("chpasswd", &e.user)?;
+        }
+        no_newline("chpasswd", &e.password)?;
+        if e.password == "RANDOM" || e.password == "R" {
+            return Err(invalid(
+                "chpasswd",
+                "RANDOM passwords are not supported: give the password",
+            ));
+        }
+    }
+    Ok(c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -725,25 +911,54 @@ mod tests {
 
     #[test]
     fn unsupported_keys_warn_or_fail_in_strict_mode() {
-        let c = parse(
-            "runcmd: [ls]\npower_state: {mode: reboot}\nmounts: []\n",
-            false,
-        )
-        .unwrap();
+        let c = parse("runcmd: [ls]\nphone_home: {url: x}\nmounts: []\n", false).unwrap();
         assert_eq!(c.warnings.len(), 2);
-        assert!(c.warnings[0].contains("`power_state`"));
+        assert!(c.warnings[0].contains("`phone_home`"));
         let e = parse(
-            "power_state: {mode: reboot}\nwrite_files: [{path: /x, defer: true}]\n",
+            "phone_home: {url: x}\nwrite_files: [{path: /x, defer: true}]\n",
             true,
         )
         .unwrap_err();
         assert_eq!(
             e,
-            CloudConfigError::Unsupported(vec![
-                "power_state".into(),
-                "write_files[0].defer".into()
-            ])
+            CloudConfigError::Unsupported(vec!["phone_home".into(), "write_files[0].defer".into()])
         );
+    }
+
+    #[test]
+    fn power_state_and_passwords_are_read() {
+        let c = parse(
+            "power_state: {mode: reboot, delay: '+5', message: bye, condition: true, timeout: 30}\nchpasswd:\n  list: |\n    root:Secr3t-pw\n    ubuntu:$6$salt$hash\n  expire: false\npassword: Def-pw1\n",
+            true,
+        )
+        .unwrap();
+        let p = c.power_state.unwrap();
+        assert_eq!((p.mode.as_str(), p.delay_minutes), ("reboot", 5));
+        assert_eq!(p.message.as_deref(), Some("bye"));
+        assert_eq!(p.condition, None);
+        let cp = c.chpasswd.unwrap();
+        assert!(!cp.expire);
+        let users: Vec<(&str, bool)> = cp
+            .entries
+            .iter()
+            .map(|e| (e.user.as_str(), e.hashed))
+            .collect();
+        assert_eq!(
+            users,
+            [("default", false), ("root", false), ("ubuntu", true)]
+        );
+        let now = parse("power_state: {mode: poweroff, delay: now}\n", true).unwrap();
+        assert_eq!(now.power_state.unwrap().delay_minutes, 1);
+        assert!(parse("power_state: {mode: explode}\n", true).is_err());
+        assert!(parse("chpasswd: {list: ['root:RANDOM']}\n", true).is_err());
+        let users = parse(
+            "chpasswd: {users: [{name: admin, password: 'x1-Y', type: text}]}\n",
+            true,
+        )
+        .unwrap();
+        let cp = users.chpasswd.unwrap();
+        assert!(cp.expire, "cloud-init expires them by default");
+        assert_eq!(cp.entries[0].user, "admin");
     }
 
     #[test]

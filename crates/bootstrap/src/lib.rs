@@ -28,7 +28,9 @@ pub use cloud_config::{CloudConfig, CloudConfigError};
 pub use hostkeys::{HostKeyError, HostKeys};
 pub use prepare::{PrepareError, PrepareStep};
 pub use redis::{RedisError, ReplicationInfo, SentinelView};
-pub use render::{Hardening, RenderError, RenderOptions, Script, render_harden, render_script};
+pub use render::{
+    Family, Hardening, RenderError, RenderOptions, Script, render_harden, render_script,
+};
 pub use scrub::Scrubber;
 pub use ssh::{Auth, Connection, SshError};
 pub use types::{BootstrapError, BootstrapOptions, KeyPair, NodeOutcome, NodeStatus, NodeTarget};

@@ -241,6 +241,11 @@ fn render_for(
             access_keys,
             clock_sync: opts.clock_sync,
             prepare: target.prepare.clone(),
+            family: target
+                .appliance
+                .as_deref()
+                .map(super::render::Family::from_appliance)
+                .unwrap_or_default(),
         },
     )?;
     for w in &script.warnings {

@@ -7,7 +7,9 @@ use base64::Engine as _;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::cloud_config::{AptSource, CloudConfig, CloudConfigError, Command, User, WriteFile};
+use super::cloud_config::{
+    AptSource, Chpasswd, CloudConfig, CloudConfigError, Command, PowerState, User, WriteFile,
+};
 use super::prepare::PrepareStep;
 use super::shell;
 
@@ -30,6 +32,39 @@ pub enum RenderError {
     },
 }
 
+/// The system family of a node, which decides its package manager and service names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Debian and Ubuntu: apt and dpkg.
+    #[default]
+    Debian,
+    /// CentOS, Red Hat Enterprise Linux, Rocky, AlmaLinux, Oracle Linux, Fedora: dnf (else yum)
+    /// and rpm.
+    Redhat,
+    /// SUSE Linux Enterprise and openSUSE: zypper and rpm.
+    Suse,
+}
+
+impl Family {
+    /// The family of an image from its name (the plan's `appliance`, as the CloudControl images
+    /// are named: `CentOS 7 64-bit 2 CPU`, `RedHat 7 64-bit`, `SLES 12 SP1`, `Ubuntu 14.04 2 CPU`);
+    /// Debian when the name says nothing known.
+    pub fn from_appliance(name: &str) -> Family {
+        let n = name.to_ascii_lowercase();
+        let has = |w: &[&str]| w.iter().any(|x| n.contains(x));
+        if has(&["suse", "sles", "sled"]) {
+            Family::Suse
+        } else if has(&[
+            "centos", "redhat", "red hat", "rhel", "rocky", "alma", "oracle", "fedora",
+        ]) {
+            Family::Redhat
+        } else {
+            Family::Debian
+        }
+    }
+}
+
 /// What to render besides the cloud-config itself.
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
@@ -49,6 +84,8 @@ pub struct RenderOptions {
     pub clock_sync: bool,
     /// The node's `prepare:` steps, run before the cloud-config.
     pub prepare: Vec<PrepareStep>,
+    /// The node's system family (see [`Family::from_appliance`]).
+    pub family: Family,
 }
 
 impl Default for RenderOptions {
@@ -61,6 +98,7 @@ impl Default for RenderOptions {
             access_keys: vec![],
             clock_sync: true,
             prepare: vec![],
+            family: Family::Debian,
         }
     }
 }
@@ -229,9 +267,31 @@ struct Pkg {
     spec: String,
 }
 
+/// `power_state` as the template sees it.
+#[derive(Serialize)]
+struct PowerCtx {
+    flag: &'static str,
+    delay: String,
+    message: String,
+    condition: String,
+    hash: String,
+}
+
+/// `chpasswd` as the template sees it: `user:password` lines (base64), clear and hashed apart.
+#[derive(Serialize)]
+struct PasswdCtx {
+    clear_b64: String,
+    hashed_b64: String,
+    expire: Vec<String>,
+    hash: String,
+}
+
 #[derive(Serialize)]
 struct NodeCtx {
     node: String,
+    family: Family,
+    power: Option<PowerCtx>,
+    passwords: Option<PasswdCtx>,
     root: String,
     bootcmd: Vec<Cmd>,
     prepare: Vec<Prep>,
@@ -356,12 +416,26 @@ fn fold_appends(files: &[WriteFile]) -> Vec<WriteFile> {
 pub fn render_script(cfg: &CloudConfig, opts: &RenderOptions) -> Result<Script, RenderError> {
     let mut warnings = cfg.warnings.clone();
     let clock = opts.clock_sync && cfg.ntp.as_ref().is_none_or(|n| n.enabled);
-    let packages = packages(cfg, clock, &mut warnings);
+    let packages = packages(cfg, opts.family, clock, &mut warnings);
+    let apt_sources = if opts.family == Family::Debian {
+        apt_sources(cfg)
+    } else {
+        if !cfg.apt_sources.is_empty() {
+            warnings.push(format!(
+                "apt_sources are left out: this node is of the {:?} family, which has no apt",
+                opts.family
+            ));
+        }
+        Vec::new()
+    };
     let runcmd: Vec<Cmd> = cfg.runcmd.iter().map(cmd).collect();
     let runcmd_hash = runcmd_hash(&runcmd);
     let ntp_sources = ntp_sources(cfg);
     let ctx = NodeCtx {
         node: opts.node.clone(),
+        family: opts.family,
+        power: cfg.power_state.as_ref().map(power_ctx),
+        passwords: cfg.chpasswd.as_ref().map(|c| passwd_ctx(c, opts)),
         root: opts.root.clone(),
         bootcmd: cfg.bootcmd.iter().map(cmd).collect(),
         prepare: prepare_steps(opts),
@@ -385,7 +459,7 @@ pub fn render_script(cfg: &CloudConfig, opts: &RenderOptions) -> Result<Script, 
         users: users(cfg, opts),
         write_files: write_files(cfg),
         ssh_keys: host_keys(cfg),
-        apt_sources: apt_sources(cfg),
+        apt_sources,
         clock,
         ntp_sources_b64: if ntp_sources.is_empty() {
             String::new()
@@ -418,9 +492,78 @@ pub fn render_script(cfg: &CloudConfig, opts: &RenderOptions) -> Result<Script, 
     })
 }
 
+/// `power_state` for the template: the `shutdown` flag and delay, run once per distinct setting.
+fn power_ctx(p: &PowerState) -> PowerCtx {
+    let flag = match p.mode.as_str() {
+        "poweroff" => "-P",
+        "halt" => "-H",
+        _ => "-r",
+    };
+    let condition = p.condition.clone().unwrap_or_default();
+    let message = p.message.clone().unwrap_or_default();
+    let mut h = Sha256::new();
+    for part in [flag, &condition, &message, &p.delay_minutes.to_string()] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    PowerCtx {
+        flag,
+        delay: format!("+{}", p.delay_minutes),
+        message,
+        condition,
+        hash: hex::encode(h.finalize()),
+    }
+}
+
+/// `chpasswd` for the template: `default` is the default user; set once per distinct list.
+fn passwd_ctx(c: &Chpasswd, opts: &RenderOptions) -> PasswdCtx {
+    let (mut clear, mut hashed) = (String::new(), String::new());
+    let mut users = Vec::new();
+    for e in &c.entries {
+        let user = if e.user == "default" {
+            opts.default_user.clone()
+        } else {
+            e.user.clone()
+        };
+        let line = format!("{user}:{}\n", e.password);
+        if e.hashed {
+            hashed.push_str(&line);
+        } else {
+            clear.push_str(&line);
+        }
+        if !users.contains(&user) {
+            users.push(user);
+        }
+    }
+    let mut h = Sha256::new();
+    h.update(clear.as_bytes());
+    h.update([0]);
+    h.update(hashed.as_bytes());
+    h.update([u8::from(c.expire)]);
+    PasswdCtx {
+        clear_b64: if clear.is_empty() {
+            String::new()
+        } else {
+            b64(&clear)
+        },
+        hashed_b64: if hashed.is_empty() {
+            String::new()
+        } else {
+            b64(&hashed)
+        },
+        expire: if c.expire { users } else { Vec::new() },
+        hash: hex::encode(h.finalize()),
+    }
+}
+
 /// The packages to install; `ntp` and `ntpdate` are left out (with a warning) when chrony keeps
-/// the clock.
-fn packages(cfg: &CloudConfig, clock: bool, warnings: &mut Vec<String>) -> Vec<Pkg> {
+/// the clock. A version pin `name=version` is written `name-version` for dnf and yum.
+fn packages(
+    cfg: &CloudConfig,
+    family: Family,
+    clock: bool,
+    warnings: &mut Vec<String>,
+) -> Vec<Pkg> {
     let mut packages = Vec::new();
     for p in &cfg.packages {
         let name = p.split('=').next().unwrap_or(p).to_string();
@@ -430,10 +573,11 @@ fn packages(cfg: &CloudConfig, clock: bool, warnings: &mut Vec<String>) -> Vec<P
             ));
             continue;
         }
-        packages.push(Pkg {
-            name,
-            spec: p.clone(),
-        });
+        let spec = match (family, p.split_once('=')) {
+            (Family::Redhat, Some((n, v))) => format!("{n}-{v}"),
+            _ => p.clone(),
+        };
+        packages.push(Pkg { name, spec });
     }
     packages
 }

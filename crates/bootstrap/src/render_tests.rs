@@ -517,3 +517,190 @@ fn append_keeps_the_mode_and_owner_of_an_existing_file_unless_told() {
         0o600
     );
 }
+
+#[test]
+fn the_family_comes_from_the_image_name() {
+    for (name, family) in [
+        ("Ubuntu 14.04 2 CPU", Family::Debian),
+        ("Debian 8 64-bit", Family::Debian),
+        ("CentOS 7 64-bit 2 CPU", Family::Redhat),
+        ("RedHat 7 64-bit 2 CPU", Family::Redhat),
+        ("RHEL 8", Family::Redhat),
+        ("Rocky Linux 9", Family::Redhat),
+        ("SLES 12 SP1 64-bit", Family::Suse),
+        ("SUSE Linux Enterprise 15", Family::Suse),
+        ("Win2012 R2 DC 64-bit", Family::Debian),
+    ] {
+        assert_eq!(Family::from_appliance(name), family, "{name}");
+    }
+}
+
+/// Stub package tools on a PATH: `rpm -q X` succeeds once `X` was installed through the stub dnf,
+/// yum or zypper, `dpkg-query` likewise through apt-get; every call is logged.
+fn stub_tools(dir: &Path) -> std::path::PathBuf {
+    let bin = dir.join("stub-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let db = dir.join("installed");
+    let log = dir.join("calls.log");
+    let install = format!(
+        "#!/bin/bash\necho \"$(basename \"$0\") $*\" >> {log}\nfor a in \"$@\"; do case \"$a\" in -*|install|makecache|refresh|update|upgrade) ;; *) echo \"${{a%%[=-][0-9]*}}\" >> {db};; esac; done\n",
+        log = log.display(),
+        db = db.display()
+    );
+    let query = format!(
+        "#!/bin/bash\necho \"$(basename \"$0\") $*\" >> {log}\nfor a in \"$@\"; do case \"$a\" in -*) ;; *) grep -qx \"$a\" {db} 2> /dev/null && {{ echo \"$a install ok installed\"; exit 0; }};; esac; done\nexit 1\n",
+        log = log.display(),
+        db = db.display()
+    );
+    for (name, text) in [
+        ("dnf", &install),
+        ("yum", &install),
+        ("zypper", &install),
+        ("apt-get", &install),
+        ("rpm", &query),
+        ("dpkg-query", &query),
+    ] {
+        let p = bin.join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+fn run_with_path(script: &str, bin: &Path) -> (bool, String) {
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = Proc::new("bash")
+        .arg("-c")
+        .arg(script)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+const FAMILY_CONFIG: &str = "packages: [redis-server, [libfoo, '1.2']]\napt_sources: [{source: 'ppa:chris-lea/redis-server'}]\nruncmd: [echo configured]\n";
+
+#[test]
+fn each_family_installs_packages_with_its_own_manager_once() {
+    for (family, manager, spec) in [
+        (Family::Debian, "apt-get install", "libfoo=1.2"),
+        (Family::Redhat, "dnf -q -y install", "libfoo-1.2"),
+        (Family::Suse, "zypper -n -q install", "libfoo=1.2"),
+    ] {
+        let root = scratch_root();
+        let bin = stub_tools(root.path());
+        let c = cfg(FAMILY_CONFIG);
+        let s = render_script(
+            &c,
+            &RenderOptions {
+                family,
+                ..opts(root.path())
+            },
+        )
+        .unwrap();
+        let (ok, out) = run_with_path(&s.text, &bin);
+        assert!(ok, "{family:?}: {out}");
+        let calls = std::fs::read_to_string(root.path().join("calls.log")).unwrap();
+        let install = calls
+            .lines()
+            .find(|l| l.contains(" install"))
+            .unwrap_or_default();
+        assert!(install.starts_with(manager), "{family:?}: {calls}");
+        assert!(
+            install.contains("redis-server") && install.contains(spec),
+            "{install}"
+        );
+        for other in ["apt-get", "dnf", "yum", "zypper"] {
+            if !manager.starts_with(other) {
+                assert!(
+                    !calls.contains(&format!("{other} ")),
+                    "{family:?} called {other}: {calls}"
+                );
+            }
+        }
+        // apt sources only where there is apt
+        let has_apt_step = s.text.contains("pb_step apt_sources");
+        assert_eq!(has_apt_step, family == Family::Debian, "{family:?}");
+        assert_eq!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("apt_sources are left out")),
+            family != Family::Debian
+        );
+        let (ok, again) = run_with_path(&s.text, &bin);
+        assert!(ok, "{again}");
+        assert_eq!(changes(&again), 0, "{family:?} second run: {again}");
+    }
+}
+
+#[test]
+fn chrony_is_set_up_the_way_each_family_names_it() {
+    let c = cfg("ntp: {servers: [ntp.example.org]}\n");
+    let text = |family| {
+        render_script(
+            &c,
+            &RenderOptions {
+                family,
+                clock_sync: true,
+                ..RenderOptions::default()
+            },
+        )
+        .unwrap()
+        .text
+    };
+    let deb = text(Family::Debian);
+    assert!(
+        deb.contains("/etc/chrony/sources.d/plumbery.sources")
+            && deb.contains("pb_chrony_service=chrony\n")
+    );
+    for f in [Family::Redhat, Family::Suse] {
+        let t = text(f);
+        assert!(
+            t.contains("pb_add_line /etc/chrony.conf") && t.contains("pb_chrony_service=chronyd\n"),
+            "{f:?}"
+        );
+        assert!(
+            t.contains("/etc/sysconfig/chronyd") && !t.contains("/etc/default/chrony"),
+            "{f:?}"
+        );
+    }
+}
+
+#[test]
+fn power_state_and_chpasswd_are_honoured_once() {
+    let c = cfg(
+        "chpasswd:\n  list: |\n    root:Plain-Pw1\n    admin:$6$salt$hashed\n  expire: true\npassword: Default-Pw2\npower_state: {mode: reboot, delay: '+5', message: 'bye now', condition: 'test -d /'}\n",
+    );
+    let root = scratch_root();
+    let s = render_script(&c, &opts(root.path())).unwrap();
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    assert!(
+        s.text.contains("| chpasswd\n") && s.text.contains("| chpasswd -e\n"),
+        "clear and hashed apart"
+    );
+    for u in ["ubuntu", "root", "admin"] {
+        assert!(s.text.contains(&format!("passwd --expire {u} ")), "{u}");
+    }
+    assert!(s.text.contains("shutdown -r +5 'bye now'"), "{}", s.text);
+    assert!(s.text.contains("if ( test -d / ); then"));
+    let (ok, out) = run(&s.text);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("changed: passwords") && out.contains("changed: power_state -r +5"),
+        "{out}"
+    );
+    let (ok, again) = run(&s.text);
+    assert!(ok, "{again}");
+    assert_eq!(changes(&again), 0, "{again}");
+    // a new setting runs again
+    let c2 = cfg("power_state: {mode: poweroff, delay: now}\n");
+    let s2 = render_script(&c2, &opts(root.path())).unwrap();
+    assert!(s2.text.contains("shutdown -P +1"));
+    let (ok, out) = run(&s2.text);
+    assert!(ok && out.contains("changed: power_state -P +1"), "{out}");
+}

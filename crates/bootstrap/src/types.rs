@@ -24,6 +24,8 @@ pub struct NodeTarget {
     pub cloud_config: serde_yaml::Value,
     /// The node's `prepare:` steps (see [`PrepareStep::parse`]).
     pub prepare: Vec<PrepareStep>,
+    /// The plan's `appliance` (image name), which tells the system family; `None`: Debian.
+    pub appliance: Option<String>,
 }
 
 impl std::fmt::Debug for NodeTarget {

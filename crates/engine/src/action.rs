@@ -12,9 +12,13 @@ use crate::error::EngineError;
 pub enum Action {
     /// Network, servers (stopped), monitoring, NAT, firewall.
     Build,
+    /// The original's build polisher: bring what exists in line with the plan (cpu, memory, disks,
+    /// monitoring, NICs, NAT, firewall, balancers). Runs the build phase, which does the same and
+    /// also creates what is missing; servers are left as they are (not started).
+    Configure,
     /// Build with servers started, start stopped ones, then prepare and information.
     Deploy,
-    /// Bootstrap the running nodes over SSH, check the outcome (alias `polish`).
+    /// Bootstrap the running nodes over SSH, check the outcome.
     Prepare,
     /// Start every node.
     Start,
@@ -43,8 +47,9 @@ impl std::str::FromStr for Action {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(match s.to_ascii_lowercase().as_str() {
             "build" => Action::Build,
+            "configure" => Action::Configure,
             "deploy" => Action::Deploy,
-            "prepare" | "polish" => Action::Prepare,
+            "prepare" => Action::Prepare,
             "start" => Action::Start,
             "stop" => Action::Stop,
             "dispose" => Action::Dispose,
@@ -64,7 +69,7 @@ impl Action {
     /// The phases the action runs, in order (none for the polishers alone).
     pub fn phases(self) -> Vec<Phase> {
         match self {
-            Action::Build => vec![Phase::Build { start: false }],
+            Action::Build | Action::Configure => vec![Phase::Build { start: false }],
             Action::Deploy => vec![Phase::Build { start: true }],
             Action::Start => vec![Phase::Start],
             Action::Stop => vec![Phase::Stop],
@@ -105,5 +110,7 @@ mod tests {
         assert_eq!("Deploy".parse::<Action>().unwrap(), Action::Deploy);
         assert!("graph".parse::<Action>().is_err());
         assert_eq!(Action::Refresh.phases().len(), 2);
+        assert_eq!("configure".parse::<Action>().unwrap(), Action::Configure);
+        assert_eq!(Action::Configure.phases(), Action::Build.phases());
     }
 }

@@ -107,8 +107,12 @@ pub async fn run(action: Action, plan: &Plan, opts: &Options) -> Result<Report, 
             })
     });
     let nodes: Vec<&NodeFacts> = locations.iter().flat_map(|l| &l.nodes).collect();
+    let login = match (action, opts.plan_key.as_deref()) {
+        (Action::Ansible, Some(key)) => polish::login(key),
+        _ => None,
+    };
     let listeners: Vec<&ListenerFacts> = locations.iter().flat_map(|l| &l.listeners).collect();
-    let mut output = polish::render(action, plan, &nodes, &listeners);
+    let mut output = polish::render(action, plan, &nodes, &listeners, login.as_ref());
     if let Some(text) = output.as_mut() {
         let access: Vec<NodeAccess> = locations.iter().flat_map(|l| l.access.clone()).collect();
         text.push_str(&polish::access::render(&access));

@@ -35,6 +35,8 @@ pub struct Options {
     pub check_patience: std::time::Duration,
     /// At most this many nodes bootstrapped at once (0: all).
     pub bootstrap_parallel: usize,
+    /// More SSH public keys for prepare to authorise (the `key:` of a declared `prepare`).
+    pub extra_public_keys: Vec<String>,
 }
 
 impl Default for Options {
@@ -53,6 +55,7 @@ impl Default for Options {
             plan_key: None,
             check_patience: std::time::Duration::from_secs(120),
             bootstrap_parallel: 0,
+            extra_public_keys: Vec::new(),
         }
     }
 }

@@ -82,6 +82,9 @@ pub struct Prepared {
     pub values: BTreeMap<String, String>,
     /// Warnings (a parameter without default, a `-p` name the plan does not declare).
     pub warnings: Vec<Warning>,
+    /// Parameters the plan uses but does not declare, with the message that explains each: their
+    /// tokens are left as written (an error later only where a value is required).
+    pub unknown: BTreeMap<String, String>,
 }
 
 /// Reads the declarations of the first chunk of `raw` (up to the first `\n---`), settles the values,
@@ -151,6 +154,7 @@ pub fn prepass(file: &str, raw: &str, given: &Parameters) -> Result<Prepared, Lo
         }
     }
     let index = LineIndex::new(raw);
+    let mut unknown = BTreeMap::new();
     let text = scan::rewrite(raw, |token, offset| {
         let Some(name) = token.strip_prefix("parameter.") else {
             return Ok(None);
@@ -161,17 +165,23 @@ pub fn prepass(file: &str, raw: &str, given: &Parameters) -> Result<Prepared, Lo
         if specs.contains_key(name.trim()) {
             return Ok(None);
         }
+        // The original refused these (KeyError); plumbery leaves the token as written, as the
+        // original did for every other unknown token, and says where it is.
         let (line, column) = index.position(offset);
-        Err(LoadError::at(
-            pos(line, column),
-            unknown_parameter(token, name.trim(), &specs),
-        ))
+        let message = unknown_parameter(token, name.trim(), &specs);
+        warnings.push(Warning {
+            pos: pos(line, column),
+            message: format!("{message}; it is left as written"),
+        });
+        unknown.insert(name.trim().to_string(), message);
+        Ok::<_, LoadError>(None)
     })?;
     Ok(Prepared {
         text,
         specs,
         values,
         warnings,
+        unknown,
     })
 }
 
@@ -313,11 +323,13 @@ mod tests {
     #[test]
     fn unknown_parameter_names_line_and_choices() {
         let plan = PLAN.replace("{{ parameter.loc }}\"", "{{ parameter.LOC }}\"");
-        let err = prepass("f.yaml", &plan, &Parameters::new()).unwrap_err();
+        let p = prepass("f.yaml", &plan, &Parameters::new()).unwrap();
         assert_eq!(
-            err.to_string(),
-            "f.yaml:11:14: unknown token '{{ parameter.LOC }}': the plan declares no parameter 'LOC' (names are case-sensitive: did you mean 'parameter.loc'?); declared parameters: loc, size"
+            p.warnings.last().unwrap().to_string(),
+            "f.yaml:11:14: warning: unknown token '{{ parameter.LOC }}': the plan declares no parameter 'LOC' (names are case-sensitive: did you mean 'parameter.loc'?); declared parameters: loc, size; it is left as written"
         );
+        assert!(p.text.contains("{{ parameter.LOC }}"), "left as written");
+        assert!(p.unknown["LOC"].starts_with("unknown token"));
     }
 
     #[test]

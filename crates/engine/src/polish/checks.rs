@@ -401,6 +401,7 @@ mod tests {
                 ipv6: None,
                 monitoring: None,
                 extra_nics: vec![],
+                size: None,
                 tags: vec![],
                 reachable: None,
             },

@@ -40,11 +40,57 @@ pub struct NodeFacts {
     /// Secondary NICs (VLAN and private IPv4).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_nics: Vec<NicFacts>,
+    /// CPU, memory and disks as the cloud reports them (`None` until deployed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<ServerSize>,
     /// Hashtags of the description (ansible roles, inventory tags).
     pub tags: Vec<String>,
     /// SSH port reachable (ping only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reachable: Option<bool>,
+}
+
+/// CPU, memory and disks of a deployed server (the `inventory` fields the original printed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerSize {
+    /// Virtual CPUs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<u32>,
+    /// Cores per socket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_cores_per_socket: Option<u32>,
+    /// `STANDARD` or `HIGHPERFORMANCE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_performance: Option<String>,
+    /// Memory in GB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u32>,
+    /// Disks as `<scsi id> <size GB> <speed>`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disks: Vec<String>,
+}
+
+fn server_size(s: &Server) -> ServerSize {
+    ServerSize {
+        cpu: s.cpu.as_ref().map(|c| c.count),
+        cpu_cores_per_socket: s.cpu.as_ref().and_then(|c| c.cores_per_socket),
+        cpu_performance: s.cpu.as_ref().and_then(|c| c.speed.clone()),
+        memory: s.memory_gb,
+        disks: s
+            .disks
+            .iter()
+            .map(|d| {
+                let part = |v: Option<u32>| v.map_or("?".to_string(), |v| v.to_string());
+                format!(
+                    "{} {} {}",
+                    part(d.scsi_id),
+                    part(d.size_gb),
+                    d.speed.as_deref().unwrap_or("STANDARD")
+                )
+            })
+            .collect(),
+    }
 }
 
 /// Facts of every node of the desired state, from the inventory.
@@ -88,6 +134,7 @@ pub fn node_facts(want: &Desired, have: &Inventory) -> Vec<NodeFacts> {
                 ipv6: s.and_then(|s| s.ipv6.clone()),
                 monitoring: s.and_then(|s| s.monitoring.clone()),
                 extra_nics: s.map_or_else(Vec::new, |s| nic_facts(inv, s)),
+                size: s.map(server_size),
                 tags,
                 reachable: None,
             }

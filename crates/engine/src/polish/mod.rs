@@ -21,5 +21,5 @@ pub use balancers::{ListenerFacts, listener_facts};
 pub use expanded::ExpandedNode;
 pub use facts::{NicFacts, NodeFacts, node_facts};
 pub use ping::ping_all;
-pub use render::render;
+pub use render::{login, render};
 pub use vmtools::upgrade as upgrade_vm_tools;

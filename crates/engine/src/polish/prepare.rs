@@ -246,6 +246,7 @@ pub async fn bootstrap_location(
             admin_password: admin_password.to_string(),
             cloud_config,
             prepare,
+            appliance: plan_node(loc, &e.facts.name).and_then(|n| n.appliance.clone()),
         });
     }
     let mut out = bootstrap::prepare_nodes(targets, opts).await;
@@ -349,6 +350,9 @@ pub(crate) async fn finish(
         }
     };
     bopts.max_parallel = opts.bootstrap_parallel;
+    bopts
+        .extra_public_keys
+        .extend(opts.extra_public_keys.iter().cloned());
     let expanded = expand_nodes(loc, &report.nodes, remote, &state);
     if bootstrapping {
         let Some(password) = admin_password else {
@@ -420,6 +424,7 @@ mod tests {
             ipv6: None,
             monitoring: None,
             extra_nics: vec![],
+            size: None,
             tags: vec![],
             reachable: None,
         }

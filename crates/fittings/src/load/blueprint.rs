@@ -288,7 +288,17 @@ impl Cx<'_> {
             .unwrap_or_default();
         let mut accept = Vec::new();
         if let Some(a) = e.get("accept") {
-            for (text, item) in self.string_list(a, "'accept'")? {
+            for item in accept_items(a) {
+                // A source naming a parameter the plan does not declare (the mysql master-slave
+                // plan of the corpus) is skipped, as the original skipped sources it could not find.
+                let raw = item.scalar_text().unwrap_or_default();
+                if let Some(name) = super::cx::leftover_parameter(&raw)
+                    && self.unknown_params.contains_key(&name)
+                {
+                    self.warn(&item, format!("'accept: {raw}' names no network (parameter '{name}' is not declared); this source is skipped"));
+                    continue;
+                }
+                let text = self.text(&item, "each item of 'accept'")?;
                 accept.push(NetworkRef::parse(&text).ok_or_else(|| self.err(&item, format!("'{text}' is not a network name: write NAME, LOC::NAME or REGION::LOC::NAME")))?);
             }
         }
@@ -452,5 +462,14 @@ impl Cx<'_> {
             ));
         }
         Ok(text)
+    }
+}
+
+/// The items of an `accept:` value (a single string gives one item).
+fn accept_items(a: &MNode) -> Vec<MNode> {
+    match &a.value {
+        MValue::Null => Vec::new(),
+        MValue::Seq(items) => items.clone(),
+        _ => vec![a.clone()],
     }
 }

@@ -39,6 +39,8 @@ pub(crate) struct Cx<'a> {
     pub node_count: usize,
     /// The plan text after the parameter pre-pass (to place tokens).
     pub text: &'a str,
+    /// Parameters used but not declared, with their message (see `params::Prepared::unknown`).
+    pub unknown_params: &'a BTreeMap<String, String>,
 }
 
 impl Cx<'_> {
@@ -52,6 +54,14 @@ impl Cx<'_> {
 
     pub fn err(&self, n: &MNode, message: impl Into<String>) -> LoadError {
         LoadError::at(self.pos(n), message)
+    }
+
+    /// Why a `{{ parameter.X }}` token is still in a value: not declared, or declared without value.
+    pub fn parameter_problem(&self, name: &str) -> String {
+        self.unknown_params
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| crate::params::no_value(name))
     }
 
     pub fn warn(&mut self, n: &MNode, message: impl Into<String>) {
@@ -107,7 +117,7 @@ impl Cx<'_> {
             _ => {
                 let text = n.scalar_text().unwrap_or_default();
                 if let Some(name) = leftover_parameter(&text) {
-                    return Err(self.err(n, crate::params::no_value(&name)));
+                    return Err(self.err(n, self.parameter_problem(&name)));
                 }
                 Ok(text)
             }

@@ -41,6 +41,7 @@ pub fn load_text(
         next_location: 0,
         node_count: 0,
         text: &prepared.text,
+        unknown_params: &prepared.unknown,
     };
     let (docs, duplicates) = yaml::parse_documents_checked(&prepared.text).map_err(|e| {
         LoadError::at(
@@ -113,7 +114,7 @@ pub fn load_text(
     check::check_networks(&locations)?;
     capacity::check_vlan_capacity(&locations)?;
     capacity::check_public_ipv4(&locations)?;
-    check::check_rule_names(&locations)?;
+    check::check_rule_names(&locations, &mut cx.warnings)?;
     check::check_tokens(&mut cx, &locations)?;
     tracing::debug!(
         file,
