@@ -55,15 +55,20 @@ pub struct PlanLock {
 /// Who holds a lock, as its file says (`pid 123, 'build' since 2026-12-06T21:40:00Z`), or a
 /// placeholder while the holder has not written it yet.
 pub fn holder(file: &mut File) -> String {
-    let mut text = String::new();
-    let read = file
-        .seek(SeekFrom::Start(0))
-        .and_then(|_| file.read_to_string(&mut text));
-    match read {
-        Ok(_) if !text.trim().is_empty() => text.trim().to_string(),
-        _ => "a run that has not said who it is yet".to_string(),
-    }
+    said_holder(file).unwrap_or_else(|| "a run that has not said who it is yet".to_string())
 }
+
+/// The holder's line, once it has written it.
+fn said_holder(file: &mut File) -> Option<String> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text))
+        .ok()?;
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// How long a waiting run gives the holder to write who it is before saying it waits anyway.
+const SAY_WHO_WITHIN: Duration = Duration::from_secs(1);
 
 fn try_lock(file: File) -> Result<Result<Flock<File>, File>, std::io::Error> {
     match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -88,7 +93,7 @@ pub fn acquire(
     };
     std::fs::create_dir_all(dir).map_err(io)?;
     let t0 = Instant::now();
-    let mut told = false;
+    let (mut told, mut waited_at_all) = (false, false);
     let mut file = open(&path).map_err(io)?;
     let mut lock = loop {
         match try_lock(file).map_err(io)? {
@@ -102,9 +107,17 @@ pub fn acquire(
                         timeout_secs: timeout.as_secs(),
                     });
                 }
+                waited_at_all = true;
+                // The holder writes its line just after taking the lock: a run that looks in
+                // between waits a moment for it rather than name nobody.
                 if !told {
-                    on_wait(&holder(&mut f));
-                    told = true;
+                    if let Some(who) = said_holder(&mut f) {
+                        on_wait(&who);
+                        told = true;
+                    } else if waited >= SAY_WHO_WITHIN {
+                        on_wait(&holder(&mut f));
+                        told = true;
+                    }
                 }
                 std::thread::sleep(POLL.min(timeout - waited));
                 file = f;
@@ -120,7 +133,11 @@ pub fn acquire(
         .map_err(io)?;
     Ok(PlanLock {
         _lock: lock,
-        waited: if told { t0.elapsed() } else { Duration::ZERO },
+        waited: if waited_at_all {
+            t0.elapsed()
+        } else {
+            Duration::ZERO
+        },
     })
 }
 
