@@ -74,6 +74,11 @@ fn deploy(plan: &Plan, parallel: usize) -> Run {
         .unwrap();
     let wall = t0.elapsed();
     let marks = marks.lock().unwrap().clone();
+    // Where the time goes: every progress line with its offset from the start.
+    eprintln!("phases of the deploy (bootstrap parallel {parallel}):");
+    for (t, line) in &marks {
+        eprintln!("  {:>7.3} s  {line}", t.saturating_duration_since(t0).as_secs_f64());
+    }
     let start = marks
         .iter()
         .find(|(_, l)| l.contains("bootstrapping"))
