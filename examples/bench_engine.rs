@@ -75,7 +75,8 @@ async fn measure(
     action: Action,
     critical: Duration,
 ) -> Figures {
-    let before = emu.stats().requests.total;
+    let before_stats = emu.stats().requests;
+    let before = before_stats.total;
     let t0 = Instant::now();
     let report = engine::run(action, plan, &options(emu))
         .await
@@ -86,7 +87,18 @@ async fn measure(
         "{action:?} failed: {}",
         serde_json::to_string_pretty(&report).unwrap_or_default()
     );
-    let requests = emu.stats().requests.total - before;
+    let after = emu.stats().requests;
+    let requests = after.total - before;
+    // Which operations the requests were (what a request budget has to cut).
+    let mut ops: Vec<(u64, &String)> = after
+        .by_operation
+        .iter()
+        .map(|(op, n)| (n - before_stats.operation(op), op))
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    ops.sort_by(|a, b| b.cmp(a));
+    let ops: Vec<String> = ops.iter().map(|(n, op)| format!("{op} {n}")).collect();
+    eprintln!("  {action:?}: {}", ops.join(", "));
     Figures {
         wall,
         critical,
@@ -174,10 +186,14 @@ fn main() {
             let dispose = measure(&emu, &plan, Action::Dispose, dispose_cp).await;
             (deploy, again, dispose)
         });
+        // Issue 18: wall <= 1.05 x the critical path. Requests: the generated plan's nodes need 4
+        // changes each (deployServer, NAT rule, firewall rule, monitoring) plus one public IP block
+        // per 2 nodes, so 4.5 a node are changes; the budget leaves 2 reads a node (the issue's "4
+        // a node" is below what the changes alone take).
         let (ratio_target, request_target) = if nodes <= 4 {
-            (1.15, Some(150))
+            (1.05, Some(150))
         } else {
-            (1.3, Some(25 * nodes as u64))
+            (1.05, Some(65 * nodes as u64 / 10))
         };
         print(
             &format!("{label} deploy"),

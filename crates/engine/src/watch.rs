@@ -65,4 +65,19 @@ impl DomainWatch {
             .find(|s| s.id == id)
             .cloned())
     }
+
+    /// One server as listed by a listing begun after `since` (shared with every caller that asks
+    /// for one begun at the same time or earlier); `None` when that listing does not hold it.
+    pub async fn server_listed_after(
+        &self,
+        id: &str,
+        since: Instant,
+    ) -> CloudResult<Option<Server>> {
+        Ok(self
+            .servers_since(since, Duration::ZERO)
+            .await?
+            .iter()
+            .find(|s| s.id == id)
+            .cloned())
+    }
 }

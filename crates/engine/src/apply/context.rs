@@ -71,6 +71,16 @@ impl ExecContext {
             .clone())
     }
 
+    /// A server just changed, as a domain listing begun after this call shows it (servers deployed
+    /// together share one listing: list once, watch many), read alone when the listing misses it.
+    pub(super) async fn server_now(&self, domain: &str, id: &str) -> CloudResult<Option<Server>> {
+        let since = Instant::now();
+        match self.watch(domain)?.server_listed_after(id, since).await? {
+            Some(s) => Ok(Some(s)),
+            None => self.client.get_server(id).await,
+        }
+    }
+
     /// The registry, locked.
     pub(super) fn reg(&self) -> MutexGuard<'_, Registry> {
         self.registry.lock().expect("registry lock")

@@ -69,8 +69,8 @@ pub(super) async fn deploy(ctx: &ExecContext, d: Deploy<'_>) -> CloudResult<()> 
     .await?;
     let ip = match d.primary_ipv4 {
         Some(ip) => Some(ip.clone()),
-        None => c
-            .get_server(&id)
+        None => ctx
+            .server_now(d.domain, &id)
             .await?
             .and_then(|s| s.private_ipv4().map(str::to_string)),
     };
