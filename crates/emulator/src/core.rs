@@ -178,7 +178,7 @@ impl Core {
         f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>,
     ) -> ApiResult<T> {
         let (value, inverse, changed) = self.commit(f)?;
-        if changed.is_empty() {
+        if changed.is_empty() || !self.backend.exposes_public() {
             return Ok(value);
         }
         // Syncs read the state current when they run, so serialising only them is enough; other
