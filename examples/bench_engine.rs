@@ -192,8 +192,8 @@ fn main() {
         // per 2 nodes, so 4.5 a node are changes; the budget leaves 2 reads a node (the issue's "4
         // a node" is below what the changes alone take).
         let (ratio_target, request_target) = match nodes {
-            ..=4 => (1.05, Some(150)),
-            ..=100 => (1.05, Some(65 * nodes as u64 / 10)),
+            0..=4 => (1.05, Some(150)),
+            5..=100 => (1.05, Some(65 * nodes as u64 / 10)),
             _ => (1.1, Some(65 * nodes as u64 / 10)),
         };
         print(
