@@ -11,6 +11,7 @@ pub mod cloud_config;
 pub mod hostkeys;
 pub mod log;
 mod node;
+mod pool;
 pub mod prepare;
 pub mod redis;
 pub mod render;
@@ -117,26 +118,11 @@ pub fn ssh_command(address: SocketAddr, opts: &BootstrapOptions) -> String {
 /// Forgets the pinned host keys of a node's address: call it when the node is destroyed, so that
 /// a new node later given the same address is not refused as a changed host.
 pub fn forget_host_keys(address: SocketAddr, opts: &BootstrapOptions) -> Result<(), HostKeyError> {
+    pool::forget(address);
     HostKeys::new(opts.known_hosts()).forget(&hostkeys::host_label(&address))
 }
 
-/// Logs in to a bootstrapped node as [`BootstrapOptions::user`] with the plan's key (host key
-/// checked against the pins), waiting up to `wait` for sshd. Blocking.
-pub fn connect_admin(
-    address: SocketAddr,
-    opts: &BootstrapOptions,
-    wait: Duration,
-) -> Result<Connection, SshError> {
-    let host_keys = HostKeys::new(opts.known_hosts());
-    let auth = Auth::Key(opts.key.private.clone());
-    let ep = ssh::Endpoint {
-        addr: address,
-        user: &opts.user,
-        auth: &auth,
-        host_keys: &host_keys,
-    };
-    ssh::connect(&ep, std::time::Instant::now() + wait)
-}
+pub use pool::connect_admin;
 
 /// `INFO replication` of the Redis server on a bootstrapped node, over SSH as the admin user,
 /// with `secret` as the Redis password (sent on stdin, never on a command line).
@@ -148,8 +134,9 @@ pub async fn replication_info(
     let opts = opts.clone();
     let secret = secret.to_string();
     tokio::task::spawn_blocking(move || {
-        let conn = connect_admin(address, &opts, Duration::from_secs(30))?;
-        redis::replication_info(&conn, &secret)
+        pool::with_admin(address, &opts, Duration::from_secs(30), |conn| {
+            redis::replication_info(conn, &secret)
+        })
     })
     .await
     .unwrap_or_else(|e| {
@@ -171,8 +158,9 @@ pub async fn sentinel_view(
     let opts = opts.clone();
     let (secret, name) = (secret.to_string(), name.to_string());
     tokio::task::spawn_blocking(move || {
-        let conn = connect_admin(address, &opts, Duration::from_secs(30))?;
-        redis::sentinel_view(&conn, &secret, &name)
+        pool::with_admin(address, &opts, Duration::from_secs(30), |conn| {
+            redis::sentinel_view(conn, &secret, &name)
+        })
     })
     .await
     .unwrap_or_else(|e| {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::backend::{NatSpec, NodeBackend, VipSpec};
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::Faults;
+use crate::fragments::FragmentCache;
 use crate::jobs::{self, BackendCall};
 use crate::latency::Latency;
 use crate::models::{self, Job, Record, State, Tx, firewall_rule};
@@ -33,6 +34,8 @@ pub struct Core {
     pub requests: Mutex<RequestCounts>,
     /// Request log.
     pub log: RequestLog,
+    /// Rendered list items, valid until the state changes.
+    pub fragments: FragmentCache,
     public_sync: tokio::sync::Mutex<()>,
     rt: tokio::runtime::Handle,
 }
@@ -70,6 +73,7 @@ impl Core {
             faults: p.faults,
             requests: Mutex::new(RequestCounts::default()),
             log: p.log,
+            fragments: FragmentCache::default(),
             public_sync: tokio::sync::Mutex::new(()),
             rt,
         });
@@ -127,6 +131,7 @@ impl Core {
         f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>,
     ) -> ApiResult<(T, Vec<Record>, Vec<String>)> {
         let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
+        self.fragments.invalidate();
         let mut tx = Tx::new(&mut st, &self.lat);
         let value = match f(&mut tx) {
             Ok(v) => v,
@@ -173,7 +178,7 @@ impl Core {
         f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>,
     ) -> ApiResult<T> {
         let (value, inverse, changed) = self.commit(f)?;
-        if changed.is_empty() {
+        if changed.is_empty() || !self.backend.exposes_public() {
             return Ok(value);
         }
         // Syncs read the state current when they run, so serialising only them is enough; other

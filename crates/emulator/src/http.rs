@@ -209,6 +209,12 @@ impl Client {
     }
 }
 
+/// A body as text: checked in one pass (the usual case, valid UTF-8, then costs no copy), lossily
+/// converted otherwise.
+fn text(body: Vec<u8>) -> String {
+    String::from_utf8(body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 fn bad(msg: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, msg.to_string())
 }
@@ -275,7 +281,7 @@ fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<(Response, boo
         let resp = Response {
             status,
             headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
+            body: text(body),
         };
         return Ok((resp, false));
     }
@@ -284,7 +290,7 @@ fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<(Response, boo
         Response {
             status,
             headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
+            body: text(body),
         },
         keep,
     ))

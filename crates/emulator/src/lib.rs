@@ -41,6 +41,7 @@ mod control;
 mod core;
 mod errors;
 mod faults;
+mod fragments;
 mod jobs;
 mod latency;
 mod models;

@@ -25,8 +25,18 @@ impl RequestCounts {
     /// Counts one request.
     pub fn count(&mut self, operation: &str, code: &str) {
         self.total += 1;
-        *self.by_operation.entry(operation.to_string()).or_default() += 1;
-        *self.by_response_code.entry(code.to_string()).or_default() += 1;
+        // Allocates a key only the first time (this runs under a lock on every request).
+        for (map, key) in [
+            (&mut self.by_operation, operation),
+            (&mut self.by_response_code, code),
+        ] {
+            match map.get_mut(key) {
+                Some(n) => *n += 1,
+                None => {
+                    map.insert(key.to_string(), 1);
+                }
+            }
+        }
     }
 
     /// Requests of operation `op` (`DEPLOY_SERVER`...), 0 if none.

@@ -1,7 +1,8 @@
-//! Producing secret values: random passwords and RSA key pairs in OpenSSH format.
+//! Producing secret values: random passwords and SSH key pairs (Ed25519, or RSA 2048 where a plan
+//! asks for it) in OpenSSH format.
 
 use rand::RngExt;
-use ssh_key::private::{KeypairData, RsaKeypair};
+use ssh_key::private::{Ed25519Keypair, KeypairData, RsaKeypair};
 use ssh_key::rand_core::OsRng;
 use ssh_key::{LineEnding, PrivateKey};
 
@@ -17,6 +18,48 @@ pub fn random_secret(len: usize) -> String {
         .collect()
 }
 
+/// Whether the pair `name` is RSA: only when its name asks for it (`rsa`, `key_rsa`, `deploy-rsa`...,
+/// i.e. ending in `rsa`, any case). Every other new pair is Ed25519: generated in microseconds where
+/// RSA 2048 takes about half a second, and read by every OpenSSH since 6.5. The token family keeps its
+/// original name (`rsa_public.X`): it names "the plan's key pair X", whatever its type.
+pub fn wants_rsa(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with("rsa")
+}
+
+/// A new key pair for `name`: RSA 2048 when [`wants_rsa`], Ed25519 otherwise (see [`rsa_key_pair`]
+/// and [`ed25519_key_pair`]).
+pub fn key_pair(name: &str) -> Result<(String, String), SecretsError> {
+    if wants_rsa(name) {
+        rsa_key_pair(name)
+    } else {
+        ed25519_key_pair(name)
+    }
+}
+
+/// A new Ed25519 key pair as (OpenSSH public key `ssh-ed25519 ... plumbery-<name>`, OpenSSH private
+/// key).
+pub fn ed25519_key_pair(name: &str) -> Result<(String, String), SecretsError> {
+    let pair = Ed25519Keypair::random(&mut OsRng);
+    openssh_pair(name, KeypairData::Ed25519(pair))
+}
+
+fn openssh_pair(name: &str, data: KeypairData) -> Result<(String, String), SecretsError> {
+    let err = |reason: String| SecretsError::KeyGeneration {
+        name: name.to_string(),
+        reason,
+    };
+    let private =
+        PrivateKey::new(data, format!("plumbery-{name}")).map_err(|e| err(e.to_string()))?;
+    let public = private
+        .public_key()
+        .to_openssh()
+        .map_err(|e| err(e.to_string()))?;
+    let pem = private
+        .to_openssh(LineEnding::LF)
+        .map_err(|e| err(e.to_string()))?;
+    Ok((public, pem.to_string()))
+}
+
 /// A new RSA 2048 key pair as (OpenSSH public key `ssh-rsa ... plumbery-<name>`, OpenSSH private key).
 ///
 /// The original produced the same kind of pair (RSA 2048); its private key was PKCS#1 PEM, ours is the
@@ -27,16 +70,7 @@ pub fn rsa_key_pair(name: &str) -> Result<(String, String), SecretsError> {
         reason,
     };
     let pair = RsaKeypair::random(&mut OsRng, 2048).map_err(|e| err(e.to_string()))?;
-    let private = PrivateKey::new(KeypairData::Rsa(pair), format!("plumbery-{name}"))
-        .map_err(|e| err(e.to_string()))?;
-    let public = private
-        .public_key()
-        .to_openssh()
-        .map_err(|e| err(e.to_string()))?;
-    let pem = private
-        .to_openssh(LineEnding::LF)
-        .map_err(|e| err(e.to_string()))?;
-    Ok((public, pem.to_string()))
+    openssh_pair(name, KeypairData::Rsa(pair))
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! directory, errors as [`SecretsError`]), [`Secret`] (the one redacting wrapper of a secret value),
 //! [`write_atomic`] (the one atomic write: temporary file, fsync, rename), [`state_root`] and
 //! [`plan_state_dir`] (the one state-root rule), [`shared_secret`] (the one `SHARED_SECRET` rule), and
-//! the generators [`random_secret`] and [`rsa_key_pair`], and the original plumbery's
+//! the generators [`random_secret`], [`key_pair`] (Ed25519, or RSA where asked: [`wants_rsa`]),
+//! [`ed25519_key_pair`] and [`rsa_key_pair`], and the original plumbery's
 //! `<md5 of the plan argument>.secrets` file ([`legacy_file_name`], [`Store::import_legacy`]).
 //!
 //! Each plan has its own directory `<state root>/plans/<name>-<hash>/` (see [`plan_state_dir`]), keyed by
@@ -22,7 +23,7 @@ mod store;
 
 pub use atomic::{AtomicWriteError, write_atomic};
 pub use error::SecretsError;
-pub use generate::{random_secret, rsa_key_pair};
+pub use generate::{ed25519_key_pair, key_pair, random_secret, rsa_key_pair, wants_rsa};
 pub use legacy::{Imported, legacy_file_name, parse_legacy};
 pub use paths::{plan_state_dir, state_root};
 pub use secret::{Secret, shared_secret};

@@ -11,7 +11,7 @@ use nix::fcntl::{Flock, FlockArg};
 
 use super::atomic::write_atomic;
 use super::error::SecretsError;
-use super::generate::{random_secret, rsa_key_pair};
+use super::generate::{key_pair, random_secret};
 use super::paths::plan_state_dir;
 
 /// Where a value of the store came from when plumbery generated it.
@@ -81,8 +81,10 @@ impl Store {
         Ok(value)
     }
 
-    /// The key pair `name` as (OpenSSH public key, OpenSSH private key PEM), generated on first use (RSA
-    /// 2048) and stored as `rsa_public.<name>` and `rsa_private.<name>`.
+    /// The key pair `name` as (OpenSSH public key, OpenSSH private key PEM), generated on first use
+    /// (Ed25519, or RSA 2048 when the name ends in `rsa`: see [`crate::generate::wants_rsa`]) and
+    /// stored as `rsa_public.<name>` and `rsa_private.<name>`; a stored pair is kept whatever its
+    /// type (plans deployed with RSA keys keep them).
     pub fn key_pair(&self, name: &str) -> Result<(String, String), SecretsError> {
         let (pub_id, priv_id) = (format!("rsa_public.{name}"), format!("rsa_private.{name}"));
         let mut map = self.cache.lock().expect("secrets lock");
@@ -94,7 +96,7 @@ impl Store {
         if let (Some(p), Some(k)) = (map.get(&pub_id), map.get(&priv_id)) {
             return Ok((p.clone(), k.clone()));
         }
-        let (public, private) = rsa_key_pair(name)?;
+        let (public, private) = key_pair(name)?;
         map.insert(pub_id, public.clone());
         map.insert(priv_id, private.clone());
         self.write_file(&map)?;
@@ -239,9 +241,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_in(dir.path()).unwrap();
         let (public, private) = store.key_pair("key").unwrap();
-        assert!(public.starts_with("ssh-rsa "), "{public}");
+        assert!(public.starts_with("ssh-ed25519 "), "{public}");
+        assert!(public.ends_with(" plumbery-key"), "{public}");
         assert!(private.contains("PRIVATE KEY"));
         assert_eq!(store.key_pair("key").unwrap().0, public);
         assert_eq!(store.get("rsa_public.key"), Some(public));
+        let (rsa, _) = store.key_pair("legacy_rsa").unwrap();
+        assert!(rsa.starts_with("ssh-rsa "), "{rsa}");
+        // A pair stored earlier keeps its type, whatever the default is now.
+        std::fs::write(
+            dir.path().join("secrets.json"),
+            serde_json::json!({"rsa_public.key": "ssh-rsa AAAA old", "rsa_private.key": "OLD"})
+                .to_string(),
+        )
+        .unwrap();
+        let again = Store::open_in(dir.path()).unwrap();
+        assert_eq!(again.key_pair("key").unwrap().0, "ssh-rsa AAAA old");
     }
 }

@@ -228,8 +228,18 @@ pub fn list_servers(ctx: &Ctx<'_>) -> ApiResult<String> {
         })
         .collect();
     let user = ctx.core.user.as_str();
+    // Under the state read lock: the fragments served are those of this state.
     list(ctx, "servers", "server", &items, |o, s| {
-        render(o, &st, s, ctx.minor, user, false)
+        let fragment = ctx.core.fragments.get_or_render(
+            &s.id,
+            (ctx.minor, ctx.fmt == super::Format::Json),
+            || {
+                let mut f = Out::fragment(ctx.fmt, 1536);
+                render(&mut f, &st, s, ctx.minor, user, false);
+                f.finish()
+            },
+        );
+        o.raw_item(&fragment);
     })
 }
 

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 pub const TYPES_NS: &str = "urn:didata.com:api:cloud:types";
 
 /// Wire format of a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// XML (the default).
     Xml,
@@ -68,6 +68,33 @@ impl Out {
             stack: Vec::with_capacity(8),
             tag_open: false,
         }
+    }
+
+    /// A writer for one list item rendered on its own (no XML declaration), to be inserted later
+    /// with [`Out::raw_item`].
+    pub fn fragment(fmt: Format, capacity: usize) -> Self {
+        Out {
+            fmt,
+            buf: String::with_capacity(capacity),
+            stack: Vec::with_capacity(8),
+            tag_open: false,
+        }
+    }
+
+    /// Inserts an item rendered by a [`Out::fragment`] writer of the same format into the list
+    /// begun last.
+    pub fn raw_item(&mut self, fragment: &str) {
+        match self.fmt {
+            Format::Xml => self.end_tag_open(),
+            Format::Json => {
+                debug_assert!(
+                    self.stack.last().is_some_and(|f| f.list),
+                    "item outside a list"
+                );
+                self.key("");
+            }
+        }
+        self.buf.push_str(fragment);
     }
 
     /// Opens the root element with the types namespace.
@@ -272,34 +299,52 @@ impl Out {
     }
 }
 
+/// Appends `s` escaped for XML text and attribute values; control characters other than tab,
+/// newline and carriage return are dropped. Unescaped runs are copied whole (most values need no
+/// escaping, and a per-character push dominated list rendering).
 fn escape_xml(buf: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => buf.push_str("&amp;"),
-            '<' => buf.push_str("&lt;"),
-            '>' => buf.push_str("&gt;"),
-            '"' => buf.push_str("&quot;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => {}
-            c => buf.push(c),
-        }
+    let mut start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let rep = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\t' | b'\n' | b'\r' => continue,
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        // `b` is ASCII, so `i` and `i + 1` are character boundaries.
+        buf.push_str(&s[start..i]);
+        buf.push_str(rep);
+        start = i + 1;
     }
+    buf.push_str(&s[start..]);
 }
 
+/// Appends `s` as a JSON string literal, copying unescaped runs whole.
 fn escape_json(buf: &mut String, s: &str) {
     buf.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => buf.push_str("\\\""),
-            '\\' => buf.push_str("\\\\"),
-            '\n' => buf.push_str("\\n"),
-            '\r' => buf.push_str("\\r"),
-            '\t' => buf.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(buf, "\\u{:04x}", c as u32);
-            }
-            c => buf.push(c),
+    let mut start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let rep = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        buf.push_str(&s[start..i]);
+        if rep.is_empty() {
+            let _ = write!(buf, "\\u{:04x}", b);
+        } else {
+            buf.push_str(rep);
         }
+        start = i + 1;
     }
+    buf.push_str(&s[start..]);
     buf.push('"');
 }
 
@@ -336,5 +381,44 @@ mod tests {
         assert_eq!(j["deployed"], true);
         assert_eq!(j["memoryGb"], 4);
         assert_eq!(j["requestId"], "r<1>");
+    }
+
+    #[test]
+    fn fragments_read_like_items_rendered_in_place() {
+        for fmt in [Format::Xml, Format::Json] {
+            let item = |o: &mut Out, n: i64| {
+                o.open("info");
+                o.attr_i("n", n);
+                o.close();
+            };
+            let mut direct = Out::new(fmt, 64);
+            direct.root("r");
+            direct.begin_list("info");
+            item(&mut direct, 1);
+            item(&mut direct, 2);
+            direct.end_list();
+            let mut via = Out::new(fmt, 64);
+            via.root("r");
+            via.begin_list("info");
+            for n in [1, 2] {
+                let mut f = Out::fragment(fmt, 16);
+                item(&mut f, n);
+                via.raw_item(&f.finish());
+            }
+            via.end_list();
+            assert_eq!(direct.finish(), via.finish());
+        }
+    }
+
+    #[test]
+    fn escaping_keeps_text_and_drops_or_encodes_control_characters() {
+        let mut x = String::new();
+        escape_xml(&mut x, "é<a&b>\"c\u{1}\td\nü");
+        assert_eq!(x, "é&lt;a&amp;b&gt;&quot;c\td\nü");
+        let mut j = String::new();
+        escape_json(&mut j, "é\"q\\\u{1}\n\r\tü");
+        assert_eq!(j, "\"é\\\"q\\\\\\u0001\\n\\r\\tü\"");
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v, "é\"q\\\u{1}\n\r\tü");
     }
 }

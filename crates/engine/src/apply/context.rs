@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use cloud::{CloudClient, CloudError, CloudResult, Secret, Server, Wait};
 use plan::Inventory;
@@ -69,6 +69,15 @@ impl ExecContext {
         Ok(w.entry(id.clone())
             .or_insert_with(|| Arc::new(DomainWatch::new(self.client.clone(), id)))
             .clone())
+    }
+
+    /// The domain's servers as a listing begun after this call shows them (servers deployed together
+    /// share one listing: list once, watch many).
+    pub(super) async fn servers_now(&self, domain: &str) -> CloudResult<Arc<Vec<Server>>> {
+        let since = Instant::now();
+        self.watch(domain)?
+            .servers_since(since, Duration::ZERO)
+            .await
     }
 
     /// The registry, locked.

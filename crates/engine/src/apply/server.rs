@@ -70,7 +70,7 @@ pub(super) async fn deploy(ctx: &ExecContext, d: Deploy<'_>) -> CloudResult<()> 
         || c.deploy_server(&req),
     )
     .await?;
-    let (id, ip) = keep_oldest(ctx, &d, did, mine.clone()).await?;
+    let (id, ip) = keep_oldest(ctx, &d, mine.clone()).await?;
     let adopted = id != mine;
     ctx.set_server(d.domain, node, |f| {
         f.id = id.clone();
@@ -90,13 +90,18 @@ pub(super) async fn deploy(ctx: &ExecContext, d: Deploy<'_>) -> CloudResult<()> 
 async fn keep_oldest(
     ctx: &ExecContext,
     d: &Deploy<'_>,
-    did: &str,
     mine: String,
 ) -> CloudResult<(String, Option<String>)> {
     let (c, node) = (&ctx.client, d.node);
-    let same = c
-        .list_servers(&[("networkDomainId", did), ("name", node)])
-        .await?;
+    // The domain's listing begun after the deploy answered, shared by the servers deployed
+    // together, holds every server of this name that any run made before it.
+    let same: Vec<Server> = ctx
+        .servers_now(d.domain)
+        .await?
+        .iter()
+        .filter(|s| s.name == node)
+        .cloned()
+        .collect();
     let id = oldest(&same, node).map_or(mine, |k| k.id.clone());
     for s in same
         .iter()
