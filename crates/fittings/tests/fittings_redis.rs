@@ -221,7 +221,8 @@ fn our_plan_expands_to_literal_free_cloud_config() {
     assert!(replica.contains(&format!("masterauth {password}")));
     assert!(master.contains(&format!("requirepass {password}")));
     let key = store.get("rsa_public.key").unwrap();
-    assert!(key.starts_with("ssh-rsa ") && replica.contains(&key) && master.contains(&key));
+    // New plans get Ed25519 pairs (RSA only for a pair whose name ends in `rsa`).
+    assert!(key.starts_with("ssh-ed25519 ") && replica.contains(&key) && master.contains(&key));
     assert!(!replica.contains("{{") && !master.contains("{{"));
     let reopened = Store::open_in(state.path()).unwrap();
     assert_eq!(
