@@ -36,7 +36,7 @@ pub struct LocationReport {
     pub nodes: Vec<NodeFacts>,
     /// Load balancer listeners as observed at the end (information).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub listeners: Vec<crate::polish::ListenerFacts>,
+    pub listeners: Vec<crate::polish::balancers::ListenerFacts>,
     /// Notes.
     pub notes: Vec<String>,
     /// The SSH bootstrap of each node (deploy, refresh, prepare).
