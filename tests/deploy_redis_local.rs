@@ -7,83 +7,20 @@
 
 mod ansible_support;
 mod engine_support;
+#[path = "local_cloud_support/mod.rs"]
+mod local_cloud_support;
 #[path = "nodes_support/mod.rs"]
 mod nodes_support;
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use emulator::{Emulator, EmulatorConfig, Nodes, RunningEmulator};
-use nodes::{LocalNodes, LocalNodesConfig};
-use nodes_support::{
-    Harness, mounts_mentioning, processes_mentioning, root_or_skip, ssh_with_password,
-};
+use local_cloud_support::{BIN, Cloud, LocalGuard, assert_ok};
+use nodes_support::{mounts_mentioning, processes_mentioning, root_or_skip, ssh_with_password};
 
-const BIN: &str = env!("CARGO_BIN_EXE_plumbery");
 const PLAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/redis-cluster.yaml");
-
-/// The emulator in this process with local nodes; the harness shuts the nodes down on drop.
-struct Cloud {
-    emu: RunningEmulator,
-    harness: Harness,
-    state: tempfile::TempDir,
-}
-
-fn start_cloud() -> Cloud {
-    let dir = tempfile::Builder::new()
-        .prefix("pldeploy")
-        .tempdir()
-        .unwrap();
-    let nodes = Arc::new(
-        LocalNodes::new(LocalNodesConfig::new(dir.path().join("nodes"), BIN)).expect("backend"),
-    );
-    let mut cfg = EmulatorConfig::new(dir.path().join("emulator"));
-    cfg.time_scale = 0.01;
-    cfg.nodes = Nodes::Custom(nodes.clone());
-    let emu = Emulator::start(cfg).expect("emulator");
-    Cloud {
-        emu,
-        harness: Harness {
-            nodes,
-            dir,
-            public_net: 0,
-        },
-        state: tempfile::tempdir().unwrap(),
-    }
-}
-
-impl Cloud {
-    fn plumbery(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .env("MCP_ENDPOINT", self.emu.url())
-            .env("MCP_USERNAME", "plumbery")
-            .env("MCP_PASSWORD", "plumbery")
-            .env("PLUMBERY_STATE_DIR", self.state.path())
-            .env("HOME", self.state.path())
-            .env_remove("SHARED_SECRET")
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
-    }
-
-    fn change_requests(&self) -> u64 {
-        engine_support::change_requests(&self.emu)
-    }
-}
-
-fn assert_ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Per node (name -> (public, private)), the key file and the pinned host keys, from
 /// `information --json`.
@@ -259,7 +196,7 @@ fn deploy_gives_a_hardened_redis_cluster_and_dispose_leaves_nothing() {
     if !root_or_skip() {
         return;
     }
-    let cloud = start_cloud();
+    let cloud = Cloud::start("pldeploy");
     let out = cloud.plumbery(&[PLAN, "deploy"]);
     assert_ok(&out, "deploy");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -277,11 +214,11 @@ fn deploy_gives_a_hardened_redis_cluster_and_dispose_leaves_nothing() {
     std::fs::write(&file, &inv.stdout).unwrap();
     ansible_support::every_host_answers(&file, cloud.state.path());
 
-    let before = cloud.change_requests();
+    let before = engine_support::change_requests(&cloud.emu);
     let again = cloud.plumbery(&["--json", PLAN, "deploy"]);
     assert_ok(&again, "second deploy");
     assert_eq!(
-        cloud.change_requests(),
+        engine_support::change_requests(&cloud.emu),
         before,
         "second deploy changed the cloud"
     );
@@ -300,18 +237,6 @@ fn deploy_gives_a_hardened_redis_cluster_and_dispose_leaves_nothing() {
     let known = std::fs::read_to_string(&a.known_hosts).unwrap_or_default();
     assert!(known.trim().is_empty(), "host keys kept: {known}");
     cloud.harness.assert_clean();
-}
-
-/// Stops the background emulator of `plumbery --local` in `root`.
-struct LocalGuard(PathBuf);
-
-impl Drop for LocalGuard {
-    fn drop(&mut self) {
-        let _ = Command::new(BIN)
-            .args(["emulator", "stop"])
-            .env("PLUMBERY_STATE_DIR", &self.0)
-            .output();
-    }
 }
 
 #[test]

@@ -5,41 +5,20 @@
 //! process behind. Needs root (elsewhere it prints why and passes). A guard stops the background
 //! emulator even when an assertion fails.
 
+#[path = "local_cloud_support/mod.rs"]
+mod local_cloud_support;
 #[path = "nodes_support/mod.rs"]
 mod nodes_support;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use local_cloud_support::{BIN, LocalGuard, assert_ok};
 use nodes_support::{mounts_mentioning, processes_mentioning, root_or_skip};
 
-const BIN: &str = env!("CARGO_BIN_EXE_plumbery");
 const PLAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/web-balancer.yaml");
-
-/// Stops the background emulator of `plumbery --local` in its state dir.
-struct LocalGuard(PathBuf);
-
-impl Drop for LocalGuard {
-    fn drop(&mut self) {
-        let _ = Command::new(BIN)
-            .args(["emulator", "stop"])
-            .env("PLUMBERY_STATE_DIR", &self.0)
-            .output();
-    }
-}
-
-fn assert_ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// The listener's address from the `information` text (`listener: HTTP a.b.c.d:80`).
 fn listener_address(info: &str) -> Ipv4Addr {

@@ -6,79 +6,31 @@
 //! back as a replica of the new one (its node log shows it was told whom to follow before its Redis
 //! started: never a second master); a stop/start of every node keeps the roles and Sentinel running. Guards shut the nodes down even when an assertion fails.
 
+#[path = "local_cloud_support/mod.rs"]
+mod local_cloud_support;
 #[path = "nodes_support/mod.rs"]
 mod nodes_support;
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use emulator::{Emulator, EmulatorConfig, Nodes, RunningEmulator};
-use nodes::{LocalNodes, LocalNodesConfig};
-use nodes_support::{Harness, root_or_skip};
+use local_cloud_support::{Cloud, assert_ok};
+use nodes_support::root_or_skip;
 
-const BIN: &str = env!("CARGO_BIN_EXE_plumbery");
 const PLAN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fittings/redis-cluster.yaml");
 const NAME: &str = "redis-cluster";
 
-/// The emulator in this process with local nodes; the harness shuts the nodes down on drop.
-struct Cloud {
-    emu: RunningEmulator,
-    harness: Harness,
-    state: tempfile::TempDir,
+/// `plumbery ARGS` against the cloud, which must succeed.
+fn plumbery(cloud: &Cloud, args: &[&str]) -> Output {
+    let out = cloud.plumbery(args);
+    assert_ok(&out, &format!("plumbery {args:?}"));
+    out
 }
 
-fn start_cloud() -> Cloud {
-    let dir = tempfile::Builder::new()
-        .prefix("plfailover")
-        .tempdir()
-        .unwrap();
-    let nodes = Arc::new(
-        LocalNodes::new(LocalNodesConfig::new(dir.path().join("nodes"), BIN)).expect("backend"),
-    );
-    let mut cfg = EmulatorConfig::new(dir.path().join("emulator"));
-    cfg.time_scale = 0.01;
-    cfg.nodes = Nodes::Custom(nodes.clone());
-    let emu = Emulator::start(cfg).expect("emulator");
-    Cloud {
-        emu,
-        harness: Harness {
-            nodes,
-            dir,
-            public_net: 0,
-        },
-        state: tempfile::tempdir().unwrap(),
-    }
-}
-
-impl Cloud {
-    fn plumbery(&self, args: &[&str]) -> Output {
-        let out = Command::new(BIN)
-            .args(args)
-            .env("MCP_ENDPOINT", self.emu.url())
-            .env("MCP_USERNAME", "plumbery")
-            .env("MCP_PASSWORD", "plumbery")
-            .env("PLUMBERY_STATE_DIR", self.state.path())
-            .env("HOME", self.state.path())
-            .env_remove("SHARED_SECRET")
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "plumbery {args:?} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn information(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.plumbery(&["--json", PLAN, "information"]).stdout).unwrap()
-    }
+fn information(cloud: &Cloud) -> serde_json::Value {
+    serde_json::from_slice(&plumbery(cloud, &["--json", PLAN, "information"]).stdout).unwrap()
 }
 
 /// The nodes (name, public, private), the key, the pinned host keys and both passwords.
@@ -105,7 +57,7 @@ impl Access {
 }
 
 fn access(cloud: &Cloud) -> Access {
-    let doc = cloud.information();
+    let doc = information(cloud);
     let nodes: Vec<(String, Ipv4Addr, String)> = doc["nodes"]
         .as_array()
         .unwrap()
@@ -127,7 +79,7 @@ fn access(cloud: &Cloud) -> Access {
         .trim_matches('\'')
         .into();
     let secrets: serde_json::Value =
-        serde_json::from_slice(&cloud.plumbery(&["--json", PLAN, "secrets"]).stdout).unwrap();
+        serde_json::from_slice(&plumbery(cloud, &["--json", PLAN, "secrets"]).stdout).unwrap();
     Access {
         nodes,
         key: doc["nodes"][0]["ssh_key"].as_str().unwrap().into(),
@@ -250,8 +202,8 @@ fn the_cluster_survives_its_master_and_prepare_brings_it_back_as_a_replica() {
     if !root_or_skip() {
         return;
     }
-    let cloud = start_cloud();
-    assert_sentinel_checks(&cloud.plumbery(&["--json", PLAN, "deploy"]));
+    let cloud = Cloud::start("plfailover");
+    assert_sentinel_checks(&plumbery(&cloud, &["--json", PLAN, "deploy"]));
     let a = access(&cloud);
     let all: Vec<&str> = a.names().collect();
     // The seed's check still holds right after deploy.
@@ -261,7 +213,7 @@ fn the_cluster_survives_its_master_and_prepare_brings_it_back_as_a_replica() {
     wait_for(Duration::from_secs(30), "Sentinels name redis01", || {
         sentinels_name(&a, "redis01")
     });
-    let doc = cloud.information();
+    let doc = information(&cloud);
     assert_eq!(doc["redis"]["master"]["name"], "redis01", "{doc}");
     assert_eq!(doc["redis"]["master_name"], NAME, "{doc}");
     assert_eq!(
@@ -331,7 +283,7 @@ fn the_cluster_survives_its_master_and_prepare_brings_it_back_as_a_replica() {
                 .ok_or(format!("{seen:?}"))
         },
     );
-    let doc = cloud.information();
+    let doc = information(&cloud);
     assert_eq!(doc["redis"]["master"]["name"], new.as_str(), "{doc}");
     let node = |doc: &serde_json::Value, name: &str| {
         doc["nodes"]
@@ -351,14 +303,15 @@ fn the_cluster_survives_its_master_and_prepare_brings_it_back_as_a_replica() {
         .find(|r| r["name"] == "redis01")
         .cloned();
     assert_eq!(old.map(|r| r["link"].clone()), Some("down".into()), "{doc}");
-    let text = String::from_utf8_lossy(&cloud.plumbery(&[PLAN, "information"]).stdout).to_string();
+    let text =
+        String::from_utf8_lossy(&plumbery(&cloud, &[PLAN, "information"]).stdout).to_string();
     assert!(
         text.contains(&format!("  master: {new} ({})\n", a.private(&new))),
         "{text}"
     );
 
     // prepare: the old master comes back as a replica of the new one; its checks hold.
-    assert_sentinel_checks(&cloud.plumbery(&["--json", PLAN, "prepare"]));
+    assert_sentinel_checks(&plumbery(&cloud, &["--json", PLAN, "prepare"]));
     let followers: Vec<&str> = all.iter().copied().filter(|n| *n != new).collect();
     replication_holds(&a, &new, &followers).unwrap();
     // redis01 was told to follow the new master before its Redis started: never a second master.
@@ -379,7 +332,7 @@ fn the_cluster_survives_its_master_and_prepare_brings_it_back_as_a_replica() {
     assert!(told_at < started_at, "{prepare}");
     reads(&a, &["redis01"], "plumbery:k", &after).unwrap();
     sentinels_name(&a, &new).unwrap();
-    let doc = cloud.information();
+    let doc = information(&cloud);
     assert_eq!(doc["redis"]["master"]["name"], new.as_str(), "{doc}");
     assert!(
         doc["redis"]["replicas"]
@@ -391,8 +344,8 @@ fn the_cluster_survives_its_master_and_prepare_brings_it_back_as_a_replica() {
     );
 
     // Stop and start every node: the roles and the Sentinels come back as they were.
-    cloud.plumbery(&[PLAN, "stop"]);
-    cloud.plumbery(&[PLAN, "start"]);
+    plumbery(&cloud, &[PLAN, "stop"]);
+    plumbery(&cloud, &[PLAN, "start"]);
     wait_for(
         Duration::from_secs(60),
         "the cluster after stop/start",
@@ -401,9 +354,9 @@ fn the_cluster_survives_its_master_and_prepare_brings_it_back_as_a_replica() {
             replication_holds(&a, &new, &followers)
         },
     );
-    assert_eq!(cloud.information()["redis"]["master"]["name"], new.as_str());
+    assert_eq!(information(&cloud)["redis"]["master"]["name"], new.as_str());
 
-    cloud.plumbery(&[PLAN, "dispose"]);
+    plumbery(&cloud, &[PLAN, "dispose"]);
     assert_eq!(
         cloud.emu.stats().resources,
         emulator::ResourceCounts::default()
