@@ -204,6 +204,16 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A required, non-empty string when `required` (a create), else empty (an edit, where the
+    /// field cannot change).
+    pub fn str_req_if(&self, required: bool, name: &str) -> ApiResult<String> {
+        if required {
+            self.str_req(name)
+        } else {
+            Ok(String::new())
+        }
+    }
+
     /// An optional boolean (`true`/`false`, any case, or a JSON boolean).
     pub fn bool_opt(&self, name: &str) -> ApiResult<Option<bool>> {
         match self.map.get(name) {

@@ -351,16 +351,8 @@ fn u32_opt(f: &Fields<'_>, name: &str, min: i64, max: i64) -> ApiResult<Option<u
 fn pool_request(f: &Fields<'_>, create: bool) -> ApiResult<PoolRequest> {
     let monitors = f.strs("healthMonitorId")?;
     Ok(PoolRequest {
-        domain_id: if create {
-            f.str_req("networkDomainId")?
-        } else {
-            String::new()
-        },
-        name: if create {
-            f.str_req("name")?
-        } else {
-            String::new()
-        },
+        domain_id: f.str_req_if(create, "networkDomainId")?,
+        name: f.str_req_if(create, "name")?,
         description: f.str_opt("description")?,
         method: f.str_opt("loadBalanceMethod")?,
         monitors: (create || f.has("healthMonitorId")).then_some(monitors),
@@ -400,21 +392,9 @@ pub async fn delete_pool(ctx: &Ctx<'_>) -> ApiResult<String> {
 
 fn node_request(f: &Fields<'_>, create: bool) -> ApiResult<NodeRequest> {
     Ok(NodeRequest {
-        domain_id: if create {
-            f.str_req("networkDomainId")?
-        } else {
-            String::new()
-        },
-        name: if create {
-            f.str_req("name")?
-        } else {
-            String::new()
-        },
-        ipv4: if create {
-            f.str_req("ipv4Address")?
-        } else {
-            String::new()
-        },
+        domain_id: f.str_req_if(create, "networkDomainId")?,
+        name: f.str_req_if(create, "name")?,
+        ipv4: f.str_req_if(create, "ipv4Address")?,
         description: f.str_opt("description")?,
         status: f.str_opt("status")?,
         monitor: f.str_nil("healthMonitorId")?,
