@@ -22,10 +22,51 @@ fn one_node_boots_and_answers_ssh_through_nat() {
         .unwrap();
     assert_eq!(ssh_ok(h.public(1), "hostname"), "node1");
     assert!(!ssh_with_password(h.public(1), "wrong-password", "true").ok);
+    offline_answers_at_once(h.public(1));
+    systemctl_acts_like_systemd(h.public(1));
     h.nodes.delete_server("srv-1").unwrap();
     assert!(!h.dir.path().join("state/nodes/srv-1").exists());
     h.nodes.shutdown();
     h.assert_clean();
+}
+
+/// A node has no way off the machine, and says so at once: a name lookup is refused (getent's
+/// "not found", 2, not timeout's 124) and a connection outside the domain is refused by its
+/// gateway ("No route to host") instead of vanishing until a timeout.
+fn offline_answers_at_once(node: std::net::Ipv4Addr) {
+    let lookup = ssh_ok(node, "timeout 4 getent hosts deb.debian.org; echo rc=$?");
+    assert_eq!(lookup, "rc=2", "lookup: {lookup}");
+    let out = ssh(
+        node,
+        "timeout 4 bash -c 'exec 3<>/dev/tcp/10.255.255.1/80' 2>&1; echo rc=$?",
+    );
+    assert!(
+        out.stdout.contains("No route to host") && out.stdout.contains("rc=1"),
+        "connect outside: {}",
+        out.stdout
+    );
+}
+
+/// The shim behaves as systemd does with inactive units: stop does nothing, restart only
+/// starts, and several units are handled at once, each unit's output in the order given.
+fn systemctl_acts_like_systemd(node: std::net::Ipv4Addr) {
+    let stop = ssh_ok(
+        node,
+        "systemctl stop redis-server redis-sentinel; echo rc=$?",
+    );
+    assert_eq!(stop, "rc=0", "stop of inactive units: {stop}");
+    let restart = ssh_ok(node, "systemctl restart redis-sentinel redis-server 2>&1");
+    assert!(!restart.contains("Stopping"), "{restart}");
+    let sentinel = restart.find("Starting redis-sentinel").expect(&restart);
+    let server = restart.find("Starting redis-server").expect(&restart);
+    assert!(sentinel < server, "output in the order given: {restart}");
+    let active = ssh_ok(node, "systemctl is-active redis-server redis-sentinel");
+    assert_eq!(active, "active\nactive");
+    let restart = ssh_ok(node, "systemctl restart redis-server 2>&1");
+    assert!(restart.contains("Stopping redis-server"), "{restart}");
+    ssh_ok(node, "systemctl stop redis-server redis-sentinel");
+    let active = ssh(node, "systemctl is-active redis-server redis-sentinel");
+    assert_eq!(active.stdout.trim(), "inactive\ninactive");
 }
 
 #[test]

@@ -32,11 +32,33 @@ for a in "$@"; do
   esac
 done
 rc=0
+# what systemd does to an inactive unit: stop is a no-op, restart only starts it (LSB status:
+# 1 to 3 say "not running"; 0 or anything else runs the verb as asked)
+one_unit() {
+  case "$2" in
+    stop|restart|force-reload)
+      st=0; service "$1" status > /dev/null 2>&1 || st=$?
+      if [ "$st" -ge 1 ] && [ "$st" -le 3 ]; then
+        [ "$2" = stop ] && return 0
+        service "$1" start; return
+      fi ;;
+  esac
+  service "$1" "$2"
+}
+# every unit at once, as systemd runs its jobs, their output in the order given
+run_units() {
+  out=$(mktemp -d); i=0; pids=""
+  for u in $units; do i=$((i + 1)); one_unit "$u" "$1" > "$out/$i" 2>&1 & pids="$pids $!"; done
+  i=0
+  for p in $pids; do i=$((i + 1)); wait "$p" || rc=$?; cat "$out/$i"; done
+  rm -rf "$out"
+}
 case "$verb" in
-  start|stop|restart|reload|status|force-reload|try-restart)
+  start|stop|restart|reload|force-reload|try-restart)
     [ "$verb" = try-restart ] && verb=restart
-    for u in $units; do service "$u" "$verb" || rc=$?; done ;;
-  reload-or-restart) for u in $units; do service "$u" restart || rc=$?; done ;;
+    run_units "$verb" ;;
+  status) for u in $units; do service "$u" status || rc=$?; done ;;
+  reload-or-restart) run_units restart ;;
   is-active)
     for u in $units; do
       if service "$u" status >/dev/null 2>&1; then echo active; else echo inactive; rc=3; fi
@@ -56,6 +78,9 @@ case "$verb" in
 esac
 exit $rc
 "#;
+
+const RESOLV_CONF: &str = "/etc/resolv.conf";
+const RESOLV_CONF_TEXT: &str = "# plumbery node: no name server (a local cloud has no way out); lookups fail at once\nnameserver 127.0.0.53\n";
 
 const SSHD_CONF: &str = "# plumbery node\nPermitRootLogin yes\nPasswordAuthentication yes\nUseDNS no\nHostKey /etc/ssh/ssh_host_ed25519_key\n";
 
@@ -101,6 +126,7 @@ pub fn run(hostname: &str, secret: Vec<u8>) -> Result<()> {
     write_mode("/usr/local/bin/systemctl", SYSTEMCTL_SHIM.as_bytes(), 0o755)?;
     let _ = std::fs::remove_file("/usr/sbin/policy-rc.d");
     write_mode("/etc/hostname", format!("{hostname}\n").as_bytes(), 0o644)?;
+    no_resolver()?;
     let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
     let hosts: String = hosts
         .lines()
@@ -157,6 +183,14 @@ fn random_bytes<const N: usize>() -> Result<[u8; N]> {
         }),
     )?;
     Ok(buf)
+}
+
+/// The node's resolver: the host's server is out of reach from a node (its domain has no way
+/// out), so a lookup would wait for the resolver's timeouts. Like an Ubuntu machine whose stub
+/// resolver (127.0.0.53) is not running, a lookup is refused at once and fails in milliseconds.
+fn no_resolver() -> Result<()> {
+    let _ = std::fs::remove_file(RESOLV_CONF);
+    write_mode(RESOLV_CONF, RESOLV_CONF_TEXT.as_bytes(), 0o644)
 }
 
 /// A machine id of its own (the lower layer holds the host's).

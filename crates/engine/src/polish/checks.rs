@@ -367,7 +367,7 @@ pub async fn check_replication(
         if out.iter().all(|c| c.ok) || Instant::now() >= deadline {
             return out;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

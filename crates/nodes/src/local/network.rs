@@ -13,6 +13,14 @@ use crate::error::{NodesError, Result};
 use crate::forward::Target;
 use crate::{firewall, naming, netns};
 
+/// The domain has no uplink: a packet for anywhere outside its VLANs is refused with an ICMP
+/// "administratively prohibited" (as a router with no way there answers) instead of vanishing,
+/// so a node's connection to the outside fails at once rather than after its timeouts. (The
+/// kernel sends at most about one such answer a second per node, a host-wide setting left alone.)
+fn refuse_the_way_out(name: &str) -> Result<()> {
+    netns::batch(Some(name), &["route add prohibit default".to_string()])
+}
+
 impl LocalNodes {
     pub(super) fn do_create_domain(&self, domain_id: &str) -> Result<()> {
         self.check_up()?;
@@ -24,6 +32,7 @@ impl LocalNodes {
         netns::add(&name)?;
         let setup = netns::open(&name).and_then(|f| {
             netns::sysctl(&f, "net/ipv4/ip_forward", "1")?;
+            refuse_the_way_out(&name)?;
             Ok(f)
         });
         match setup {
