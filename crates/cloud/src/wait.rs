@@ -175,8 +175,11 @@ impl Pacer {
         let next = match self.scale_for(op) {
             None => t + min.max(0.1 * t),
             Some(s) => {
+                // Inside the window where the operation should end, a quarter of the window at a
+                // time (at least 1% of it, and min_step): a poll that just misses the end costs
+                // that step, not the rest of the window.
                 let (p_lo, p_hi) = (s.lo * n, s.hi * n);
-                let step = min.max(0.08 * p_hi);
+                let step = min.max(0.25 * (p_hi - p_lo)).max(0.01 * p_hi);
                 if t < p_hi {
                     (t + step).max(p_lo).min(p_hi).max(t + min.min(p_hi - t))
                 } else {
@@ -269,6 +272,24 @@ mod tests {
         );
         assert!(lost <= 0.05 * 2.7, "lost {lost}");
         assert!(polls <= 3, "polls {polls}");
+    }
+
+    #[test]
+    fn a_poll_that_just_misses_the_end_loses_a_quarter_of_the_window() {
+        let p = Pacer::default();
+        let policy = WaitPolicy::fast();
+        let op = AsyncOp::DeployServer { started: true };
+        // Calibrated: the last deployServer was still running at 2.6 s and done at 2.8 s.
+        p.record(
+            op,
+            Duration::from_secs_f64(2.6),
+            Duration::from_secs_f64(2.8),
+        );
+        // This one ends just after the window opens: the next poll comes a quarter of the
+        // window later, not at its end.
+        let (lost, polls) = simulate(&p, op, 2.601, &policy);
+        assert!(lost <= 0.05 + 1e-9, "lost {lost}");
+        assert_eq!(polls, 2);
     }
 
     #[test]

@@ -61,7 +61,9 @@ runcmd:
   - grep -qx 'include /etc/redis/plumbery.conf' /etc/redis/redis.conf || echo 'include /etc/redis/plumbery.conf' >> /etc/redis/redis.conf
   - /usr/local/sbin/plumbery-redis-role --configure
   - systemctl enable redis-server redis-sentinel
-  - systemctl restart redis-server redis-sentinel
+  - systemctl stop redis-sentinel
+  - systemctl restart redis-server
+  - /usr/local/sbin/plumbery-redis-role
 "#;
 
 const OUR_REDIS_CONF: &str =
@@ -74,6 +76,9 @@ maxmemory-policy noeviction
 requirepass {{ master.secret }}
 masterauth {{ master.secret }}
 replica-read-only yes
+# replicas sync from one RDB file written at once, shared by those that arrive
+# meanwhile (Redis 6's default; Redis 7's diskless sync waits 5 s for more replicas)
+repl-diskless-sync no
 ";
 
 #[test]
