@@ -50,9 +50,22 @@ blueprints:
     )
 }
 
+/// Progress: none, or with `BENCH_TRACE=1` every line with its offset from the first one, on
+/// stderr (where the time goes).
+fn progress() -> Progress {
+    if std::env::var_os("BENCH_TRACE").is_none() {
+        return Progress::quiet();
+    }
+    let t0 = std::sync::OnceLock::<Instant>::new();
+    Progress::callback(move |line| {
+        let t = t0.get_or_init(Instant::now).elapsed().as_secs_f64();
+        eprintln!("  {t:>7.3} s  {}", line.message);
+    })
+}
+
 fn options(emu: &RunningEmulator) -> Options {
     Options {
-        progress: Progress::quiet(),
+        progress: progress(),
         endpoint: Some(emu.url().to_string()),
         credentials: Some(("plumbery".into(), Secret::new("plumbery"))),
         admin_password: Some(Secret::new("Bench-Passw0rd")),

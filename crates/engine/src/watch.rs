@@ -36,11 +36,24 @@ impl DomainWatch {
         now: Instant,
         max_age: Duration,
     ) -> CloudResult<Arc<Vec<Server>>> {
+        Ok(self.listing(now, max_age, None).await?.1)
+    }
+
+    /// A listing taken at most `max_age` before `now` and after `newer_than` (a waiter passes
+    /// when it took the listing of its last poll: a poll never sees the same listing twice), with
+    /// the instant it was taken.
+    async fn listing(
+        &self,
+        now: Instant,
+        max_age: Duration,
+        newer_than: Option<Instant>,
+    ) -> CloudResult<(Instant, Arc<Vec<Server>>)> {
         let mut g = self.last.lock().await;
         if let Some(s) = g.as_ref()
             && s.taken + max_age >= now
+            && newer_than.is_none_or(|t| s.taken > t)
         {
-            return Ok(s.servers.clone());
+            return Ok((s.taken, s.servers.clone()));
         }
         let taken = Instant::now();
         let list = self
@@ -52,17 +65,18 @@ impl DomainWatch {
             taken,
             servers: servers.clone(),
         });
-        Ok(servers)
+        Ok((taken, servers))
     }
 
-    /// One server, as listed at most `max_age` ago; `None` when it is gone.
-    pub async fn server(&self, id: &str, max_age: Duration) -> CloudResult<Option<Server>> {
-        let now = Instant::now();
-        Ok(self
-            .servers_since(now, max_age)
-            .await?
-            .iter()
-            .find(|s| s.id == id)
-            .cloned())
+    /// One server, as listed at most `max_age` ago and after `newer_than`; `None` when it is
+    /// gone. Returns the instant of the listing too.
+    pub async fn server(
+        &self,
+        id: &str,
+        max_age: Duration,
+        newer_than: Option<Instant>,
+    ) -> CloudResult<(Instant, Option<Server>)> {
+        let (taken, list) = self.listing(Instant::now(), max_age, newer_than).await?;
+        Ok((taken, list.iter().find(|s| s.id == id).cloned()))
     }
 }

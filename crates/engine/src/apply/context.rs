@@ -143,20 +143,22 @@ impl ExecContext {
             cloud::AsyncOp::DeleteServer | cloud::AsyncOp::CleanServer
         );
         let watch = self.watch(domain)?;
-        let seen: Mutex<Option<Server>> = Mutex::new(None);
+        let seen: Mutex<(Option<Instant>, Option<Server>)> = Mutex::new((None, None));
         let start = Instant::now();
         let floor = self.client.wait_policy().min_step / 2;
         self.client
             .wait_until(&format!("server {id}"), w, || async {
-                // A listing a little older than this poll serves it: 3% of the wait so far keeps
-                // the time lost small while letting waits that started together share one request.
+                // A listing a little older than this poll serves it (3% of the wait so far), so
+                // that waits that started together share one request; but never the listing the
+                // last poll saw, or a poll right after it would learn nothing.
                 let max_age = floor.max(start.elapsed().mul_f64(0.03));
-                let s = watch.server(id, max_age).await?;
+                let last = seen.lock().expect("lock").0;
+                let (taken, s) = watch.server(id, max_age, last).await?;
                 let p = cloud::server_probe(s.as_ref(), gone, started);
-                *seen.lock().expect("lock") = s;
+                *seen.lock().expect("lock") = (Some(taken), s);
                 Ok(p)
             })
             .await?;
-        Ok(seen.into_inner().expect("lock"))
+        Ok(seen.into_inner().expect("lock").1)
     }
 }
