@@ -30,6 +30,7 @@ mod endpoint;
 mod env;
 mod error;
 mod fetch;
+mod gate;
 mod model;
 mod nics;
 mod oec_disk;
@@ -63,6 +64,7 @@ pub use endpoint::{
 pub use env::Env;
 pub use error::{CloudError, CloudResult};
 pub use fetch::http_get;
+pub use gate::with_priority;
 pub use model::*;
 pub use nics::NicTarget;
 pub use oec_disk::SERVER_NS;

@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::OnceCell;
 use tracing::{debug, warn};
 
 use super::endpoint::{EndpointHints, resolve_endpoint};
 use super::env::Env;
 use super::error::{CloudError, CloudResult};
+use super::gate::Gate;
 use super::retry::RetryPolicy;
 use super::wait::{Pacer, WaitPolicy};
 use super::wire::{self, ApiResponse, Page};
@@ -96,7 +97,7 @@ pub(crate) struct Inner {
     org: OnceCell<String>,
     pub(crate) retry: RetryPolicy,
     pub(crate) wait: WaitPolicy,
-    changes: Semaphore,
+    changes: Gate,
     pub(crate) pacer: Pacer,
     requests: AtomicU64,
 }
@@ -153,7 +154,7 @@ impl CloudClient {
                 org: OnceCell::new(),
                 retry: cfg.retry,
                 wait: cfg.wait,
-                changes: Semaphore::new(cfg.max_changes_in_flight.max(1)),
+                changes: Gate::new(cfg.max_changes_in_flight),
                 pacer: Pacer::default(),
                 requests: AtomicU64::new(0),
             }),
@@ -274,12 +275,7 @@ impl CloudClient {
             let result = if kind == Kind::Read {
                 self.send_once(&method, url, query, body).await
             } else {
-                let _permit = self
-                    .inner
-                    .changes
-                    .acquire()
-                    .await
-                    .expect("semaphore never closed");
+                let _permit = self.inner.changes.acquire().await;
                 self.send_once(&method, url, query, body).await
             };
             let err = match result {

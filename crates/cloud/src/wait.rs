@@ -4,7 +4,8 @@
 //! Each operation has a nominal duration (what the real API takes). The [`Pacer`] learns, from the waits
 //! it has seen, how real time relates to nominal time (an emulator at time-scale 0.01 is 100 times
 //! faster), as an interval `[lo, hi]` of scale factors. Uncalibrated, it polls at geometrically growing
-//! intervals (10% of the elapsed time); calibrated, it polls right when the operation should be done.
+//! intervals (10% of the elapsed time); calibrated, it polls right when the operation should be done,
+//! then in small steps through the window where it should end, then 2% of the elapsed time at a time.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -138,10 +139,17 @@ struct Scale {
 }
 
 impl Scale {
+    /// Both observations at once: where they overlap, the overlap; when they do not (the scale
+    /// varies a little from one operation to the next), the gap between them, so that one odd
+    /// observation (such as "done at the first poll": [0, hi]) never widens the window again.
     fn merge(self, other: Scale) -> Scale {
         let lo = self.lo.max(other.lo);
         let hi = self.hi.min(other.hi);
-        if lo <= hi { Scale { lo, hi } } else { other }
+        if lo <= hi {
+            Scale { lo, hi }
+        } else {
+            Scale { lo: hi, hi: lo }
+        }
     }
 }
 
@@ -178,12 +186,13 @@ impl Pacer {
                 // Inside the window where the operation should end, a quarter of the window at a
                 // time (at least 1% of it, and min_step): a poll that just misses the end costs
                 // that step, not the rest of the window.
+                // Past the window (later than ever seen), 2% of the time so far at a time.
                 let (p_lo, p_hi) = (s.lo * n, s.hi * n);
-                let step = min.max(0.25 * (p_hi - p_lo)).max(0.01 * p_hi);
+                let step = min.max((0.25 * (p_hi - p_lo)).clamp(0.01 * p_hi, 0.05 * p_hi));
                 if t < p_hi {
                     (t + step).max(p_lo).min(p_hi).max(t + min.min(p_hi - t))
                 } else {
-                    t + min.max(0.1 * t)
+                    t + step.max(0.02 * t)
                 }
             }
         };
@@ -290,6 +299,20 @@ mod tests {
         let (lost, polls) = simulate(&p, op, 2.601, &policy);
         assert!(lost <= 0.05 + 1e-9, "lost {lost}");
         assert_eq!(polls, 2);
+    }
+
+    #[test]
+    fn observations_that_disagree_keep_a_narrow_window() {
+        let a = Scale {
+            lo: 2.690,
+            hi: 2.716,
+        };
+        // done at its first poll: nothing known below
+        let b = Scale { lo: 0.0, hi: 2.688 };
+        let m = a.merge(b);
+        assert_eq!((m.lo, m.hi), (2.688, 2.690));
+        let m = m.merge(Scale { lo: 2.689, hi: 2.7 });
+        assert_eq!((m.lo, m.hi), (2.689, 2.690));
     }
 
     #[test]

@@ -143,22 +143,25 @@ impl ExecContext {
             cloud::AsyncOp::DeleteServer | cloud::AsyncOp::CleanServer
         );
         let watch = self.watch(domain)?;
-        let seen: Mutex<(Option<Instant>, Option<Server>)> = Mutex::new((None, None));
+        // (listing the last poll saw, when that poll was made, the server in it)
         let start = Instant::now();
+        let seen: Mutex<(Option<Instant>, Instant, Option<Server>)> =
+            Mutex::new((None, start, None));
         let floor = self.client.wait_policy().min_step / 2;
         self.client
             .wait_until(&format!("server {id}"), w, || async {
-                // A listing a little older than this poll serves it (3% of the wait so far), so
-                // that waits that started together share one request; but never the listing the
-                // last poll saw, or a poll right after it would learn nothing.
-                let max_age = floor.max(start.elapsed().mul_f64(0.03));
-                let last = seen.lock().expect("lock").0;
+                // A listing a little older than this poll serves it, so that waits polling at
+                // about the same time share one request: up to half the time since the last
+                // poll (and 3% of the wait), never the listing the last poll saw.
+                let (last, polled, _) = *seen.lock().expect("lock");
+                let waited = start.elapsed().mul_f64(0.03);
+                let max_age = floor.max(waited.min(polled.elapsed() / 2));
                 let (taken, s) = watch.server(id, max_age, last).await?;
                 let p = cloud::server_probe(s.as_ref(), gone, started);
-                *seen.lock().expect("lock") = (Some(taken), s);
+                *seen.lock().expect("lock") = (Some(taken), Instant::now(), s);
                 Ok(p)
             })
             .await?;
-        Ok(seen.into_inner().expect("lock").1)
+        Ok(seen.into_inner().expect("lock").2)
     }
 }

@@ -20,6 +20,7 @@ mod hardware;
 mod nat;
 mod network;
 mod nics;
+mod priority;
 mod registry;
 mod reserve;
 mod server;
@@ -117,10 +118,10 @@ impl<'a> Dag<'a> {
 
 type Running = JoinSet<(usize, CloudResult<()>, Duration)>;
 
-fn spawn(set: &mut Running, ctx: &Arc<ExecContext>, st: &PlannedStep) {
+fn spawn(set: &mut Running, ctx: &Arc<ExecContext>, st: &PlannedStep, priority: u32) {
     let ctx = ctx.clone();
     let st = st.clone();
-    set.spawn(async move {
+    set.spawn(cloud::with_priority(priority, async move {
         let t0 = Instant::now();
         ctx.progress.step(
             &ctx.location_id,
@@ -131,16 +132,17 @@ fn spawn(set: &mut Running, ctx: &Arc<ExecContext>, st: &PlannedStep) {
         );
         let r = run_step(&ctx, &st.step).await;
         (st.id, r, t0.elapsed())
-    });
+    }));
 }
 
 /// Runs a plan; returns one outcome per step, in step order.
 pub async fn execute(ctx: Arc<ExecContext>, plan: &StepPlan) -> Vec<StepOutcome> {
     set_block_targets(&ctx, plan);
     let mut dag = Dag::new(plan);
+    let tails = priority::tails(plan);
     let mut set: Running = JoinSet::new();
     for s in plan.steps.iter().filter(|s| s.after.is_empty()) {
-        spawn(&mut set, &ctx, s);
+        spawn(&mut set, &ctx, s, tails[s.id]);
     }
     while let Some(joined) = set.join_next().await {
         let (id, result, elapsed) = match joined {
@@ -155,7 +157,7 @@ pub async fn execute(ctx: Arc<ExecContext>, plan: &StepPlan) -> Vec<StepOutcome>
                 ctx.progress
                     .step(loc, id, EventState::Done, describe, Some(ms));
                 for dep in dag.done(id, ms) {
-                    spawn(&mut set, &ctx, &plan.steps[dep]);
+                    spawn(&mut set, &ctx, &plan.steps[dep], tails[dep]);
                 }
             }
             Err(e) => {
