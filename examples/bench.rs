@@ -46,12 +46,14 @@ fn benchmarks(filters: &[String]) -> Vec<String> {
     names
 }
 
-/// Builds the benchmarks with the profile of this executable.
+/// Builds the benchmarks with the profile of this executable, and the `plumbery` binary
+/// (`bench_engine` measures its memory).
 fn build(names: &[String]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
         .arg("--quiet")
+        .args(["--bin", "plumbery"])
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     if !cfg!(debug_assertions) {
         cmd.arg("--release");

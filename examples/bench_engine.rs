@@ -246,6 +246,15 @@ fn main() {
                 "MB",
                 None,
             );
+            if let Some(cli) = cli_peak_mb(scale, &text) {
+                println!("{label:<28} peak RSS of the plumbery process (build): {cli:.1} MB");
+                bench_support::figure(
+                    &format!("engine: {label}: peak memory of the plumbery process (build)"),
+                    (cli * 10.0).round() / 10.0,
+                    "MB",
+                    None,
+                );
+            }
         }
     }
 }
@@ -309,12 +318,63 @@ fn spread<'a>(label: &str, runs: impl Iterator<Item = &'a Figures>) {
     );
 }
 
-/// The peak resident set of this process (`VmHWM`), in MB.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
+/// The peak resident set (`VmHWM`) in a `/proc/*/status` file, in kB.
+fn vm_hwm_kb(status: &str) -> Option<f64> {
+    std::fs::read_to_string(status)
+        .ok()?
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The peak resident set of this process, in MB.
+fn peak_rss_mb() -> f64 {
+    vm_hwm_kb("/proc/self/status").map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The peak memory of the `plumbery` binary itself (not the emulator) running `build` of the plan
+/// against a fresh emulator of this process, in MB; `None` when the binary is not built next to
+/// this example (`cargo build --release`) or the build fails.
+fn cli_peak_mb(scale: f64, text: &str) -> Option<f64> {
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.parent()?.parent()?.join("plumbery");
+    if !bin.exists() {
+        eprintln!("no {}: the plumbery process is not measured", bin.display());
+        return None;
+    }
+    let dir = tempfile::tempdir().ok()?;
+    let mut cfg = EmulatorConfig::new(dir.path().join("emulator"));
+    cfg.time_scale = scale;
+    let emu = Emulator::start(cfg).ok()?;
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(&plan, text).ok()?;
+    let mut child = std::process::Command::new(&bin)
+        .arg(&plan)
+        .args(["build", "--quiet"])
+        .env("MCP_ENDPOINT", emu.url())
+        .env("MCP_USERNAME", "plumbery")
+        .env("MCP_PASSWORD", "plumbery")
+        .env("PLUMBERY_STATE_DIR", dir.path().join("state"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    // VmHWM only grows: the last reading before the process ends is its peak (to 20 ms).
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0.0;
+    let ok = loop {
+        if let Some(kb) = vm_hwm_kb(&status) {
+            peak = kb;
+        }
+        if let Some(st) = child.try_wait().ok()? {
+            break st.success();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    emu.shutdown();
+    if !ok {
+        eprintln!("plumbery build failed: the plumbery process is not measured");
+        return None;
+    }
+    Some(peak / 1024.0)
 }
