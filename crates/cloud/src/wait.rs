@@ -184,9 +184,9 @@ impl Pacer {
             None => t + min.max(0.05 * t),
             Some(s) => {
                 // Inside the window where the operation should end, a quarter of the window at a
-                // time (at least 1% of it, and min_step): a poll that just misses the end costs
-                // that step, not the rest of the window.
-                // Past the window (later than ever seen), 2% of the time so far at a time.
+                // time (between 1% and 5% of the expected time, and at least min_step): a poll
+                // that just misses the end costs that step, not the rest of the window. Past the
+                // window (later than ever seen), 2% of the time so far at a time.
                 let (p_lo, p_hi) = (s.lo * n, s.hi * n);
                 let step = min.max((0.25 * (p_hi - p_lo)).clamp(0.01 * p_hi, 0.05 * p_hi));
                 if t < p_hi {

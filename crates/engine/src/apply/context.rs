@@ -143,25 +143,24 @@ impl ExecContext {
             cloud::AsyncOp::DeleteServer | cloud::AsyncOp::CleanServer
         );
         let watch = self.watch(domain)?;
-        // (listing the last poll saw, when that poll was made, the server in it)
+        // (when the listing the last poll saw was taken, the server in it)
+        let seen: Mutex<(Option<Instant>, Option<Server>)> = Mutex::new((None, None));
         let start = Instant::now();
-        let seen: Mutex<(Option<Instant>, Instant, Option<Server>)> =
-            Mutex::new((None, start, None));
         let floor = self.client.wait_policy().min_step / 2;
         self.client
             .wait_until(&format!("server {id}"), w, || async {
                 // A listing a little older than this poll serves it, so that waits polling at
                 // about the same time share one request: up to half the time since the last
-                // poll (and 3% of the wait), never the listing the last poll saw.
-                let (last, polled, _) = *seen.lock().expect("lock");
-                let waited = start.elapsed().mul_f64(0.03);
-                let max_age = floor.max(waited.min(polled.elapsed() / 2));
+                // poll's listing (and 3% of the wait), never that listing itself.
+                let last = seen.lock().expect("lock").0;
+                let since = last.unwrap_or(start).elapsed();
+                let max_age = floor.max(start.elapsed().mul_f64(0.03).min(since / 2));
                 let (taken, s) = watch.server(id, max_age, last).await?;
                 let p = cloud::server_probe(s.as_ref(), gone, started);
-                *seen.lock().expect("lock") = (Some(taken), Instant::now(), s);
+                *seen.lock().expect("lock") = (Some(taken), s);
                 Ok(p)
             })
             .await?;
-        Ok(seen.into_inner().expect("lock").2)
+        Ok(seen.into_inner().expect("lock").1)
     }
 }
