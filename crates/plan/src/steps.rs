@@ -62,10 +62,13 @@ pub enum Step {
         /// The address.
         ip: String,
     },
-    /// Add a public IPv4 block (2 addresses) to a domain.
-    AddIpBlock {
+    /// Add public IPv4 blocks (2 addresses each) to a domain: one step per domain, listing its
+    /// blocks before and after the adds, however many it adds.
+    AddIpBlocks {
         /// Domain name.
         domain: String,
+        /// How many blocks.
+        count: usize,
     },
     /// Deploy a server (answer accepted, private address known).
     DeployServer {
@@ -447,7 +450,12 @@ impl Step {
             Step::AwaitVlan { vlan, .. } => format!("wait for VLAN {vlan}"),
             Step::ReservePrivateIpv4 { vlan, ip, .. } => format!("reserve {ip} on VLAN {vlan}"),
             Step::UnreservePrivateIpv4 { vlan, ip, .. } => format!("release {ip} of VLAN {vlan}"),
-            Step::AddIpBlock { domain } => format!("add a public IPv4 block to {domain}"),
+            Step::AddIpBlocks { domain, count: 1 } => {
+                format!("add a public IPv4 block to {domain}")
+            }
+            Step::AddIpBlocks { domain, count } => {
+                format!("add {count} public IPv4 blocks to {domain}")
+            }
             Step::DeployServer {
                 node,
                 image,
@@ -650,8 +658,9 @@ mod tests {
     fn safe_mode_lines() {
         let mut plan = StepPlan::default();
         let a = plan.add(
-            Step::AddIpBlock {
+            Step::AddIpBlocks {
                 domain: "Fox".into(),
+                count: 1,
             },
             [],
         );

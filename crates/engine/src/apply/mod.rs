@@ -172,14 +172,15 @@ pub async fn execute(ctx: Arc<ExecContext>, plan: &StepPlan) -> Vec<StepOutcome>
     dag.finish()
 }
 
-/// Records, per domain, how many public IP blocks it holds once the plan's AddIpBlock steps are
-/// done: the blocks known now plus those steps (runs racing from the same state agree on it).
+/// Records, per domain, how many public IP blocks it holds once the plan's AddIpBlocks steps are
+/// done: the blocks known now plus those the steps add (runs racing from the same state agree on
+/// it).
 fn set_block_targets(ctx: &ExecContext, plan: &StepPlan) {
     let mut r = ctx.reg();
     for s in &plan.steps {
-        if let Step::AddIpBlock { domain } = &s.step {
+        if let Step::AddIpBlocks { domain, count } = &s.step {
             let known = r.domain(domain).map_or(0, |d| d.blocks.len());
-            *r.block_targets.entry(domain.clone()).or_insert(known) += 1;
+            *r.block_targets.entry(domain.clone()).or_insert(known) += count;
         }
     }
 }
@@ -195,7 +196,7 @@ async fn run_step(ctx: &ExecContext, step: &Step) -> CloudResult<()> {
         } => network::create_domain(ctx, domain, description, plan).await,
         Step::AwaitDomain { domain } => network::await_domain(ctx, domain).await,
         Step::DeleteDomain { id, .. } => network::delete_domain(ctx, id).await,
-        Step::AddIpBlock { domain } => network::add_ip_block(ctx, domain).await,
+        Step::AddIpBlocks { domain, count } => network::add_ip_blocks(ctx, domain, *count).await,
         Step::RemoveIpBlock { id, .. } => network::remove_ip_block(ctx, id).await,
         Step::RemoveSpareIpBlock { domain, id, .. } => {
             network::remove_spare_ip_block(ctx, domain, id).await

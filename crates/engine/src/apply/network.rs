@@ -1,5 +1,5 @@
 //! Network domains and their public IP blocks, applied: create (observing before creating again),
-//! wait, delete; add a block (adopting one an earlier or a racing run added, keeping the oldest
+//! wait, delete; add blocks (adopting those an earlier or a racing run added, keeping the oldest
 //! blocks when runs race) and release one.
 
 use std::collections::BTreeSet;
@@ -8,7 +8,7 @@ use cloud::{AsyncOp, CloudResult, NewNetworkDomain, PublicIpBlock, Wait};
 
 use super::context::{ExecContext, missing};
 use super::converge::{
-    age_key, delete_with_dependency_retry, gone_ok, observe_or_create, wait_kind,
+    CREATE_ATTEMPTS, age_key, delete_with_dependency_retry, gone_ok, observe_or_create, wait_kind,
 };
 use super::registry::Doomed;
 
@@ -59,124 +59,139 @@ pub(super) async fn delete_domain(ctx: &ExecContext, id: &str) -> CloudResult<()
         .await
 }
 
-/// AddIpBlock: adds a public IPv4 block to the domain, its addresses then free for NAT rules.
+/// AddIpBlocks: adds `count` public IPv4 blocks to the domain, their addresses then free for NAT
+/// rules and listeners.
 ///
 /// Blocks have no name, and runs on other machines may add theirs at the same time: every run
-/// keeps the domain's oldest blocks, as many as the plan needs (`block_targets`). A kept block this
-/// run does not know of yet is adopted instead of adding one more (the add of an earlier run,
-/// cancelled or whose answer was lost, or of a run racing this one); a block this run added that
-/// is not among the kept ones is adopted away from and removed once the steps are over.
-pub(super) async fn add_ip_block(ctx: &ExecContext, domain: &str) -> CloudResult<()> {
+/// keeps the domain's oldest blocks, as many as the plan needs (`block_targets`). The step lists the
+/// domain's blocks, adds as many as the kept blocks it does not know yet fall short of `count` (a
+/// block that an earlier run added and whose answer was lost, or a racing run's, is adopted
+/// instead), and lists them again: the kept blocks it did not know are its own now; the others it
+/// does not know (its adds beyond the kept ones, when a racing run's came first) are released once
+/// the steps are over. Two listings however many blocks it adds (a listing before and after each
+/// add was quadratic: 1,501 listings of up to 500 blocks for a 1,000-node plan).
+pub(super) async fn add_ip_blocks(
+    ctx: &ExecContext,
+    domain: &str,
+    count: usize,
+) -> CloudResult<()> {
     let c = &ctx.client;
-    let domain_id = ctx.domain_id(domain)?;
-    let pick = Pick::of(ctx, domain);
-    let blocks = c.list_public_ip_blocks(&domain_id).await?;
-    let block = match pick.adoptable(&blocks) {
-        Some(b) => {
-            tracing::info!(target: "engine", domain, block = %b.id, "adopting a public IP block added since the inventory");
-            b
+    let did = ctx.domain_id(domain)?;
+    let pick = Pick::of(ctx, domain, count);
+    let mut lost = None;
+    for attempt in 0..CREATE_ATTEMPTS {
+        let blocks = c.list_public_ip_blocks(&did).await?;
+        let mine = pick.mine(&blocks, count);
+        if mine.len() >= count {
+            settle(ctx, domain, &pick, &blocks, &mine);
+            return Ok(());
         }
-        None => add_new_block(ctx, domain, &domain_id, &pick).await?,
-    };
-    let mut r = ctx.reg();
-    if let Some(d) = r.domain_mut(domain) {
-        d.blocks.insert(block.id.clone());
-        d.free_ips
-            .extend(block.addresses().into_iter().map(|a| a.to_string()));
+        if attempt == 0 && !mine.is_empty() {
+            tracing::info!(target: "engine", domain, blocks = mine.len(), "adopting public IP blocks added since the inventory");
+        }
+        if attempt + 1 == CREATE_ATTEMPTS {
+            break;
+        }
+        for _ in mine.len()..count {
+            match c.add_public_ip_block(&did).await {
+                Ok(_) => {}
+                Err(e) if e.is_ambiguous() => {
+                    tracing::info!(target: "engine", domain, error = %e, "observing before adding a public IP block again");
+                    lost = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
-    Ok(())
+    Err(lost.unwrap_or_else(|| missing(format!("{count} public IP blocks of {domain}"))))
 }
 
-/// Which blocks of a domain an AddIpBlock step may take.
+/// Which blocks of a domain an AddIpBlocks step may take.
 struct Pick {
-    /// Blocks this run knows already (its own, and those it removes).
+    /// The domain's blocks this run knows already.
     known: BTreeSet<String>,
+    /// Blocks this run removes (not ranked).
+    doomed: BTreeSet<String>,
     /// How many blocks every run keeps.
     target: usize,
 }
 
 impl Pick {
-    fn of(ctx: &ExecContext, domain: &str) -> Pick {
+    fn of(ctx: &ExecContext, domain: &str, count: usize) -> Pick {
         let r = ctx.reg();
-        let mut known: BTreeSet<String> = r
+        let known: BTreeSet<String> = r
             .domain(domain)
             .map(|d| d.blocks.clone())
             .unwrap_or_default();
-        known.extend(r.doomed.iter().filter_map(|d| match d {
-            Doomed::Block(_, id, _) => Some(id.clone()),
-            Doomed::Server(..) => None,
-        }));
+        let doomed = r
+            .doomed
+            .iter()
+            .filter_map(|d| match d {
+                Doomed::Block(_, id, _) => Some(id.clone()),
+                Doomed::Server(..) => None,
+            })
+            .collect();
         let target = r.block_targets.get(domain).copied();
-        let target = target.unwrap_or(known.len() + 1);
-        Pick { known, target }
+        let target = target.unwrap_or(known.len() + count);
+        Pick {
+            known,
+            doomed,
+            target,
+        }
     }
 
-    /// A kept block this run does not know of yet.
-    fn adoptable(&self, blocks: &[PublicIpBlock]) -> Option<PublicIpBlock> {
-        kept(blocks, self.target)
-            .into_iter()
-            .find(|b| !self.known.contains(&b.id))
-            .cloned()
+    /// The kept blocks this run does not know yet, `count` at most: its own.
+    fn mine<'a>(&self, blocks: &'a [PublicIpBlock], count: usize) -> Vec<&'a PublicIpBlock> {
+        let mut kept = self.kept(blocks);
+        kept.retain(|b| !self.known.contains(&b.id));
+        kept.truncate(count);
+        kept
+    }
+
+    /// The blocks every run keeps: the `target` oldest of the domain (those this run removes
+    /// aside).
+    fn kept<'a>(&self, blocks: &'a [PublicIpBlock]) -> Vec<&'a PublicIpBlock> {
+        let mut sorted: Vec<&PublicIpBlock> = blocks
+            .iter()
+            .filter(|b| !self.doomed.contains(&b.id))
+            .collect();
+        sorted.sort_by_key(|b| age_key(b.create_time.as_deref(), Some(&b.base_ip), &b.id));
+        sorted.truncate(self.target);
+        sorted
     }
 }
 
-/// Adds a block (observing before adding again). When this one is not among the kept ones (a
-/// racing run's came first), adopts a kept one this run does not know of. Blocks this run does
-/// not know of and that are not kept (this one then, or one whose add answer was lost) are
-/// released once the steps are over.
-async fn add_new_block(
+/// Records `mine` as the domain's blocks (their addresses free), and the blocks this run does not
+/// know that are not kept as to release after the steps.
+fn settle(
     ctx: &ExecContext,
     domain: &str,
-    did: &str,
     pick: &Pick,
-) -> CloudResult<PublicIpBlock> {
-    let c = &ctx.client;
-    let observe = || async move {
-        let blocks = c.list_public_ip_blocks(did).await?;
-        Ok(pick.adoptable(&blocks).map(|b| b.id))
-    };
-    let (id, _) =
-        observe_or_create("public IP block", observe, || c.add_public_ip_block(did)).await?;
-    let blocks = c.list_public_ip_blocks(did).await?;
-    let kept_ids: BTreeSet<&str> = kept(&blocks, pick.target)
-        .iter()
-        .map(|b| b.id.as_str())
-        .collect();
-    let mine = blocks.iter().find(|b| b.id == id).cloned();
-    let chosen = match (kept_ids.contains(id.as_str()), pick.adoptable(&blocks)) {
-        (false, Some(other)) => other,
-        _ => match mine {
-            Some(b) => b,
-            None => c
-                .get_public_ip_block(&id)
-                .await?
-                .ok_or_else(|| missing(format!("public IP block {id}")))?,
-        },
-    };
+    blocks: &[PublicIpBlock],
+    mine: &[&PublicIpBlock],
+) {
+    let kept: BTreeSet<&str> = pick.kept(blocks).iter().map(|b| b.id.as_str()).collect();
     let mut r = ctx.reg();
-    for b in blocks.iter().filter(|b| {
-        b.id != chosen.id && !kept_ids.contains(b.id.as_str()) && !pick.known.contains(&b.id)
-    }) {
-        tracing::info!(target: "engine", domain, kept = %chosen.id, duplicate = %b.id, "a public IP block beyond what the plan needs: releasing it after the steps");
+    if let Some(d) = r.domain_mut(domain) {
+        for b in mine {
+            d.blocks.insert(b.id.clone());
+            d.free_ips
+                .extend(b.addresses().into_iter().map(|a| a.to_string()));
+        }
+    }
+    let spare = blocks.iter().filter(|b| {
+        let id = b.id.as_str();
+        !kept.contains(id) && !pick.known.contains(id) && !pick.doomed.contains(id)
+    });
+    for b in spare {
+        tracing::info!(target: "engine", domain, spare = %b.id, "a public IP block beyond what the plan needs: releasing it after the steps");
         let doomed = Doomed::Block(
             domain.to_string(),
             b.id.clone(),
             b.base_ip.trim().to_string(),
         );
-        if !r.doomed.contains(&doomed) {
-            r.doomed.push(doomed);
-        }
+        r.doomed.push(doomed);
     }
-    drop(r);
-    Ok(chosen)
-}
-
-/// The blocks every run keeps: the `target` oldest of the domain.
-fn kept(blocks: &[PublicIpBlock], target: usize) -> Vec<&PublicIpBlock> {
-    let mut sorted: Vec<&PublicIpBlock> = blocks.iter().collect();
-    sorted.sort_by_key(|b| age_key(b.create_time.as_deref(), Some(&b.base_ip), &b.id));
-    sorted.truncate(target);
-    sorted
 }
 
 /// RemoveIpBlock: releases a public IP block (done when it is gone already).

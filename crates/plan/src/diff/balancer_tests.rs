@@ -180,10 +180,13 @@ fn build_from_nothing() {
     assert_eq!(count(&d, |s| matches!(s, Step::AddPoolMember { .. })), 2);
     assert_eq!(count(&d, |s| matches!(s, Step::CreateListener { .. })), 1);
     // One public address for the listener: one block.
-    assert_eq!(count(&d, |s| matches!(s, Step::AddIpBlock { .. })), 1);
+    assert_eq!(
+        count(&d, |s| matches!(s, Step::AddIpBlocks { count: 1, .. })),
+        1
+    );
     assert_eq!(count(&d, |s| matches!(s, Step::EnableBackup { .. })), 1);
     assert_eq!(count(&d, |s| matches!(s, Step::AddBackupClient { .. })), 1);
-    let block = id_of(&d, |s| matches!(s, Step::AddIpBlock { .. }));
+    let block = id_of(&d, |s| matches!(s, Step::AddIpBlocks { .. }));
     let pool = id_of(&d, |s| matches!(s, Step::CreatePool { .. }));
     let listener = id_of(&d, |s| matches!(s, Step::CreateListener { .. }));
     assert!(after(&d, listener).contains(&block) && after(&d, listener).contains(&pool));

@@ -7,7 +7,7 @@ use crate::desired::{Desired, WantDomain};
 use crate::inventory::DomainInventory;
 use crate::steps::Step;
 
-/// Build: the `AddIpBlock` steps of domain `wd` (chained after `ds` and each other).
+/// Build: the `AddIpBlocks` step of domain `wd` (after `ds`), if it needs blocks.
 pub(super) fn build(
     want: &Desired,
     wd: &WantDomain,
@@ -49,19 +49,14 @@ pub(super) fn build(
             blocks = room;
         }
     }
-    let mut prev = ds;
-    let mut steps = Vec::new();
-    for _ in 0..blocks {
-        let s = d.plan.add(
-            Step::AddIpBlock {
-                domain: wd.name.clone(),
-            },
-            [ds, prev],
-        );
-        prev = Some(s);
-        steps.push(s);
+    if blocks == 0 {
+        return Vec::new();
     }
-    steps
+    let step = Step::AddIpBlocks {
+        domain: wd.name.clone(),
+        count: blocks,
+    };
+    vec![d.plan.add(step, [ds])]
 }
 
 /// Destroy: removes the blocks of domain `wd` that no remaining NAT rule uses (after the NAT

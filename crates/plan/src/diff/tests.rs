@@ -45,7 +45,10 @@ mod redis {
         let d = diff(&want, &have, Phase::Build { start: true });
         assert_eq!(count(&d, |s| matches!(s, Step::CreateDomain { .. })), 1);
         assert_eq!(count(&d, |s| matches!(s, Step::CreateVlan { .. })), 1);
-        assert_eq!(count(&d, |s| matches!(s, Step::AddIpBlock { .. })), 2);
+        assert_eq!(
+            count(&d, |s| matches!(s, Step::AddIpBlocks { count: 2, .. })),
+            1
+        );
         assert_eq!(
             count(&d, |s| matches!(s, Step::DeployServer { start: true, .. })),
             4
