@@ -131,7 +131,6 @@ impl Core {
         f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>,
     ) -> ApiResult<(T, Vec<Record>, Vec<String>)> {
         let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
-        self.fragments.invalidate();
         let mut tx = Tx::new(&mut st, &self.lat);
         let value = match f(&mut tx) {
             Ok(v) => v,
@@ -153,6 +152,7 @@ impl Core {
             ));
         }
         drop(tx);
+        self.fragments.forget(&records);
         if let Err(e) = store.maybe_compact(&st) {
             tracing::warn!("compaction failed: {e}");
         }

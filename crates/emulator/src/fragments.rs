@@ -1,18 +1,20 @@
 //! Rendered list items kept between requests: listing servers re-rendered the same ~1 KB per
-//! server on every page, which dominated `GET server/server`. A fragment is valid for one state
-//! generation; every change (`Core::commit`, under the state write lock) starts a new generation,
-//! so a fragment is only ever served for the state it was rendered from.
+//! server on every page, which dominated `GET server/server`. A server's fragment depends on the
+//! server and on the VLANs' names: every change (`Core::commit`, under the state write lock)
+//! forgets the fragments of the servers it changed, and all of them when it changes a VLAN, so a
+//! fragment is only ever served for the state it was rendered from (a deploy of 1,000 servers
+//! forgot all 1,000 on every change when the cache had one generation for everything).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+
+use crate::models::{Kind, Record};
 
 /// Most fragments kept (about 1 KB each); the cache empties when full.
 const MAX_FRAGMENTS: usize = 4096;
 
 #[derive(Default)]
 struct Inner {
-    generation: u64,
     by_shape: HashMap<(u32, bool), HashMap<String, Arc<str>>>,
     len: usize,
 }
@@ -20,40 +22,48 @@ struct Inner {
 /// Rendered fragments by shape (API minor version, JSON or not) and resource id.
 #[derive(Default)]
 pub struct FragmentCache {
-    generation: AtomicU64,
     inner: RwLock<Inner>,
 }
 
 impl FragmentCache {
-    /// Forgets every fragment: the state is changing. Call with the state write lock held.
-    pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+    /// Forgets the fragments that `records` (a change being committed) make stale. Call with the
+    /// state write lock held.
+    pub fn forget(&self, records: &[Record]) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        for r in records {
+            let (kind, id) = match r {
+                Record::Put(res) => res.key(),
+                Record::Del { kind, id } => (*kind, id.clone()),
+                Record::Reset => (Kind::Vlan, String::new()),
+                Record::Seq(_) => continue,
+            };
+            match kind {
+                Kind::Server => inner.remove(&id),
+                Kind::Vlan => inner.clear(),
+                _ => {}
+            }
+        }
     }
 
     /// The fragment of resource `id` in `shape` (API minor version, JSON or not), rendered by
     /// `render` when missing.
-    /// Call with the state read lock held, so the generation cannot change meanwhile.
+    /// Call with the state read lock held, so that no change is committed meanwhile.
     pub fn get_or_render(
         &self,
         id: &str,
         shape: (u32, bool),
         render: impl FnOnce() -> String,
     ) -> Arc<str> {
-        let generation = self.generation.load(Ordering::Acquire);
         {
             let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
-            if inner.generation == generation
-                && let Some(f) = inner.by_shape.get(&shape).and_then(|m| m.get(id))
-            {
+            if let Some(f) = inner.by_shape.get(&shape).and_then(|m| m.get(id)) {
                 return f.clone();
             }
         }
         let fragment: Arc<str> = render().into();
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        if inner.generation != generation || inner.len >= MAX_FRAGMENTS {
-            inner.by_shape.clear();
-            inner.len = 0;
-            inner.generation = generation;
+        if inner.len >= MAX_FRAGMENTS {
+            inner.clear();
         }
         let previous = inner
             .by_shape
@@ -64,6 +74,21 @@ impl FragmentCache {
             inner.len += 1;
         }
         fragment
+    }
+}
+
+impl Inner {
+    fn remove(&mut self, id: &str) {
+        for m in self.by_shape.values_mut() {
+            if m.remove(id).is_some() {
+                self.len -= 1;
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.by_shape.clear();
+        self.len = 0;
     }
 }
 
@@ -85,8 +110,20 @@ mod tests {
         assert_eq!(&*get(&c, "a", 4, false), "a-4-false-1");
         assert_eq!(&*get(&c, "a", 5, false), "a-5-false-2");
         assert_eq!(&*get(&c, "a", 4, true), "a-4-true-3");
-        c.invalidate();
-        assert_eq!(&*get(&c, "a", 4, false), "a-4-false-4");
+        let del = |kind, id: &str| Record::Del {
+            kind,
+            id: id.to_string(),
+        };
+        assert_eq!(&*get(&c, "b", 4, false), "b-4-false-4");
+        // A change of server a forgets a only; a change of a VLAN forgets every server.
+        c.forget(&[del(Kind::Server, "a"), Record::Seq(3)]);
+        assert_eq!(&*get(&c, "a", 4, false), "a-4-false-5");
+        assert_eq!(&*get(&c, "a", 4, true), "a-4-true-6");
+        assert_eq!(&*get(&c, "b", 4, false), "b-4-false-4");
+        c.forget(&[del(Kind::Nat, "b")]);
+        assert_eq!(&*get(&c, "b", 4, false), "b-4-false-4");
+        c.forget(&[del(Kind::Vlan, "v")]);
+        assert_eq!(&*get(&c, "b", 4, false), "b-4-false-7");
         for i in 0..MAX_FRAGMENTS + 10 {
             get(&c, &format!("s{i}"), 4, false);
         }

@@ -28,6 +28,6 @@ pub mod tag;
 pub mod vip;
 pub mod vlan;
 
-pub use common::{Job, ResourceState, iso_time};
+pub use common::{Job, Kind, ResourceState, iso_time};
 pub use completion::complete;
 pub use state::{Record, State, Tx};
