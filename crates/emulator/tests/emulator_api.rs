@@ -713,6 +713,62 @@ fn nat_public_ip_and_firewall_rules() {
     assert_eq!(s.servers[0].public_ipv4[0], ext1.as_str());
 }
 
+/// The evaluation order survives many rules placed at one spot (each new rule halves the room
+/// between two order keys, until the domain's keys are spread again) and a restart.
+#[test]
+fn firewall_rules_keep_their_order_when_placed_many_times_at_one_spot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let mut e = Emu::start_with(dir, Emu::config(&path, 0.001));
+    let d = e.domain("order");
+    let fw = |name: &str, placement: &str| {
+        format!(
+            "<createFirewallRule xmlns=\"{NS}\"><networkDomainId>{d}</networkDomainId><name>{name}</name><action>ACCEPT_DECISIVELY</action><ipVersion>IPV4</ipVersion><protocol>TCP</protocol><source><ip address=\"ANY\"/></source><destination><ip address=\"ANY\"/><port begin=\"22\"/></destination><enabled>true</enabled>{placement}</createFirewallRule>"
+        )
+    };
+    let mut post = |name: &str, placement: &str| {
+        let r = e.post("network/createFirewallRule", &fw(name, placement));
+        assert_eq!(code(&r), "OK", "{name}: {}", r.body);
+    };
+    post("last", "<placement position=\"LAST\"/>");
+    post("first", "<placement position=\"FIRST\"/>");
+    // 30 rules, each right after "first": more than the 20 halvings the room allows.
+    for i in 1..=30 {
+        post(
+            &format!("r{i}"),
+            "<placement position=\"AFTER\" relativeToRule=\"first\"/>",
+        );
+    }
+    post("top", "<placement position=\"FIRST\"/>");
+    post(
+        "before-last",
+        "<placement position=\"BEFORE\" relativeToRule=\"last\"/>",
+    );
+    let mut want = vec!["top".to_string(), "first".to_string()];
+    want.extend((1..=30).rev().map(|i| format!("r{i}")));
+    want.extend(["before-last".to_string(), "last".to_string()]);
+    let names = |e: &mut Emu| -> Vec<String> {
+        let v = e.get_json(&format!(
+            "network/firewallRule?networkDomainId={d}&pageSize=250"
+        ));
+        v["firewallRule"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let got = names(&mut e);
+    assert!(
+        got[..5].iter().all(|n| n.starts_with("CCDEFAULT.")),
+        "{got:?}"
+    );
+    assert_eq!(got[5..], want[..]);
+    e.emu.take().unwrap().shutdown();
+    let mut e = Emu::start_with(e.dir, Emu::config(&path, 0.001));
+    assert_eq!(names(&mut e)[5..], want[..]);
+}
+
 #[test]
 fn paging_past_the_end_gives_an_empty_page() {
     let mut e = Emu::start(0.001);

@@ -64,11 +64,7 @@ pub fn list_rules(ctx: &Ctx<'_>) -> ApiResult<String> {
         .domains
         .values()
         .filter(|d| matches(dom, &d.id))
-        .flat_map(|d| {
-            d.firewall_order
-                .iter()
-                .filter_map(|id| st.firewall_rules.get(id))
-        })
+        .flat_map(|d| firewall_rule::ordered(&st, &d.id))
         .filter(|r| {
             matches(name, &r.name) && matches(state, r.state.as_str()) && matches(id, &r.id)
         })

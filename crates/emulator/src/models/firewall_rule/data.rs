@@ -70,6 +70,10 @@ pub struct FirewallRule {
     pub state: ResourceState,
     /// Operation under way.
     pub pending: Option<Pending>,
+    /// Its place in the domain's evaluation order: rules are evaluated by increasing key (kept in
+    /// each rule, so that adding or deleting one changes that rule alone).
+    #[serde(default)]
+    pub order: i64,
 }
 
 impl FirewallRule {
@@ -101,9 +105,13 @@ impl FirewallRule {
     }
 }
 
+/// The gap between the order keys of rules placed one after the other.
+pub const ORDER_GAP: i64 = 1 << 20;
+
 /// The CCDEFAULT.* rules of a new domain.
 pub fn default_rules(domain_id: &str, dc: &str, now: i64) -> Vec<FirewallRule> {
-    let rule = |name: &str, ipv: &str, protocol: &str, dest: Scope| FirewallRule {
+    let mut order = 0;
+    let mut rule = |name: &str, ipv: &str, protocol: &str, dest: Scope| FirewallRule {
         id: new_id(),
         domain_id: domain_id.to_string(),
         datacenter_id: dc.to_string(),
@@ -118,6 +126,10 @@ pub fn default_rules(domain_id: &str, dc: &str, now: i64) -> Vec<FirewallRule> {
         create_ms: now,
         state: ResourceState::Normal,
         pending: None,
+        order: {
+            order += ORDER_GAP;
+            order
+        },
     };
     vec![
         rule(

@@ -6,4 +6,4 @@ pub mod data;
 pub mod rules;
 
 pub use data::{CreateRule, FirewallRule, Placement, Scope};
-pub use rules::{create, delete, edit, specs};
+pub use rules::{create, delete, edit, ordered, specs};

@@ -3,23 +3,70 @@
 
 use std::net::Ipv4Addr;
 
-use super::data::{CreateRule, FirewallRule, Placement, Scope};
+use super::data::{CreateRule, FirewallRule, ORDER_GAP, Placement, Scope};
 use crate::backend::FirewallRuleSpec;
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::models::common::{Kind, ResourceState, new_id};
 use crate::models::state::{Resource, State, Tx};
 use crate::ops::OpKind;
 
+/// The rules of a domain in evaluation order.
+pub fn ordered<'a>(st: &'a State, domain_id: &str) -> Vec<&'a FirewallRule> {
+    let mut rules: Vec<&FirewallRule> = st
+        .firewall_rules
+        .values()
+        .filter(|r| r.domain_id == domain_id)
+        .collect();
+    rules.sort_by_key(|r| (r.order, r.create_ms));
+    rules
+}
+
 /// The IPv4 rules of a domain in evaluation order, for the backend.
 pub fn specs(st: &State, domain_id: &str) -> Vec<FirewallRuleSpec> {
-    let Some(d) = st.domains.get(domain_id) else {
-        return Vec::new();
-    };
-    d.firewall_order
-        .iter()
-        .filter_map(|id| st.firewall_rules.get(id))
+    ordered(st, domain_id)
+        .into_iter()
         .filter_map(|r| r.spec())
         .collect()
+}
+
+/// An order key between `before` and `after` (the keys of the rules a new one goes between),
+/// `None` when they leave no room.
+fn key_between(before: Option<i64>, after: Option<i64>) -> Option<i64> {
+    match (before, after) {
+        (None, None) => Some(ORDER_GAP),
+        (Some(b), None) => b.checked_add(ORDER_GAP),
+        (None, Some(a)) => a.checked_sub(ORDER_GAP),
+        (Some(b), Some(a)) if a - b >= 2 => Some(b + (a - b) / 2),
+        _ => None,
+    }
+}
+
+/// Spreads the keys of a domain's `rules` (in evaluation order) `ORDER_GAP` apart again, when
+/// rules placed between the same two used up the room between them.
+fn renumber(tx: &mut Tx<'_>, rules: &[String]) {
+    for (i, id) in rules.iter().enumerate() {
+        if let Some(r) = tx.st().firewall_rules.get(id) {
+            let mut r = r.clone();
+            r.order = (i as i64 + 1) * ORDER_GAP;
+            tx.put(Resource::Firewall(r));
+        }
+    }
+}
+
+/// The order key of a new rule placed at index `at` of the domain's rules (ids in evaluation
+/// order), renumbering the rules when there is no room there.
+fn order_at(tx: &mut Tx<'_>, rules: &[String], at: usize) -> i64 {
+    let key = |tx: &Tx<'_>, i: Option<usize>| {
+        i.and_then(|i| rules.get(i))
+            .and_then(|id| tx.st().firewall_rules.get(id))
+            .map(|r| r.order)
+    };
+    let between = |tx: &Tx<'_>| key_between(key(tx, at.checked_sub(1)), key(tx, Some(at)));
+    if let Some(k) = between(tx) {
+        return k;
+    }
+    renumber(tx, rules);
+    between(tx).expect("renumbered keys leave room between every two rules")
 }
 
 fn check_scope(field: &str, s: &Scope, ipv4: bool, protocol: &str) -> ApiResult<()> {
@@ -119,13 +166,9 @@ pub fn create(tx: &mut Tx<'_>, req: CreateRule) -> ApiResult<String> {
         ip_version == "IPV4",
         &protocol,
     )?;
-    let d = tx.st().domain_ready(&req.domain_id)?.clone();
+    let datacenter_id = tx.st().domain_ready(&req.domain_id)?.datacenter_id.clone();
     let st = tx.st();
-    let rules: Vec<&FirewallRule> = d
-        .firewall_order
-        .iter()
-        .filter_map(|id| st.firewall_rules.get(id))
-        .collect();
+    let rules = ordered(st, &req.domain_id);
     if rules.iter().any(|r| r.name == req.name) {
         return Err(ApiError::new(
             Code::NameNotUnique,
@@ -153,14 +196,14 @@ pub fn create(tx: &mut Tx<'_>, req: CreateRule) -> ApiResult<String> {
         Placement::Before(n) => find(n)?.max(first_client),
         Placement::After(n) => (find(n)? + 1).max(first_client),
     };
+    let ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
+    let order = order_at(tx, &ids, at);
     let id = new_id();
     let pending = tx.pending(Kind::Firewall, &id, OpKind::CreateFirewallRule);
-    let mut d = d;
-    d.firewall_order.insert(at, id.clone());
     tx.put(Resource::Firewall(FirewallRule {
         id: id.clone(),
         domain_id: req.domain_id.clone(),
-        datacenter_id: d.datacenter_id.clone(),
+        datacenter_id,
         rule_type: "CLIENT_RULE".into(),
         name: req.name,
         action,
@@ -172,8 +215,8 @@ pub fn create(tx: &mut Tx<'_>, req: CreateRule) -> ApiResult<String> {
         create_ms: tx.now,
         state: ResourceState::PendingAdd,
         pending: Some(pending),
+        order,
     }));
-    tx.put(Resource::Domain(d));
     tx.public_changed(&req.domain_id);
     Ok(id)
 }
@@ -211,10 +254,8 @@ pub fn delete(tx: &mut Tx<'_>, id: &str) -> ApiResult<()> {
         ));
     }
     busy(&r)?;
-    let mut d = tx.st().domain_ready(&r.domain_id)?.clone();
-    d.firewall_order.retain(|x| x != id);
+    tx.st().domain_ready(&r.domain_id)?;
     tx.del(Kind::Firewall, id);
-    tx.put(Resource::Domain(d));
     tx.public_changed(&r.domain_id);
     Ok(())
 }

@@ -27,8 +27,6 @@ pub struct NetworkDomain {
     pub state: ResourceState,
     /// Operation under way.
     pub pending: Option<Pending>,
-    /// Firewall rule ids in evaluation order.
-    pub firewall_order: Vec<String>,
 }
 
 /// What a deploy asks for.

@@ -69,7 +69,6 @@ pub fn deploy(tx: &mut Tx<'_>, req: DeployDomain) -> ApiResult<String> {
         create_ms: tx.now,
         state: ResourceState::PendingAdd,
         pending: Some(pending),
-        firewall_order: rules.iter().map(|r| r.id.clone()).collect(),
     };
     tx.put(Resource::Domain(domain));
     for r in rules {
@@ -203,10 +202,12 @@ pub fn complete(tx: &mut Tx<'_>, id: &str, seq: u64, outcome: Result<(), String>
     d.pending = None;
     match (p.op, outcome) {
         (OpKind::DeleteNetworkDomain, Ok(())) => {
-            for r in d.firewall_order.clone() {
-                if tx.st().firewall_rules.contains_key(&r) {
-                    tx.del(Kind::Firewall, &r);
-                }
+            let rules: Vec<String> = crate::models::firewall_rule::ordered(tx.st(), id)
+                .iter()
+                .map(|r| r.id.clone())
+                .collect();
+            for r in rules {
+                tx.del(Kind::Firewall, &r);
             }
             tx.del(Kind::Domain, id);
             return;
