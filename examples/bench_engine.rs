@@ -5,7 +5,8 @@
 //!
 //! `cargo run --release --example bench_engine [TIME_SCALE] [--json] [--quick]` (default 0.01: a 240 s
 //! deploy takes 2.4 s; `--quick` runs the redis plan only). `BENCH_NODES=100` runs only the plan
-//! of that many nodes (4 for redis); `BENCH_TRACE=1` prints every progress line with its offset.
+//! of that many nodes (4 for redis); `BENCH_TRACE=1` prints every progress line with its offset;
+//! `BENCH_KEEP=1` keeps each run's emulator state dir (its `requests.log` times every request).
 
 #[path = "bench_support/mod.rs"]
 mod bench_support;
@@ -292,6 +293,9 @@ fn one_run(
         }
     });
     emu.shutdown();
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        eprintln!("  {label}: emulator state dir kept: {}", dir.keep().display());
+    }
     run
 }
 

@@ -71,12 +71,16 @@ impl ExecContext {
             .clone())
     }
 
-    /// The domain's servers as a listing begun after this call shows them (servers deployed together
-    /// share one listing: list once, watch many).
-    pub(super) async fn servers_now(&self, domain: &str) -> CloudResult<Arc<Vec<Server>>> {
+    /// The domain's servers named `name` as a listing begun after this call shows them (servers
+    /// deployed together share one listing: list once, watch many).
+    pub(super) async fn servers_named_now(
+        &self,
+        domain: &str,
+        name: &str,
+    ) -> CloudResult<Vec<Server>> {
         let since = Instant::now();
         self.watch(domain)?
-            .servers_since(since, Duration::ZERO)
+            .named_since(name, since, Duration::ZERO)
             .await
     }
 

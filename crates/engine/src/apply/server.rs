@@ -95,13 +95,7 @@ async fn keep_oldest(
     let (c, node) = (&ctx.client, d.node);
     // The domain's listing begun after the deploy answered, shared by the servers deployed
     // together, holds every server of this name that any run made before it.
-    let same: Vec<Server> = ctx
-        .servers_now(d.domain)
-        .await?
-        .iter()
-        .filter(|s| s.name == node)
-        .cloned()
-        .collect();
+    let same: Vec<Server> = ctx.servers_named_now(d.domain, node).await?;
     let id = oldest(&same, node).map_or(mine, |k| k.id.clone());
     for s in same
         .iter()
