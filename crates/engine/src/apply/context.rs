@@ -12,7 +12,7 @@ use plan::Inventory;
 use super::registry::{Registry, ServerFacts, VlanFacts};
 use crate::progress::Progress;
 use crate::remote::Remotes;
-use crate::watch::DomainWatch;
+use crate::watch::{DomainWatch, Listing};
 
 /// Everything a step needs while it runs.
 pub struct ExecContext {
@@ -147,8 +147,8 @@ impl ExecContext {
             cloud::AsyncOp::DeleteServer | cloud::AsyncOp::CleanServer
         );
         let watch = self.watch(domain)?;
-        // (when the listing the last poll saw was taken, the server in it)
-        let seen: Mutex<(Option<Instant>, Option<Server>)> = Mutex::new((None, None));
+        // (the listing the last poll saw, and when it was taken)
+        let seen: Mutex<Option<(Instant, Arc<Listing>)>> = Mutex::new(None);
         let start = Instant::now();
         let floor = self.client.wait_policy().min_step / 2;
         self.client
@@ -156,15 +156,16 @@ impl ExecContext {
                 // A listing a little older than this poll serves it, so that waits polling at
                 // about the same time share one request: up to half the time since the last
                 // poll's listing (and 3% of the wait), never that listing itself.
-                let last = seen.lock().expect("lock").0;
+                let last = seen.lock().expect("lock").as_ref().map(|(t, _)| *t);
                 let since = last.unwrap_or(start).elapsed();
                 let max_age = floor.max(start.elapsed().mul_f64(0.03).min(since / 2));
-                let (taken, s) = watch.server(id, max_age, last).await?;
-                let p = cloud::server_probe(s.as_ref(), gone, started);
-                *seen.lock().expect("lock") = (Some(taken), s);
+                let (taken, list) = watch.poll(max_age, last).await?;
+                let p = cloud::server_probe(list.get(id), gone, started);
+                *seen.lock().expect("lock") = Some((taken, list));
                 Ok(p)
             })
             .await?;
-        Ok(seen.into_inner().expect("lock").1)
+        let seen = seen.into_inner().expect("lock");
+        Ok(seen.and_then(|(_, list)| list.get(id).cloned()))
     }
 }
