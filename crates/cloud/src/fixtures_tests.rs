@@ -154,6 +154,28 @@ fn servers() {
     }
     let empty: Page<Server> = page("server_server_paginated_empty.xml");
     assert!(empty.items.is_empty() && empty.is_last(250));
+    // The status of each server (what waits decode) says what the whole server says of it.
+    for f in ["2.4/server_server.xml", "2.4/server_server_paginated.xml"] {
+        let whole: Page<Server> = page(f);
+        let status: Page<ServerStatus> = page(f);
+        assert_eq!(whole.items.len(), status.items.len(), "{f}");
+        for (w, s) in whole.items.iter().zip(status.items) {
+            let s = Server::from(s);
+            assert_eq!(
+                (&s.id, &s.name, s.private_ipv4(), &s.create_time),
+                (&w.id, &w.name, w.private_ipv4(), &w.create_time),
+                "{f}"
+            );
+            assert_eq!(
+                (s.started, s.deployed, &s.state),
+                (w.started, w.deployed, &w.state)
+            );
+            assert_eq!(
+                (&s.progress, &s.network_info),
+                (&w.progress, &w.network_info)
+            );
+        }
+    }
     let p: Page<Server> = page("2.4/server_server.xml");
     let starting = &p.items[1];
     assert_eq!(starting.state, ResourceState::PendingAdd);

@@ -17,7 +17,8 @@ struct Snapshot {
 }
 
 /// The servers of one listing, and where each id and name is (1,000 waiters each scanning 1,000
-/// servers cost a million comparisons per listing).
+/// servers cost a million comparisons per listing). The listing decodes each server's status only
+/// ([`cloud::ServerStatus`]): its servers have no hardware, guest, monitoring or backup.
 pub struct Listing {
     servers: Vec<Server>,
     by_id: HashMap<String, usize>,
@@ -103,9 +104,9 @@ impl DomainWatch {
         let taken = Instant::now();
         let list = self
             .client
-            .list_servers(&[("networkDomainId", self.domain_id.as_str())])
+            .list_server_statuses(&[("networkDomainId", self.domain_id.as_str())])
             .await?;
-        let servers = Arc::new(Listing::new(list));
+        let servers = Arc::new(Listing::new(list.into_iter().map(Server::from).collect()));
         *g = Some(Snapshot {
             taken,
             took: taken.elapsed(),
