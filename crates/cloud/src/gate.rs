@@ -2,7 +2,9 @@
 //! of the highest priority goes first (first come, first served among equals). A caller gives its
 //! priority for everything it runs with [`with_priority`]: the engine gives each step the length
 //! of the longest chain of work behind it, so that a server deploy on the critical path is not
-//! queued behind a hundred firewall rules that nothing waits for.
+//! queued behind a hundred firewall rules that nothing waits for. A poll that many waits share can
+//! also give way ([`Gate::give_way`]) while requests at least as urgent as its own task wait for a
+//! place: what it could find would only lead to less urgent requests.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -61,6 +63,8 @@ struct State {
 #[derive(Clone)]
 pub(crate) struct Gate {
     state: Arc<Mutex<State>>,
+    /// Told of every place given back.
+    released: Arc<tokio::sync::Notify>,
 }
 
 /// A place in flight; given back (to the best waiter, or to the gate) on drop.
@@ -77,6 +81,21 @@ impl Gate {
                 next_seq: 0,
                 waiting: BinaryHeap::new(),
             })),
+            released: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    /// Waits while requests of the current task's priority or higher wait for a place.
+    pub(crate) async fn give_way(&self) {
+        let p = current_priority();
+        loop {
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if self.lock().waiting.peek().is_none_or(|w| w.priority < p) {
+                return;
+            }
+            released.await;
         }
     }
 
@@ -111,6 +130,7 @@ impl Gate {
 
     /// Gives a place back: to the best waiter still waiting, else to the pool.
     fn release(&self) {
+        self.released.notify_waiters();
         let mut st = self.lock();
         while let Some(w) = st.waiting.pop() {
             let permit = Permit {
@@ -164,6 +184,39 @@ mod tests {
     #[tokio::test]
     async fn waiters_go_by_priority_then_arrival() {
         assert_eq!(order_of(&[1, 5, 3, 5, 0]).await, [5, 5, 3, 1, 0]);
+    }
+
+    #[tokio::test]
+    async fn a_poll_gives_way_to_requests_as_urgent_as_its_task_only() {
+        let gate = Gate::new(1);
+        let held = gate.acquire().await;
+        let queued = {
+            let gate = gate.clone();
+            tokio::spawn(with_priority(5, async move {
+                let _p = gate.acquire().await;
+            }))
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        // A priority-6 poll goes at once; a priority-5 one waits until the 5 has its place.
+        let urgent = with_priority(6, gate.give_way());
+        tokio::time::timeout(Duration::from_millis(50), urgent)
+            .await
+            .expect("nothing as urgent waits");
+        let (g, done) = (
+            gate.clone(),
+            Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        );
+        let d = done.clone();
+        let poll = tokio::spawn(with_priority(5, async move {
+            g.give_way().await;
+            d.store(true, std::sync::atomic::Ordering::SeqCst);
+        }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!done.load(std::sync::atomic::Ordering::SeqCst), "a 5 waits");
+        drop(held);
+        queued.await.unwrap();
+        poll.await.unwrap();
+        assert!(done.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[tokio::test]

@@ -171,6 +171,13 @@ impl CloudClient {
         self.inner.requests.load(Ordering::Relaxed)
     }
 
+    /// Waits while change requests at least as urgent as the current task's (see
+    /// [`crate::with_priority`]) wait for a place: a poll that many waits share goes after them,
+    /// since what it finds would only lead to less urgent requests.
+    pub async fn give_way_to_changes(&self) {
+        self.inner.changes.give_way().await;
+    }
+
     /// The wait rules.
     pub fn wait_policy(&self) -> &WaitPolicy {
         &self.inner.wait

@@ -101,6 +101,7 @@ impl DomainWatch {
             // (waiters that come meanwhile queue on the lock and share the next listing)
             tokio::time::sleep_until((s.taken + s.took * SPACING).into()).await;
         }
+        self.client.give_way_to_changes().await;
         let taken = Instant::now();
         let list = self
             .client
