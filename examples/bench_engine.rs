@@ -294,7 +294,10 @@ fn one_run(
     });
     emu.shutdown();
     if std::env::var_os("BENCH_KEEP").is_some() {
-        eprintln!("  {label}: emulator state dir kept: {}", dir.keep().display());
+        eprintln!(
+            "  {label}: emulator state dir kept: {}",
+            dir.keep().display()
+        );
     }
     run
 }

@@ -549,9 +549,29 @@ mod deployed {
         for (stop, del) in stops.iter().zip(&deletes) {
             assert!(d.plan.steps[*del].after.contains(stop));
         }
+        // Each block waits for the deletions of the NAT rules on its two addresses, not others.
+        let mut covered = Vec::new();
         for b in &blocks {
-            assert_eq!(d.plan.steps[*b].after, nats);
+            let Step::RemoveIpBlock { base_ip, .. } = &d.plan.steps[*b].step else {
+                unreachable!()
+            };
+            let base = u32::from(base_ip.parse::<std::net::Ipv4Addr>().unwrap());
+            let after = &d.plan.steps[*b].after;
+            assert_eq!(after.len(), 2, "{after:?}");
+            for a in after {
+                let Step::DeleteNat { external_ip, .. } = &d.plan.steps[*a].step else {
+                    panic!("block {base_ip} waits for {:?}", d.plan.steps[*a].step)
+                };
+                let ip = u32::from(external_ip.parse::<std::net::Ipv4Addr>().unwrap());
+                assert!(
+                    ip.wrapping_sub(base) < 2,
+                    "{external_ip} is not in {base_ip}"
+                );
+            }
+            covered.extend(after.iter().copied());
         }
+        covered.sort();
+        assert_eq!(covered, nats);
         assert_eq!(d.plan.steps[vlans[0]].after, deletes);
         let last = &d.plan.steps[domains[0]];
         assert_eq!(last.id, d.plan.steps.len() - 1);
