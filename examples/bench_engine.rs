@@ -83,6 +83,13 @@ struct Figures {
     wall: Duration,
     critical: Duration,
     requests: u64,
+    /// Of the requests, the reads (`GET`s: lists and gets).
+    reads: u64,
+}
+
+/// Whether an operation (as the emulator counts them) is a read.
+fn is_read(operation: &str) -> bool {
+    operation.starts_with("LIST_") || operation.starts_with("GET_")
 }
 
 async fn measure(
@@ -113,12 +120,14 @@ async fn measure(
         .filter(|(n, _)| *n > 0)
         .collect();
     ops.sort_by(|a, b| b.cmp(a));
+    let reads = ops.iter().filter(|(_, op)| is_read(op)).map(|(n, _)| n).sum();
     let ops: Vec<String> = ops.iter().map(|(n, op)| format!("{op} {n}")).collect();
     eprintln!("  {action:?}: {}", ops.join(", "));
     Figures {
         wall,
         critical,
         requests,
+        reads,
     }
 }
 
@@ -209,7 +218,7 @@ fn main() {
         // Issue 18: wall <= 1.05 x the critical path. Requests: the generated plan's nodes need 4
         // changes each (deployServer, NAT rule, firewall rule, monitoring) plus one public IP block
         // per 2 nodes, so 4.5 a node are changes; the budget leaves 2 reads a node (the issue's "4
-        // a node" is below what the changes alone take).
+        // a node" is below what the changes alone take), and the reads have their own figure.
         let (ratio_target, request_target) = match nodes {
             0..=4 => (1.05, Some(150)),
             5..=100 => (1.05, Some(65 * nodes as u64 / 10)),
@@ -222,6 +231,23 @@ fn main() {
             request_target,
         );
         spread(&format!("{label} deploy"), runs.iter().map(|r| &r.deploy));
+        if nodes >= 100 {
+            // The issue's "list once, watch many": beyond the plan's changes, under one read a
+            // node (one paged list answers many pending servers; no per-server polling).
+            let per_node = deploy.reads as f64 / nodes as f64;
+            let met = bench_support::figure(
+                &format!("engine: {label} deploy: reads (GETs) per node"),
+                (per_node * 1000.0).round() / 1000.0,
+                "req",
+                Some(bench_support::Target::AtMost(1.0)),
+            );
+            println!(
+                "{:<28} {} reads, {per_node:.2} a node (target <= 1) {}",
+                format!("{label} deploy"),
+                deploy.reads,
+                bench_support::verdict(met)
+            );
+        }
         println!(
             "{:<28} wall {:>7.3}s  {} requests (read-only: observe, then nothing to change)",
             format!("{label} deploy again"),
