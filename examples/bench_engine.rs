@@ -120,7 +120,11 @@ async fn measure(
         .filter(|(n, _)| *n > 0)
         .collect();
     ops.sort_by(|a, b| b.cmp(a));
-    let reads = ops.iter().filter(|(_, op)| is_read(op)).map(|(n, _)| n).sum();
+    let reads = ops
+        .iter()
+        .filter(|(_, op)| is_read(op))
+        .map(|(n, _)| n)
+        .sum();
     let ops: Vec<String> = ops.iter().map(|(n, op)| format!("{op} {n}")).collect();
     eprintln!("  {action:?}: {}", ops.join(", "));
     Figures {
