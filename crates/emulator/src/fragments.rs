@@ -31,16 +31,14 @@ impl FragmentCache {
     pub fn forget(&self, records: &[Record]) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         for r in records {
-            let (kind, id) = match r {
-                Record::Put(res) => res.key(),
-                Record::Del { kind, id } => (*kind, id.clone()),
-                Record::Reset => (Kind::Vlan, String::new()),
-                Record::Seq(_) => continue,
-            };
-            match kind {
-                Kind::Server => inner.remove(&id),
-                Kind::Vlan => inner.clear(),
-                _ => {}
+            match r {
+                Record::Put(res) => {
+                    let (kind, id) = res.key();
+                    inner.forget(kind, &id);
+                }
+                Record::Del { kind, id } => inner.forget(*kind, id),
+                Record::Reset => inner.clear(),
+                Record::Seq(_) => {}
             }
         }
     }
@@ -78,6 +76,16 @@ impl FragmentCache {
 }
 
 impl Inner {
+    /// Forgets what a change of resource `id` of `kind` makes stale: that server's fragments, or
+    /// every fragment when a VLAN changes (servers show their VLANs' names).
+    fn forget(&mut self, kind: Kind, id: &str) {
+        match kind {
+            Kind::Server => self.remove(id),
+            Kind::Vlan => self.clear(),
+            _ => {}
+        }
+    }
+
     fn remove(&mut self, id: &str) {
         for m in self.by_shape.values_mut() {
             if m.remove(id).is_some() {
