@@ -219,20 +219,25 @@ pub enum JobError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// Runs `call` on a blocking thread and sleeps until `due_ms` at the same time; returns the call's
-/// outcome once both are over.
+/// Runs `call` on a blocking thread (inline when the backend never blocks) and sleeps until
+/// `due_ms` at the same time; returns the call's outcome once both are over.
 pub async fn run_job(
     backend: Arc<dyn NodeBackend>,
     call: BackendCall,
     due_ms: i64,
 ) -> Result<(), JobError> {
-    let work = tokio::task::spawn_blocking(move || call.run(backend.as_ref()));
     let wait = async {
         let left = due_ms - now_ms();
         if left > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(left as u64)).await;
         }
     };
+    if !backend.blocks() {
+        let res = call.run(backend.as_ref());
+        wait.await;
+        return Ok(res?);
+    }
+    let work = tokio::task::spawn_blocking(move || call.run(backend.as_ref()));
     let (res, ()) = tokio::join!(work, wait);
     Ok(res??)
 }
