@@ -646,7 +646,13 @@ impl CloudClient {
         &self,
         filters: &[(&str, &str)],
     ) -> CloudResult<Vec<ServerStatus>> {
-        self.list_all("server", "server/server", filters).await
+        self.list_all_with(
+            "server",
+            "server/server",
+            filters,
+            super::status_xml::decode_page,
+        )
+        .await
     }
 
     /// `GET server/server/{id}`.
@@ -856,10 +862,30 @@ impl CloudClient {
     // ---- waits ---------------------------------------------------------------------------------
 
     /// Polls `probe` on the pacer's schedule until it says done, failed, or the wait times out.
-    pub async fn wait_until<F, Fut>(&self, what: &str, wait: Wait, mut probe: F) -> CloudResult<()>
+    pub async fn wait_until<F, Fut>(&self, what: &str, wait: Wait, probe: F) -> CloudResult<()>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = CloudResult<Probe>>,
+    {
+        self.wait_until_woken(what, wait, probe, std::future::pending::<()>)
+            .await
+    }
+
+    /// Like [`wait_until`](Self::wait_until), also probing as soon as `woken()` completes (a
+    /// shared listing that shows the resource settled: the poll it saves would come up to one
+    /// pacer step late). The pacer's schedule goes on from where it was.
+    pub async fn wait_until_woken<F, Fut, W, WFut>(
+        &self,
+        what: &str,
+        wait: Wait,
+        mut probe: F,
+        mut woken: W,
+    ) -> CloudResult<()>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = CloudResult<Probe>>,
+        W: FnMut() -> WFut,
+        WFut: Future<Output = ()>,
     {
         let pacer = &self.inner.pacer;
         let policy = &self.inner.wait;
@@ -868,7 +894,10 @@ impl CloudClient {
         let mut before = Duration::ZERO;
         loop {
             let delay = pacer.next_delay(wait.op, start.elapsed(), policy);
-            tokio::time::sleep(delay).await;
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = woken() => {}
+            }
             let at = start.elapsed();
             match probe().await? {
                 Probe::Done => {
@@ -1040,5 +1069,35 @@ mod tests {
             server_probe(Some(&done), true, None),
             Probe::Pending(_)
         ));
+    }
+
+    /// A wait on a 270 s deploy polls first after 2 s (the default policy's floor); woken once
+    /// the resource is settled, it probes at once.
+    #[tokio::test]
+    async fn a_woken_wait_probes_before_its_schedule() {
+        let cfg =
+            super::super::transport::ClientConfig::new("http://127.0.0.1:1", "u", Secret::new("p"));
+        let c = CloudClient::new(cfg).expect("client");
+        let settled = std::sync::atomic::AtomicBool::new(false);
+        let probes = std::sync::atomic::AtomicU32::new(0);
+        let t0 = Instant::now();
+        let wait = Wait::after(AsyncOp::DeployServer { started: true });
+        let probe = || async {
+            probes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(if settled.load(std::sync::atomic::Ordering::SeqCst) {
+                Probe::Done
+            } else {
+                Probe::Pending("PENDING_ADD".into())
+            })
+        };
+        let woken = || async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            settled.store(true, std::sync::atomic::Ordering::SeqCst);
+        };
+        c.wait_until_woken("server s", wait, probe, woken)
+            .await
+            .unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+        assert_eq!(probes.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

@@ -151,19 +151,32 @@ impl ExecContext {
         let seen: Mutex<Option<(Instant, Arc<Listing>)>> = Mutex::new(None);
         let start = Instant::now();
         let floor = self.client.wait_policy().min_step / 2;
+        // (a listing that woke this wait, showing its server settled)
+        let woke: Mutex<Option<(Instant, Arc<Listing>)>> = Mutex::new(None);
+        let probe = || async {
+            let fresh = woke.lock().expect("lock").take();
+            let (taken, list) = match fresh {
+                Some(seen) => seen,
+                None => {
+                    // A listing a little older than this poll serves it, so that waits polling
+                    // at about the same time share one request: up to half the time since the
+                    // last poll's listing (and 3% of the wait), never that listing itself.
+                    let last = seen.lock().expect("lock").as_ref().map(|(t, _)| *t);
+                    let since = last.unwrap_or(start).elapsed();
+                    let max_age = floor.max(start.elapsed().mul_f64(0.03).min(since / 2));
+                    watch.poll(max_age, last).await?
+                }
+            };
+            let p = cloud::server_probe(list.get(id), gone, started);
+            *seen.lock().expect("lock") = Some((taken, list));
+            Ok(p)
+        };
+        let woken = || async {
+            let seen = watch.settled(id, gone, started).await;
+            *woke.lock().expect("lock") = Some(seen);
+        };
         self.client
-            .wait_until(&format!("server {id}"), w, || async {
-                // A listing a little older than this poll serves it, so that waits polling at
-                // about the same time share one request: up to half the time since the last
-                // poll's listing (and 3% of the wait), never that listing itself.
-                let last = seen.lock().expect("lock").as_ref().map(|(t, _)| *t);
-                let since = last.unwrap_or(start).elapsed();
-                let max_age = floor.max(start.elapsed().mul_f64(0.03).min(since / 2));
-                let (taken, list) = watch.poll(max_age, last).await?;
-                let p = cloud::server_probe(list.get(id), gone, started);
-                *seen.lock().expect("lock") = Some((taken, list));
-                Ok(p)
-            })
+            .wait_until_woken(&format!("server {id}"), w, probe, woken)
             .await?;
         let seen = seen.into_inner().expect("lock");
         Ok(seen.and_then(|(_, list)| list.get(id).cloned()))
