@@ -546,3 +546,58 @@ async fn hardware_changes_round_trip() {
     assert_eq!(shrink.code(), Some("INVALID_INPUT_DATA"));
     emu.shutdown();
 }
+
+/// The status listing waits read (its own fast XML reader) says of each server what the full
+/// listing says: deployed and pending, started and stopped, with their NICs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_statuses_agree_with_the_full_listing() {
+    let (emu, _dir) = start(0.002);
+    let c = client(&emu);
+    let dom = network_domain(&c, "statuses").await;
+    let vlan = vlan(&c, &dom, "statuses", "10.9.0.0").await;
+    let image = c.list_os_images(Some("NA9")).await.unwrap()[0].id.clone();
+    let deploy = |name: &str, start: bool| NewServer {
+        name: name.into(),
+        description: "x & y".into(),
+        image_id: image.clone(),
+        start,
+        administrator_password: Some(Secret::new("Passw0rd!")),
+        cpu: None,
+        memory_gb: Some(2),
+        network_domain_id: dom.clone(),
+        primary_vlan_id: Some(vlan.clone()),
+        primary_ipv4: None,
+    };
+    let settled = c.deploy_server(&deploy("on", true)).await.unwrap();
+    c.wait_server(
+        &settled,
+        Wait::after(AsyncOp::DeployServer { started: true }),
+        Some(true),
+    )
+    .await
+    .unwrap();
+    // two more still deploying when listed: one to start, one not
+    c.deploy_server(&deploy("a<b", true)).await.unwrap();
+    c.deploy_server(&deploy("off", false)).await.unwrap();
+    let filter = [("networkDomainId", dom.as_str())];
+    let full = c.list_servers(&filter).await.unwrap();
+    let statuses = c.list_server_statuses(&filter).await.unwrap();
+    assert_eq!(full.len(), 3);
+    assert_eq!(statuses.len(), 3);
+    assert!(full.iter().any(|s| s.progress.is_some()), "{full:?}");
+    for (f, s) in full.iter().zip(&statuses) {
+        let as_server = Server::from(s.clone());
+        assert_eq!(
+            (&f.id, &f.name, &f.state, f.started, f.deployed),
+            (&s.id, &s.name, &s.state, s.started, s.deployed)
+        );
+        assert_eq!(
+            (&f.progress, &f.network_info),
+            (&s.progress, &s.network_info)
+        );
+        assert_eq!(
+            (&f.create_time, &f.datacenter_id),
+            (&as_server.create_time, &as_server.datacenter_id)
+        );
+    }
+}

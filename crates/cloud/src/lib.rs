@@ -36,6 +36,7 @@ mod nics;
 mod oec_disk;
 mod ops;
 mod retry;
+mod status_xml;
 mod tags;
 mod transport;
 mod wait;

@@ -336,6 +336,17 @@ impl CloudClient {
         path: &str,
         filters: &[(&str, &str)],
     ) -> CloudResult<Vec<T>> {
+        self.list_all_with(what, path, filters, wire::decode).await
+    }
+
+    /// [`list_all`](Self::list_all) with a page decoder of its own.
+    pub(crate) async fn list_all_with<T>(
+        &self,
+        what: &str,
+        path: &str,
+        filters: &[(&str, &str)],
+        decode: fn(&str, &str) -> CloudResult<Page<T>>,
+    ) -> CloudResult<Vec<T>> {
         let url = self.url(path).await?;
         let mut out = Vec::new();
         let mut page_number = 1u32;
@@ -347,7 +358,7 @@ impl CloudClient {
             let body = self
                 .call(Kind::Read, what, reqwest::Method::GET, &url, &query, None)
                 .await?;
-            let page: Page<T> = wire::decode(what, &body)?;
+            let page = decode(what, &body)?;
             let last = page.is_last(PAGE_SIZE);
             out.extend(page.items);
             if last || page_number >= 10_000 {
