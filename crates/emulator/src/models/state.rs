@@ -137,7 +137,9 @@ impl State {
     /// Applies one journal record (used on replay and by `Tx`).
     pub fn apply(&mut self, rec: &Record) {
         match rec {
-            Record::Put(r) => self.put((**r).clone()),
+            Record::Put(r) => {
+                self.put((**r).clone());
+            }
             Record::Del { kind, id } => {
                 self.remove(*kind, id);
             }
@@ -154,47 +156,40 @@ impl State {
         }
     }
 
-    fn put(&mut self, r: Resource) {
+    /// Stores `r`; returns the resource it replaces.
+    fn put(&mut self, r: Resource) -> Option<Resource> {
         match r {
-            Resource::Domain(x) => {
-                self.domains.insert(x.id.clone(), x);
-            }
-            Resource::Vlan(x) => {
-                self.vlans.insert(x.id.clone(), x);
-            }
-            Resource::IpBlock(x) => {
-                self.ip_blocks.insert(x.id.clone(), x);
-            }
-            Resource::Nat(x) => {
-                self.nat_rules.insert(x.id.clone(), x);
-            }
-            Resource::Firewall(x) => {
-                self.firewall_rules.insert(x.id.clone(), x);
-            }
-            Resource::Server(x) => {
-                self.servers.insert(x.id.clone(), x);
-            }
-            Resource::Pool(x) => {
-                self.vip_pools.insert(x.id.clone(), x);
-            }
-            Resource::VipNode(x) => {
-                self.vip_nodes.insert(x.id.clone(), x);
-            }
-            Resource::PoolMember(x) => {
-                self.pool_members.insert(x.id.clone(), x);
-            }
-            Resource::Listener(x) => {
-                self.listeners.insert(x.id.clone(), x);
-            }
-            Resource::TagKey(x) => {
-                self.tag_keys.insert(x.id.clone(), x);
-            }
-            Resource::Tag(x) => {
-                self.tags.insert(x.id.clone(), x);
-            }
-            Resource::AddressList(x) => {
-                self.address_lists.insert(x.id.clone(), x);
-            }
+            Resource::Domain(x) => self.domains.insert(x.id.clone(), x).map(Resource::Domain),
+            Resource::Vlan(x) => self.vlans.insert(x.id.clone(), x).map(Resource::Vlan),
+            Resource::IpBlock(x) => self
+                .ip_blocks
+                .insert(x.id.clone(), x)
+                .map(Resource::IpBlock),
+            Resource::Nat(x) => self.nat_rules.insert(x.id.clone(), x).map(Resource::Nat),
+            Resource::Firewall(x) => self
+                .firewall_rules
+                .insert(x.id.clone(), x)
+                .map(Resource::Firewall),
+            Resource::Server(x) => self.servers.insert(x.id.clone(), x).map(Resource::Server),
+            Resource::Pool(x) => self.vip_pools.insert(x.id.clone(), x).map(Resource::Pool),
+            Resource::VipNode(x) => self
+                .vip_nodes
+                .insert(x.id.clone(), x)
+                .map(Resource::VipNode),
+            Resource::PoolMember(x) => self
+                .pool_members
+                .insert(x.id.clone(), x)
+                .map(Resource::PoolMember),
+            Resource::Listener(x) => self
+                .listeners
+                .insert(x.id.clone(), x)
+                .map(Resource::Listener),
+            Resource::TagKey(x) => self.tag_keys.insert(x.id.clone(), x).map(Resource::TagKey),
+            Resource::Tag(x) => self.tags.insert(x.id.clone(), x).map(Resource::Tag),
+            Resource::AddressList(x) => self
+                .address_lists
+                .insert(x.id.clone(), x)
+                .map(Resource::AddressList),
         }
     }
 
@@ -395,9 +390,8 @@ impl<'a> Tx<'a> {
     /// Stores a new version of a resource.
     pub fn put(&mut self, r: Resource) {
         let (kind, id) = r.key();
-        let before = self.st.get(kind, &id);
+        let before = self.st.put(r.clone());
         self.undo.push((kind, id, before));
-        self.st.put(r.clone());
         self.records.push(Record::Put(Box::new(r)));
     }
 
