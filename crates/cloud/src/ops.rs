@@ -152,6 +152,9 @@ pub struct Wait {
     pub op: AsyncOp,
     /// True when the operation was accepted just now (so its duration teaches the pacer).
     pub calibrate: bool,
+    /// When the API accepted the operation, if earlier than the wait's start (the pacer counts
+    /// from there: a server deploy's wait starts after the listing that follows the deploy).
+    pub accepted: Option<Instant>,
 }
 
 impl Wait {
@@ -160,6 +163,7 @@ impl Wait {
         Wait {
             op,
             calibrate: true,
+            accepted: None,
         }
     }
     /// Waiting for an operation found pending (started earlier, maybe by a killed run).
@@ -167,6 +171,14 @@ impl Wait {
         Wait {
             op,
             calibrate: false,
+            accepted: None,
+        }
+    }
+    /// The same wait, counted from `at` when known (when the API accepted the operation).
+    pub fn accepted_at(self, at: Option<Instant>) -> Self {
+        Wait {
+            accepted: at.or(self.accepted),
+            ..self
         }
     }
     fn deletes(&self) -> bool {
@@ -889,7 +901,7 @@ impl CloudClient {
     {
         let pacer = &self.inner.pacer;
         let policy = &self.inner.wait;
-        let start = Instant::now();
+        let start = wait.accepted.unwrap_or_else(Instant::now);
         let timeout = pacer.timeout(wait.op, policy);
         let mut before = Duration::ZERO;
         loop {
@@ -1099,5 +1111,32 @@ mod tests {
             .unwrap();
         assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
         assert_eq!(probes.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    /// A wait counted from when the operation was accepted (a second before it started) polls
+    /// on that clock and teaches the pacer the whole duration.
+    #[tokio::test]
+    async fn a_wait_counts_from_the_acceptance() {
+        let cfg =
+            super::super::transport::ClientConfig::new("http://127.0.0.1:1", "u", Secret::new("p"));
+        let cfg = super::super::transport::ClientConfig {
+            wait: super::super::wait::WaitPolicy::fast(),
+            ..cfg
+        };
+        let c = CloudClient::new(cfg).expect("client");
+        let accepted = Instant::now() - Duration::from_secs(1);
+        let t0 = Instant::now();
+        let wait = Wait::after(AsyncOp::Quick).accepted_at(Some(accepted));
+        c.wait_until("rule r", wait, || async { Ok(Probe::Done) })
+            .await
+            .unwrap();
+        // uncalibrated: the first poll comes 5% of the time since acceptance later (50 ms)
+        assert!(
+            t0.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            t0.elapsed()
+        );
+        let expected = c.inner.pacer.expected(AsyncOp::Quick).unwrap();
+        assert!(expected >= Duration::from_secs(1), "{expected:?}");
     }
 }

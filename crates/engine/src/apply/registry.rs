@@ -18,6 +18,8 @@ pub(super) struct ServerFacts {
     pub started: bool,
     /// Another run's server with the node's name, kept instead of the one this run deployed.
     pub adopted: bool,
+    /// When the API accepted this run's deploy of it (its wait counts from there).
+    pub accepted: Option<std::time::Instant>,
 }
 
 /// What the executor knows about one VLAN.
@@ -101,6 +103,7 @@ impl Registry {
                     private_ipv4: s.private_ipv4().map(str::to_string),
                     started: s.started,
                     adopted: false,
+                    accepted: None,
                 });
                 if let Some(n) = s.private_ipv4().and_then(|ip| d.nat_for(ip)) {
                     facts

@@ -59,7 +59,7 @@ pub(super) async fn deploy(ctx: &ExecContext, d: Deploy<'_>) -> CloudResult<()> 
     };
     let did = domain_id.as_str();
     let node = d.node;
-    let (mine, _) = observe_or_create(
+    let (mine, created) = observe_or_create(
         node,
         || async move {
             let found = c
@@ -70,6 +70,7 @@ pub(super) async fn deploy(ctx: &ExecContext, d: Deploy<'_>) -> CloudResult<()> 
         || c.deploy_server(&req),
     )
     .await?;
+    let accepted = created.then(std::time::Instant::now);
     let (id, ip) = keep_oldest(ctx, &d, mine.clone()).await?;
     let adopted = id != mine;
     ctx.set_server(d.domain, node, |f| {
@@ -77,6 +78,7 @@ pub(super) async fn deploy(ctx: &ExecContext, d: Deploy<'_>) -> CloudResult<()> 
         f.private_ipv4 = ip;
         f.started = false;
         f.adopted = adopted;
+        f.accepted = accepted;
     });
     Ok(())
 }
@@ -158,7 +160,7 @@ pub(super) async fn await_server(
     let fresh = fresh && !facts.adopted;
     let op = AsyncOp::DeployServer { started };
     let w = if fresh {
-        Wait::after(op)
+        Wait::after(op).accepted_at(facts.accepted)
     } else {
         Wait::resume(op)
     };
