@@ -1083,13 +1083,18 @@ mod tests {
         ));
     }
 
+    /// A client of an endpoint nothing listens on (for waits whose probes never call it).
+    fn offline_client(wait: super::super::wait::WaitPolicy) -> CloudClient {
+        let cfg =
+            super::super::transport::ClientConfig::new("http://127.0.0.1:1", "u", Secret::new("p"));
+        CloudClient::new(super::super::transport::ClientConfig { wait, ..cfg }).expect("client")
+    }
+
     /// A wait on a 270 s deploy polls first after 2 s (the default policy's floor); woken once
     /// the resource is settled, it probes at once.
     #[tokio::test]
     async fn a_woken_wait_probes_before_its_schedule() {
-        let cfg =
-            super::super::transport::ClientConfig::new("http://127.0.0.1:1", "u", Secret::new("p"));
-        let c = CloudClient::new(cfg).expect("client");
+        let c = offline_client(super::super::wait::WaitPolicy::default());
         let settled = std::sync::atomic::AtomicBool::new(false);
         let probes = std::sync::atomic::AtomicU32::new(0);
         let t0 = Instant::now();
@@ -1117,13 +1122,7 @@ mod tests {
     /// on that clock and teaches the pacer the whole duration.
     #[tokio::test]
     async fn a_wait_counts_from_the_acceptance() {
-        let cfg =
-            super::super::transport::ClientConfig::new("http://127.0.0.1:1", "u", Secret::new("p"));
-        let cfg = super::super::transport::ClientConfig {
-            wait: super::super::wait::WaitPolicy::fast(),
-            ..cfg
-        };
-        let c = CloudClient::new(cfg).expect("client");
+        let c = offline_client(super::super::wait::WaitPolicy::fast());
         let accepted = Instant::now() - Duration::from_secs(1);
         let t0 = Instant::now();
         let wait = Wait::after(AsyncOp::Quick).accepted_at(Some(accepted));
