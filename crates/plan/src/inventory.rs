@@ -3,7 +3,7 @@
 //! These are the plan's own types, not the API client's: only what the diff and the reports read.
 //! The engine observes the cloud and converts what it lists into them; tests build them by hand.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::net::Ipv4Addr;
 
@@ -463,6 +463,25 @@ impl DomainInventory {
         self.nat_rules.iter().find(|n| n.internal_ip.trim() == ip)
     }
 
+    /// [`server`](Self::server) for every name at once (the first server of each name): for
+    /// loops over many nodes, where a search each is quadratic.
+    pub fn servers_by_name(&self) -> HashMap<&str, &Server> {
+        let mut m = HashMap::with_capacity(self.servers.len());
+        for s in &self.servers {
+            m.entry(s.name.as_str()).or_insert(s);
+        }
+        m
+    }
+
+    /// [`nat_for`](Self::nat_for) for every internal address at once (the first rule of each).
+    pub fn nats_by_internal_ip(&self) -> HashMap<&str, &NatRule> {
+        let mut m = HashMap::with_capacity(self.nat_rules.len());
+        for n in &self.nat_rules {
+            m.entry(n.internal_ip.trim()).or_insert(n);
+        }
+        m
+    }
+
     /// The firewall rule of that exact name.
     pub fn rule(&self, name: &str) -> Option<&FirewallRule> {
         self.firewall_rules.iter().find(|r| r.name == name)
@@ -471,7 +490,7 @@ impl DomainInventory {
     /// Public addresses of the domain's blocks not used by any NAT rule or virtual listener, in
     /// order.
     pub fn free_public_ips(&self) -> Vec<String> {
-        let used: Vec<&str> = self
+        let used: HashSet<&str> = self
             .nat_rules
             .iter()
             .map(|n| n.external_ip.trim())
@@ -511,5 +530,67 @@ impl Inventory {
     /// The observed domain of that name.
     pub fn domain(&self, name: &str) -> Option<&DomainInventory> {
         self.domains.iter().find(|d| d.domain.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn domain() -> DomainInventory {
+        let mut d = DomainInventory::new(Domain {
+            id: "d".into(),
+            name: "D".into(),
+            state: State::Normal,
+        });
+        for (id, name) in [("s1", "web"), ("s2", "db"), ("s3", "web")] {
+            d.servers.push(Server {
+                id: id.into(),
+                name: name.into(),
+                ..Server::default()
+            });
+        }
+        for (id, internal, external) in [
+            ("n1", " 10.0.0.5 ", "168.0.0.1"),
+            ("n2", "10.0.0.6", "168.0.0.2"),
+            ("n3", "10.0.0.5", "168.0.0.3"),
+        ] {
+            d.nat_rules.push(NatRule {
+                id: id.into(),
+                internal_ip: internal.into(),
+                external_ip: external.into(),
+                create_time: None,
+            });
+        }
+        d.ip_blocks.push(IpBlock {
+            id: "b".into(),
+            base_ip: "168.0.0.2".into(),
+            size: 2,
+            create_time: None,
+        });
+        d
+    }
+
+    #[test]
+    fn the_lookup_maps_answer_as_the_searches_do() {
+        let d = domain();
+        let (servers, nats) = (d.servers_by_name(), d.nats_by_internal_ip());
+        for name in ["web", "db", "none"] {
+            assert_eq!(servers.get(name).copied(), d.server(name), "{name}");
+        }
+        for ip in ["10.0.0.5", "10.0.0.6", "10.0.0.7"] {
+            assert_eq!(nats.get(ip).copied(), d.nat_for(ip), "{ip}");
+        }
+        assert_eq!(servers["web"].id, "s1");
+        assert_eq!(nats["10.0.0.5"].id, "n1");
+    }
+
+    #[test]
+    fn free_public_ips_skip_the_natted_ones() {
+        // 168.0.0.2 is NATed, 168.0.0.3 too (by a rule on another address's block)
+        assert!(domain().free_public_ips().is_empty());
+        let mut d = domain();
+        d.nat_rules.retain(|n| n.id != "n2");
+        assert_eq!(d.free_public_ips(), ["168.0.0.2"]);
     }
 }

@@ -42,7 +42,8 @@ pub fn converge(
             .map(|n| n.name.as_str())
             .collect();
         let mut nat_steps = Vec::new();
-        for node in nodes {
+        let shared = shared_names(inv);
+        for node in nodes.into_iter().filter(|n| shared.contains(*n)) {
             servers(inv, node, &mut plan, &mut nat_steps, &mut notes);
         }
         nat_rules(inv, &mut plan, &mut nat_steps, &mut notes);
@@ -51,10 +52,11 @@ pub fn converge(
                 .nodes
                 .iter()
                 .filter(|n| n.domain == inv.domain.name && n.internet);
+            let (by_name, nats) = (inv.servers_by_name(), inv.nats_by_internal_ip());
             let needed = internet
                 .filter(|n| {
-                    let ip = inv.server(&n.name).and_then(|s| s.private_ipv4());
-                    ip.is_none_or(|ip| inv.nat_for(ip).is_none())
+                    let ip = by_name.get(n.name.as_str()).and_then(|s| s.private_ipv4());
+                    ip.is_none_or(|ip| !nats.contains_key(ip))
                 })
                 .count();
             let listeners = want
@@ -71,6 +73,19 @@ pub fn converge(
 }
 
 /// The servers named `node` in `inv` beyond the oldest: their NAT rules, then themselves.
+/// The names that two servers or more not being deleted hold (only those can have duplicates:
+/// looking through every server for each node was quadratic).
+fn shared_names(inv: &DomainInventory) -> BTreeSet<String> {
+    let mut seen = std::collections::HashMap::<&str, usize>::new();
+    for s in inv.servers.iter().filter(|s| !being_deleted(s)) {
+        *seen.entry(s.name.as_str()).or_default() += 1;
+    }
+    seen.into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
 fn servers(
     inv: &mut DomainInventory,
     node: &str,

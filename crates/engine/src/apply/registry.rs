@@ -97,6 +97,7 @@ impl Registry {
                     },
                 );
             }
+            let nats = d.nats_by_internal_ip();
             for s in &d.servers {
                 facts.servers.entry(s.name.clone()).or_insert(ServerFacts {
                     id: s.id.clone(),
@@ -105,7 +106,7 @@ impl Registry {
                     adopted: false,
                     accepted: None,
                 });
-                if let Some(n) = s.private_ipv4().and_then(|ip| d.nat_for(ip)) {
+                if let Some(n) = s.private_ipv4().and_then(|ip| nats.get(ip)) {
                     facts
                         .public_ips
                         .insert(s.name.clone(), n.external_ip.trim().to_string());

@@ -2,9 +2,11 @@
 //! monitoring, secondary NICs, tags. Built from the desired state and the inventory; every polisher
 //! (information, inventory, ansible, ping, prepare) starts from these.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
-use plan::{Desired, DomainInventory, Inventory, Server, State};
+use plan::{Desired, DomainInventory, Inventory, NatRule, Server, State};
 
 /// What is known about one node of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -93,16 +95,40 @@ fn server_size(s: &Server) -> ServerSize {
     }
 }
 
+/// A domain's servers by name and NAT rules by internal address, looked up once per node (a
+/// search each was quadratic over 1,000 nodes).
+struct Lookup<'a> {
+    inv: &'a DomainInventory,
+    servers: HashMap<&'a str, &'a Server>,
+    nats: HashMap<&'a str, &'a NatRule>,
+}
+
+impl<'a> Lookup<'a> {
+    fn of(inv: &'a DomainInventory) -> Self {
+        Lookup {
+            inv,
+            servers: inv.servers_by_name(),
+            nats: inv.nats_by_internal_ip(),
+        }
+    }
+}
+
 /// Facts of every node of the desired state, from the inventory.
 pub fn node_facts(want: &Desired, have: &Inventory) -> Vec<NodeFacts> {
+    let index: HashMap<&str, Lookup> = have
+        .domains
+        .iter()
+        .map(|d| (d.domain.name.as_str(), Lookup::of(d)))
+        .collect();
     want.nodes
         .iter()
         .map(|n| {
-            let inv = have.domain(&n.domain);
-            let s = inv.and_then(|i| i.server(&n.name));
+            let at = index.get(n.domain.as_str());
+            let inv = at.map(|l| l.inv);
+            let s = at.and_then(|l| l.servers.get(n.name.as_str()).copied());
             let private = s.and_then(|s| s.private_ipv4()).map(str::to_string);
-            let public = match (inv, private.as_deref()) {
-                (Some(i), Some(ip)) => i.nat_for(ip).map(|r| r.external_ip.trim().to_string()),
+            let public = match (at, private.as_deref()) {
+                (Some(l), Some(ip)) => l.nats.get(ip).map(|r| r.external_ip.trim().to_string()),
                 _ => None,
             };
             let state = match s {

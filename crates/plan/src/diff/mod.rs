@@ -102,8 +102,9 @@ fn destroy(want: &Desired, have: &Inventory, network: bool, stop: bool, d: &mut 
             .unwrap_or_default();
         // What a run that raced this one (a build after the servers went) may have left: port
         // rules of nodes that have no server, NAT rules to addresses no server holds.
+        let servers = inv.servers_by_name();
         for n in want.nodes.iter().filter(|n| n.domain == wd.name) {
-            if inv.server(&n.name).is_none() && !n.destroy_never {
+            if !servers.contains_key(n.name.as_str()) && !n.destroy_never {
                 firewall::destroy_ports(n, inv, &mut all, &mut deleted, d);
             }
         }

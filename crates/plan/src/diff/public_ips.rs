@@ -30,12 +30,15 @@ pub(super) fn build(
         .flat_map(|b| &b.listeners)
         .filter(|l| l.address.is_none() && inv.and_then(|i| i.listener(&l.name)).is_none())
         .count();
+    let (servers, nats) = inv.map_or_else(Default::default, |i| {
+        (i.servers_by_name(), i.nats_by_internal_ip())
+    });
     let missing = listeners
         + nodes
             .filter(|n| {
-                let server = inv.and_then(|i| i.server(&n.name));
+                let server = servers.get(n.name.as_str());
                 let ip = server.and_then(|s| s.private_ipv4());
-                !matches!((inv, ip), (Some(i), Some(ip)) if i.nat_for(ip).is_some())
+                !ip.is_some_and(|ip| nats.contains_key(ip))
             })
             .count();
     let free = inv.map_or(0, |i| i.free_public_ips().len());
