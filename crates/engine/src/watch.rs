@@ -199,15 +199,15 @@ impl DomainWatch {
             .list_server_statuses(&[("networkDomainId", self.domain_id.as_str())])
             .await?;
         let servers = Arc::new(Listing::new(list.into_iter().map(Server::from).collect()));
-        self.interests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .wake_settled(taken, &servers);
         *g = Some(Snapshot {
             taken,
             took: taken.elapsed(),
             servers: servers.clone(),
         });
+        self.interests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .wake_settled(taken, &servers);
         Ok((taken, servers))
     }
 
