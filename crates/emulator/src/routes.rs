@@ -8,6 +8,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
@@ -421,78 +422,135 @@ async fn control(core: &Arc<Core>, method: &Method, what: &str, body: Body) -> A
     }
 }
 
+/// What answering a request needs from its head.
+struct Incoming {
+    method: Method,
+    path: String,
+    query: String,
+    /// The answer format the `Accept` header asks for (XML unless it names JSON).
+    fmt: Format,
+    /// The `Content-Type` header, empty when missing.
+    content_type: String,
+}
+
+impl Incoming {
+    /// Reads the method, path, query, answer format and content type of a request head.
+    fn read(parts: &Parts) -> Incoming {
+        let text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let fmt = match text(header::ACCEPT) {
+            Some(a) if a.contains("json") => Format::Json,
+            _ => Format::Xml,
+        };
+        Incoming {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or("").to_string(),
+            fmt,
+            content_type: text(header::CONTENT_TYPE).unwrap_or("").to_string(),
+        }
+    }
+}
+
+/// A request answered, with what the statistics and the request log need.
+struct Outcome {
+    operation: String,
+    answer: Answer,
+    /// The body of a change as logged (see `loggable_body`).
+    logged_body: Option<serde_json::Value>,
+    /// Whether the statistics count the request (control requests are not counted).
+    counted: bool,
+}
+
 async fn handle(State(core): State<Arc<Core>>, req: Request) -> Response {
     let t0 = Instant::now();
     let (parts, body) = req.into_parts();
-    let method = parts.method.clone();
-    let path = parts.uri.path().to_string();
-    let query = parts.uri.query().unwrap_or("").to_string();
-    let fmt = match parts
-        .headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(a) if a.contains("json") => Format::Json,
-        _ => Format::Xml,
-    };
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let incoming = Incoming::read(&parts);
+    let out = answer_request(&core, &parts.headers, &incoming, body).await;
+    let ms = t0.elapsed().as_secs_f64() * 1000.0;
+    if out.counted {
+        core.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .count(&out.operation, &out.answer.code);
+    }
+    log_request(
+        &core,
+        incoming,
+        out.operation,
+        &out.answer,
+        ms,
+        out.logged_body,
+    );
+    into_response(out.answer)
+}
+
+/// Answers a request: refused without credentials, else a control endpoint, the MCP 1.0
+/// account, another MCP 1.0 operation or a 2.x operation.
+async fn answer_request(
+    core: &Arc<Core>,
+    headers: &HeaderMap,
+    incoming: &Incoming,
+    body: Body,
+) -> Outcome {
+    let (method, path) = (&incoming.method, incoming.path.as_str());
     let mut logged_body = None;
-    let mut count = true;
-    let (operation, answer) = if !authorized(&core, &parts.headers) {
+    let mut counted = true;
+    let (operation, answer) = if !authorized(core, headers) {
         (
             "UNAUTHORIZED".to_string(),
             Answer::plain(401, "Invalid credentials."),
         )
     } else if let Some(what) = path.strip_prefix("/emulator/v1/") {
-        count = false;
+        counted = false;
         (
             format!("CONTROL_{}", what.to_ascii_uppercase()),
-            control(&core, &method, what, body).await,
+            control(core, method, what, body).await,
         )
-    } else if path == "/oec/0.9/myaccount" && method == Method::GET {
-        let (fault, delay) = core.faults.draw(false);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        let answer = if fault == Fault::Http503 {
-            Answer::plain(503, "Service Unavailable")
-        } else {
-            Answer {
-                status: 200,
-                code: "OK".into(),
-                body: myaccount(&core),
-                content_type: "application/xml; charset=utf-8",
-                reset: false,
-            }
-        };
-        ("GET_MY_ACCOUNT".to_string(), answer)
+    } else if path == "/oec/0.9/myaccount" && *method == Method::GET {
+        ("GET_MY_ACCOUNT".to_string(), my_account(core).await)
     } else if let Some(rest) = path.strip_prefix("/oec/0.9/") {
-        old_api(&core, &method, rest, &query, body, &mut logged_body).await
+        old_api(core, method, rest, &incoming.query, body, &mut logged_body).await
     } else {
-        api(
-            &core,
-            &method,
-            &path,
-            &query,
-            fmt,
-            &content_type,
-            body,
-            &mut logged_body,
-        )
-        .await
+        api(core, incoming, body, &mut logged_body).await
     };
-    let ms = t0.elapsed().as_secs_f64() * 1000.0;
-    if count {
-        core.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .count(&operation, &answer.code);
+    Outcome {
+        operation,
+        answer,
+        logged_body,
+        counted,
     }
+}
+
+/// Answers `GET /oec/0.9/myaccount` after drawing a fault (of which only a 503 applies).
+async fn my_account(core: &Core) -> Answer {
+    if draw_fault(core, false).await == Fault::Http503 {
+        Answer::plain(503, "Service Unavailable")
+    } else {
+        Answer {
+            status: 200,
+            code: "OK".into(),
+            body: myaccount(core),
+            content_type: "application/xml; charset=utf-8",
+            reset: false,
+        }
+    }
+}
+
+/// Traces an answered request and writes its line to the request log, query secrets redacted.
+fn log_request(
+    core: &Core,
+    incoming: Incoming,
+    operation: String,
+    answer: &Answer,
+    ms: f64,
+    logged_body: Option<serde_json::Value>,
+) {
+    let Incoming {
+        method,
+        path,
+        query,
+        ..
+    } = incoming;
     tracing::debug!(%method, %path, %operation, code = %answer.code, status = answer.status, ms, "request");
     core.log.write(LogLine {
         time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -508,6 +566,10 @@ async fn handle(State(core): State<Arc<Core>>, req: Request) -> Response {
         ms: (ms * 1000.0).round() / 1000.0,
         body: logged_body,
     });
+}
+
+/// The HTTP response of an answer: a Basic challenge with a 401, a body that fails for a reset.
+fn into_response(answer: Answer) -> Response {
     let mut b = Response::builder()
         .status(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_REQUEST))
         .header(header::CONTENT_TYPE, answer.content_type);
@@ -524,6 +586,40 @@ async fn handle(State(core): State<Arc<Core>>, req: Request) -> Response {
     };
     b.body(body)
         .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// Draws the fault injected into a request (a change when `post`), after sleeping its delay.
+async fn draw_fault(core: &Core, post: bool) -> Fault {
+    let (fault, delay) = core.faults.draw(post);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    fault
+}
+
+/// The body of a change (`post`), read and kept for the request log as `loggable_body` makes it;
+/// empty for a read.
+async fn change_body(
+    post: bool,
+    body: Body,
+    content_type: &str,
+    logged_body: &mut Option<serde_json::Value>,
+) -> Result<Bytes, ApiError> {
+    if !post {
+        return Ok(Bytes::new());
+    }
+    let bytes = read_body(body).await?;
+    *logged_body = loggable_body(content_type, &bytes);
+    Ok(bytes)
+}
+
+/// Turns a successful answer into a connection reset when that is the fault drawn.
+fn with_reset(fault: Fault, mut answer: Answer) -> Answer {
+    if fault == Fault::Reset && answer.status == 200 {
+        answer.reset = true;
+        answer.code = "CONNECTION_RESET".into();
+    }
+    answer
 }
 
 /// An MCP 1.0 request (`/oec/0.9/{orgId}/server/{id}...`, see `responses::oec`): same
@@ -555,10 +651,7 @@ async fn old_api(
     if op == "UNKNOWN" || (*method != Method::GET && !post) {
         return (op.into(), Answer::plain(404, "No such MCP 1.0 operation."));
     }
-    let (fault, delay) = core.faults.draw(post);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    let fault = draw_fault(core, post).await;
     match fault {
         Fault::Http503 => return (op.into(), Answer::plain(503, "Service Unavailable")),
         Fault::Busy | Fault::Unexpected => {
@@ -570,26 +663,15 @@ async fn old_api(
         }
         Fault::None | Fault::Reset => {}
     }
-    let bytes = if post {
-        match read_body(body).await {
-            Ok(b) => b,
-            Err(e) => return (op.into(), Answer::plain(400, &e.message)),
-        }
-    } else {
-        Bytes::new()
+    let bytes = match change_body(post, body, "", logged_body).await {
+        Ok(b) => b,
+        Err(e) => return (op.into(), Answer::plain(400, &e.message)),
     };
-    if post {
-        *logged_body = loggable_body("", &bytes);
-    }
-    let mut answer = match oec::serve(core, op, &segs[2..], &bytes).await {
+    let answer = match oec::serve(core, op, &segs[2..], &bytes).await {
         Some(a) => xml(a.status, &a.code, a.body),
         None => Answer::plain(404, "No such MCP 1.0 operation."),
     };
-    if fault == Fault::Reset && answer.status == 200 {
-        answer.reset = true;
-        answer.code = "CONNECTION_RESET".into();
-    }
-    (op.into(), answer)
+    (op.into(), with_reset(fault, answer))
 }
 
 fn redact_query(q: &str) -> String {
@@ -602,23 +684,34 @@ fn redact_query(q: &str) -> String {
         .join("&")
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn api(
-    core: &Arc<Core>,
-    method: &Method,
-    path: &str,
-    query: &str,
-    fmt: Format,
-    content_type: &str,
-    body: Body,
-    logged_body: &mut Option<serde_json::Value>,
-) -> (String, Answer) {
+/// A 2.x request's path, parsed and checked: `/caas/2.{minor}/{orgId}/{area}/{op}[/{id}]`.
+struct Route<'a> {
+    /// `{area}/{op}`.
+    area_op: String,
+    /// The resource id, when the path names one.
+    id: Option<&'a str>,
+    /// Whether the request is a change (POST).
+    post: bool,
+    /// The operation name, as statistics and envelopes give it.
+    operation: String,
+    minor: u32,
+}
+
+/// The operation name and error answer of a 2.x request refused with `e`.
+fn refusal(fmt: Format, operation: &str, e: &ApiError) -> (String, Answer) {
+    (operation.to_string(), Answer::error(fmt, operation, e))
+}
+
+/// Parses and checks the path of a 2.x request: its shape, API version, organization and
+/// operation; else the refusal.
+fn route<'a>(core: &Core, incoming: &'a Incoming) -> Result<Route<'a>, (String, Answer)> {
+    let (method, path, fmt) = (&incoming.method, incoming.path.as_str(), incoming.fmt);
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     // caas / 2.N / org / area / op [/ id]
     if segs.len() < 5 || segs.len() > 6 || segs[0] != "caas" {
         let e =
             ApiError::new(Code::ResourceNotFound, format!("No such path: {path}")).with_status(404);
-        return ("UNKNOWN".into(), Answer::error(fmt, "UNKNOWN", &e));
+        return Err(refusal(fmt, "UNKNOWN", &e));
     }
     let area_op = format!("{}/{}", segs[3], segs[4]);
     let id = segs.get(5).copied().filter(|s| !s.is_empty());
@@ -637,14 +730,14 @@ async fn api(
             "version",
             format!("API version '{}' is not supported (2.2 to 2.13)", segs[1]),
         );
-        return (operation.clone(), Answer::error(fmt, &operation, &e));
+        return Err(refusal(fmt, &operation, &e));
     };
     if segs[2] != core.read().org_id {
         let e = ApiError::new(
             Code::AuthorizationFailure,
             format!("Organization {} is not yours.", segs[2]),
         );
-        return (operation.clone(), Answer::error(fmt, &operation, &e));
+        return Err(refusal(fmt, &operation, &e));
     }
     let known = if post {
         id.is_none() && is_known_post(&area_op)
@@ -657,62 +750,84 @@ async fn api(
             format!("No such operation: {method} {area_op}"),
         )
         .with_status(404);
-        return (operation.clone(), Answer::error(fmt, &operation, &e));
+        return Err(refusal(fmt, &operation, &e));
     }
-    let (fault, delay) = core.faults.draw(post);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    match fault {
-        Fault::Http503 => return (operation, Answer::plain(503, "Service Unavailable")),
+    Ok(Route {
+        area_op,
+        id,
+        post,
+        operation,
+        minor,
+    })
+}
+
+/// Draws the fault injected into a 2.x request; the answer instead of serving it for a 503, a
+/// busy or an unexpected error.
+async fn api_fault(core: &Core, post: bool, fmt: Format, operation: &str) -> Result<Fault, Answer> {
+    match draw_fault(core, post).await {
+        Fault::Http503 => Err(Answer::plain(503, "Service Unavailable")),
         Fault::Busy => {
             let e = ApiError::busy("The resource is busy (injected fault); try again later.");
-            return (operation.clone(), Answer::error(fmt, &operation, &e));
+            Err(Answer::error(fmt, operation, &e))
         }
         Fault::Unexpected => {
             let e = ApiError::unexpected("An unexpected error occurred (injected fault).");
-            return (operation.clone(), Answer::error(fmt, &operation, &e));
+            Err(Answer::error(fmt, operation, &e))
         }
-        Fault::None | Fault::Reset => {}
+        fault @ (Fault::None | Fault::Reset) => Ok(fault),
     }
-    let bytes = if post {
-        match read_body(body).await {
-            Ok(b) => b,
-            Err(e) => return (operation.clone(), Answer::error(fmt, &operation, &e)),
-        }
-    } else {
-        Bytes::new()
-    };
-    if post {
-        *logged_body = loggable_body(content_type, &bytes);
-    }
-    let q = responses::parse_query(query);
-    let ctx = Ctx {
-        core,
-        fmt,
-        minor,
-        query: &q,
-        content_type,
-        body: &bytes,
-        operation: &operation,
-        in_progress: Default::default(),
-    };
-    let mut answer = match dispatch(&ctx, &area_op, id, post).await {
+}
+
+/// Serves a routed 2.x request: OK or IN_PROGRESS with the rendered body, else the error.
+async fn serve(ctx: &Ctx<'_>, route: &Route<'_>) -> Answer {
+    match dispatch(ctx, &route.area_op, route.id, route.post).await {
         Ok(body) => {
             let code = if ctx.in_progress.load(std::sync::atomic::Ordering::Relaxed) {
                 "IN_PROGRESS"
             } else {
                 "OK"
             };
-            Answer::api(fmt, 200, code, body)
+            Answer::api(ctx.fmt, 200, code, body)
         }
-        Err(e) => Answer::error(fmt, &operation, &e),
-    };
-    if fault == Fault::Reset && answer.status == 200 {
-        answer.reset = true;
-        answer.code = "CONNECTION_RESET".into();
+        Err(e) => Answer::error(ctx.fmt, ctx.operation, &e),
     }
-    (operation, answer)
+}
+
+/// A 2.x request (`/caas/2.{minor}/{orgId}/...`): routed, a fault drawn, the body of a change
+/// read and logged, then served.
+async fn api(
+    core: &Arc<Core>,
+    incoming: &Incoming,
+    body: Body,
+    logged_body: &mut Option<serde_json::Value>,
+) -> (String, Answer) {
+    let fmt = incoming.fmt;
+    let route = match route(core, incoming) {
+        Ok(route) => route,
+        Err(refused) => return refused,
+    };
+    let fault = match api_fault(core, route.post, fmt, &route.operation).await {
+        Ok(fault) => fault,
+        Err(answer) => return (route.operation, answer),
+    };
+    let content_type = incoming.content_type.as_str();
+    let bytes = match change_body(route.post, body, content_type, logged_body).await {
+        Ok(b) => b,
+        Err(e) => return refusal(fmt, &route.operation, &e),
+    };
+    let q = responses::parse_query(&incoming.query);
+    let ctx = Ctx {
+        core,
+        fmt,
+        minor: route.minor,
+        query: &q,
+        content_type,
+        body: &bytes,
+        operation: &route.operation,
+        in_progress: Default::default(),
+    };
+    let answer = serve(&ctx, &route).await;
+    (route.operation, with_reset(fault, answer))
 }
 
 /// The body of a change as logged: parsed (XML or JSON), secrets redacted; never the raw bytes.

@@ -118,12 +118,11 @@ fn busy(r: &FirewallRule) -> ApiResult<()> {
     Ok(())
 }
 
-/// Creates a client rule; returns its id.
-pub fn create(tx: &mut Tx<'_>, req: CreateRule) -> ApiResult<String> {
-    let name_ok = !req.name.is_empty()
-        && req.name.len() <= 60
-        && req
-            .name
+/// Refuses a client rule name that is not 1..60 letters, digits, '.', '_' or '-', or is reserved.
+fn check_rule_name(name: &str) -> ApiResult<()> {
+    let name_ok = !name.is_empty()
+        && name.len() <= 60
+        && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if !name_ok {
@@ -132,42 +131,27 @@ pub fn create(tx: &mut Tx<'_>, req: CreateRule) -> ApiResult<String> {
             "must be 1..60 letters, digits, '.', '_' or '-'",
         ));
     }
-    if req.name.to_ascii_uppercase().starts_with("CCDEFAULT.") {
+    if name.to_ascii_uppercase().starts_with("CCDEFAULT.") {
         return Err(ApiError::invalid(
             "name",
             "the CCDEFAULT. prefix is reserved",
         ));
     }
-    let action = req.action.to_ascii_uppercase();
-    if action != "ACCEPT_DECISIVELY" && action != "DROP" {
-        return Err(ApiError::invalid(
-            "action",
-            format!("'{}' is not ACCEPT_DECISIVELY or DROP", req.action),
-        ));
+    Ok(())
+}
+
+/// `value` in upper case when it is one of `choices` (named `said` in the message), else refused.
+fn one_of(field: &str, value: &str, choices: &[&str], said: &str) -> ApiResult<String> {
+    let upper = value.to_ascii_uppercase();
+    if !choices.contains(&upper.as_str()) {
+        return Err(ApiError::invalid(field, format!("'{value}' is not {said}")));
     }
-    let ip_version = req.ip_version.to_ascii_uppercase();
-    if ip_version != "IPV4" && ip_version != "IPV6" {
-        return Err(ApiError::invalid(
-            "ipVersion",
-            format!("'{}' is not IPV4 or IPV6", req.ip_version),
-        ));
-    }
-    let protocol = req.protocol.to_ascii_uppercase();
-    if !["IP", "TCP", "UDP", "ICMP"].contains(&protocol.as_str()) {
-        return Err(ApiError::invalid(
-            "protocol",
-            format!("'{}' is not IP, TCP, UDP or ICMP", req.protocol),
-        ));
-    }
-    check_scope("source", &req.source, ip_version == "IPV4", &protocol)?;
-    check_scope(
-        "destination",
-        &req.destination,
-        ip_version == "IPV4",
-        &protocol,
-    )?;
-    let datacenter_id = tx.st().domain_ready(&req.domain_id)?.datacenter_id.clone();
-    let st = tx.st();
+    Ok(upper)
+}
+
+/// The ids of the domain's rules in evaluation order and the index where the new rule goes;
+/// refused when its name is taken or the rule it is placed relative to is missing.
+fn insertion_point(st: &State, req: &CreateRule) -> ApiResult<(Vec<String>, usize)> {
     let rules = ordered(st, &req.domain_id);
     if rules.iter().any(|r| r.name == req.name) {
         return Err(ApiError::new(
@@ -197,6 +181,39 @@ pub fn create(tx: &mut Tx<'_>, req: CreateRule) -> ApiResult<String> {
         Placement::After(n) => (find(n)? + 1).max(first_client),
     };
     let ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
+    Ok((ids, at))
+}
+
+/// Creates a client rule; returns its id.
+pub fn create(tx: &mut Tx<'_>, req: CreateRule) -> ApiResult<String> {
+    check_rule_name(&req.name)?;
+    let action = one_of(
+        "action",
+        &req.action,
+        &["ACCEPT_DECISIVELY", "DROP"],
+        "ACCEPT_DECISIVELY or DROP",
+    )?;
+    let ip_version = one_of(
+        "ipVersion",
+        &req.ip_version,
+        &["IPV4", "IPV6"],
+        "IPV4 or IPV6",
+    )?;
+    let protocol = one_of(
+        "protocol",
+        &req.protocol,
+        &["IP", "TCP", "UDP", "ICMP"],
+        "IP, TCP, UDP or ICMP",
+    )?;
+    check_scope("source", &req.source, ip_version == "IPV4", &protocol)?;
+    check_scope(
+        "destination",
+        &req.destination,
+        ip_version == "IPV4",
+        &protocol,
+    )?;
+    let datacenter_id = tx.st().domain_ready(&req.domain_id)?.datacenter_id.clone();
+    let (ids, at) = insertion_point(tx.st(), &req)?;
     let order = order_at(tx, &ids, at);
     let id = new_id();
     let pending = tx.pending(Kind::Firewall, &id, OpKind::CreateFirewallRule);

@@ -41,10 +41,8 @@ pub fn used_addresses(st: &State, vlan_id: &str) -> HashSet<Ipv4Addr> {
     used
 }
 
-/// Starts deploying a VLAN; returns its id.
-pub fn deploy(tx: &mut Tx<'_>, req: DeployVlan) -> ApiResult<String> {
-    check_name("name", &req.name)?;
-    check_description("description", &req.description)?;
+/// The private IPv4 network a deploy asks for, checked: prefix size, base address, RFC 1918 range.
+fn checked_network(req: &DeployVlan) -> ApiResult<Ipv4Net> {
     if !(16..=29).contains(&req.prefix) {
         return Err(ApiError::invalid(
             "privateIpv4PrefixSize",
@@ -68,7 +66,12 @@ pub fn deploy(tx: &mut Tx<'_>, req: DeployVlan) -> ApiResult<String> {
             format!("{network} is not in an RFC 1918 private range"),
         ));
     }
-    let gateway = match req.gateway {
+    Ok(network)
+}
+
+/// The gateway address of `network` for the deploy's gateway choice; a detached one must be a host.
+fn gateway_address(gateway: &Gateway, network: &Ipv4Net) -> ApiResult<Ipv4Addr> {
+    Ok(match *gateway {
         Gateway::Attached { high: false } => Ipv4Addr::from(u32::from(network.network()) + 1),
         Gateway::Attached { high: true } => Ipv4Addr::from(u32::from(network.broadcast()) - 1),
         Gateway::Detached(g) => {
@@ -80,10 +83,11 @@ pub fn deploy(tx: &mut Tx<'_>, req: DeployVlan) -> ApiResult<String> {
             }
             g
         }
-    };
-    let domain = tx.st().domain_ready(&req.domain_id)?;
-    let datacenter_id = domain.datacenter_id.clone();
-    let st = tx.st();
+    })
+}
+
+/// Refuses a deploy while a VLAN of the domain is pending, or when one has its name or overlaps it.
+fn check_domain_vlans(st: &State, req: &DeployVlan, network: &Ipv4Net) -> ApiResult<()> {
     for v in st.vlans.values().filter(|v| v.domain_id == req.domain_id) {
         if v.state.is_pending() {
             return Err(ApiError::busy(format!(
@@ -111,16 +115,33 @@ pub fn deploy(tx: &mut Tx<'_>, req: DeployVlan) -> ApiResult<String> {
             ));
         }
     }
-    let id = new_id();
-    let u = uuid::Uuid::parse_str(&id)
+    Ok(())
+}
+
+/// The IPv6 /64 prefix of a new VLAN, made from the first bytes of its id.
+fn ipv6_prefix(id: &str) -> String {
+    let u = uuid::Uuid::parse_str(id)
         .map(|u| *u.as_bytes())
         .unwrap_or_default();
-    let ipv6_prefix = format!(
+    format!(
         "fd77:{:x}:{:x}:{:x}",
         u16::from_be_bytes([u[0], u[1]]),
         u16::from_be_bytes([u[2], u[3]]),
         u16::from_be_bytes([u[4], u[5]])
-    );
+    )
+}
+
+/// Starts deploying a VLAN; returns its id.
+pub fn deploy(tx: &mut Tx<'_>, req: DeployVlan) -> ApiResult<String> {
+    check_name("name", &req.name)?;
+    check_description("description", &req.description)?;
+    let network = checked_network(&req)?;
+    let gateway = gateway_address(&req.gateway, &network)?;
+    let domain = tx.st().domain_ready(&req.domain_id)?;
+    let datacenter_id = domain.datacenter_id.clone();
+    check_domain_vlans(tx.st(), &req, &network)?;
+    let id = new_id();
+    let ipv6_prefix = ipv6_prefix(&id);
     let pending = tx.pending(Kind::Vlan, &id, OpKind::DeployVlan);
     let vlan = Vlan {
         id: id.clone(),
