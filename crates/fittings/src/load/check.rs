@@ -199,23 +199,7 @@ fn judge(
         TokenKind::Node {
             node: NodeSel::This,
             fact,
-        } => match scope {
-            Scope::Node { location, node } => {
-                if fact == NodeFact::Public && !public.contains(&(*location, node.as_str())) {
-                    return Some((
-                        false,
-                        format!(
-                            "{shown} in node '{node}', which has no 'glue: - internet ...': it will have no public address"
-                        ),
-                    ));
-                }
-                None
-            }
-            _ => Some((
-                true,
-                format!("unknown token {shown}: node tokens only work in the settings of a node"),
-            )),
-        },
+        } => judge_this_node(&shown, fact, scope, public),
         TokenKind::Node {
             node:
                 NodeSel::Named {
@@ -226,47 +210,12 @@ fn judge(
                 },
             ..
         } => {
-            let loc_id = match (&location, here) {
-                (Some(l), _) => l.clone(),
+            let loc_id = match (location, here) {
+                (Some(l), _) => l,
                 (None, Some(i)) => locations[i].location_id.clone(),
-                (None, None) => {
-                    return (!by_location
-                        .values()
-                        .any(|names| names.contains(name.as_str())))
-                    .then(|| {
-                        (
-                            !bare,
-                            format!("unknown token {shown}: no node '{name}' in this plan"),
-                        )
-                    });
-                }
+                (None, None) => return judge_node_anywhere(&shown, &name, bare, by_location),
             };
-            let Some(names) = by_location.get(loc_id.as_str()) else {
-                return Some((
-                    false,
-                    format!(
-                        "{shown}: location {loc_id} is not in this plan; the node will be looked up in the cloud at deploy time"
-                    ),
-                ));
-            };
-            if names.contains(name.as_str()) {
-                return None;
-            }
-            if bare {
-                return Some((
-                    false,
-                    format!(
-                        "{shown} is not a plumbery token (no node '{name}' in {loc_id}); it is left as written"
-                    ),
-                ));
-            }
-            Some((
-                true,
-                format!(
-                    "unknown token {shown}: no node '{name}' in {loc_id} (nodes: {})",
-                    list_names(names.iter().copied())
-                ),
-            ))
+            judge_node_in(&shown, &loc_id, &name, bare, by_location)
         }
         TokenKind::Balancer(_) if !matches!(scope, Scope::Balancer { .. }) => Some((
             true,
@@ -286,6 +235,83 @@ fn judge(
         )),
         _ => None,
     }
+}
+
+/// Judges a `node.*` token: only in a node's settings, and `node.public` wants a public address.
+fn judge_this_node(
+    shown: &str,
+    fact: NodeFact,
+    scope: &Scope,
+    public: &BTreeSet<(usize, &str)>,
+) -> Option<(bool, String)> {
+    match scope {
+        Scope::Node { location, node } => {
+            if fact == NodeFact::Public && !public.contains(&(*location, node.as_str())) {
+                return Some((
+                    false,
+                    format!(
+                        "{shown} in node '{node}', which has no 'glue: - internet ...': it will have no public address"
+                    ),
+                ));
+            }
+            None
+        }
+        _ => Some((
+            true,
+            format!("unknown token {shown}: node tokens only work in the settings of a node"),
+        )),
+    }
+}
+
+/// Judges a token naming node `name` outside any location: fine if some location has that node.
+fn judge_node_anywhere(
+    shown: &str,
+    name: &str,
+    bare: bool,
+    by_location: &BTreeMap<&str, BTreeSet<&str>>,
+) -> Option<(bool, String)> {
+    (!by_location.values().any(|names| names.contains(name))).then(|| {
+        (
+            !bare,
+            format!("unknown token {shown}: no node '{name}' in this plan"),
+        )
+    })
+}
+
+/// Judges a token naming node `name` of location `loc_id` against the nodes that location declares.
+fn judge_node_in(
+    shown: &str,
+    loc_id: &str,
+    name: &str,
+    bare: bool,
+    by_location: &BTreeMap<&str, BTreeSet<&str>>,
+) -> Option<(bool, String)> {
+    let Some(names) = by_location.get(loc_id) else {
+        return Some((
+            false,
+            format!(
+                "{shown}: location {loc_id} is not in this plan; the node will be looked up in the cloud at deploy time"
+            ),
+        ));
+    };
+    if names.contains(name) {
+        return None;
+    }
+    if bare {
+        return Some((
+            false,
+            format!(
+                "{shown} is not a plumbery token (no node '{name}' in {loc_id}); it is left as written"
+            ),
+        ));
+    }
+    Some((
+        true,
+        format!(
+            "unknown token {shown}: no node '{name}' in {loc_id} (nodes: {})",
+            list_names(names.iter().copied())
+        ),
+    ))
 }
 
 /// Line and column of a token found at `offset` of a site's text.

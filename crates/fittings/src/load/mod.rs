@@ -43,32 +43,7 @@ pub fn load_text(
         text: &prepared.text,
         unknown_params: &prepared.unknown,
     };
-    let (docs, duplicates) = yaml::parse_documents_checked(&prepared.text).map_err(|e| {
-        LoadError::at(
-            SourcePos {
-                file: file.to_string(),
-                line: e.line,
-                column: e.column,
-            },
-            format!("this is not valid YAML: {}", e.message),
-        )
-    })?;
-    for d in duplicates {
-        let pos = SourcePos {
-            file: file.to_string(),
-            line: d.line,
-            column: d.column,
-        };
-        cx.warnings.push(Warning {
-            pos,
-            message: d.message,
-        });
-    }
-    if docs.is_empty() {
-        return Err(LoadError::plain(format!(
-            "{file}: the plan is empty; it needs at least one document with 'locationId' and 'blueprints'"
-        )));
-    }
+    let docs = cx.documents()?;
     let (settings_doc, facility_docs) = if docs.len() > 1 {
         (Some(&docs[0]), &docs[1..])
     } else {
@@ -96,26 +71,29 @@ pub fn load_text(
         cx.next_location = index;
         locations.push(cx.location(doc, &defaults)?);
     }
-    if let Some(at) = defaults.get("blueprints") {
-        let named = locations.first().and_then(|l| l.default_blueprints.clone());
-        for name in named.unwrap_or_default() {
-            let known = locations.iter().any(|l| {
-                l.blueprints.iter().any(|b| b.name == name) || l.aliases.contains_key(&name)
-            });
-            if !known {
-                return Err(cx.err(
-                    at,
-                    format!("'defaults.blueprints' names '{name}', a blueprint no location defines: remove it or define it"),
-                ));
-            }
-        }
-    }
-    check::check_names(&locations)?;
-    check::check_networks(&locations)?;
-    capacity::check_vlan_capacity(&locations)?;
-    capacity::check_public_ipv4(&locations)?;
-    check::check_rule_names(&locations, &mut cx.warnings)?;
-    check::check_tokens(&mut cx, &locations)?;
+    cx.check_default_blueprints(&defaults, &locations)?;
+    check_plan(&mut cx, &locations)?;
+    log_loaded(file, &locations, cx.warnings.len());
+    let plan = Plan {
+        origin: file.to_string(),
+        settings,
+        locations,
+    };
+    Ok((plan, without_repeats(cx.warnings)))
+}
+
+/// The whole-plan checks, in order, once every location is loaded; the first failure is the error.
+fn check_plan(cx: &mut Cx<'_>, locations: &[Location]) -> Result<(), LoadError> {
+    check::check_names(locations)?;
+    check::check_networks(locations)?;
+    capacity::check_vlan_capacity(locations)?;
+    capacity::check_public_ipv4(locations)?;
+    check::check_rule_names(locations, &mut cx.warnings)?;
+    check::check_tokens(cx, locations)
+}
+
+/// Logs (at debug level) the size of a loaded plan.
+fn log_loaded(file: &str, locations: &[Location], warnings: usize) {
     tracing::debug!(
         file,
         locations = locations.len(),
@@ -124,22 +102,76 @@ pub fn load_text(
             .flat_map(|l| &l.blueprints)
             .map(|b| b.nodes.len())
             .sum::<usize>(),
-        warnings = cx.warnings.len(),
+        warnings,
         "plan loaded"
     );
+}
+
+/// Keeps the first of warnings that repeat (same line, column and message), in order.
+fn without_repeats(mut warnings: Vec<Warning>) -> Vec<Warning> {
     // a node class is checked once per node that uses it: keep each warning once
     let mut seen = std::collections::HashSet::new();
-    cx.warnings
-        .retain(|w| seen.insert((w.pos.line, w.pos.column, w.message.clone())));
-    let plan = Plan {
-        origin: file.to_string(),
-        settings,
-        locations,
-    };
-    Ok((plan, cx.warnings))
+    warnings.retain(|w| seen.insert((w.pos.line, w.pos.column, w.message.clone())));
+    warnings
 }
 
 impl Cx<'_> {
+    /// Parses the plan's YAML documents, warning about duplicate keys; an error if there are none.
+    fn documents(&mut self) -> Result<Vec<MNode>, LoadError> {
+        let file = self.file;
+        let (docs, duplicates) = yaml::parse_documents_checked(self.text).map_err(|e| {
+            LoadError::at(
+                SourcePos {
+                    file: file.to_string(),
+                    line: e.line,
+                    column: e.column,
+                },
+                format!("this is not valid YAML: {}", e.message),
+            )
+        })?;
+        for d in duplicates {
+            let pos = SourcePos {
+                file: file.to_string(),
+                line: d.line,
+                column: d.column,
+            };
+            self.warnings.push(Warning {
+                pos,
+                message: d.message,
+            });
+        }
+        if docs.is_empty() {
+            return Err(LoadError::plain(format!(
+                "{file}: the plan is empty; it needs at least one document with 'locationId' and 'blueprints'"
+            )));
+        }
+        Ok(docs)
+    }
+
+    /// A string `defaults.blueprints` must name only blueprints that some location defines.
+    fn check_default_blueprints(
+        &self,
+        defaults: &MNode,
+        locations: &[Location],
+    ) -> Result<(), LoadError> {
+        let Some(at) = defaults.get("blueprints") else {
+            return Ok(());
+        };
+        let named = locations.first().and_then(|l| l.default_blueprints.clone());
+        for name in named.unwrap_or_default() {
+            let known = locations.iter().any(|l| {
+                l.blueprints.iter().any(|b| b.name == name) || l.aliases.contains_key(&name)
+            });
+            if !known {
+                return Err(self.err(
+                    at,
+                    format!("'defaults.blueprints' names '{name}', a blueprint no location defines: remove it or define it"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn settings(&mut self, doc: &MNode) -> Result<Settings, LoadError> {
         if doc.as_map().is_none() {
             return Err(self.err(

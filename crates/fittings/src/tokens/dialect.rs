@@ -159,77 +159,21 @@ fn node_fact(suffix: &str) -> Option<NodeFact> {
 /// Says what a token (the text between `{{` and `}}`, trimmed) refers to.
 pub fn classify(token: &str) -> TokenKind {
     let t = token.trim();
-    if t.starts_with("http://") || t.starts_with("https://") {
-        return TokenKind::Url(t.to_string());
-    }
-    if let Some(name) = t.strip_prefix("parameter.") {
-        return TokenKind::Parameter(name.to_string());
-    }
-    if let Some(var) = t.strip_prefix("environment.") {
-        return TokenKind::Environment(var.to_string());
-    }
-    match t {
-        "plumbery.version" => return TokenKind::Version,
-        "shared.user" => return TokenKind::Shared(SharedFact::User),
-        "shared.secret" => return TokenKind::Shared(SharedFact::Secret),
-        "credentials.name" | "name.credentials" => {
-            return TokenKind::Credentials(CredentialFact::Name);
-        }
-        "credentials.password" | "password.credentials" => {
-            return TokenKind::Credentials(CredentialFact::Password);
-        }
-        "location.id" => return TokenKind::Location(LocationFact::Id),
-        "location.country" => return TokenKind::Location(LocationFact::Country),
-        "balancer.name" | "balancer.ip" | "balancer.port" => {
-            return TokenKind::Balancer(t[9..].to_string());
-        }
-        "node" => {
-            return TokenKind::Node {
-                node: NodeSel::This,
-                fact: NodeFact::Private,
-            };
-        }
-        "rsa_public.local" | "local.rsa_public" => return TokenKind::LocalPublicKey,
-        _ => {}
+    if let Some(kind) = fixed_kind(t) {
+        return kind;
     }
     if t.contains(char::is_whitespace) || t.is_empty() {
         return TokenKind::Unknown;
     }
-    let (body, digest) = match t.rsplit_once('.') {
-        Some((b, "md5")) => (b, Some(Digest::Md5)),
-        Some((b, "sha1")) => (b, Some(Digest::Sha1)),
-        Some((b, "sha256")) => (b, Some(Digest::Sha256)),
-        _ => (t, None),
-    };
-    if let Some((a, b)) = body.split_once('.')
-        && !b.contains('.')
-    {
-        if a == "secret" || b == "secret" {
-            return TokenKind::Secret {
-                id: body.to_string(),
-                digest,
-            };
-        }
-        if a == "uuid" || b == "uuid" {
-            return TokenKind::Uuid {
-                id: body.to_string(),
-                digest,
-            };
-        }
+    let (body, digest) = split_digest(t);
+    if let Some(kind) = stored_kind(body, digest) {
+        return kind;
     }
     if digest.is_some() {
         return TokenKind::Unknown;
     }
-    if let Some((a, b)) = t.split_once('.') {
-        match (a, b) {
-            ("rsa_public", x) | (x, "rsa_public") if !x.is_empty() => {
-                return TokenKind::RsaPublic(x.to_string());
-            }
-            ("rsa_private", x) | (x, "rsa_private") if !x.is_empty() => {
-                return TokenKind::RsaPrivate(x.to_string());
-            }
-            _ => {}
-        }
+    if let Some(kind) = rsa_kind(t) {
+        return kind;
     }
     if let Some(suffix) = t.strip_prefix("node.") {
         return match node_fact(suffix) {
@@ -240,7 +184,88 @@ pub fn classify(token: &str) -> TokenKind {
             None => TokenKind::Unknown,
         };
     }
-    // [region::][LOC::]name[.fact]
+    named_node_kind(t)
+}
+
+/// A URL, `parameter.X`, `environment.VAR` or one of the tokens spelt out in full (`node`, `location.id` ...).
+fn fixed_kind(t: &str) -> Option<TokenKind> {
+    if t.starts_with("http://") || t.starts_with("https://") {
+        return Some(TokenKind::Url(t.to_string()));
+    }
+    if let Some(name) = t.strip_prefix("parameter.") {
+        return Some(TokenKind::Parameter(name.to_string()));
+    }
+    if let Some(var) = t.strip_prefix("environment.") {
+        return Some(TokenKind::Environment(var.to_string()));
+    }
+    Some(match t {
+        "plumbery.version" => TokenKind::Version,
+        "shared.user" => TokenKind::Shared(SharedFact::User),
+        "shared.secret" => TokenKind::Shared(SharedFact::Secret),
+        "credentials.name" | "name.credentials" => TokenKind::Credentials(CredentialFact::Name),
+        "credentials.password" | "password.credentials" => {
+            TokenKind::Credentials(CredentialFact::Password)
+        }
+        "location.id" => TokenKind::Location(LocationFact::Id),
+        "location.country" => TokenKind::Location(LocationFact::Country),
+        "balancer.name" | "balancer.ip" | "balancer.port" => {
+            TokenKind::Balancer(t[9..].to_string())
+        }
+        "node" => TokenKind::Node {
+            node: NodeSel::This,
+            fact: NodeFact::Private,
+        },
+        "rsa_public.local" | "local.rsa_public" => TokenKind::LocalPublicKey,
+        _ => return None,
+    })
+}
+
+/// Splits a `.md5`, `.sha1` or `.sha256` suffix off a token: (the rest, its digest).
+fn split_digest(t: &str) -> (&str, Option<Digest>) {
+    match t.rsplit_once('.') {
+        Some((b, "md5")) => (b, Some(Digest::Md5)),
+        Some((b, "sha1")) => (b, Some(Digest::Sha1)),
+        Some((b, "sha256")) => (b, Some(Digest::Sha256)),
+        _ => (t, None),
+    }
+}
+
+/// A stored value: `secret.X` / `X.secret` or `uuid.X` / `X.uuid` (`body` without its digest suffix).
+fn stored_kind(body: &str, digest: Option<Digest>) -> Option<TokenKind> {
+    let (a, b) = body.split_once('.')?;
+    if b.contains('.') {
+        return None;
+    }
+    if a == "secret" || b == "secret" {
+        return Some(TokenKind::Secret {
+            id: body.to_string(),
+            digest,
+        });
+    }
+    if a == "uuid" || b == "uuid" {
+        return Some(TokenKind::Uuid {
+            id: body.to_string(),
+            digest,
+        });
+    }
+    None
+}
+
+/// A key of a generated pair: `rsa_public.X` / `X.rsa_public` or `rsa_private.X` / `X.rsa_private`.
+fn rsa_kind(t: &str) -> Option<TokenKind> {
+    match t.split_once('.')? {
+        ("rsa_public", x) | (x, "rsa_public") if !x.is_empty() => {
+            Some(TokenKind::RsaPublic(x.to_string()))
+        }
+        ("rsa_private", x) | (x, "rsa_private") if !x.is_empty() => {
+            Some(TokenKind::RsaPrivate(x.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// A fact of a node named in the token: `[region::][LOC::]name[.fact]`, else [`TokenKind::Unknown`].
+fn named_node_kind(t: &str) -> TokenKind {
     let parts: Vec<&str> = t.split("::").collect();
     if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
         return TokenKind::Unknown;
