@@ -212,11 +212,34 @@ fn io<T>(what: &str, r: std::io::Result<T>) -> Result<T> {
 
 /// Mounts the node's root under `dir/merged` and everything in it.
 fn mount_root(a: &InitArgs) -> Result<PathBuf> {
-    let (upper, work, m) = (
-        a.dir.join("upper"),
-        a.dir.join("work"),
-        a.dir.join("merged"),
-    );
+    let m = mount_overlay(&a.dir)?;
+    mount_proc_and_sys(&m)?;
+    let dev = m.join("dev");
+    mount_dev_nodes(&dev)?;
+    mask_proc_files(&m, &dev)?;
+    mount_dev_filesystems(&dev)?;
+    for (d, mode) in [("run", "mode=755"), ("tmp", "mode=1777")] {
+        mnt(
+            "tmpfs",
+            &m.join(d),
+            "tmpfs",
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some(mode),
+        )?;
+    }
+    hide_paths(&m, &dev, &a.hide)?;
+    Ok(m)
+}
+
+/// Mount flags of the kernel's and the node's own pseudo file systems.
+const NOSX: MsFlags = MsFlags::MS_NOSUID
+    .union(MsFlags::MS_NOEXEC)
+    .union(MsFlags::MS_NODEV);
+
+/// Mounts the host's root, read-only below, with the node's changes in `dir/upper`; returns the
+/// merged root `dir/merged`.
+fn mount_overlay(dir: &Path) -> Result<PathBuf> {
+    let (upper, work, m) = (dir.join("upper"), dir.join("work"), dir.join("merged"));
     for p in [&upper, &work] {
         let s = p.display().to_string();
         if s.contains([',', ':']) {
@@ -231,8 +254,12 @@ fn mount_root(a: &InitArgs) -> Result<PathBuf> {
         work.display()
     );
     mnt("overlay", &m, "overlay", MsFlags::empty(), Some(&opts))?;
-    let nosx = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
-    mnt("proc", &m.join("proc"), "proc", nosx, None)?;
+    Ok(m)
+}
+
+/// Mounts `/proc` (its host-wide knobs read-only) and a read-only `/sys`.
+fn mount_proc_and_sys(m: &Path) -> Result<()> {
+    mnt("proc", &m.join("proc"), "proc", NOSX, None)?;
     for p in ["sys", "sysrq-trigger", "irq", "bus", "fs"] {
         let t = m.join("proc").join(p);
         if t.exists() {
@@ -243,13 +270,16 @@ fn mount_root(a: &InitArgs) -> Result<PathBuf> {
         "sysfs",
         &m.join("sys"),
         "sysfs",
-        nosx | MsFlags::MS_RDONLY,
+        NOSX | MsFlags::MS_RDONLY,
         None,
-    )?;
-    let dev = m.join("dev");
+    )
+}
+
+/// Mounts a small `/dev` holding only the harmless devices, bound from the host's.
+fn mount_dev_nodes(dev: &Path) -> Result<()> {
     mnt(
         "tmpfs",
-        &dev,
+        dev,
         "tmpfs",
         MsFlags::MS_NOSUID,
         Some("mode=755,size=64k"),
@@ -259,12 +289,23 @@ fn mount_root(a: &InitArgs) -> Result<PathBuf> {
         io("create dev node", File::create(&t))?;
         bind(&Path::new("/dev").join(d), &t, false)?;
     }
+    Ok(())
+}
+
+/// Hides the `/proc` files that show the host's memory, keys and timers behind `/dev/null`.
+fn mask_proc_files(m: &Path, dev: &Path) -> Result<()> {
     for (p, src) in [("kcore", "null"), ("keys", "null"), ("timer_list", "null")] {
         let t = m.join("proc").join(p);
         if t.exists() {
             bind(&dev.join(src), &t, true)?;
         }
     }
+    Ok(())
+}
+
+/// Mounts the node's own pseudo terminals, shared memory and message queues, and the usual
+/// links of `/dev`.
+fn mount_dev_filesystems(dev: &Path) -> Result<()> {
     for d in ["pts", "shm", "mqueue"] {
         io("mkdir dev", std::fs::create_dir_all(dev.join(d)))?;
     }
@@ -275,8 +316,8 @@ fn mount_root(a: &InitArgs) -> Result<PathBuf> {
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
         Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
     )?;
-    mnt("tmpfs", &dev.join("shm"), "tmpfs", nosx, Some("mode=1777"))?;
-    mnt("mqueue", &dev.join("mqueue"), "mqueue", nosx, None)?;
+    mnt("tmpfs", &dev.join("shm"), "tmpfs", NOSX, Some("mode=1777"))?;
+    mnt("mqueue", &dev.join("mqueue"), "mqueue", NOSX, None)?;
     for (link, target) in [
         ("ptmx", "pts/ptmx"),
         ("fd", "/proc/self/fd"),
@@ -289,21 +330,13 @@ fn mount_root(a: &InitArgs) -> Result<PathBuf> {
             std::os::unix::fs::symlink(target, dev.join(link)),
         )?;
     }
-    mnt(
-        "tmpfs",
-        &m.join("run"),
-        "tmpfs",
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=755"),
-    )?;
-    mnt(
-        "tmpfs",
-        &m.join("tmp"),
-        "tmpfs",
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=1777"),
-    )?;
-    for h in &a.hide {
+    Ok(())
+}
+
+/// Covers each of `hide` (absolute paths of the host) with an empty read-only directory or
+/// `/dev/null`.
+fn hide_paths(m: &Path, dev: &Path, hide: &[PathBuf]) -> Result<()> {
+    for h in hide {
         let Ok(rel) = h.strip_prefix("/") else {
             continue;
         };
@@ -313,14 +346,14 @@ fn mount_root(a: &InitArgs) -> Result<PathBuf> {
                 "tmpfs",
                 &t,
                 "tmpfs",
-                nosx | MsFlags::MS_RDONLY,
+                NOSX | MsFlags::MS_RDONLY,
                 Some("mode=755,size=4k"),
             )?,
             Ok(md) if md.is_file() => bind(&dev.join("null"), &t, true)?,
             _ => {}
         }
     }
-    Ok(m)
+    Ok(())
 }
 
 fn enter_root(m: &Path) -> Result<()> {

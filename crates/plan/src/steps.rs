@@ -456,6 +456,31 @@ impl Step {
             Step::AddIpBlocks { domain, count } => {
                 format!("add {count} public IPv4 blocks to {domain}")
             }
+            Step::CreateNat { node, .. } => format!("NAT a public IPv4 address to {node}"),
+            Step::CreateFirewallRule { rule, .. } => format!("create firewall rule {rule}"),
+            Step::CreateAcceptRule { rule, .. } => format!("create firewall rule {rule}"),
+            Step::DisableDefaultRule { rule, .. } => format!("disable firewall rule {rule}"),
+            Step::DeleteFirewallRule { rule, .. } => format!("delete firewall rule {rule}"),
+            Step::DeleteNat {
+                node, external_ip, ..
+            } => format!("delete NAT rule {external_ip} -> {node}"),
+            Step::DeleteServer { node, .. } => format!("delete server {node}"),
+            Step::DeleteDuplicateServer { node, id, kept, .. } => {
+                format!("delete duplicate server {node} ({id}; {kept} is kept)")
+            }
+            Step::RemoveIpBlock { base_ip, .. } => format!("release public IPv4 block {base_ip}"),
+            Step::RemoveSpareIpBlock { base_ip, .. } => {
+                format!("release spare public IPv4 block {base_ip}")
+            }
+            Step::DeleteVlan { vlan, .. } => format!("delete VLAN {vlan}"),
+            Step::DeleteDomain { domain, .. } => format!("delete network domain {domain}"),
+            _ => self.describe_server(),
+        }
+    }
+
+    /// The lines of the steps on one server.
+    fn describe_server(&self) -> String {
+        match self {
             Step::DeployServer {
                 node,
                 image,
@@ -483,19 +508,13 @@ impl Step {
                 cpu_speed,
                 ..
             } => {
-                let mut what = Vec::new();
-                if let Some(c) = cpu_count {
-                    what.push(format!("{c} CPU"));
-                }
-                if let Some(c) = cores_per_socket {
-                    what.push(format!("{c} cores per socket"));
-                }
-                if let Some(s) = cpu_speed {
-                    what.push(format!("{s} CPU speed"));
-                }
-                if let Some(m) = memory_gb {
-                    what.push(format!("{m} GB"));
-                }
+                let what = [
+                    cpu_count.map(|c| format!("{c} CPU")),
+                    cores_per_socket.map(|c| format!("{c} cores per socket")),
+                    cpu_speed.as_ref().map(|s| format!("{s} CPU speed")),
+                    memory_gb.map(|m| format!("{m} GB")),
+                ];
+                let what: Vec<String> = what.into_iter().flatten().collect();
                 format!("reconfigure server {node} ({})", what.join(", "))
             }
             Step::SetDisk {
@@ -515,32 +534,14 @@ impl Step {
                 None => format!("attach a NIC on {vlan} to {node}"),
             },
             Step::EnableMonitoring {
-                node, plan, change, ..
-            } => {
-                if *change {
-                    format!("change monitoring of {node} to {plan}")
-                } else {
-                    format!("enable {plan} monitoring on {node}")
-                }
+                node,
+                plan,
+                change: true,
+                ..
+            } => format!("change monitoring of {node} to {plan}"),
+            Step::EnableMonitoring { node, plan, .. } => {
+                format!("enable {plan} monitoring on {node}")
             }
-            Step::CreateNat { node, .. } => format!("NAT a public IPv4 address to {node}"),
-            Step::CreateFirewallRule { rule, .. } => format!("create firewall rule {rule}"),
-            Step::CreateAcceptRule { rule, .. } => format!("create firewall rule {rule}"),
-            Step::DisableDefaultRule { rule, .. } => format!("disable firewall rule {rule}"),
-            Step::DeleteFirewallRule { rule, .. } => format!("delete firewall rule {rule}"),
-            Step::DeleteNat {
-                node, external_ip, ..
-            } => format!("delete NAT rule {external_ip} -> {node}"),
-            Step::DeleteServer { node, .. } => format!("delete server {node}"),
-            Step::DeleteDuplicateServer { node, id, kept, .. } => {
-                format!("delete duplicate server {node} ({id}; {kept} is kept)")
-            }
-            Step::RemoveIpBlock { base_ip, .. } => format!("release public IPv4 block {base_ip}"),
-            Step::RemoveSpareIpBlock { base_ip, .. } => {
-                format!("release spare public IPv4 block {base_ip}")
-            }
-            Step::DeleteVlan { vlan, .. } => format!("delete VLAN {vlan}"),
-            Step::DeleteDomain { domain, .. } => format!("delete network domain {domain}"),
             _ => self.describe_more(),
         }
     }
@@ -680,5 +681,51 @@ mod tests {
             ]
         );
         assert_eq!(plan.changes(), 2);
+    }
+
+    #[test]
+    fn server_lines_name_only_what_the_step_sets() {
+        let deploy = Step::DeployServer {
+            domain: "Fox".into(),
+            vlan: "Net".into(),
+            node: "redis01".into(),
+            image_id: "i-1".into(),
+            image: "Ubuntu 22".into(),
+            cpu: Some((2, 1, "STANDARD".into())),
+            memory_gb: None,
+            primary_ipv4: None,
+            description: String::new(),
+            start: true,
+        };
+        assert_eq!(
+            deploy.describe(),
+            "deploy server redis01 (Ubuntu 22, 2 CPU, started) on Net"
+        );
+        let reconfigure = Step::ReconfigureServer {
+            domain: "Fox".into(),
+            node: "redis01".into(),
+            cpu_count: Some(4),
+            memory_gb: Some(8),
+            cores_per_socket: None,
+            cpu_speed: Some("HIGHPERFORMANCE".into()),
+        };
+        assert_eq!(
+            reconfigure.describe(),
+            "reconfigure server redis01 (4 CPU, HIGHPERFORMANCE CPU speed, 8 GB)"
+        );
+        let monitoring = |change| Step::EnableMonitoring {
+            domain: "Fox".into(),
+            node: "redis01".into(),
+            plan: "ADVANCED".into(),
+            change,
+        };
+        assert_eq!(
+            monitoring(false).describe(),
+            "enable ADVANCED monitoring on redis01"
+        );
+        assert_eq!(
+            monitoring(true).describe(),
+            "change monitoring of redis01 to ADVANCED"
+        );
     }
 }

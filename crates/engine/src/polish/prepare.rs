@@ -315,8 +315,7 @@ pub(crate) async fn finish(
     remote: &BTreeMap<(String, String), tokens::NodeFacts>,
 ) {
     let bootstrapping = matches!(action, Action::Deploy | Action::Refresh | Action::Prepare);
-    let informing = bootstrapping || action == Action::Information;
-    if !informing {
+    if !bootstrapping && action != Action::Information {
         return;
     }
     let location = loc.location_id.clone();
@@ -338,21 +337,13 @@ pub(crate) async fn finish(
         }
         return;
     }
-    let setup = PlanState::open(plan_key).and_then(|s| {
-        let b = s.bootstrap_options()?;
-        Ok((s, b))
-    });
-    let (state, mut bopts) = match setup {
+    let (state, bopts) = match open_for_bootstrap(plan_key, opts) {
         Ok(x) => x,
         Err(e) => {
             report.errors.push(e.to_string());
             return;
         }
     };
-    bopts.max_parallel = opts.bootstrap_parallel;
-    bopts
-        .extra_public_keys
-        .extend(opts.extra_public_keys.iter().cloned());
     let expanded = expand_nodes(loc, &report.nodes, remote, &state);
     if bootstrapping {
         let Some(password) = admin_password else {
@@ -361,49 +352,92 @@ pub(crate) async fn finish(
             );
             return;
         };
-        let count = expanded
-            .iter()
-            .filter(|e| e.facts.state == "running")
-            .count();
-        line(&format!("bootstrapping {count} node(s) over SSH"));
-        let outcomes =
-            bootstrap_location(loc, want, &expanded, &state, &bopts, password.expose()).await;
-        for o in &outcomes {
-            let msg = match (&o.status, &o.error) {
-                (NodeStatus::Completed, _) => format!(
-                    "{}: bootstrap completed, {} change(s), {:.1} s",
-                    o.name,
-                    o.changes,
-                    o.duration.as_secs_f64()
-                ),
-                (status, err) => format!(
-                    "{}: bootstrap {}: {}",
-                    o.name,
-                    serde_json::to_value(status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                    err.as_deref().unwrap_or("see its log")
-                ),
-            };
-            line(&msg);
-        }
+        let outcomes = bootstrap_nodes(loc, want, &expanded, &state, &bopts, password, &line).await;
         let all_done = outcomes.iter().all(|o| o.status == NodeStatus::Completed);
         report.bootstrap = outcomes;
         if !all_done {
             return;
         }
-        let groups = checks::redis_groups(&expanded);
-        if !groups.is_empty() {
-            line("checking Redis replication");
-            report.checks = checks::check_replication(&groups, &bopts, opts.check_patience).await;
-            for c in &report.checks {
-                let verdict = if c.ok { "ok" } else { "FAILED" };
-                line(&format!("{} {}: {verdict}: {}", c.node, c.check, c.detail));
-            }
-        }
+        report.checks = check_redis(&expanded, &bopts, opts.check_patience, &line).await;
     }
     (report.access, report.redis) = access::node_access(&expanded, &bopts, true).await;
+}
+
+/// The plan's state and its bootstrap settings, with the run's parallelism and extra keys.
+fn open_for_bootstrap(
+    plan_key: &str,
+    opts: &Options,
+) -> Result<(PlanState, BootstrapOptions), PrepareError> {
+    let state = PlanState::open(plan_key)?;
+    let mut bopts = state.bootstrap_options()?;
+    bopts.max_parallel = opts.bootstrap_parallel;
+    bopts
+        .extra_public_keys
+        .extend(opts.extra_public_keys.iter().cloned());
+    Ok((state, bopts))
+}
+
+/// Bootstraps the running nodes of the location, a progress line per node when it ends.
+async fn bootstrap_nodes(
+    loc: &Location,
+    want: &Desired,
+    expanded: &[ExpandedNode],
+    state: &PlanState,
+    bopts: &BootstrapOptions,
+    password: &Secret,
+    line: &(dyn Fn(&str) + Sync),
+) -> Vec<NodeOutcome> {
+    let count = expanded
+        .iter()
+        .filter(|e| e.facts.state == "running")
+        .count();
+    line(&format!("bootstrapping {count} node(s) over SSH"));
+    let outcomes = bootstrap_location(loc, want, expanded, state, bopts, password.expose()).await;
+    for o in &outcomes {
+        line(&outcome_line(o));
+    }
+    outcomes
+}
+
+/// The progress line of one node's bootstrap outcome.
+fn outcome_line(o: &NodeOutcome) -> String {
+    match (&o.status, &o.error) {
+        (NodeStatus::Completed, _) => format!(
+            "{}: bootstrap completed, {} change(s), {:.1} s",
+            o.name,
+            o.changes,
+            o.duration.as_secs_f64()
+        ),
+        (status, err) => format!(
+            "{}: bootstrap {}: {}",
+            o.name,
+            serde_json::to_value(status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            err.as_deref().unwrap_or("see its log")
+        ),
+    }
+}
+
+/// Checks the replication of the Redis groups among the nodes (none: no check), a line each.
+async fn check_redis(
+    expanded: &[ExpandedNode],
+    bopts: &BootstrapOptions,
+    patience: std::time::Duration,
+    line: &(dyn Fn(&str) + Sync),
+) -> Vec<checks::CheckOutcome> {
+    let groups = checks::redis_groups(expanded);
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    line("checking Redis replication");
+    let results = checks::check_replication(&groups, bopts, patience).await;
+    for c in &results {
+        let verdict = if c.ok { "ok" } else { "FAILED" };
+        line(&format!("{} {}: {verdict}: {}", c.node, c.check, c.detail));
+    }
+    results
 }
 
 #[cfg(test)]
