@@ -148,7 +148,7 @@ def long_functions(src, limit):
 
 
 def main(argv):
-    limit, show, crates = 120, False, []
+    limit, show, crates = 100, False, []
     it = iter(argv)
     for a in it:
         if a == '--max-fn':

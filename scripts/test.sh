@@ -18,7 +18,7 @@ if [ ! -x /opt/plumbery-ansible/bin/ansible-inventory ]; then
 fi
 export PATH="$PATH:/opt/plumbery-ansible/bin"
 cargo fmt --all --check
-# The shape rules of the workspace: no import circle inside a crate, no function over 120 lines.
+# The shape rules of the workspace: no import circle inside a crate, no function over 100 lines.
 python3 scripts/shape.py crates/* .
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace --no-fail-fast 2>&1
