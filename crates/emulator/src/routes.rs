@@ -837,15 +837,15 @@ pub fn loggable_body(content_type: &str, body: &[u8]) -> Option<serde_json::Valu
     }
     let text = std::str::from_utf8(body).ok()?;
     let t = text.trim_start();
-    let mut v = if content_type.contains("json") || t.starts_with('{') {
+    let v = if content_type.contains("json") || t.starts_with('{') {
         serde_json::from_str::<serde_json::Value>(t).ok()
     } else {
         body::xml_to_value(t).ok().map(|(_, v)| v)
     };
-    match &mut v {
-        Some(v) => {
-            redact(v);
-            Some(v.clone())
+    match v {
+        Some(mut v) => {
+            redact(&mut v);
+            Some(v)
         }
         None => Some(serde_json::Value::String(format!(
             "<{} bytes, unparseable>",
