@@ -148,7 +148,7 @@ impl Cx<'_> {
         Ok(docs)
     }
 
-    /// A string `defaults.blueprints` must name only blueprints that some location defines.
+    /// `defaults.blueprints` may name only blueprints that some location defines.
     fn check_default_blueprints(
         &self,
         defaults: &MNode,
